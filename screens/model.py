@@ -1,0 +1,218 @@
+"""Domain vocabulary shared by every hop of the data: staged tables, mentions, evidence, items.
+
+The polars schemas here are the contracts between `pipelines/` (which produces staged tables),
+`screens/notes` (which produces mentions), `screens/engine` (which produces evidence) and
+`pipelines/store` (which persists evidence and worklist items). They are asserted at those
+boundaries with `assert_schema`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import polars as pl
+
+
+class Modifier(StrEnum):
+    """ConText modifiers a note mention may carry."""
+
+    NEGATED = "negated"
+    HISTORICAL = "historical"
+    FAMILY = "family"
+    HYPOTHETICAL = "hypothetical"
+    UNCERTAIN = "uncertain"
+
+
+class Laterality(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BILATERAL = "bilateral"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    SOON = "soon"
+    ROUTINE = "routine"
+
+
+PRIORITY_RANK: dict[str, int] = {Priority.URGENT: 0, Priority.SOON: 1, Priority.ROUTINE: 2}
+
+
+class ItemStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    RESOLVED = "resolved"
+    REFERRED = "referred"
+    DISMISSED = "dismissed"
+    UNDER_CARE = "under_care"
+    SNOOZED = "snoozed"
+    NEEDS_INFO = "needs_info"
+
+
+class QuarantineReason(StrEnum):
+    """Why a raw line or resource was set aside instead of staged."""
+
+    INVALID_JSON = "invalid_json"
+    NOT_A_RESOURCE = "not_a_resource"
+    UNSUPPORTED_TYPE = "unsupported_type"
+    MISSING_ID = "missing_id"
+    MISSING_SUBJECT = "missing_subject"
+    INVALID_RESOURCE = "invalid_resource"
+    INVALID_DATE = "invalid_date"
+    BAD_ENCODING = "bad_encoding"
+    TOO_LARGE = "too_large"
+    NESTED_BUNDLE = "nested_bundle"
+    SERVER_ERROR = "server_error"
+
+
+class NoteStatus(StrEnum):
+    OK = "ok"
+    NOTE_UNAVAILABLE = "note_unavailable"
+
+
+# ---- staged tables (produced by pipelines/stage.py from sql/staging/*.sql) -------------------
+# Codes: `code` is as sent; `code_norm` is upper-case with dots and spaces removed, so that
+# ICD-10-CM "I70.213" and "I70213" (and ICD-9-CM "440.21" / "44021") compare equal.
+
+STG_PATIENT = {
+    "patient_id": pl.String,
+    "birth_date": pl.Date,
+    "gender": pl.String,
+}
+
+STG_CONDITION = {  # one row per Condition x coding
+    "patient_id": pl.String,
+    "source_ref": pl.String,  # "Condition/<id>"
+    "system": pl.String,
+    "code": pl.String,
+    "code_norm": pl.String,
+    "display": pl.String,
+    "clinical_status": pl.String,  # active | recurrence | relapse | inactive | remission | resolved | None
+    "verification_status": pl.String,  # confirmed | provisional | ... | refuted | None
+    "recorded_on": pl.Date,  # onset, else recordedDate; NULL when the record has neither
+}
+
+STG_OBSERVATION = {  # one row per Observation x coding, and per component x coding
+    "patient_id": pl.String,
+    "source_ref": pl.String,  # "Observation/<id>"
+    "status": pl.String,  # final | amended | corrected | preliminary | ... (entered-in-error dropped)
+    "system": pl.String,
+    "code": pl.String,
+    "display": pl.String,
+    "effective_on": pl.Date,
+    "value_num": pl.Float64,
+    "value_str": pl.String,  # valueString / valueCodeableConcept text, e.g. "noncompressible"
+    "unit": pl.String,  # UCUM; "unit_unrecognized" when the sent unit could not be mapped
+    "laterality": pl.String,  # left | right | bilateral | None (from bodySite or component code)
+}
+
+STG_PROCEDURE = {  # one row per Procedure x coding
+    "patient_id": pl.String,
+    "source_ref": pl.String,
+    "status": pl.String,
+    "system": pl.String,
+    "code": pl.String,
+    "code_norm": pl.String,
+    "display": pl.String,
+    "performed_on": pl.Date,
+}
+
+STG_MEDICATION = {  # one row per MedicationRequest x coding (medicationCodeableConcept)
+    "patient_id": pl.String,
+    "source_ref": pl.String,
+    "status": pl.String,
+    "system": pl.String,
+    "code": pl.String,
+    "display": pl.String,
+    "authored_on": pl.Date,
+}
+
+STG_NOTE = {  # one row per DocumentReference / DiagnosticReport with decodable text
+    "patient_id": pl.String,
+    "source_ref": pl.String,  # "DocumentReference/<id>" | "DiagnosticReport/<id>"
+    "note_on": pl.Date,
+    "note_type": pl.String,
+    "text": pl.String,
+}
+
+# ---- note mentions (produced by screens/notes from stg_note) ----------------------------------
+
+STG_NOTE_MENTION = {  # one row per concept mention
+    "patient_id": pl.String,
+    "source_ref": pl.String,
+    "note_on": pl.Date,
+    "concept": pl.String,
+    "span_start": pl.Int64,  # character offsets into the note text
+    "span_end": pl.Int64,
+    "sentence_start": pl.Int64,
+    "sentence_end": pl.Int64,
+    "snippet": pl.String,  # the sentence; store and UI only, never logs
+    "modifiers": pl.String,  # sorted, space-separated Modifier values; "" when affirmed
+    "laterality": pl.String,
+    "value": pl.Float64,
+    "unit": pl.String,
+    "qualifier": pl.String,  # e.g. "noncompressible", "post_exercise_1min", "anterior"
+    "section": pl.String,
+}
+
+# ---- evidence and worklist (produced by screens/engine) ----------------------------------------
+
+EVIDENCE = {  # one row per criterion hit per patient
+    "patient_id": pl.String,
+    "screen_id": pl.String,
+    "screen_version": pl.Int64,
+    "criterion_id": pl.String,
+    "role": pl.String,  # include | exclude | mimic | alert
+    "source_ref": pl.String,
+    "observed_on": pl.Date,
+    "value": pl.Float64,
+    "unit": pl.String,
+    "laterality": pl.String,
+    "span_start": pl.Int64,
+    "span_end": pl.Int64,
+    "snippet": pl.String,
+    "modifiers": pl.String,
+    "as_of": pl.Date,
+}
+
+WORKLIST_ITEM = {  # one row per patient x screen flagged at as_of
+    "patient_id": pl.String,
+    "screen": pl.String,
+    "screen_version": pl.Int64,
+    "priority": pl.String,
+    "first_flagged_on": pl.Date,
+    "last_evidence_on": pl.Date,
+    "criteria": pl.String,  # sorted, space-separated criterion ids
+    "evidence": pl.String,  # sorted, space-separated Type/id references
+    "mimics": pl.String,  # sorted, space-separated mimic criterion ids shown as alternatives
+    "alerts": pl.String,  # sorted, space-separated alert ids
+    "as_of": pl.Date,
+}
+
+QUARANTINE = {  # one row per rejected line or resource
+    "resource_type": pl.String,
+    "resource_id": pl.String,
+    "source": pl.String,  # file:line or page URL
+    "reason": pl.String,  # QuarantineReason
+    "detail": pl.String,  # PHI-free: field paths and error kinds, never values
+}
+
+
+def empty_frame(schema: dict[str, pl.DataType] | dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def assert_schema(frame: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
+    """Check that `frame` carries exactly the contracted columns and dtypes, in order.
+
+    Raises:
+        TypeError: naming the table and the first column that differs (no values).
+    """
+    expected = list(schema.items())
+    actual = list(frame.schema.items())
+    if [c for c, _ in expected] != [c for c, _ in actual]:
+        raise TypeError(f"{name}: columns {[c for c, _ in actual]} != {[c for c, _ in expected]}")
+    for (col, want), (_, got) in zip(expected, actual, strict=True):
+        if got != want and got != pl.Null:
+            raise TypeError(f"{name}.{col}: dtype {got} != {want}")
+    return frame
