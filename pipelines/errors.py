@@ -7,3 +7,7 @@ class ScreeningError(Exception):
 
 class FhirServerError(ScreeningError):
     """A FHIR server could not be read (after retries). Messages are one line and PHI-free."""
+
+
+class StoreError(ScreeningError):
+    """The worklist store refused or failed an operation. Messages carry ids and counts only."""
