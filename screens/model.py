@@ -13,6 +13,10 @@ from enum import StrEnum
 import polars as pl
 
 
+class InvalidRuleError(ValueError):
+    """A rule, criterion or value set is malformed. Raised when rule modules are imported."""
+
+
 class Modifier(StrEnum):
     """ConText modifiers a note mention may carry."""
 

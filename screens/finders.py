@@ -1,0 +1,206 @@
+"""Finders: turn one criterion into its hits over the staged tables, within its lookback.
+
+A hit is one row of HIT: the patient, the resource (or note span) that matched, its date and value.
+Hygiene that belongs to reading results lives here and is the same for every rule: lab results
+count only when final/amended/corrected and in the criterion's UCUM unit (never
+"unit_unrecognized"); refuted or entered-in-error diagnoses never count; nothing dated after
+`as_of` counts; a windowed criterion skips undated rows and reports how many it skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+import polars as pl
+
+from screens import dsl
+from screens.valuesets import ValueSet, system_aliases
+
+HIT = {
+    "patient_id": pl.String,
+    "source_ref": pl.String,
+    "observed_on": pl.Date,
+    "value": pl.Float64,
+    "unit": pl.String,
+    "laterality": pl.String,
+    "span_start": pl.Int64,
+    "span_end": pl.Int64,
+    "snippet": pl.String,
+    "modifiers": pl.String,
+}
+RESULT_STATUSES = ("final", "amended", "corrected")
+EXCLUDED_CONDITION_VERIFICATION = ("refuted", "entered-in-error")
+EXCLUDED_ORDER_STATUSES = ("entered-in-error", "not-done", "cancelled", "revoked")
+
+
+def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
+    frame = tables.get(name)
+    if frame is None:
+        raise KeyError(f"staged table {name!r} is missing")
+    return frame
+
+
+def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
+    canonical = pl.col("system").replace_strict(system_aliases(), default=None, return_dtype=pl.String)
+    norm = pl.col("code").str.replace_all(r"[.\s]", "").str.to_uppercase()
+    frame = frame.with_columns(_sys=canonical, _norm=norm).filter(pl.col("_sys").is_in(list(vs.systems)))
+    exact = pl.DataFrame(
+        {"_sys": [s for s, _ in sorted(vs.exact)], "_norm": [c for _, c in sorted(vs.exact)]},
+        schema={"_sys": pl.String, "_norm": pl.String},
+    )
+    matched = pl.lit(False)
+    for system, prefix in vs.prefixes:
+        matched = matched | ((pl.col("_sys") == system) & pl.col("_norm").str.starts_with(prefix))
+    by_exact = frame.join(exact, on=["_sys", "_norm"], how="semi")
+    by_prefix = frame.filter(matched) if vs.prefixes else frame.clear()
+    return pl.concat([by_exact, by_prefix]).unique(maintain_order=True).drop("_sys", "_norm")
+
+
+def _hits(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
+    exprs = []
+    for name, dtype in HIT.items():
+        expr = columns.get(name, pl.lit(None))
+        exprs.append(expr.cast(dtype).alias(name))
+    return frame.select(exprs)
+
+
+def _bounds(expr: pl.Expr, bounds: dsl.Bounds) -> pl.Expr:
+    cond = expr.is_not_null()
+    if bounds.at_least is not None:
+        cond = cond & (expr >= bounds.at_least)
+    if bounds.above is not None:
+        cond = cond & (expr > bounds.above)
+    if bounds.at_most is not None:
+        cond = cond & (expr <= bounds.at_most)
+    if bounds.below is not None:
+        cond = cond & (expr < bounds.below)
+    return cond
+
+
+def _find_diagnosis(f: dsl.Diagnosis, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    frame = _table(tables, "condition").filter(
+        pl.col("verification_status").is_null()
+        | ~pl.col("verification_status").is_in(EXCLUDED_CONDITION_VERIFICATION)
+    )
+    return _hits(_in_valueset(frame, f.valueset), patient_id=pl.col("patient_id"),
+                 source_ref=pl.col("source_ref"), observed_on=pl.col("recorded_on"))
+
+
+def _find_procedure(f: dsl.ProcedureFinder, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    frame = _table(tables, "procedure").filter(
+        pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_ORDER_STATUSES)
+    )
+    return _hits(_in_valueset(frame, f.valueset), patient_id=pl.col("patient_id"),
+                 source_ref=pl.col("source_ref"), observed_on=pl.col("performed_on"))
+
+
+def _find_medication(f: dsl.MedicationFinder, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    frame = _table(tables, "medication").filter(
+        pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_ORDER_STATUSES)
+    )
+    found = _in_valueset(frame, f.valueset)
+    if f.display is not None:
+        by_name = frame.filter(pl.col("display").str.contains(f"(?i){f.display}"))
+        found = pl.concat([found, by_name]).unique(maintain_order=True)
+    return _hits(found, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
+                 observed_on=pl.col("authored_on"))
+
+
+def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    frame = _in_valueset(_table(tables, "observation").filter(pl.col("status").is_in(RESULT_STATUSES)),
+                         f.valueset)
+    if f.text is not None:
+        frame = frame.filter(pl.col("value_str").str.contains(f"(?i){f.text}").fill_null(False))
+    else:
+        # Values in a unit we could not map ("unit_unrecognized") are never compared.
+        frame = frame.filter((pl.col("unit") == f.unit) & _bounds(pl.col("value_num"), f.bounds))
+    return _hits(frame, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
+                 observed_on=pl.col("effective_on"), value=pl.col("value_num"), unit=pl.col("unit"),
+                 laterality=pl.col("laterality"))
+
+
+def _mention_hits(frame: pl.DataFrame) -> pl.DataFrame:
+    return _hits(frame, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
+                 observed_on=pl.col("note_on"), value=pl.col("value"), unit=pl.col("unit"),
+                 laterality=pl.col("laterality"), span_start=pl.col("span_start"),
+                 span_end=pl.col("span_end"), snippet=pl.col("snippet"), modifiers=pl.col("modifiers"))
+
+
+def _allowed_modifiers(allow: frozenset[str]) -> pl.Expr:
+    mods = pl.col("modifiers").fill_null("").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    return mods.list.eval(pl.element().is_in(sorted(allow)).not_()).list.any().not_()
+
+
+def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    frame = _table(tables, "note_mention").filter(pl.col("concept") == str(f.concept))
+    frame = frame.filter(_allowed_modifiers(frozenset(str(m) for m in f.allow)))
+    if f.bounds.is_set():
+        frame = frame.filter(_bounds(pl.col("value"), f.bounds))
+    if f.qualifier is not None:
+        frame = frame.filter(pl.col("qualifier").str.contains(f"^(?:{f.qualifier})$").fill_null(False))
+    if f.laterality is not None:
+        frame = frame.filter(pl.col("laterality").is_in(sorted(f.laterality)))
+    return _mention_hits(frame)
+
+
+def _find_exercise_drop(f: dsl.ExerciseDrop, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    frame = _table(tables, "note_mention").filter(
+        (pl.col("concept") == str(f.concept)) & (pl.col("modifiers").fill_null("") == "")
+        & pl.col("value").is_not_null()
+    )
+    post = frame.filter(pl.col("qualifier").fill_null("").str.starts_with("post_exercise"))
+    rest = (frame.filter(~pl.col("qualifier").fill_null("").str.starts_with("post_exercise"))
+            .group_by("source_ref").agg(pl.col("value").max().alias("_rest")))
+    joined = post.join(rest, on="source_ref", how="inner").filter(
+        (pl.col("_rest") - pl.col("value")) / pl.col("_rest") >= f.min_drop
+    )
+    return _mention_hits(joined)
+
+
+def _find_patient(f: dsl.Age | dsl.Sex, tables: Mapping[str, pl.DataFrame], as_of: date) -> pl.DataFrame:
+    patients = _table(tables, "patient")
+    if isinstance(f, dsl.Sex):
+        frame = patients.filter(pl.col("gender") == f.gender)
+        value = pl.lit(None)
+    else:
+        years = (as_of.year - pl.col("birth_date").dt.year()) - (
+            (pl.col("birth_date").dt.month() * 100 + pl.col("birth_date").dt.day())
+            > as_of.month * 100 + as_of.day
+        ).cast(pl.Int32)
+        frame = patients.with_columns(_age=years).filter(_bounds(pl.col("_age"), f.bounds))
+        value = pl.col("_age")
+    return _hits(frame, patient_id=pl.col("patient_id"),
+                 source_ref=pl.lit("Patient/") + pl.col("patient_id"), value=value,
+                 unit=pl.lit("a") if isinstance(f, dsl.Age) else pl.lit(None))
+
+
+def find_hits(criterion: dsl.Criterion, tables: Mapping[str, pl.DataFrame], as_of: date) -> tuple[pl.DataFrame, int]:
+    """All hits of one criterion within its lookback; also the undated rows a window skipped."""
+    f = criterion.finds
+    if isinstance(f, dsl.Age | dsl.Sex):
+        return _find_patient(f, tables, as_of), 0
+    if isinstance(f, dsl.Diagnosis):
+        hits = _find_diagnosis(f, tables)
+    elif isinstance(f, dsl.ProcedureFinder):
+        hits = _find_procedure(f, tables)
+    elif isinstance(f, dsl.MedicationFinder):
+        hits = _find_medication(f, tables)
+    elif isinstance(f, dsl.Lab):
+        hits = _find_lab(f, tables)
+    elif isinstance(f, dsl.NoteMention):
+        hits = _find_note(f, tables)
+    else:
+        hits = _find_exercise_drop(f, tables)
+    hits = hits.filter(pl.col("observed_on").is_null() | (pl.col("observed_on") <= as_of))
+    undated = 0
+    if criterion.lookback.days is not None:
+        undated = hits.filter(pl.col("observed_on").is_null()).height
+        start = as_of - timedelta(days=criterion.lookback.days)
+        hits = hits.filter(pl.col("observed_on") >= start)
+    min_dates = getattr(f, "min_distinct_dates", 1)
+    if min_dates > 1:
+        enough = (hits.group_by("patient_id").agg(pl.col("observed_on").n_unique().alias("_n"))
+                  .filter(pl.col("_n") >= min_dates))
+        hits = hits.join(enough.select("patient_id"), on="patient_id", how="semi")
+    return hits, undated

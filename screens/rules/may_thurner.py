@@ -1,0 +1,197 @@
+"""May-Thurner syndrome (left common iliac vein compression) candidates.
+
+No EHR or NLP May-Thurner phenotype has been published; this screen follows the clinical pattern:
+left proximal (iliofemoral) DVT, recurrent left-leg DVT, persistent unexplained left-leg swelling
+or venous claudication in a younger patient, or imaging that describes left common iliac vein
+compression. Patients already stented, or whose compression is already documented as history,
+are managed and not flagged. Priority rises to "soon" when the left proximal DVT is acute.
+
+Owner: vascular surgery / venous clinical lead (see CODEOWNERS).
+Source: Brinegar 2015 (anatomy, no standard criteria); StatPearls; Kibbe 2004; Cheng 2017;
+clinical-reference.md 1.2, 3.8, 5.6-5.7, 7.
+v1  initial.
+"""
+
+from screens.dsl import (
+    ANY_TIME,
+    Alert,
+    Criterion,
+    Escalation,
+    Screen,
+    age,
+    all_of,
+    any_of,
+    days,
+    diagnosis,
+    medication,
+    none_of,
+    note_mention,
+    procedure,
+)
+from screens.model import Modifier, Priority
+from screens.notes.concepts import Concept
+from screens.valuesets import load
+
+LOOKBACK = days(730)
+LEFT = frozenset({"left"})
+ANTICOAGULANT_NAMES = "apixaban|rivaroxaban|warfarin|dabigatran|edoxaban|enoxaparin|heparin|fondaparinux"
+
+left_proximal_dvt_dx = Criterion(
+    id="may_thurner.left_proximal_dvt_dx",
+    reads_as="A diagnosis of acute or chronic DVT of the left iliac or femoral veins",
+    finds=diagnosis(load("left_proximal_dvt")),
+    lookback=LOOKBACK,
+)
+left_proximal_dvt_note = Criterion(
+    id="may_thurner.left_proximal_dvt_note",
+    reads_as="A note or imaging report describes thrombus in the left iliac, common femoral or femoral veins",
+    finds=note_mention(Concept.DVT, laterality=LEFT, qualifier="proximal(?::acute|:chronic)?"),
+    lookback=LOOKBACK,
+)
+recurrent_left_dvt_dx = Criterion(
+    id="may_thurner.recurrent_left_dvt_dx",
+    reads_as="Left-leg DVT diagnosed on two or more separate dates",
+    finds=diagnosis(load("left_dvt_any"), min_distinct_dates=2),
+    lookback=days(1825),
+)
+recurrent_left_dvt_note = Criterion(
+    id="may_thurner.recurrent_left_dvt_note",
+    reads_as="Notes describe left-leg DVT on two or more separate dates",
+    finds=note_mention(Concept.DVT, laterality=LEFT, allow=frozenset({Modifier.HISTORICAL}),
+                       min_distinct_dates=2),
+    lookback=days(1825),
+)
+compression_imaging = Criterion(
+    id="may_thurner.iliac_vein_compression_note",
+    reads_as="Imaging or IVUS describes compression of the left common iliac vein (May-Thurner anatomy)",
+    finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION),
+    lookback=LOOKBACK,
+)
+compression_dx = Criterion(
+    id="may_thurner.compression_of_vein_dx",
+    reads_as="A diagnosis of compression of vein (I87.1), which needs left-sided or iliac context",
+    finds=diagnosis(load("iliac_vein_compression_dx")),
+    lookback=LOOKBACK,
+)
+young = Criterion(
+    id="may_thurner.age_18_to_50",
+    reads_as="Age 18 to 50 at the screening date",
+    finds=age(at_least=18, at_most=50),
+)
+persistent_left_swelling_note = Criterion(
+    id="may_thurner.persistent_left_swelling_note",
+    reads_as="Notes on two or more dates describe swelling of the left leg",
+    finds=note_mention(Concept.LEG_SWELLING, laterality=LEFT, min_distinct_dates=2),
+    lookback=days(365),
+)
+left_swelling_dx = Criterion(
+    id="may_thurner.left_leg_swelling_dx",
+    reads_as="A diagnosis of left lower-limb swelling or left post-thrombotic syndrome",
+    finds=diagnosis(load("left_leg_swelling_dx")),
+    lookback=days(365),
+)
+left_swelling_note = Criterion(
+    id="may_thurner.left_swelling_note",
+    reads_as="A note describes swelling of the left leg",
+    finds=note_mention(Concept.LEG_SWELLING, laterality=LEFT),
+    lookback=days(365),
+)
+venous_claudication = Criterion(
+    id="may_thurner.venous_claudication_note",
+    reads_as="A note describes venous claudication (bursting leg pain after walking, relieved by elevation)",
+    finds=note_mention(Concept.VENOUS_CLAUDICATION),
+    lookback=days(365),
+)
+cellulitis_note = Criterion(
+    id="may_thurner.cellulitis_note",
+    reads_as="A note describes cellulitis of the leg",
+    finds=note_mention(Concept.CELLULITIS),
+    lookback=days(90),
+)
+cellulitis_dx = Criterion(
+    id="may_thurner.cellulitis_dx",
+    reads_as="A diagnosis of lower-limb cellulitis",
+    finds=diagnosis(load("cellulitis_lower_limb")),
+    lookback=days(90),
+)
+heart_failure = Criterion(
+    id="may_thurner.heart_failure",
+    reads_as="A diagnosis of heart failure, a systemic cause of leg swelling",
+    finds=diagnosis(load("heart_failure")),
+    lookback=ANY_TIME,
+)
+heart_failure_note = Criterion(
+    id="may_thurner.heart_failure_note",
+    reads_as="A note describes heart failure",
+    finds=note_mention(Concept.HEART_FAILURE),
+    lookback=days(365),
+)
+
+stented = Criterion(
+    id="may_thurner.iliac_vein_intervention",
+    reads_as="An iliac vein stent or venoplasty at any time (already managed)",
+    finds=procedure(load("iliac_vein_intervention")),
+    lookback=ANY_TIME,
+)
+stent_note = Criterion(
+    id="may_thurner.iliac_vein_stent_note",
+    reads_as="A note records an iliac vein stent or venoplasty, past or present (already managed)",
+    finds=note_mention(Concept.ILIAC_VEIN_STENT, allow=frozenset({Modifier.HISTORICAL})),
+    lookback=ANY_TIME,
+)
+known_compression = Criterion(
+    id="may_thurner.known_compression_note",
+    reads_as="A note records May-Thurner or iliac vein compression as history (already known)",
+    finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION, allow=frozenset({Modifier.HISTORICAL})),
+    lookback=ANY_TIME,
+)
+acute_left_proximal_dvt_dx = Criterion(
+    id="may_thurner.acute_left_proximal_dvt_dx",
+    reads_as="A diagnosis of acute DVT of the left iliac or femoral veins",
+    finds=diagnosis(load("acute_left_proximal_dvt")),
+    lookback=days(30),
+)
+acute_left_proximal_dvt_note = Criterion(
+    id="may_thurner.acute_left_proximal_dvt_note",
+    reads_as="A note describes acute thrombus in the left iliac or femoral veins",
+    finds=note_mention(Concept.DVT, laterality=LEFT, qualifier="proximal:acute"),
+    lookback=days(30),
+)
+anticoagulated = Criterion(
+    id="may_thurner.anticoagulant_ordered",
+    reads_as="An anticoagulant ordered in the last 180 days",
+    finds=medication(load("anticoagulant"), display=ANTICOAGULANT_NAMES),
+    lookback=days(180),
+)
+
+other_swelling_cause = any_of(cellulitis_note, cellulitis_dx, heart_failure, heart_failure_note)
+left_dvt = any_of(left_proximal_dvt_dx, left_proximal_dvt_note)
+
+MAY_THURNER = Screen(
+    id="may_thurner",
+    version=1,
+    title="May-Thurner syndrome candidate",
+    priority=Priority.ROUTINE,
+    summary="Left iliofemoral or recurrent left DVT, left iliac vein compression on imaging, or persistent unexplained left-leg swelling or venous claudication in a younger patient; not already stented or known.",
+    include=any_of(
+        left_dvt,
+        recurrent_left_dvt_dx,
+        recurrent_left_dvt_note,
+        compression_imaging,
+        all_of(compression_dx, any_of(left_dvt, left_swelling_dx, left_swelling_note)),
+        all_of(young, any_of(persistent_left_swelling_note, left_swelling_dx, venous_claudication),
+               none_of(other_swelling_cause)),
+    ),
+    exclude=any_of(stented, stent_note, known_compression),
+    mimics=(cellulitis_note, cellulitis_dx, heart_failure, heart_failure_note),
+    alerts=(
+        Alert(
+            id="may_thurner.anticoagulation_only",
+            reads_as="Left iliofemoral DVT treated with anticoagulation alone: compression of the iliac vein is untreated and recurrence is likely",
+            when=all_of(left_dvt, anticoagulated),
+        ),
+    ),
+    escalations=(
+        Escalation(Priority.SOON, (acute_left_proximal_dvt_dx, acute_left_proximal_dvt_note), days(30)),
+    ),
+)

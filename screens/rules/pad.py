@@ -1,0 +1,224 @@
+"""Undiagnosed lower-extremity peripheral artery disease.
+
+Case-finding in symptomatic or at-risk patients (USPSTF 2018 "I" statement: not population
+screening). Flags objective or clinical evidence of PAD when no PAD diagnosis or lower-limb
+revascularization appears anywhere in the record. Measurements and note text drive it; codes
+exclude the already diagnosed (Fan 2013: ICD-9 440.2x alone found 38.7% of community PAD).
+
+Owner: vascular medicine clinical lead (see CODEOWNERS).
+Source: 2024 ACC/AHA multisociety PAD guideline (ABI <= 0.90 abnormal, 0.91-0.99 borderline,
+> 1.40 noncompressible -> toe pressure/TBI; TBI <= 0.70 abnormal per 2016 Table 6 and Friberg 2022);
+post-exercise ABI fall >= 20% (2016 supporting text; Afzal 2017); clinical-reference.md 3.1, 5, 7.
+v1  initial.
+"""
+
+from screens.dsl import (
+    ANY_TIME,
+    Criterion,
+    Screen,
+    all_of,
+    any_of,
+    days,
+    diagnosis,
+    exercise_drop,
+    lab,
+    none_of,
+    note_mention,
+    procedure,
+)
+from screens.model import Modifier, Priority
+from screens.notes.concepts import Concept
+from screens.valuesets import load
+
+MEASUREMENT_LOOKBACK = days(730)
+SYMPTOM_LOOKBACK = days(365)
+RESTING = "rest|resting"  # note qualifiers for a resting index; exercise values are judged apart
+
+low_abi = Criterion(
+    id="pad.low_abi",
+    reads_as="A resting ankle-brachial index of 0.90 or lower in either leg (coded result)",
+    finds=lab(load("abi"), at_most=0.90, unit="1"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+low_abi_note = Criterion(
+    id="pad.low_abi_note",
+    reads_as="A note or report gives a resting ankle-brachial index of 0.90 or lower in either leg",
+    finds=note_mention(Concept.ABI, at_most=0.90, qualifier=f"(?:{RESTING})?"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+low_tbi = Criterion(
+    id="pad.low_tbi",
+    reads_as="A toe-brachial index of 0.70 or lower (coded result)",
+    finds=lab(load("tbi"), at_most=0.70, unit="1"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+low_tbi_note = Criterion(
+    id="pad.low_tbi_note",
+    reads_as="A note or report gives a toe-brachial index of 0.70 or lower",
+    finds=note_mention(Concept.TBI, at_most=0.70),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+noncompressible_abi = Criterion(
+    id="pad.noncompressible_abi",
+    reads_as="A resting ankle-brachial index above 1.40 (noncompressible arteries), coded",
+    finds=lab(load("abi"), above=1.40, unit="1"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+noncompressible_abi_text = Criterion(
+    id="pad.noncompressible_abi_text",
+    reads_as="An ankle-brachial index result reported as noncompressible",
+    finds=lab(load("abi"), unit="1", text=r"non-?compress|incompress|poorly compress|^\s*>\s*1\.[34]"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+noncompressible_abi_note = Criterion(
+    id="pad.noncompressible_abi_note",
+    reads_as="A note or report describes noncompressible ankle arteries or an index above 1.40",
+    finds=note_mention(Concept.ABI, qualifier="noncompressible"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+high_abi_note = Criterion(
+    id="pad.high_abi_note",
+    reads_as="A note or report gives an ankle-brachial index above 1.40",
+    finds=note_mention(Concept.ABI, above=1.40),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+exercise_abi_drop = Criterion(
+    id="pad.exercise_abi_drop",
+    reads_as="A post-exercise ankle-brachial index at least 20% below the resting value",
+    finds=exercise_drop(Concept.ABI, min_drop=0.20),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+borderline_abi = Criterion(
+    id="pad.borderline_abi",
+    reads_as="A resting ankle-brachial index between 0.91 and 0.99 (borderline), coded",
+    finds=lab(load("abi"), above=0.90, below=1.00, unit="1"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+borderline_abi_note = Criterion(
+    id="pad.borderline_abi_note",
+    reads_as="A note or report gives a resting ankle-brachial index between 0.91 and 0.99",
+    finds=note_mention(Concept.ABI, above=0.90, below=1.00, qualifier=f"(?:{RESTING})?"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+exertional_symptoms = Criterion(
+    id="pad.exertional_leg_symptoms",
+    reads_as="A note describes exertional leg pain or fatigue that is not clearly claudication",
+    finds=note_mention(Concept.EXERTIONAL_LEG_PAIN),
+    lookback=SYMPTOM_LOOKBACK,
+)
+arterial_stenosis_note = Criterion(
+    id="pad.arterial_stenosis_imaging",
+    reads_as="Imaging describes stenosis or occlusion of a lower-limb artery",
+    finds=note_mention(Concept.ARTERIAL_STENOSIS),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+claudication_note = Criterion(
+    id="pad.claudication_note",
+    reads_as="A note describes vascular claudication (exertional leg pain relieved by rest), affirmed for the patient",
+    finds=note_mention(Concept.CLAUDICATION),
+    lookback=SYMPTOM_LOOKBACK,
+)
+
+# Mimics: shown on the item as alternative explanations; a mimic removes a flag that rests on
+# symptoms alone, never one that rests on a measurement.
+neurogenic_note = Criterion(
+    id="pad.neurogenic_claudication_note",
+    reads_as="A note describes neurogenic claudication or pain relieved by sitting or bending forward",
+    finds=note_mention(Concept.NEUROGENIC_CLAUDICATION),
+    lookback=SYMPTOM_LOOKBACK,
+)
+spinal_stenosis_dx = Criterion(
+    id="pad.spinal_stenosis_dx",
+    reads_as="A diagnosis of lumbar spinal stenosis",
+    finds=diagnosis(load("spinal_stenosis")),
+    lookback=ANY_TIME,
+)
+spinal_stenosis_note = Criterion(
+    id="pad.spinal_stenosis_note",
+    reads_as="A note describes lumbar spinal stenosis",
+    finds=note_mention(Concept.SPINAL_STENOSIS),
+    lookback=SYMPTOM_LOOKBACK,
+)
+venous_claudication_note = Criterion(
+    id="pad.venous_claudication_note",
+    reads_as="A note describes venous claudication (bursting pain relieved by elevation)",
+    finds=note_mention(Concept.VENOUS_CLAUDICATION),
+    lookback=SYMPTOM_LOOKBACK,
+)
+radiculopathy = Criterion(
+    id="pad.radiculopathy",
+    reads_as="A diagnosis of lumbar radiculopathy or sciatica",
+    finds=diagnosis(load("radiculopathy")),
+    lookback=SYMPTOM_LOOKBACK,
+)
+radiculopathy_note = Criterion(
+    id="pad.radiculopathy_note",
+    reads_as="A note describes radicular pain, sciatica or a positive straight-leg raise",
+    finds=note_mention(Concept.RADICULOPATHY),
+    lookback=SYMPTOM_LOOKBACK,
+)
+cramps_note = Criterion(
+    id="pad.muscle_cramp_note",
+    reads_as="A note describes exercise-associated or nocturnal muscle cramps",
+    finds=note_mention(Concept.MUSCLE_CRAMP),
+    lookback=SYMPTOM_LOOKBACK,
+)
+cramps_dx = Criterion(
+    id="pad.leg_cramps_dx",
+    reads_as="A diagnosis of leg cramps or calf spasm",
+    finds=diagnosis(load("leg_cramps")),
+    lookback=SYMPTOM_LOOKBACK,
+)
+nonatherosclerotic_dx = Criterion(
+    id="pad.nonatherosclerotic_arterial_dx",
+    reads_as="A diagnosis of embolic, dissecting, vasospastic or inflammatory arterial disease",
+    finds=diagnosis(load("embolic_or_nonatherosclerotic_arterial")),
+    lookback=ANY_TIME,
+)
+
+# Already diagnosed anywhere in the record.
+pad_diagnosed = Criterion(
+    id="pad.diagnosed",
+    reads_as="A PAD diagnosis at any time (I70.2-I70.7, I70.92, I73.9, diabetic angiopathy, angioplasty status, ICD-9 440.2x, SNOMED PAD)",
+    finds=diagnosis(load("pad_diagnosis")),
+    lookback=ANY_TIME,
+)
+revascularized = Criterion(
+    id="pad.revascularized",
+    reads_as="A lower-limb arterial revascularization at any time (endovascular CPT before or after 2026, bypass, ICD-10-PCS)",
+    finds=procedure(load("lower_limb_revascularization")),
+    lookback=ANY_TIME,
+)
+known_pad_note = Criterion(
+    id="pad.known_pad_note",
+    reads_as="A note names PAD or a past lower-limb revascularization for the patient (history counts as known)",
+    finds=note_mention(Concept.PAD, allow=frozenset({Modifier.HISTORICAL})),
+    lookback=ANY_TIME,
+)
+
+symptom_mimics = any_of(neurogenic_note, spinal_stenosis_dx, spinal_stenosis_note,
+                        venous_claudication_note, radiculopathy_note, cramps_note)
+
+PAD = Screen(
+    id="pad",
+    version=1,
+    title="Undiagnosed peripheral artery disease",
+    priority=Priority.ROUTINE,
+    summary="Objective or clinical evidence of lower-extremity PAD with no PAD diagnosis or revascularization anywhere in the record.",
+    include=any_of(
+        low_abi,
+        low_abi_note,
+        low_tbi,
+        low_tbi_note,
+        all_of(any_of(noncompressible_abi, noncompressible_abi_text, noncompressible_abi_note, high_abi_note),
+               any_of(low_tbi, low_tbi_note)),
+        exercise_abi_drop,
+        arterial_stenosis_note,
+        all_of(claudication_note, none_of(symptom_mimics)),
+        all_of(any_of(borderline_abi, borderline_abi_note),
+               any_of(claudication_note, exertional_symptoms)),
+    ),
+    exclude=any_of(pad_diagnosed, revascularized, known_pad_note),
+    mimics=(neurogenic_note, spinal_stenosis_dx, spinal_stenosis_note, venous_claudication_note,
+            radiculopathy, radiculopathy_note, cramps_note, cramps_dx, nonatherosclerotic_dx),
+)
