@@ -1,0 +1,282 @@
+"""Land FHIR files into DuckDB's ``raw_resource`` table: one row per line or Bundle entry.
+
+Reading is DuckDB's ``read_json`` with an explicit column schema (`RESOURCE_COLUMNS`), which
+extracts the fields staging needs while parsing and is several times faster than schema
+inference or Python parsing (design.md, "Known traps"). Fields absent from a resource, or of
+an unexpected JSON shape, read as NULL; the structural checks in ``sql/staging`` and the
+sampled R4B validation in `pipelines.fhir.validate` catch what matters.
+
+Grain of ``raw_resource``: one row per NDJSON line, per single-resource ``.json`` file and per
+Bundle ``entry.resource``; ``src`` (file name) and ``src_pos`` (non-blank line ordinal, or
+1-based entry index) locate it. Lines DuckDB could not read become NULL rows, which are
+re-read in Python (only in the files that have them) to quarantine them by file:line.
+
+Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
+Entries without a resource (e.g. batch GET requests) are skipped. A Bundle nested inside a
+Bundle's entry is quarantined as ``nested_bundle`` rather than unpacked: nested Bundles only
+occur in responses and messages, which are not a data source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from pipelines.fhir.files import (
+    MAX_LINE_BYTES,
+    SourceFiles,
+    json_file_problem,
+    locate_lines,
+)
+from screens.model import QuarantineReason
+
+# A field shape: a DuckDB scalar type name, a dict (JSON object) or a one-item list (array).
+Shape = str | dict[str, "Shape"] | list["Shape"]
+
+_CODING: Shape = {"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}
+_CC: Shape = {"coding": [_CODING], "text": "VARCHAR"}
+_QTY: Shape = {
+    "value": "DOUBLE", "unit": "VARCHAR", "system": "VARCHAR", "code": "VARCHAR",
+    "comparator": "VARCHAR",
+}
+_ATT: Shape = {"contentType": "VARCHAR", "data": "VARCHAR", "url": "VARCHAR", "size": "BIGINT"}
+_PERIOD: Shape = {"start": "VARCHAR"}
+
+# Fields every resource lands with, whatever its type (counts, dedupe, entered-in-error).
+BASE_FIELDS: dict[str, Shape] = {
+    "resourceType": "VARCHAR",
+    "id": "VARCHAR",
+    "meta": {"versionId": "VARCHAR", "lastUpdated": "VARCHAR"},
+    "status": "VARCHAR",
+}
+
+# Union of the fields staging reads, across staged types. Names shared between staged types
+# have the same FHIR shape in each of them (e.g. `code` is a CodeableConcept in all).
+RESOURCE_FIELDS: dict[str, Shape] = {
+    **BASE_FIELDS,
+    "docStatus": "VARCHAR",
+    "subject": {"reference": "VARCHAR"},
+    "birthDate": "VARCHAR",
+    "gender": "VARCHAR",
+    "code": _CC,
+    "clinicalStatus": _CC,
+    "verificationStatus": _CC,
+    "onsetDateTime": "VARCHAR",
+    "onsetPeriod": _PERIOD,
+    "recordedDate": "VARCHAR",
+    "effectiveDateTime": "VARCHAR",
+    "effectivePeriod": _PERIOD,
+    "effectiveInstant": "VARCHAR",
+    "issued": "VARCHAR",
+    "valueQuantity": _QTY,
+    "valueString": "VARCHAR",
+    "valueCodeableConcept": _CC,
+    "bodySite": _CC,  # Observation.bodySite (0..1)
+    "component": [
+        {"code": _CC, "valueQuantity": _QTY, "valueString": "VARCHAR",
+         "valueCodeableConcept": _CC}
+    ],
+    "performedDateTime": "VARCHAR",
+    "performedPeriod": _PERIOD,
+    "medicationCodeableConcept": _CC,
+    "authoredOn": "VARCHAR",
+    "type": _CC,  # DocumentReference.type
+    "date": "VARCHAR",
+    "context": {"period": _PERIOD},
+    "content": [{"attachment": _ATT}],
+    "presentedForm": [_ATT],
+    "conclusion": "VARCHAR",
+}
+
+STAGED_TYPES = frozenset(
+    {"Patient", "Condition", "Observation", "Procedure", "MedicationRequest",
+     "DocumentReference", "DiagnosticReport"}
+)
+
+
+def duckdb_type(shape: Shape) -> str:
+    """Render a field shape as a DuckDB type, e.g. ``STRUCT(code VARCHAR)[]``."""
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, list):
+        return duckdb_type(shape[0]) + "[]"
+    return "STRUCT(" + ", ".join(f'"{k}" {duckdb_type(v)}' for k, v in shape.items()) + ")"
+
+
+def _json_structure(shape: Shape) -> object:
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, list):
+        return [_json_structure(shape[0])]
+    return {k: _json_structure(v) for k, v in shape.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class LandingProblem:
+    resource_type: str
+    resource_id: str | None
+    source: str
+    reason: QuarantineReason
+    detail: str
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _columns_literal(fields: dict[str, Shape]) -> str:
+    return "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(duckdb_type(v))}" for k, v in fields.items()) + "}"
+
+
+def _ndjson_select(path: Path, file_type: str) -> str:
+    # Unstaged types land with the base fields only: parsing their other fields against the
+    # staged shapes would only produce type mismatches, which are slow to recover from.
+    fields = RESOURCE_FIELDS if file_type in STAGED_TYPES else BASE_FIELDS
+    return (
+        f"SELECT {_sql_str(path.name)} AS src, ordinality AS src_pos, 'ndjson' AS src_kind, "
+        f"{_sql_str(file_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
+        f"* EXCLUDE (ordinality) FROM read_json({_sql_str(str(path))}, "
+        f"format = 'newline_delimited', columns = {_columns_literal(fields)}, "
+        f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES}) WITH ORDINALITY"
+    )
+
+
+def _land_ndjson(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
+    selects = [_ndjson_select(f.path, f.resource_type) for f in files.ndjson]
+    con.execute(f"INSERT INTO raw_resource BY NAME {' UNION ALL BY NAME '.join(selects)}")
+    bad = con.execute(
+        "SELECT src, list(src_pos ORDER BY src_pos) FROM raw_resource "
+        "WHERE src_kind = 'ndjson' AND resourceType IS NULL GROUP BY src ORDER BY src"
+    ).fetchall()
+    by_name = {f.path.name: f for f in files.ndjson}
+    problems: list[LandingProblem] = []
+    for src, ordinals in bad:
+        ndjson_file = by_name[src]
+        for p in locate_lines(ndjson_file.path, ordinals):
+            problems.append(
+                LandingProblem(
+                    ndjson_file.resource_type, None, f"{src}:{p.line}", p.reason, p.detail
+                )
+            )
+    return problems
+
+
+def _json_scan(paths: list[Path]) -> str:
+    files = "[" + ", ".join(_sql_str(str(p)) for p in paths) + "]"
+    return (
+        f"read_json_objects({files}, format = 'unstructured', filename = true, "
+        f"maximum_object_size = {MAX_LINE_BYTES})"
+    )
+
+
+def _readable_json_files(
+    con: duckdb.DuckDBPyConnection, paths: list[Path]
+) -> tuple[list[Path], list[LandingProblem]]:
+    """Find the .json files DuckDB can parse; one bad file must not sink the others."""
+    try:
+        con.execute(f"SELECT count(*) FROM {_json_scan(paths)}").fetchall()
+    except duckdb.Error:
+        pass  # DuckDB's message quotes file content; re-check file by file instead.
+    else:
+        return paths, []
+    good: list[Path] = []
+    problems: list[LandingProblem] = []
+    for path in paths:
+        try:
+            con.execute(f"SELECT count(*) FROM {_json_scan([path])}").fetchall()
+            good.append(path)
+        except duckdb.Error:
+            reason, detail = json_file_problem(path)
+            problems.append(LandingProblem("Bundle", None, f"{path.name}:1", reason, detail))
+    return good, problems
+
+
+def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
+    """Land single-resource and Bundle ``.json`` files via JSON values, then typed fields.
+
+    Resources are kept as JSON until their type is known, so only staged types are
+    transformed against the staged field shapes (`json_transform` is lenient: a field of an
+    unexpected shape becomes NULL).
+    """
+    good, problems = _readable_json_files(con, list(files.json))
+    if not good:
+        return problems
+    files_list = "[" + ", ".join(_sql_str(str(p)) for p in good) + "]"
+    bundle_columns = _columns_literal(
+        {"resourceType": "VARCHAR", "entry": [{"fullUrl": "VARCHAR", "resource": "JSON"}]}
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE json_resource AS "
+        "SELECT parse_filename(filename) AS src, 1::BIGINT AS src_pos, 'json' AS src_kind, "
+        f"NULL::VARCHAR AS full_url, json AS resource FROM {_json_scan(good)} "
+        "WHERE (json ->> 'resourceType') IS DISTINCT FROM 'Bundle' "
+        "UNION ALL "
+        "SELECT src, src_pos, 'bundle' AS src_kind, e.fullUrl, e.resource FROM ("
+        "SELECT parse_filename(filename) AS src, generate_subscripts(entry, 1) AS src_pos, "
+        f"unnest(entry) AS e FROM read_json({files_list}, format = 'unstructured', "
+        f"columns = {bundle_columns}, filename = true, ignore_errors = true, "
+        f"maximum_object_size = {MAX_LINE_BYTES}) WHERE resourceType = 'Bundle') "
+        "WHERE e.resource IS NOT NULL"
+    )
+    for fields, cond in (
+        (RESOURCE_FIELDS, "IN"),
+        (BASE_FIELDS, "NOT IN"),
+    ):
+        structure = _sql_str(orjson.dumps(_json_structure(fields)).decode())
+        staged = ", ".join(_sql_str(t) for t in sorted(STAGED_TYPES))
+        con.execute(
+            "INSERT INTO raw_resource BY NAME SELECT src, src_pos, src_kind, "
+            "NULL AS file_type, full_url, "
+            f"unnest(json_transform(resource, {structure})) FROM json_resource "
+            f"WHERE coalesce((resource ->> 'resourceType'), '') {cond} ({staged})"
+        )
+    con.execute("DROP TABLE json_resource")
+    rows = con.execute(
+        "SELECT src, src_kind, resourceType, id, src_pos FROM raw_resource "
+        "WHERE src_kind <> 'ndjson' AND (resourceType IS NULL OR "
+        "(src_kind = 'bundle' AND resourceType = 'Bundle')) ORDER BY src, src_pos"
+    ).fetchall()
+    for src, kind, rtype, rid, pos in rows:
+        where = f"{src}#entry={pos}" if kind == "bundle" else f"{src}:1"
+        if rtype is None:
+            problems.append(
+                LandingProblem(
+                    "Bundle", None, where, QuarantineReason.NOT_A_RESOURCE,
+                    "resourceType missing or not a string",
+                )
+            )
+        else:
+            problems.append(
+                LandingProblem(
+                    "Bundle", rid, where, QuarantineReason.NESTED_BUNDLE,
+                    "Bundle inside a Bundle entry is not unpacked",
+                )
+            )
+    return problems
+
+
+def land_source(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
+    """Create and fill ``raw_resource``; return the lines and files that could not be landed.
+
+    Unreadable rows are deleted from ``raw_resource`` once reported, so every remaining row has
+    a resourceType.
+    """
+    con.execute("LOAD json")
+    fields = ", ".join(f'"{k}" {duckdb_type(v)}' for k, v in RESOURCE_FIELDS.items())
+    con.execute(
+        "CREATE OR REPLACE TABLE raw_resource (src VARCHAR, src_pos BIGINT, src_kind VARCHAR, "
+        f"file_type VARCHAR, full_url VARCHAR, {fields})"
+    )
+    problems: list[LandingProblem] = []
+    if files.ndjson:
+        problems += _land_ndjson(con, files)
+    if files.json:
+        problems += _land_json(con, files)
+    con.execute(
+        "DELETE FROM raw_resource WHERE resourceType IS NULL "
+        "OR (src_kind = 'bundle' AND resourceType = 'Bundle')"
+    )
+    return problems
