@@ -1,0 +1,205 @@
+"""The `vascreen` command line. The command names and flags are a public contract (design.md).
+
+Commands call the same functions the flows call. Exceptions become one-line messages and exit
+codes here, and only here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.errors import ExitCode, ScreeningError
+
+# Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+app = typer.Typer(
+    name="vascreen",
+    help="Nightly FHIR R4 screening for undiagnosed PAD, possible CLTI, May-Thurner and CECS candidates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="Manage review-app users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+AsOf = Annotated[str, typer.Option("--as-of", help="Screening date YYYY-MM-DD: lookbacks end here; later data is ignored.")]
+StoreOpt = Annotated[str | None, typer.Option("--store", help="Worklist store URL: sqlite:///var/vascreen.db (default) or postgresql://user@host/db.")]
+
+
+def _fail(message: str, code: ExitCode) -> typer.Exit:
+    typer.echo(f"vascreen: {message}", err=True)
+    return typer.Exit(int(code))
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--as-of must be a date YYYY-MM-DD, got {value!r}", ExitCode.USAGE) from None
+
+
+def _parse_screens(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    from screens.rules import UnknownScreenError, select_screens
+
+    ids = [s.strip() for s in value.split(",") if s.strip()]
+    try:
+        select_screens(ids)
+    except UnknownScreenError as err:
+        raise _fail(str(err), ExitCode.USAGE) from None
+    return ids
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _run_flow(**params: object) -> dict[str, object]:
+    from pipelines.flows.screen_cohort import screen_cohort
+
+    try:
+        return screen_cohort(**params)  # type: ignore[arg-type]
+    except ScreeningError as err:
+        raise _fail(str(err), err.exit_code) from None
+
+
+@app.command()
+def run(
+    source: Annotated[str, typer.Option("--source", help="Directory of Bulk NDJSON (<Type>.ndjson, <Type>.NNN.ndjson, .gz) and/or Bundle .json files, or a FHIR base URL.")],
+    as_of: AsOf,
+    export: Annotated[Path | None, typer.Option("--export", help="Write DIR/worklist.csv (open items, no note text).")] = None,
+    store: StoreOpt = None,
+    screens: Annotated[str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all): pad,clti,may_thurner,cecs.")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="For a URL source: bulk ($export) or search (REST paging); default from the CapabilityStatement.")] = None,
+) -> None:
+    """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist."""
+    if mode not in (None, "bulk", "search"):
+        raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
+    if not source.startswith(("http://", "https://")) and not Path(source).is_dir():
+        raise _fail(f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE)
+    result = _run_flow(source=source, as_of=_parse_date(as_of), screens=_parse_screens(screens),
+                       store_url=store, export_dir=str(export) if export else None, mode=mode,
+                       progress=_progress())
+    _print_summary(result)
+
+
+def _print_summary(result: dict[str, object]) -> None:
+    flagged = result.get("flagged") or {}
+    assert isinstance(flagged, dict)
+    typer.echo(f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
+               f"notes {result['notes']}, mentions {result['mentions']}")
+    typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
+    if result.get("worklist_csv"):
+        typer.echo(f"worklist: {result['worklist_csv']}")
+
+
+@app.command()
+def synth(
+    patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same bytes.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory for <Type>.ndjson and labels.csv.")],
+) -> None:
+    """Generate a synthetic cohort (Bulk NDJSON plus labels.csv with the true screens per patient)."""
+    from pipelines.synth import write_cohort
+
+    summary = write_cohort(patients, seed, out, progress=_progress())
+    total = sum(summary.resources.values())
+    typer.echo(f"wrote {summary.n_patients} patients, {total} resources to {out}; labels: {out / 'labels.csv'}")
+
+
+@app.command()
+def evaluate(
+    source: Annotated[Path, typer.Option("--source", help="Directory of FHIR files.")],
+    labels: Annotated[Path, typer.Option("--labels", help="CSV with patient_id,screens (space-separated screen ids).")],
+    as_of: AsOf,
+    screens: Annotated[str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all).")] = None,
+) -> None:
+    """Per-screen sensitivity and precision against labels, with misses listed by patient id."""
+    from pipelines.evaluation import evaluate_source, format_report
+
+    try:
+        report = evaluate_source(source, labels, _parse_date(as_of), _parse_screens(screens), progress=_progress())
+    except ScreeningError as err:
+        raise _fail(str(err), err.exit_code) from None
+    typer.echo(format_report(report))
+
+
+@app.command()
+def explain(screen: Annotated[str | None, typer.Argument(help="Screen id; all screens when omitted.")] = None) -> None:
+    """Print the screening rules as plain text a clinician can review."""
+    from screens.render import render_screens
+
+    typer.echo(render_screens(_parse_screens(screen)))
+
+
+@app.command()
+def demo(
+    patients: Annotated[int, typer.Option("--patients", min=10, help="Synthetic cohort size.")] = 300,
+    out: Annotated[Path, typer.Option("--out", help="Where the demo cohort, store and worklist go.")] = Path("var/demo"),
+) -> None:
+    """Generate a synthetic cohort, run the nightly flow on it with local files, and show where results are."""
+    from pipelines.synth import DEFAULT_AS_OF, write_cohort
+
+    source = out / "source"
+    write_cohort(patients, 7, source, progress=_progress())
+    store_url = f"sqlite:///{(out / 'vascreen.db').as_posix()}"
+    result = _run_flow(source=str(source), as_of=DEFAULT_AS_OF, screens=None, store_url=store_url,
+                       export_dir=str(out), mode=None, progress=_progress())
+    _print_summary(result)
+    typer.echo(f"store: {store_url}")
+    typer.echo(f"review app: vascreen users add ADMIN --role admin --store {store_url}  (password on stdin), "
+               f"then vascreen serve --store {store_url}")
+    typer.echo(f"check it: vascreen evaluate --source {source} --labels {source / 'labels.csv'} "
+               f"--as-of {DEFAULT_AS_OF.isoformat()}")
+
+
+@app.command()
+def serve(
+    store: StoreOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+) -> None:
+    """Serve the coordinators' review web app."""
+    from pipelines.settings import Settings
+    from review.app import serve as serve_app
+
+    serve_app(store or Settings().store_url, host, port)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="coordinator or admin.")],
+    store: StoreOpt = None,
+) -> None:
+    """Add a review-app user; the password is read from standard input."""
+    from pipelines.settings import Settings
+    from pipelines.store import Store
+    from review.auth import add_user
+
+    if role not in ("coordinator", "admin"):
+        raise _fail(f"--role must be coordinator or admin, got {role!r}", ExitCode.USAGE)
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        raise _fail("password must be at least 12 characters (read from stdin)", ExitCode.USAGE)
+    try:
+        add_user(Store.connect(store or Settings().store_url), username, role, password)
+    except ScreeningError as err:
+        raise _fail(str(err), err.exit_code) from None
+    typer.echo(f"user {username} added with role {role}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

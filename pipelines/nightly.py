@@ -1,0 +1,153 @@
+"""The nightly screen as plain functions: fetch -> stage -> read notes -> screen -> publish.
+
+The Prefect flow (`pipelines/flows/screen_cohort.py`) wraps each step as a task; the CLI and
+tests call the same functions. Logs carry counts, ids and rule versions only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.errors import SourceError
+from pipelines.settings import Settings
+from pipelines.stage import StagedData, stage_source
+from screens.dsl import Screen
+from screens.engine import Evaluation, evaluate_screens
+from screens.model import STG_NOTE_MENTION, assert_schema
+
+log = logging.getLogger("vascreen")
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: str
+    as_of: date
+    source_kind: str  # "files" | "fhir"
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    flagged: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    notes: int = 0
+    mentions: int = 0
+    notes_unavailable: int = 0
+    undated_skipped: int = 0
+    publish: dict[str, int] = field(default_factory=dict)
+    worklist_csv: Path | None = None
+    store_url: str = ""
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def resolve_source(source: str, *, settings: Settings, mode: str | None, progress: bool) -> Path:
+    """A local directory to stage: the source itself, or a landing directory pulled from a server."""
+    if not is_url(source):
+        path = Path(source)
+        if not path.is_dir():
+            raise SourceError(f"source {source} is not a directory or an http(s) FHIR base URL")
+        return path
+    from pipelines.fhir.pull import auth_from_settings, pull_to_directory
+
+    landing = settings.workdir / "landing"
+    pull_to_directory(source, landing, mode=mode, auth=auth_from_settings(settings),  # type: ignore[arg-type]
+                      state_dir=settings.workdir / "pull-state", progress=progress)
+    return landing
+
+
+def stage(source_dir: Path, *, settings: Settings, progress: bool) -> StagedData:
+    return stage_source(source_dir, workdir=settings.workdir / "stage", progress=progress,
+                        max_quarantine_ratio=settings.max_quarantine_ratio)
+
+
+def read_notes(notes: pl.DataFrame, *, settings: Settings, progress: bool) -> pl.DataFrame:
+    """Note mentions for every staged note, reusing cached results for unchanged note text."""
+    from screens.notes import extract_mention_frame
+
+    if settings.nlp_cache:
+        from pipelines.nlp_cache import extract_with_cache
+
+        mentions = extract_with_cache(notes, cache_dir=settings.workdir / "nlp-cache", progress=progress)
+    else:
+        mentions = extract_mention_frame(notes)
+    return assert_schema(mentions, STG_NOTE_MENTION, "stg_note_mention")
+
+
+def screen(tables: dict[str, pl.DataFrame], screens: list[Screen], as_of: date) -> Evaluation:
+    return evaluate_screens(screens, tables, as_of)
+
+
+def start_summary(source: str, as_of: date, staged: StagedData, mentions: pl.DataFrame,
+                  evaluation: Evaluation) -> RunSummary:
+    flagged = evaluation.items.group_by("screen").len().sort("screen")
+    return RunSummary(
+        run_id="",
+        as_of=as_of,
+        source_kind="fhir" if is_url(source) else "files",
+        counts=staged.counts,
+        flagged=dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True)),
+        quarantined=staged.quarantine.height,
+        notes=staged.tables["note"].height,
+        mentions=mentions.height,
+        notes_unavailable=staged.notes_unavailable,
+        undated_skipped=sum(evaluation.undated_skipped.values()),
+    )
+
+
+def publish(summary: RunSummary, staged: StagedData, evaluation: Evaluation, screens: list[Screen], *,
+            settings: Settings, export_dir: Path | None) -> RunSummary:
+    """Write quarantine, evidence and items in the store, then export worklist.csv if asked."""
+    from pipelines.store import Store
+    from screens.rules import rule_versions
+
+    store = Store.connect(settings.store_url)
+    run_id = store.start_run(as_of=summary.as_of, source=summary.source_kind,
+                             screens=[s.id for s in screens], rule_versions=rule_versions())
+    summary.run_id = run_id
+    store.save_quarantine(run_id, staged.quarantine)
+    counts = store.publish(run_id, as_of=summary.as_of, screens=[s.id for s in screens],
+                           items=evaluation.items, evidence=evaluation.evidence)
+    summary.publish = {k: int(v) for k, v in vars(counts).items()} if hasattr(counts, "__dict__") else \
+        {k: int(getattr(counts, k)) for k in counts.__slots__}  # type: ignore[attr-defined]
+    store.finish_run(run_id, status="completed", counts=summary_dict(summary))
+    summary.store_url = settings.store_url
+    if export_dir is not None:
+        export_dir.mkdir(parents=True, exist_ok=True)
+        summary.worklist_csv = export_dir / "worklist.csv"
+        store.export_worklist_csv(summary.worklist_csv)
+    return summary
+
+
+def summary_dict(summary: RunSummary) -> dict[str, object]:
+    return {
+        "run_id": summary.run_id,
+        "as_of": summary.as_of.isoformat(),
+        "source_kind": summary.source_kind,
+        "counts": summary.counts,
+        "flagged": summary.flagged,
+        "quarantined": summary.quarantined,
+        "notes": summary.notes,
+        "mentions": summary.mentions,
+        "notes_unavailable": summary.notes_unavailable,
+        "undated_skipped": summary.undated_skipped,
+        "publish": summary.publish,
+        "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
+    }
+
+
+def summary_markdown(summary: RunSummary) -> str:
+    """Counts-only run summary (artifact and CLI); no row data, no values."""
+    lines = [f"# vascreen run {summary.run_id} (as_of {summary.as_of.isoformat()})", "",
+             "| resource type | read | quarantined | staged |", "| --- | --- | --- | --- |"]
+    for rtype in sorted(summary.counts):
+        c = summary.counts[rtype]
+        lines.append(f"| {rtype} | {c.get('read', 0)} | {c.get('quarantined', 0)} | {c.get('staged', 0)} |")
+    lines += ["", "| screen | flagged |", "| --- | --- |"]
+    lines += [f"| {s} | {n} |" for s, n in sorted(summary.flagged.items())]
+    lines += ["", f"notes read: {summary.notes}, mentions: {summary.mentions}, "
+              f"notes unavailable: {summary.notes_unavailable}, undated rows skipped: {summary.undated_skipped}"]
+    return "\n".join(lines)
