@@ -1,0 +1,48 @@
+"""ConText modifier rules: medspaCy's English defaults plus the vascular-screening overrides.
+
+Overrides (clinical-reference section 5):
+- "evaluate for" / "test for" are POSSIBLE, not NEGATED: "ABI ordered to evaluate for PAD" is suspicion.
+- "resolved" / "healed" mean HISTORICAL (a past episode), and only when not describing relief
+  ("pain resolved with rest" is still a current symptom).
+- "s/p", "status post", "prior", "h/o" are HISTORICAL: historical PAD means already diagnosed.
+- A ";" ends every scope so "no rest pain; claudication at 1 block" keeps the claudication.
+- "2-day history of" is recent, not past history.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import medspacy
+from medspacy.context import ConTextRule
+
+_DROPPED = {"evaluate for", "test for", "resolved", "now resolved"}
+
+_EXTRA: list[tuple[str, str, str, str | None]] = [
+    # (literal, category, direction, regex pattern or None for the literal)
+    ("evaluate for", "POSSIBLE_EXISTENCE", "FORWARD", r"\b(?:evaluat\w+|assess(?:ed|ing)?|test(?:ed|ing)?|screen(?:ed|ing)?|work[- ]?up|look(?:ing)?|check(?:ed|ing)?) for\b"),
+    ("suspected", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL", r"\b(?:suspected|suspect|suspicion (?:of|for)|questionable|presumed|cannot exclude|can't exclude|versus|vs\.?)\b"),
+    ("to rule out", "POSSIBLE_EXISTENCE", "FORWARD", r"\b(?:rule out|r/o|to exclude|rule-out)\b"),
+    ("resolved", "HISTORICAL", "BIDIRECTIONAL", r"\b(?:(?:fully |completely |now )?resolved|healed|remote)\b(?!\s+(?:with|by|within|upon|when|on|while)\b)"),
+    ("status post", "HISTORICAL", "FORWARD", r"(?<![\w/])(?:s/p|status post|h/o|hx of|prior(?! to)|previous(?:ly)?|former)(?![\w/])"),
+    ("ruled out", "NEGATED_EXISTENCE", "BACKWARD", r"\b(?:ruled out|excluded|was negative|were negative|is negative|not seen|denied)\b"),
+    ("denies", "NEGATED_EXISTENCE", "FORWARD", r"\b(?:denie[sd]|negative for|neg for|without|free of|never had)\b"),
+    ("family", "FAMILY", "FORWARD", r"\b(?:family history|fhx|fh|(?:his|her|pt's|patient's) (?:mother|father|brother|sister|son|daughter|sibling|parent)s?)\b"),
+    ("call if", "HYPOTHETICAL", "FORWARD", r"\b(?:call (?:if|for|with)|return (?:if|for|with)|seek care|warning signs|should (?:you|she|he|they) develop|in case of|watch for|monitor for|risks? of|prevent(?:ion of)?)\b"),
+    ("semicolon", "TERMINATE", "TERMINATE", r";"),
+    ("recent history", "PSEUDO", "PSEUDO", r"\b(?:\d+|one|two|three|several|a few)[- ](?:hour|day|week|month)s?[- ](?:history|hx)(?: of)?\b|\bhistory of present illness\b"),
+    ("terminators", "TERMINATE", "TERMINATE", r"\b(?:but|however|though|although|except|currently|presents?|presenting|today|with new|yet)\b"),
+]
+
+
+def _default_rules() -> list[ConTextRule]:
+    path = Path(medspacy.__file__).resolve().parents[1] / "resources" / "en" / "context_rules.json"
+    return [r for r in ConTextRule.from_json(str(path)) if r.literal.lower() not in _DROPPED]
+
+
+def build_context_rules() -> list[ConTextRule]:
+    """All ConText rules for the notes pipeline, defaults first."""
+    rules = _default_rules()
+    for literal, category, direction, pattern in _EXTRA:
+        rules.append(ConTextRule(literal, category, pattern=pattern, direction=direction))
+    return rules

@@ -1,0 +1,94 @@
+"""extract_mentions: one note's text -> Mentions with spans, modifiers, laterality and values."""
+
+from __future__ import annotations
+
+from spacy.tokens import Doc, Span
+
+from screens.model import Modifier
+from screens.notes.concepts import Concept
+from screens.notes.measurements import Measurement
+from screens.notes.mention import Mention
+from screens.notes.pipeline import MEASURED, PREFILTER, build_nlp
+from screens.notes.routing import dvt_qualifier, route_concept
+from screens.notes.sentences import Sentence, split_sentences
+from screens.notes.sides import find_sides, side_for_span
+
+_CATEGORY = {
+    "NEGATED_EXISTENCE": Modifier.NEGATED,
+    "HISTORICAL": Modifier.HISTORICAL,
+    "FAMILY": Modifier.FAMILY,
+    "HYPOTHETICAL": Modifier.HYPOTHETICAL,
+    "POSSIBLE_EXISTENCE": Modifier.UNCERTAIN,
+}
+_SECTION_MODIFIER = {
+    "family_history": Modifier.FAMILY,
+    "past_medical_history": Modifier.HISTORICAL,
+    "past_surgical_history": Modifier.HISTORICAL,
+}
+_NO_SIDE = {
+    Concept.HEART_FAILURE, Concept.ANTICOAGULATION, Concept.JAW_CLAUDICATION,
+    Concept.SPINAL_STENOSIS, Concept.CELLULITIS, Concept.COMPRESSION_STOCKINGS,
+}
+
+
+def extract_mentions(text: str) -> list[Mention]:
+    """All concept mentions in one note, ordered by (span_start, concept)."""
+    if not text or PREFILTER.search(text) is None:
+        return []
+    sentences = [s for s in split_sentences(text) if PREFILTER.search(text, s.start, s.end)]
+    docs = build_nlp().pipe(text[s.start : s.end] for s in sentences)
+    mentions: list[Mention] = []
+    for sentence, doc in zip(sentences, docs, strict=True):
+        mentions.extend(_sentence_mentions(sentence, doc))
+    return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
+
+
+def _sentence_mentions(sentence: Sentence, doc: Doc) -> list[Mention]:
+    measured: dict[tuple[int, int, str], Measurement] = doc.user_data.get(MEASURED, {})
+    sides = find_sides(doc.text)
+    inside = [(e.start, e.end) for e in doc.ents]
+    out = []
+    for ent in doc.ents:
+        measurement = measured.get((ent.start_char, ent.end_char, ent.label_))
+        out.append(_mention(sentence, doc.text, ent, measurement, sides, inside))
+    return [m for m in out if m is not None]
+
+
+def _modifiers(ent: Span, section: str | None, measured: bool,
+               targets: list[tuple[int, int]]) -> frozenset[Modifier]:
+    # A cue inside a target is part of the finding ("pulses not palpable", "no pedal pulses");
+    # medspaCy's overlap test misses cues strictly inside a target, so we drop them here.
+    found = {
+        _CATEGORY[m.category]
+        for m in ent._.modifiers
+        if m.category in _CATEGORY
+        and not any(s <= m.modifier_span[0] and m.modifier_span[1] <= e for s, e in targets)
+    }
+    if section in _SECTION_MODIFIER:
+        found.add(_SECTION_MODIFIER[section])
+    if measured:
+        # A measured number is a fact even inside "denies X; ABI 0.65" scopes.
+        found.discard(Modifier.NEGATED)
+    return frozenset(found)
+
+
+def _mention(sentence: Sentence, text: str, ent: Span, measurement: Measurement | None,
+             sides: list[tuple[int, int, str]], targets: list[tuple[int, int]]) -> Mention | None:
+    start, end = ent.start_char, ent.end_char
+    base = sentence.start
+    modifiers = _modifiers(ent, sentence.section, measurement is not None, targets)
+    if measurement is not None:
+        return Mention(
+            measurement.concept, base + measurement.start, base + measurement.end,
+            sentence.start, sentence.end, modifiers, measurement.laterality,
+            measurement.value, measurement.unit, measurement.qualifier, sentence.section,
+        )
+    concept = route_concept(Concept(ent.label_), text, start, end)
+    if concept is None:
+        return None
+    side = None if concept in _NO_SIDE else side_for_span(text, start, end, sides)
+    qualifier = dvt_qualifier(text, start, end) if concept is Concept.DVT else None
+    return Mention(
+        concept, base + start, base + end, sentence.start, sentence.end, modifiers,
+        side, None, None, qualifier, sentence.section,
+    )

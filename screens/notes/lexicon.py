@@ -1,0 +1,64 @@
+"""Regular-expression building blocks shared by the target rules and value extraction.
+
+Following Afzal et al., disease words only count when tied to lower-limb anatomy, so most
+patterns are built as ANATOMY + SYMPTOM + TRIGGER with short bounded gaps (`GAP`), which never
+cross a clause boundary (";" or ".").
+"""
+
+from __future__ import annotations
+
+SIDE = r"(?:left|right|bilateral(?:ly)?|both|bilat|b/l|lt\.?|rt\.?|(?-i:L|R))"
+
+# Lower-limb sites where vascular claudication is felt.
+CLAUD_SITE = (
+    r"(?:calf|calves|thighs?|buttocks?|glute(?:al|us)?|hips?|legs?|lower (?:extremit(?:y|ies)|limbs?)"
+    r"|(?-i:LE|BLE|LLE|RLE))"
+)
+FOOT_SITE = r"(?:foot|feet|forefoot|toes?|hallux|great toe|heel|midfoot|digits?|sole|instep)"
+LIMB_SITE = rf"(?:{CLAUD_SITE}|{FOOT_SITE}|shins?|ankles?|knees?|malleol(?:us|ar|i))"
+SWELL_SITE = (
+    r"(?:legs?|calf|calves|thighs?|ankles?|shins?|feet|foot|pedal|lower[- ](?:extremit(?:y|ies)|limbs?)"
+    r"|(?-i:LE|BLE|LLE|RLE))"
+)
+# Leg sites typical of exertional compartment syndrome.
+CECS_SITE = (
+    r"(?:shins?|calf|calves|lower legs?|legs?|(?:anterior|lateral|posterior|deep posterior)"
+    r"(?: compartments?| shins?| lower legs?| legs?)?)"
+)
+
+PAIN = (
+    r"(?:pain(?:ful)?|aches?|aching|cramp(?:s|ing|y)?|discomfort|fatigue|tired(?:ness)?|heaviness|heavy"
+    r"|tightness|tight|burning|soreness)"
+)
+NUMBER_WORD = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|half|a|a few|several|1/2)"
+WALK = (
+    r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?|exercise|exercising"
+    r"|climbing(?: stairs| hills?)?|stairs|inclines?|uphill|hills?"
+    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|on exertion)"
+)
+SPORT = (
+    r"(?:run(?:s|ning)?|jog(?:s|ging)?|sprint\w*|soccer|football|basketball|sports?|play|training"
+    r"|ruck(?: marche?s?)?|march(?:es|ing)?|miles?|races?|marathon|drills?|hiking)"
+)
+# Within-clause gap of at most n characters.
+def gap(n: int) -> str:
+    """A lazy gap of up to `n` characters that never crosses a clause end."""
+    return rf"[^.;:]{{0,{n}}}?"
+
+
+LOWER_ARTERY = (
+    r"(?:(?:common |external |internal )?iliac(?! vein)(?: arter(?:y|ies))?|(?-i:CIA|EIA|CFA|SFA|ATA|TPT)"
+    r"|(?:common |superficial )?femoral arter(?:y|ies)|superficial femoral|profunda(?: femoris)?"
+    r"|popliteal(?: arter(?:y|ies))?|(?:anterior |posterior )?tibial arter(?:y|ies)"
+    r"|peroneal(?: arter(?:y|ies))?|tibioperoneal trunk|aortoiliac|aorto-iliac|femoropopliteal"
+    r"|fem-pop|infrapopliteal|infrainguinal|tibial vessels|runoff vessels|(?-i:DP|PT)(?: arter(?:y|ies))?"
+    r"|dorsalis pedis(?: arter(?:y|ies))?)"
+)
+PROXIMAL_VEIN = (
+    r"(?:(?:common |external |internal )?iliac veins?|iliofemoral|ilio-femoral|(?-i:CFV|LCIV|CIV|EIV|FV|SFV)"
+    r"|(?:common |superficial |deep )?femoral veins?|femoral|profunda veins?|(?:left |right )?iliac)"
+)
+DISTAL_VEIN = (
+    r"(?:popliteal(?: veins?)?|(?-i:PTV)|(?:posterior tibial|peroneal|gastrocnemius|soleal|tibial|calf)"
+    r" veins?|calf)"
+)

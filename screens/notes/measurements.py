@@ -1,0 +1,181 @@
+"""Value extraction for ABI, TBI, toe/ankle pressure, TcPO2 and compartment pressures.
+
+Patterns paraphrase the VA RapTAT ABI extractor (clinical-reference section 2): an index keyword,
+then the numbers that follow it in the same clause, skipping numbers that are not index values
+(velocities, sizes, list markers, times, percentages) and stopping at non-index arteries.
+One Measurement per value; "noncompressible" wording becomes a qualifier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from screens.notes.concepts import Concept
+from screens.notes.sides import clause_bounds, find_sides, side_for_value
+
+C = Concept
+_I = re.IGNORECASE
+
+_KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
+    (C.TBI, re.compile(r"\b(?:TBIs?|toe[- ]brachial (?:index|indices|indexes|ratios?)|toe[- ]?(?:index|indices)|hallux[- /]brachial(?: index)?|digital[- /]brachial (?:index|indices)|(?-i:DBI)|toe ABIs?)\b", _I)),
+    (C.TCPO2, re.compile(r"\b(?:TcPO2|TcO2|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b", _I)),
+    (C.TOE_PRESSURE, re.compile(r"\b(?:(?:great |first |1st |big )?toe (?:systolic )?pressures?|hallux (?:systolic )?pressures?|digital (?:systolic )?pressures?)\b", _I)),
+    (C.ANKLE_PRESSURE, re.compile(r"\b(?:ankle (?:systolic )?pressures?|(?-i:DP|PT) (?:systolic )?pressures?)\b", _I)),
+    (C.ABI, re.compile(r"\b(?:ABI(?:s|x)?|ankle[- /](?:brachial|arm) (?:(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b", _I)),
+    (C.COMPARTMENT_PRESSURE, re.compile(r"\b(?:intra-?)?compartment(?:al)? pressures?\b", _I)),
+]
+# A bare "pressure(s)" is a compartment pressure only in a sentence about compartments.
+_BARE_PRESSURE = re.compile(r"\bpressures?\b", _I)
+_COMPARTMENT_CONTEXT = re.compile(r"\bcompartment|\b(?-i:CECS)\b", _I)
+_INDEX = {C.ABI, C.TBI}
+_RANGE = {C.ABI: 1.6, C.TBI: 1.6, C.COMPARTMENT_PRESSURE: 150.0}
+
+_NUMBER = re.compile(r"(?<![\w.\-/])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)")
+_NOT_VALUE_AFTER = re.compile(
+    r"^(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
+    r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7"
+    r"|-year|-min|-day|-week|steps?|times)|\))",
+    _I,
+)
+_NOT_VALUE_BEFORE = re.compile(r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade|L|S)\s*$|[x\u00d7]\s*$)", _I)
+# Non-index sites and flow measures: the value list stops there.
+_STOP = re.compile(
+    r"\b(?:(?-i:CFA|SFA|PSV|EDV|TPT)|profunda|popliteal|peroneal|carotid|radial|ulnar|velocit\w*|cm/s"
+    r"|stenosis|brachial pressures?|systolic blood pressure|blood pressure|(?-i:BP))\b",
+    _I,
+)
+_NONCOMPRESSIBLE = re.compile(
+    r"\b(?:non-?compressible|in-?compressible|un-?compressible|not compressible|poorly compressible"
+    r"|unable to compress|calcified(?: (?:vessels?|arteries|tibials?))?|(?:medial |arterial )?calcification"
+    r"|falsely elevated)\b|(?<=ABI )(?-i:NC)\b",
+    _I,
+)
+_INDETERMINATE = re.compile(r"\b(?:unable to (?:obtain|measure|perform)|could not be (?:obtained|measured)|not obtainable|unreliable)\b", _I)
+_REST = re.compile(r"\b(?:rest|resting|pre-?exercise|before exercise|baseline|pre-?treadmill)\b", _I)
+_ONE_MIN = re.compile(r"\b(?:1|one)[- ]?min(?:ute)?s?\b|\bimmediately (?:post|after)\b", _I)
+_FIVE_MIN = re.compile(r"\b(?:5|five)[- ]?min(?:ute)?s?\b", _I)
+_POST = re.compile(r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b", _I)
+_COMPARTMENT = re.compile(r"\b(?:deep posterior|superficial posterior|anterior|lateral|posterior)\b", _I)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A measured value; offsets relative to the sentence text handed to `find_measurements`."""
+
+    concept: Concept
+    start: int
+    end: int
+    value: float | None
+    unit: str
+    qualifier: str | None
+    laterality: str | None
+
+
+def _keywords(text: str) -> list[tuple[int, int, Concept]]:
+    taken: list[tuple[int, int, Concept]] = []
+    for concept, pattern in _KEYWORDS:
+        for m in pattern.finditer(text):
+            if not any(s < m.end() and m.start() < e for s, e, _ in taken):
+                taken.append((m.start(), m.end(), concept))
+    if _COMPARTMENT_CONTEXT.search(text):
+        for m in _BARE_PRESSURE.finditer(text):
+            if not any(s < m.end() and m.start() < e for s, e, _ in taken):
+                taken.append((m.start(), m.end(), C.COMPARTMENT_PRESSURE))
+    return sorted(taken)
+
+
+def _values(text: str, concept: Concept, start: int, end: int) -> list[re.Match[str]]:
+    stop = _STOP.search(text, start, end)
+    end = stop.start() if stop else end
+    found = []
+    for m in _NUMBER.finditer(text, start, end):
+        num = m.group("num")
+        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(text[max(0, m.start() - 8) : m.start()]):
+            continue
+        if concept in _INDEX and "." not in num:
+            continue
+        if float(num) > _RANGE.get(concept, 300.0):
+            continue
+        found.append(m)
+    return found
+
+
+def _local(text: str, lo: int, hi: int, forward: bool) -> str:
+    part = text[lo:hi]
+    if forward:
+        return part.split(",")[0]
+    return part.rsplit(",", 1)[-1]
+
+
+def _timing(concept: Concept, after: str, before: str, lead: str) -> str:
+    for part in (after, before, lead):
+        if concept is C.COMPARTMENT_PRESSURE:
+            if _ONE_MIN.search(part):
+                return "post_exercise_1min"
+            if _FIVE_MIN.search(part):
+                return "post_exercise_5min"
+        if _REST.search(part):
+            return "pre_exercise" if concept is C.COMPARTMENT_PRESSURE else "rest"
+        if _POST.search(part):
+            return "post_exercise"
+    return "pre_exercise" if concept is C.COMPARTMENT_PRESSURE else "rest"
+
+
+def find_measurements(text: str) -> list[Measurement]:
+    """All measured values in one sentence."""
+    keywords = _keywords(text)
+    sides = find_sides(text)
+    out: list[Measurement] = []
+    for i, (k_start, k_end, concept) in enumerate(keywords):
+        c_start, c_end = clause_bounds(text, k_start, k_end)
+        w_end = min(keywords[i + 1][0] if i + 1 < len(keywords) else len(text), c_end, k_end + 150)
+        values = _values(text, concept, k_end, w_end)
+        lead = text[c_start:k_start]
+        for j, m in enumerate(values):
+            nxt = values[j + 1].start() if j + 1 < len(values) else w_end
+            prev = values[j - 1].end() if j else k_end
+            after, before = _local(text, m.end(), nxt, True), _local(text, prev, m.start(), False)
+            out.append(_measurement(text, concept, m, after, before, lead, sides, c_start))
+        if concept is C.ABI:
+            out.extend(_noncompressible(text, k_start, w_end, c_start, c_end, values, out, sides))
+    return out
+
+
+def _measurement(text: str, concept: Concept, m: re.Match[str], after: str, before: str,
+                 lead: str, sides: list[tuple[int, int, str]], c_start: int) -> Measurement:
+    value: float | None = float(m.group("num"))
+    timing = _timing(concept, after, before, lead)
+    qualifier: str | None = timing if concept in _INDEX else None
+    if concept in _INDEX and (m.group("cmp") and m.group("cmp").strip()[0] == ">" or (value or 0) > 1.4):
+        qualifier = "noncompressible" if concept is C.ABI else qualifier
+        value = None if m.group("cmp") else value
+    if concept is C.ABI and _NONCOMPRESSIBLE.search(after):
+        qualifier = "noncompressible"
+    if concept is C.COMPARTMENT_PRESSURE:
+        where = _COMPARTMENT.search(after) or _COMPARTMENT.search(before)
+        if where is None:
+            found = list(_COMPARTMENT.finditer(text, c_start, m.start()))
+            where = found[-1] if found else None
+        qualifier = f"{timing}:{where.group(0).lower().replace(' ', '_')}" if where else timing
+    unit = "1" if concept in _INDEX else "mm[Hg]"
+    side = side_for_value(text, m.start(), m.end(), sides)
+    return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side)
+
+
+def _noncompressible(text: str, k_start: int, w_end: int, c_start: int, c_end: int,
+                     values: list[re.Match[str]], done: list[Measurement],
+                     sides: list[tuple[int, int, str]]) -> list[Measurement]:
+    """ABI stated as noncompressible or indeterminate without (or beside) a number."""
+    extra: list[Measurement] = []
+    for pattern, qualifier in ((_NONCOMPRESSIBLE, "noncompressible"), (_INDETERMINATE, "indeterminate")):
+        for m in pattern.finditer(text, c_start, c_end):
+            if any(abs(v.start() - m.start()) < 40 for v in values) and qualifier == "noncompressible":
+                continue
+            if any(d.start <= m.start() < d.end for d in done + extra):
+                continue
+            if qualifier == "indeterminate" and any(e.qualifier for e in extra):
+                continue
+            side = side_for_value(text, m.start(), m.end(), sides)
+            extra.append(Measurement(C.ABI, m.start(), m.end(), None, "1", qualifier, side))
+    return extra

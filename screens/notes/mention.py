@@ -1,0 +1,25 @@
+"""The Mention value object: one concept found in one note, with its span and context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from screens.model import Modifier
+from screens.notes.concepts import Concept
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One concept mention. Offsets are character offsets into the original note text."""
+
+    concept: Concept
+    span_start: int
+    span_end: int
+    sentence_start: int
+    sentence_end: int
+    modifiers: frozenset[Modifier]
+    laterality: str | None
+    value: float | None
+    unit: str | None
+    qualifier: str | None
+    section: str | None

@@ -1,0 +1,113 @@
+"""Line- and section-aware sentence splitting for clinical notes.
+
+spaCy's sentencizer only knows punctuation; notes also break sentences with line breaks,
+headers ("# Plan", "Extremities:") and bulleted lists without periods. We split here first so
+that ConText scope never runs from one list item or header into the next, then hand only the
+candidate sentences to spaCy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A header is a markdown heading or a short capitalised label ending in a colon at line start.
+_HEADER = re.compile(r"^[ \t]*(?:#+[ \t]*(?P<md>[^\n]+?)[ \t]*$|(?P<label>[A-Z][A-Za-z /&-]{1,40}):)", re.M)
+# Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
+_SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+_BULLET = re.compile(r"^[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]+")
+
+# Normalised section names (lower-case header text -> name); unknown headers keep their text.
+_SECTION_ALIASES = {
+    "ros": "review_of_systems",
+    "review of systems": "review_of_systems",
+    "family history": "family_history",
+    "fhx": "family_history",
+    "fh": "family_history",
+    "past medical history": "past_medical_history",
+    "pmh": "past_medical_history",
+    "past surgical history": "past_surgical_history",
+    "psh": "past_surgical_history",
+    "history of present illness": "history_of_present_illness",
+    "hpi": "history_of_present_illness",
+    "assessment and plan": "assessment_and_plan",
+    "assessment": "assessment_and_plan",
+    "plan": "assessment_and_plan",
+    "impression": "assessment_and_plan",
+    "physical exam": "physical_exam",
+    "exam": "physical_exam",
+    "problem list": "problem_list",
+    "medications": "medications",
+    "social history": "social_history",
+    "chief complaint": "chief_complaint",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    section: str | None
+
+
+def _section_name(header: str) -> str:
+    key = header.strip().lower().rstrip(":")
+    return _SECTION_ALIASES.get(key, key.replace(" ", "_"))
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """Logical lines: hard-wrapped continuation lines (next starts lower-case) are joined."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for raw in text.split("\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 1
+        stripped = raw.strip()
+        if not stripped:
+            spans.append((start, start))  # blank line: a hard boundary
+            continue
+        prev = spans[-1] if spans else None
+        if (
+            prev is not None
+            and prev[1] > prev[0]
+            and stripped[0].islower()
+            and not _BULLET.match(raw)
+            and text[prev[0] : prev[1]].rstrip()[-1:] not in {".", ":", "!", "?"}
+        ):
+            spans[-1] = (prev[0], end)
+        else:
+            spans.append((start, end))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split a note into sentences with their section, offsets relative to `text`."""
+    sentences: list[Sentence] = []
+    section: str | None = None
+    for line_start, line_end in _lines(text):
+        line = text[line_start:line_end]
+        header = _HEADER.match(line)
+        if header is not None and header.group("md") is not None:
+            section = _section_name(header.group("md"))
+            continue
+        if header is not None and header.group("label") is not None:
+            label = header.group("label")
+            # Only known headers, or a label alone on its line, open a section: "CV: Negative
+            # for ..." and "ROS negative for: ..." are sentences, not headers.
+            if label.strip().lower() in _SECTION_ALIASES or not line[header.end() :].strip():
+                section = _section_name(label)
+        cursor = line_start
+        for cut in _SENT_END.finditer(line):
+            _append(sentences, text, cursor, line_start + cut.start(), section)
+            cursor = line_start + cut.end()
+        _append(sentences, text, cursor, line_end, section)
+    return sentences
+
+
+def _append(out: list[Sentence], text: str, start: int, end: int, section: str | None) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append(Sentence(start, end, section))
