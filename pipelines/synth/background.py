@@ -1,4 +1,4 @@
-"""Background history every patient gets: demographics, risk factors, visits, vitals, labs, notes."""
+"""Background history for every patient: demographics, risk factors, visits, vitals, labs, notes."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ class Profile:
     history_years: tuple[int, int] = (4, 7)
 
 
-def new_chart(patient_id: str, index: int, rng: random.Random, as_of: date, profile: Profile) -> Chart:
+def new_chart(
+    patient_id: str, index: int, rng: random.Random, as_of: date, profile: Profile
+) -> Chart:
     """Create the chart and its Patient resource."""
     age = _pick_age(rng, profile)
     sex = profile.sex or rng.choice(("female", "male"))
@@ -206,6 +208,10 @@ def _background_visit(chart: Chart, day: date, *, labs: bool) -> None:
     vitals = record_vitals(chart, visit)
     if labs:
         record_labs(chart, visit)
+        for resource in list(chart.active_meds.values()):  # yearly renewals of chronic meds
+            med = resource["medicationCodeableConcept"]["coding"][0]
+            sig = resource["dosageInstruction"][0]["text"]
+            chart.medication(c.Code(med["system"], med["code"], med["display"]), day, sig=sig)
         if rng.random() < 0.8:
             chart.observation(
                 visit,
@@ -214,8 +220,12 @@ def _background_visit(chart: Chart, day: date, *, labs: bool) -> None:
                 category="social-history",
                 value_key="valueCodeableConcept",
             )
+    if topic.rx is not None and rng.random() < 0.7:
+        chart.medication(topic.rx, day, sig="as directed, short course", status="completed")
     if topic.dx is not None and rng.random() < 0.6:
-        chart.condition(topic.dx, day, visit=visit, clinical="resolved", category="encounter-diagnosis")
+        chart.condition(
+            topic.dx, day, visit=visit, clinical="resolved", category="encounter-diagnosis"
+        )
     if rng.random() < 0.75:
         hpi = rng.sample(topic.hpi, k=min(len(topic.hpi), rng.randint(3, 4)))
         plan = rng.sample(topic.plan, k=min(len(topic.plan), rng.randint(2, 3)))

@@ -84,6 +84,7 @@ class Chart:
     med_names: list[str] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
     baseline: dict[str, float] = field(default_factory=dict)
+    active_meds: dict[str, Resource] = field(default_factory=dict)
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -108,7 +109,9 @@ class Chart:
         self.out[rtype].append(resource)
         return resource
 
-    def visit(self, day: date, kind: Code, *, cls: str = "AMB", reason: Code | None = None) -> Visit:
+    def visit(
+        self, day: date, kind: Code, *, cls: str = "AMB", reason: Code | None = None
+    ) -> Visit:
         hour, minute = self.rng.randint(7, 16), self.rng.choice((0, 15, 30, 45))
         stamp = f"{day.isoformat()}T{hour:02d}:{minute:02d}:00{TZ}"
         end = f"{day.isoformat()}T{hour + 1:02d}:{minute:02d}:00{TZ}"
@@ -194,9 +197,14 @@ class Chart:
         return self._add("Procedure", body)
 
     def medication(self, med: Code, day: date, *, sig: str, status: str = "active") -> Resource:
-        if med.display not in self.med_names and status == "active":
-            self.med_names.append(med.display)
-        return self._add(
+        """Order a medication; a new active order of the same drug completes the previous one."""
+        if status == "active":
+            previous = self.active_meds.get(med.code)
+            if previous is not None:
+                previous["status"] = "completed"
+            elif med.display not in self.med_names:
+                self.med_names.append(med.display)
+        resource = self._add(
             "MedicationRequest",
             {
                 "status": status,
@@ -207,6 +215,9 @@ class Chart:
                 "dosageInstruction": [{"text": sig}],
             },
         )
+        if status == "active":
+            self.active_meds[med.code] = resource
+        return resource
 
     def note(self, visit: Visit, doc_type: Code, text: str) -> Resource:
         return self._add(

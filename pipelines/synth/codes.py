@@ -116,7 +116,9 @@ FORMER_SMOKER = icd("Z87.891", "Personal history of nicotine dependence")
 OBESITY = icd("E66.9", "Obesity, unspecified")
 OBESITY_SCT = sct("162864005", "Body mass index 30+ - obesity (finding)")
 CKD3A = icd("N18.31", "Chronic kidney disease, stage 3a")
-CAD = icd("I25.10", "Atherosclerotic heart disease of native coronary artery without angina pectoris")
+CAD = icd(
+    "I25.10", "Atherosclerotic heart disease of native coronary artery without angina pectoris"
+)
 GERD = icd("K21.9", "Gastro-esophageal reflux disease without esophagitis")
 KNEE_OA = icd("M17.11", "Unilateral primary osteoarthritis, right knee")
 ASTHMA = icd("J45.909", "Unspecified asthma, uncomplicated")
@@ -145,6 +147,7 @@ IBUPROFEN = rx("310965", "Ibuprofen 200 MG Oral Tablet")
 AMOX_CLAV = rx("562251", "Amoxicillin 250 MG / Clavulanate 125 MG Oral Tablet")
 ALENDRONATE = rx("904419", "Alendronic acid 10 MG Oral Tablet")
 ORAL_CONTRACEPTIVE = rx("748879", "Levora 0.15/30 28 Day Pack")
+NITROFURANTOIN = rx("311995", "NITROFURANTOIN, MACROCRYSTALS 50 MG Oral Capsule")
 FUROSEMIDE = rx("315971", "Lasix 40mg")
 NITROGLYCERIN = rx("705129", "Nitroglycerin 0.4 MG/ACTUAT Mucosal Spray")
 # Ingredient-level RxCUIs (clinical-reference §1.6): what the screens' supportive signals use.

@@ -30,7 +30,8 @@ class CohortSummary:
 
 def build_chart(index: int, story: Story, seed: int, as_of: date) -> Chart:
     """Build one patient's full chart; depends only on (seed, index, story, as_of)."""
-    rng = random.Random(f"vascreen-synth:{seed}:{index}")
+    # String seeds hash with SHA-512, so they are stable across processes and PYTHONHASHSEED.
+    rng = random.Random(f"vascreen-synth:{seed}:{index}")  # noqa: S311
     chart = new_chart(patient_id(index), index, rng, as_of, story.profile)
     add_risk_factors(chart, story.profile.risk)
     add_history(chart)
@@ -79,9 +80,7 @@ def write_cohort(
                 chart = build_chart(index, story, seed, as_of)
                 for rtype, resources in chart.out.items():
                     if resources:
-                        handles[rtype].write(
-                            b"".join(orjson.dumps(r) + b"\n" for r in resources)
-                        )
+                        handles[rtype].write(b"".join(orjson.dumps(r) + b"\n" for r in resources))
                         counts[rtype] += len(resources)
                 labels.writerow([chart.patient_id, " ".join(story.screens), story.id])
                 for screen in story.screens:

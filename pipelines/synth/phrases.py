@@ -18,24 +18,24 @@ def pronoun(sex: str) -> tuple[str, str]:
 
 def claudication(rng: random.Random, side: str, sex: str) -> str:
     he, his = pronoun(sex)
-    blocks = rng.choice(("one", "two", "three", "about two"))
+    blocks = rng.choice(("one block", "two blocks", "three blocks", "about two blocks"))
     yards = rng.choice((100, 150, 200, 300))
     return rng.choice(
         (
-            f"Reports cramping in the {side} calf after {blocks} blocks; stops, stands for a few "
+            f"Reports cramping in the {side} calf after {blocks}; stops, stands for a few "
             "minutes, then can continue. No back pain.",
-            f"Describes aching in the {side} calf when walking uphill or about {yards} yards on the "
-            "flat, relieved within a few minutes of standing still.",
+            f"Describes aching in the {side} calf when walking uphill or about {yards} yards on "
+            "the flat, relieved within a few minutes of standing still.",
             f"Leg fatigue climbing stairs that goes away when {he} rests; worse on the {side}.",
-            f"Notes {side} buttock and thigh pain after walking {blocks} blocks, reproducible, "
+            f"Notes {side} buttock and thigh pain after walking {blocks}, reproducible, "
             "resolving with 2-3 minutes of rest.",
-            f"Intermittent claudication of the {side} calf at about {blocks} blocks, relieved by "
+            f"Intermittent claudication of the {side} calf at {blocks}, relieved by "
             "rest within 5 minutes.",
-            f"Has to stop walking in the grocery store because of tightness in {his} {side} calf; it "
-            "eases after standing still for a couple of minutes.",
-            f"Burning pain in the {side} calf with walking, consistently at the same distance, gone "
-            "after a brief rest. No back pain, no paresthesias.",
-            f"Calf cramping at {blocks} blocks on the {side}, relieved by standing still within 2-3 "
+            f"Has to stop walking in the grocery store because of tightness in {his} {side} calf; "
+            "it eases after standing still for a couple of minutes.",
+            f"Burning pain in the {side} calf with walking, consistently at the same distance, "
+            "gone after a brief rest. No back pain, no paresthesias.",
+            f"Calf cramping at {blocks} on the {side}, relieved by standing still within 2-3 "
             "minutes; cycling does not bring it on.",
         )
     )
@@ -66,16 +66,17 @@ def abi_sentence(rng: random.Random, right: float, left: float) -> str:
 
 def rest_pain(rng: random.Random, side: str, sex: str) -> str:
     he, his = pronoun(sex)
+    him = "her" if sex == "female" else "him"
     return rng.choice(
         (
-            f"Burning pain in the {side} forefoot at night that wakes {'her' if sex == 'female' else 'him'}; "
+            f"Burning pain in the {side} forefoot at night that wakes {him}; "
             f"{he} now sleeps in the recliner with the foot down.",
             f"Rest pain {side} toes for 3 weeks, relieved by dangling the leg over the bed. "
             "Dependent rubor, pallor on elevation.",
             f"Constant aching in the {side} foot, worse lying flat in bed and eased by hanging the "
             "foot over the side of the bed.",
-            f"Night pain in the {side} toes for a month; {he} has to sit up with {his} leg dependent "
-            "to get relief.",
+            f"Night pain in the {side} toes for a month; {he} has to sit up with {his} leg "
+            "dependent to get relief.",
         )
     )
 

@@ -57,9 +57,7 @@ def abi_observations(
             {"code": concept(c.ABI_RIGHT), "valueQuantity": quantity(right, unit)},
             {"code": concept(c.ABI_LEFT), "valueQuantity": quantity(left, unit)},
         ]
-        obs = chart.observation(
-            visit, code, category="exam", status=status, components=comps
-        )
+        obs = chart.observation(visit, code, category="exam", status=status, components=comps)
         return [obs]
     return [
         chart.observation(
@@ -94,7 +92,9 @@ def vascular_value(
     )
 
 
-def side_pair(chart: Chart, low: tuple[float, float], other: tuple[float, float]) -> tuple[str, float, float]:
+def side_pair(
+    chart: Chart, low: tuple[float, float], other: tuple[float, float]
+) -> tuple[str, float, float]:
     """Pick the affected side and return (side, right, left) with the low value on that side."""
     rng = chart.rng
     side = rng.choice(("right", "left"))

@@ -14,7 +14,13 @@ from pipelines.synth.background import CONSULTATION
 from pipelines.synth.chart import Chart
 from pipelines.synth.codes import Code
 from pipelines.synth.notes import NoteParts
-from pipelines.synth.planting import abi_observations, clinic_note, lab_visit, side_pair, vascular_value
+from pipelines.synth.planting import (
+    abi_observations,
+    clinic_note,
+    lab_visit,
+    side_pair,
+    vascular_value,
+)
 
 _SIDE_DIGIT = {"right": "1", "left": "2"}
 _ULCER_SITE = {"3": "ankle", "4": "heel and midfoot", "5": "other part of foot"}
@@ -75,7 +81,7 @@ def plant_pad_note_abi(chart: Chart) -> None:
 
 
 def _coded_abi(chart: Chart, *, form: str) -> None:
-    side, right, left = side_pair(chart, (0.45, 0.89), (0.9, 1.15))
+    _, right, left = side_pair(chart, (0.45, 0.89), (0.9, 1.15))
     day = chart.recent_day()
     hpi = ["Here to review risk factors.", "ABI ordered for screening given risk factors."]
     parts = NoteParts("Progress note", "Risk factor follow-up", hpi, ["ABI ordered."])
@@ -107,7 +113,9 @@ def plant_pad_noncompressible_tbi(chart: Chart) -> None:
         f"TBI {tbi_r:.2f} right, {tbi_l:.2f} left."
     ]
     plan = ["Noncompressible tibial vessels with low toe-brachial indices; vascular referral."]
-    parts = NoteParts("Progress note", "Review of vascular studies", hpi, plan + _plan_workup(chart))
+    parts = NoteParts(
+        "Progress note", "Review of vascular studies", hpi, plan + _plan_workup(chart)
+    )
     clinic_note(chart, day + timedelta(days=rng.randint(1, 7)), parts)
 
 
@@ -147,8 +155,8 @@ def plant_clti_rest_pain(chart: Chart) -> None:
     rng = chart.rng
     hpi = [
         ph.rest_pain(rng, side, chart.sex),
-        f"Previously had calf pain after {rng.choice(('one', 'two'))} blocks of walking; over the "
-        "past month the pain now comes on at rest.",
+        f"Previously had calf pain after {rng.choice(('one block', 'two blocks'))} of walking; "
+        "over the past month the pain now comes on at rest.",
         ph.abi_sentence(rng, right, left),
     ]
     _clti_note(chart, hpi, ph.arterial_exam(rng, side), f"Ischemic rest pain, {side} foot.")
@@ -169,7 +177,9 @@ def plant_clti_gangrene_code(chart: Chart) -> None:
         f"Dry gangrene of the {side} {toe} toe with a 1 cm black eschar; no pedal pulses.",
         f"Toe pressure {toe_p} mmHg on the {side}.",
     ]
-    _clti_note(chart, hpi, f"No palpable {side} DP or PT pulse; dry black {toe} toe.", "Dry gangrene.")
+    _clti_note(
+        chart, hpi, f"No palpable {side} DP or PT pulse; dry black {toe} toe.", "Dry gangrene."
+    )
 
 
 def plant_clti_arterial_ulcer(chart: Chart) -> None:
@@ -211,17 +221,33 @@ def plant_clti_known_pad(chart: Chart) -> None:
     side = rng.choice(("right", "left"))
     old = chart.history_start + timedelta(days=rng.randint(30, 400))
     if rng.random() < 0.5:
-        chart.condition(c.icd(f"I70.21{_SIDE_DIGIT[side]}", "Atherosclerosis of native arteries "
-                              f"of extremities with intermittent claudication, {side} leg"), old)
+        chart.condition(
+            c.icd(
+                f"I70.21{_SIDE_DIGIT[side]}",
+                "Atherosclerosis of native arteries "
+                f"of extremities with intermittent claudication, {side} leg",
+            ),
+            old,
+        )
         chart.medication(c.CILOSTAZOL, old, sig="100 mg twice daily")
-        hpi = [f"Known PAD with {side} calf claudication on cilostazol.", ph.rest_pain(rng, side, chart.sex)]
+        hpi = [
+            f"Known PAD with {side} calf claudication on cilostazol.",
+            ph.rest_pain(rng, side, chart.sex),
+        ]
         toe_p = rng.randint(12, 28)
         hpi.append(f"Toe pressure {toe_p} mmHg on the {side}.")
-        _clti_note(chart, hpi, ph.arterial_exam(rng, side), f"Progression to ischemic rest pain, {side}.")
+        _clti_note(
+            chart, hpi, ph.arterial_exam(rng, side), f"Progression to ischemic rest pain, {side}."
+        )
         return
     ensure_dm(chart)
-    chart.condition(c.icd("E11.51", "Type 2 diabetes mellitus with diabetic peripheral "
-                          "angiopathy without gangrene"), old)
+    chart.condition(
+        c.icd(
+            "E11.51",
+            "Type 2 diabetes mellitus with diabetic peripheral angiopathy without gangrene",
+        ),
+        old,
+    )
     day = chart.recent_day(10, 90)
     chart.condition(c.icd("E11.621", "Type 2 diabetes mellitus with foot ulcer"), day)
     chart.condition(ulcer_code(side, "5", "2"), day)

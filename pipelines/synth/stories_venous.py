@@ -15,14 +15,20 @@ LEFT_SWELLING = c.icd("R22.42", "Localized swelling, mass and lump, left lower l
 _LEFT_PROXIMAL_DVT = (
     c.icd("I82.412", "Acute embolism and thrombosis of left femoral vein"),
     c.icd("I82.422", "Acute embolism and thrombosis of left iliac vein"),
-    c.icd("I82.4Y2", "Acute embolism and thrombosis of unspecified deep veins of left proximal "
-          "lower extremity"),
+    c.icd(
+        "I82.4Y2",
+        "Acute embolism and thrombosis of unspecified deep veins of left proximal lower extremity",
+    ),
     c.icd("I80.12", "Phlebitis and thrombophlebitis of left femoral vein"),
 )
 
 
-def _duplex(chart: Chart, day: date, finding: str, impression: str, code: c.Code = c.VENOUS_DUPLEX_LEFT) -> None:
-    text = compose_report("Venous duplex ultrasound", "Left leg swelling and pain.", [finding], impression)
+def _duplex(
+    chart: Chart, day: date, finding: str, impression: str, code: c.Code = c.VENOUS_DUPLEX_LEFT
+) -> None:
+    text = compose_report(
+        "Venous duplex ultrasound", "Left leg swelling and pain.", [finding], impression
+    )
     chart.report(lab_visit(chart, day), code, text, conclusion=impression, category="VUS")
 
 
@@ -52,7 +58,9 @@ def plant_mt_left_iliofemoral_dvt(chart: Chart) -> None:
     ]
     parts = NoteParts("Emergency department note", "Left leg swelling", hpi, plan)
     visit = clinic_note(chart, day, parts, kind=ED_VISIT, doc_type=c.ED_NOTE, cls="EMER")
-    chart.condition(rng.choice(_LEFT_PROXIMAL_DVT), day, visit=visit, category="encounter-diagnosis")
+    chart.condition(
+        rng.choice(_LEFT_PROXIMAL_DVT), day, visit=visit, category="encounter-diagnosis"
+    )
     chart.medication(rng.choice((c.APIXABAN, c.RIVAROXABAN)), day, sig="per DVT loading protocol")
 
 
@@ -60,11 +68,16 @@ def plant_mt_recurrent_left_dvt(chart: Chart) -> None:
     rng, day = chart.rng, chart.recent_day(10, 120)
     first = day - timedelta(days=rng.randint(700, 1100))
     chart.condition(c.icd("I82.512", "Chronic embolism and thrombosis of left femoral vein"), first)
-    chart.condition(c.icd("Z86.718", "Personal history of other venous thrombosis and embolism"), first)
+    chart.condition(
+        c.icd("Z86.718", "Personal history of other venous thrombosis and embolism"), first
+    )
     chart.medication(c.WARFARIN, first, sig="as directed per INR", status="completed")
-    _duplex(chart, day, ph.left_dvt_finding(rng), "New acute left femoral DVT on a chronic background.")
+    _duplex(
+        chart, day, ph.left_dvt_finding(rng), "New acute left femoral DVT on a chronic background."
+    )
     hpi = [
-        "Second left-leg DVT in 3 years despite anticoagulation; evaluate for iliac vein compression.",
+        "Second left-leg DVT in 3 years despite anticoagulation; evaluate for iliac vein "
+        "compression.",
         "Presents with recurrent left thigh swelling and heaviness.",
     ]
     plan = ["Recurrent left femoral DVT: restart anticoagulation; CT venogram of the pelvis."]
@@ -113,7 +126,8 @@ def plant_mt_persistent_swelling(chart: Chart) -> None:
         ),
     ]
     plan = [
-        "Venous claudication of the left leg in a young woman; CT venogram to assess the iliac veins.",
+        "Venous claudication of the left leg in a young woman; CT venogram to assess the iliac "
+        "veins.",
         "Compression stockings in the meantime.",
     ]
     exam = {"Extremities": "Left leg 3 cm larger at the calf than right, varicosities, pulses 2+."}
@@ -147,13 +161,21 @@ def _cecs_note(chart: Chart, activity: str, hpi_extra: list[str], day: date | No
         ),
         "MRI tibia without stress fracture." if rng.random() < 0.5 else "X-rays normal.",
     ]
-    parts = NoteParts("Sports medicine note", "Leg pain with running", hpi, plan, exam=exam,
-                      social_extra=f"Active {activity}.")
+    parts = NoteParts(
+        "Sports medicine note",
+        "Leg pain with running",
+        hpi,
+        plan,
+        exam=exam,
+        social_extra=f"Active {activity}.",
+    )
     clinic_note(chart, day, parts, kind=CONSULTATION, doc_type=c.CONSULT_NOTE)
 
 
 def plant_cecs_runner(chart: Chart) -> None:
-    _cecs_note(chart, chart.rng.choice(("cross-country runner", "marathon trainee", "track athlete")), [])
+    _cecs_note(
+        chart, chart.rng.choice(("cross-country runner", "marathon trainee", "track athlete")), []
+    )
 
 
 def plant_cecs_soccer(chart: Chart) -> None:
@@ -172,10 +194,18 @@ def plant_cecs_pressures(chart: Chart) -> None:
     rng, day = chart.rng, chart.recent_day(10, 120)
     side = rng.choice(("right", "left"))
     pre, one, five = rng.randint(15, 25), rng.randint(31, 52), rng.randint(21, 34)
-    site = c.local(f"anterior-compartment-{side}", f"{side.capitalize()} anterior compartment of leg")
+    site = c.local(
+        f"anterior-compartment-{side}", f"{side.capitalize()} anterior compartment of leg"
+    )
     visit = lab_visit(chart, day)
-    chart.procedure(c.Code(c.CPT, "20950", "Monitoring of interstitial fluid pressure"), day, visit=visit)
-    for code, value in ((c.COMPARTMENT_PRE, pre), (c.COMPARTMENT_1MIN, one), (c.COMPARTMENT_5MIN, five)):
+    chart.procedure(
+        c.Code(c.CPT, "20950", "Monitoring of interstitial fluid pressure"), day, visit=visit
+    )
+    for code, value in (
+        (c.COMPARTMENT_PRE, pre),
+        (c.COMPARTMENT_1MIN, one),
+        (c.COMPARTMENT_5MIN, five),
+    ):
         vascular_value(chart, visit, code, value, "mm[Hg]", site=site)
     summary = (
         f"Compartment pressures, {side} anterior: {pre} mmHg pre-exercise, {one} at 1 minute, "

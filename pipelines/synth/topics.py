@@ -20,6 +20,7 @@ class Topic:
     plan: tuple[str, ...]
     dx: Code | None = None  # encounter diagnosis, recorded as resolved for acute topics
     needs: str | None = None  # chart flag required (htn, dm, hld, ...)
+    rx: Code | None = None  # short-course prescription written at the visit
     min_age: int = 0
     max_age: int = 120
 
@@ -137,6 +138,7 @@ ACUTE: tuple[Topic, ...] = (
             "Saline irrigation, follow up if not improving.",
         ),
         dx=c.icd("J01.90", "Acute sinusitis, unspecified"),
+        rx=c.AMOX_CLAV,
     ),
     Topic(
         "knee_pain",
@@ -152,6 +154,7 @@ ACUTE: tuple[Topic, ...] = (
             "Trial of topical diclofenac; consider PT referral.",
         ),
         dx=c.icd("M25.561", "Pain in right knee"),
+        rx=c.ACETAMINOPHEN,
         min_age=35,
     ),
     Topic(
@@ -168,6 +171,7 @@ ACUTE: tuple[Topic, ...] = (
             "Red flags reviewed and absent; no imaging indicated.",
         ),
         dx=c.icd("M54.50", "Low back pain, unspecified"),
+        rx=c.IBUPROFEN,
         min_age=20,
     ),
     Topic(
@@ -227,6 +231,7 @@ ACUTE: tuple[Topic, ...] = (
             "NSAIDs as needed with food.",
         ),
         dx=c.icd("M75.102", "Unspecified rotator cuff tear or rupture of left shoulder"),
+        rx=c.NAPROXEN,
         min_age=25,
     ),
     Topic(
@@ -242,6 +247,7 @@ ACUTE: tuple[Topic, ...] = (
             "Urine culture sent; push fluids.",
         ),
         dx=c.icd("N39.0", "Urinary tract infection, site not specified"),
+        rx=c.NITROFURANTOIN,
         min_age=16,
     ),
     Topic(

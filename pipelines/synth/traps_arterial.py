@@ -8,21 +8,42 @@ from pipelines.synth import codes as c
 from pipelines.synth import phrases as ph
 from pipelines.synth.chart import Chart
 from pipelines.synth.codes import Code
-from pipelines.synth.planting import abi_observations, lab_visit, side_pair, simple_note, vascular_value
-from pipelines.synth.stories_arterial import ensure_dm, ulcer_code
+from pipelines.synth.planting import (
+    abi_observations,
+    lab_visit,
+    side_pair,
+    simple_note,
+    vascular_value,
+)
+from pipelines.synth.stories_arterial import ensure_dm
 
-_DM_VISIT = ["Follow-up of diabetes and blood pressure.", "Feels well; walking 30 minutes most days."]
-_DIAGNOSED_PAD: tuple[Code, ...] = (
-    c.icd("I70.213", "Atherosclerosis of native arteries of extremities with intermittent "
-          "claudication, bilateral legs"),
-    Code(c.ICD10, "I70213", "Atherosclerosis of native arteries of extremities with intermittent "
-         "claudication, bilateral legs"),
+_DM_VISIT = [
+    "Follow-up of diabetes and blood pressure.",
+    "Feels well; walking 30 minutes most days.",
+]
+DIAGNOSED_PAD: tuple[Code, ...] = (
+    c.icd(
+        "I70.213",
+        "Atherosclerosis of native arteries of extremities with intermittent "
+        "claudication, bilateral legs",
+    ),
+    Code(
+        c.ICD10,
+        "I70213",
+        "Atherosclerosis of native arteries of extremities with intermittent "
+        "claudication, bilateral legs",
+    ),
     c.icd("I73.9", "Peripheral vascular disease, unspecified"),
-    c.icd("E11.51", "Type 2 diabetes mellitus with diabetic peripheral angiopathy without gangrene"),
+    c.icd(
+        "E11.51", "Type 2 diabetes mellitus with diabetic peripheral angiopathy without gangrene"
+    ),
     c.sct("399957001", "Peripheral arterial occlusive disease (disorder)"),
     c.sct("840580004", "Peripheral arterial disease (disorder)"),
-    Code(c.ICD9, "440.21", "Atherosclerosis of native arteries of the extremities with "
-         "intermittent claudication"),
+    Code(
+        c.ICD9,
+        "440.21",
+        "Atherosclerosis of native arteries of the extremities with intermittent claudication",
+    ),
 )
 _FEM_POP_STENT = Code(
     c.CPT,
@@ -34,7 +55,7 @@ _ANGIOPLASTY_STATUS = c.icd(
 )
 
 
-def _old_day(chart: Chart) -> date:
+def old_day(chart: Chart) -> date:
     return chart.history_start + timedelta(days=chart.rng.randint(20, 300))
 
 
@@ -47,8 +68,12 @@ def plant_trap_negated_claudication(chart: Chart) -> None:
             "He denies leg pain with walking and denies rest pain.",
         )
     )
-    simple_note(chart, "Chronic disease follow-up", [*_DM_VISIT, negation],
-                ["Risk factors reviewed; continue current regimen."])
+    simple_note(
+        chart,
+        "Chronic disease follow-up",
+        [*_DM_VISIT, negation],
+        ["Risk factors reviewed; continue current regimen."],
+    )
 
 
 def plant_trap_templated_ros(chart: Chart) -> None:
@@ -60,13 +85,23 @@ def plant_trap_templated_ros(chart: Chart) -> None:
             "Extremities: no ulcers.",
         )
     )
-    simple_note(chart, "Annual visit", ["Here for annual visit.", "No complaints."],
-                ["Health maintenance reviewed."], ros=ros)
+    simple_note(
+        chart,
+        "Annual visit",
+        ["Here for annual visit.", "No complaints."],
+        ["Health maintenance reviewed."],
+        ros=ros,
+    )
 
 
 def plant_trap_family_pad(chart: Chart) -> None:
-    chart.condition(c.icd("Z82.49", "Family history of ischemic heart disease and other "
-                          "diseases of the circulatory system"), _old_day(chart))
+    chart.condition(
+        c.icd(
+            "Z82.49",
+            "Family history of ischemic heart disease and other diseases of the circulatory system",
+        ),
+        old_day(chart),
+    )
     fam = chart.rng.choice(
         (
             "Family history of PAD (father s/p bilateral BKA).",
@@ -74,15 +109,20 @@ def plant_trap_family_pad(chart: Chart) -> None:
             "Brother with peripheral arterial disease s/p fem-pop bypass.",
         )
     )
-    simple_note(chart, "Check-up", [fam, "Patient asymptomatic, pulses 2+ throughout."],
-                ["Family history noted; risk factor control discussed."],
-                exam={"Extremities": "DP and PT pulses 2+ throughout, no edema."})
+    simple_note(
+        chart,
+        "Check-up",
+        [fam, "Patient asymptomatic, pulses 2+ throughout."],
+        ["Family history noted; risk factor control discussed."],
+        exam={"Extremities": "DP and PT pulses 2+ throughout, no edema."},
+    )
 
 
 def plant_mimic_neurogenic(chart: Chart) -> None:
     day = chart.recent_day()
-    chart.condition(c.icd("M48.062", "Spinal stenosis, lumbar region with neurogenic "
-                          "claudication"), day)
+    chart.condition(
+        c.icd("M48.062", "Spinal stenosis, lumbar region with neurogenic claudication"), day
+    )
     he = ph.pronoun(chart.sex)[0]
     hpi = chart.rng.choice(
         (
@@ -94,34 +134,56 @@ def plant_mimic_neurogenic(chart: Chart) -> None:
             "downhill. Can bicycle for 30 minutes without symptoms.",
         )
     )
-    simple_note(chart, "Back and leg pain", [hpi, "Pedal pulses 2+ bilaterally."],
-                ["Neurogenic claudication, MRI severe central canal stenosis at L4-5.",
-                 "Physical therapy; spine surgery referral."], day=day)
+    simple_note(
+        chart,
+        "Back and leg pain",
+        [hpi, "Pedal pulses 2+ bilaterally."],
+        [
+            "Neurogenic claudication, MRI severe central canal stenosis at L4-5.",
+            "Physical therapy; spine surgery referral.",
+        ],
+        day=day,
+    )
 
 
 def plant_mimic_jaw_claudication(chart: Chart) -> None:
     day = chart.recent_day()
-    visit = simple_note(chart, "Headache", ["New temporal headache for 3 weeks.",
-                        "Jaw claudication and headache, ESR 90; temporal artery biopsy planned."],
-                        ["Suspected giant cell arteritis: start prednisone 60 mg daily."], day=day)
-    chart.observation(visit, c.ESR, value={"value": 90, "unit": "mm/h",
-                      "system": c.UCUM, "code": "mm/h"}, category="laboratory")
+    visit = simple_note(
+        chart,
+        "Headache",
+        [
+            "New temporal headache for 3 weeks.",
+            "Jaw claudication and headache, ESR 90; temporal artery biopsy planned.",
+        ],
+        ["Suspected giant cell arteritis: start prednisone 60 mg daily."],
+        day=day,
+    )
+    chart.observation(
+        visit,
+        c.ESR,
+        value={"value": 90, "unit": "mm/h", "system": c.UCUM, "code": "mm/h"},
+        category="laboratory",
+    )
     chart.condition(c.icd("M31.6", "Other giant cell arteritis"), day, visit=visit)
     chart.medication(c.PREDNISONE, day, sig="60 mg daily")
 
 
 def plant_trap_diagnosed_pad(chart: Chart) -> None:
     rng = chart.rng
-    code = rng.choice(_DIAGNOSED_PAD)
+    code = rng.choice(DIAGNOSED_PAD)
     if code.code == "E11.51":
         ensure_dm(chart)
-    chart.condition(code, _old_day(chart), clinical=rng.choice(("active", "active", "inactive")))
+    chart.condition(code, old_day(chart), clinical=rng.choice(("active", "active", "inactive")))
     side, right, left = side_pair(chart, (0.55, 0.85), (0.85, 1.05))
     hpi = [ph.claudication(rng, side, chart.sex), ph.abi_sentence(rng, right, left)]
     if rng.random() < 0.5:
         hpi.insert(0, "Known peripheral arterial disease, stable.")
-    simple_note(chart, "Leg pain with walking", hpi,
-                ["Stable claudication; continue statin, antiplatelet and walking program."])
+    simple_note(
+        chart,
+        "Leg pain with walking",
+        hpi,
+        ["Stable claudication; continue statin, antiplatelet and walking program."],
+    )
 
 
 def plant_trap_prior_revascularization(chart: Chart) -> None:
@@ -142,10 +204,16 @@ def plant_trap_prior_revascularization(chart: Chart) -> None:
 def plant_trap_normal_abi(chart: Chart) -> None:
     right, left = round(chart.rng.uniform(1.0, 1.3), 2), round(chart.rng.uniform(1.0, 1.3), 2)
     day = chart.recent_day()
-    abi_observations(chart, lab_visit(chart, day), right, left,
-                     form=chart.rng.choice(("bodysite", "components")))
-    simple_note(chart, "Results review", [f"ABI {right:.2f} right, {left:.2f} left — normal."],
-                ["Normal ABI; continue risk factor management."], day=day + timedelta(days=3))
+    abi_observations(
+        chart, lab_visit(chart, day), right, left, form=chart.rng.choice(("bodysite", "components"))
+    )
+    simple_note(
+        chart,
+        "Results review",
+        [f"ABI {right:.2f} right, {left:.2f} left — normal."],
+        ["Normal ABI; continue risk factor management."],
+        day=day + timedelta(days=3),
+    )
 
 
 def plant_trap_entered_in_error_abi(chart: Chart) -> None:
@@ -160,7 +228,7 @@ def plant_trap_entered_in_error_abi(chart: Chart) -> None:
 def plant_trap_old_abi_outside_lookback(chart: Chart) -> None:
     rng = chart.rng
     day = chart.as_of - timedelta(days=rng.randint(3 * 365 + 60, 4 * 365 + 300))
-    side, right, left = side_pair(chart, (0.7, 0.88), (0.9, 1.05))
+    _, right, left = side_pair(chart, (0.7, 0.88), (0.9, 1.05))
     abi_observations(chart, lab_visit(chart, day), right, left, form="bodysite")
 
 
@@ -172,62 +240,3 @@ def plant_trap_wrong_unit(chart: Chart) -> None:
         abi_observations(chart, visit, right, left, form="bodysite", unit="mm[Hg]")
     else:
         vascular_value(chart, visit, c.TOE_PRESSURE, rng.randint(18, 28), "mmHgg", ucum=False)
-
-
-def plant_trap_hypothetical_rest_pain(chart: Chart) -> None:
-    rng = chart.rng
-    chart.condition(rng.choice(_DIAGNOSED_PAD[:3]), _old_day(chart))
-    chart.medication(c.CILOSTAZOL, _old_day(chart), sig="100 mg twice daily")
-    simple_note(chart, "PAD follow-up",
-                ["Stable calf claudication at 3 blocks on cilostazol.", "No rest pain, no tissue loss."],
-                ["Discussed warning signs: call if you develop pain at rest or a wound that does "
-                 "not heal.", "Continue walking program."])
-
-
-def plant_trap_fournier_gangrene(chart: Chart) -> None:
-    day = chart.recent_day()
-    chart.condition(c.icd("N49.3", "Fournier gangrene"), day)
-    simple_note(chart, "Post-operative follow-up", ["Fournier's gangrene s/p debridement.",
-                "Wound healing well, afebrile."], ["Continue wound care; surgery follow-up."], day=day)
-
-
-def plant_trap_venous_stasis_ulcer(chart: Chart) -> None:
-    rng, day = chart.rng, chart.recent_day()
-    side = rng.choice(("right", "left"))
-    digit = "1" if side == "right" else "2"
-    chart.condition(c.icd(f"I87.31{digit}", f"Chronic venous hypertension (idiopathic) with "
-                          f"ulcer of {side} lower extremity"), day)
-    chart.condition(ulcer_code(side, "3", "2"), day)
-    abi = round(rng.uniform(1.0, 1.15), 2)
-    simple_note(chart, "Leg wound", [f"Venous stasis ulcer over the {side} medial malleolus with "
-                f"hemosiderin staining and bilateral edema; ABI {abi:.2f}."],
-                ["Venous ulcer: compression wraps and wound care."], day=day)
-
-
-def plant_trap_pressure_injury(chart: Chart) -> None:
-    day = chart.recent_day()
-    chart.condition(c.icd("L89.152", "Pressure ulcer of sacral region, stage 2"), day)
-    chart.condition(c.icd("L89.612", "Pressure ulcer of right heel, stage 2"), day)
-    simple_note(chart, "Skin check", ["Sacral and heel pressure injuries, stage 2, in a bedbound "
-                "patient; palpable DP pulses."], ["Offloading, turning schedule, wound nurse."], day=day)
-
-
-def plant_trap_neuropathic_ulcer(chart: Chart) -> None:
-    ensure_dm(chart)
-    day = chart.recent_day()
-    chart.condition(c.T2DM_NEUROPATHY, _old_day(chart))
-    chart.condition(c.icd("E11.621", "Type 2 diabetes mellitus with foot ulcer"), day)
-    chart.condition(ulcer_code("right", "5", "1"), day)
-    visit = lab_visit(chart, day)
-    vascular_value(chart, visit, c.TBI, 0.82, "1", site=c.RIGHT_ANKLE)
-    vascular_value(chart, visit, c.TOE_PRESSURE, 95, "mm[Hg]", site=c.RIGHT_ANKLE)
-    simple_note(chart, "Foot ulcer", ["Neuropathic plantar ulcer under the 1st MTH; TBI 0.82, toe "
-                "pressure 95 mmHg."], ["Offloading shoe; podiatry."], day=day + timedelta(days=2))
-
-
-def plant_trap_traumatic_brain_injury(chart: Chart) -> None:
-    chart.condition(c.icd("S06.9X0S", "Unspecified intracranial injury without loss of "
-                          "consciousness, sequela"), _old_day(chart))
-    simple_note(chart, "Headaches", ["History of TBI after a motor vehicle collision with residual "
-                "headaches and poor concentration.", "TBI 2 years ago per patient."],
-                ["Post-concussive headaches: TBI clinic follow-up."])
