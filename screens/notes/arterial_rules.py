@@ -55,7 +55,7 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     (
         C.REST_PAIN,
         "relieved by dependency",
-        rf"\b(?:{PAIN}|pain)\b{gap(60)}\b(?:reliev\w+|eased?|better|improve[sd]?)\b{gap(20)}"
+        rf"\b(?:(?:ischemic )?rest |{FOOT_SITE} )?(?:{PAIN}|pain)\b{gap(60)}\b(?:reliev\w+|eased?|better|improve[sd]?)\b{gap(20)}"
         r"\b(?:hang\w*|dangl\w*|dependen\w*|sleep\w* (?:in|on) (?:a|the) (?:chair|recliner))",
     ),
     # --- tissue loss ---

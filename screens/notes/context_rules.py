@@ -16,7 +16,7 @@ from pathlib import Path
 import medspacy
 from medspacy.context import ConTextRule
 
-_DROPPED = {"evaluate for", "test for", "resolved", "now resolved"}
+_DROPPED = {"evaluate for", "test for", "resolved", "now resolved", "ruled out"}
 
 _EXTRA: list[tuple[str, str, str, str | None]] = [
     # (literal, category, direction, regex pattern or None for the literal)

@@ -34,7 +34,7 @@ NUMBER_WORD = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|half|a|a few|severa
 WALK = (
     r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?|exercise|exercising"
     r"|climbing(?: stairs| hills?)?|stairs|inclines?|uphill|hills?"
-    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|on exertion)"
+    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|distance|on exertion)"
 )
 SPORT = (
     r"(?:run(?:s|ning)?|jog(?:s|ging)?|sprint\w*|soccer|football|basketball|sports?|play|training"

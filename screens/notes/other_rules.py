@@ -18,7 +18,7 @@ _SWELLING = r"(?:swelling|swollen|edema|oedema|enlargement)"
 OTHER_RULES: list[tuple[Concept, str, str]] = [
     # --- venous ---
     (C.DVT, "DVT", r"\b(?-i:DVTs?)\b|\bdeep (?:vein|venous) thromb(?:osis|oses|us|i)\b"),
-    (C.DVT, "thrombus in vein", rf"\b(?:\w+ ){{0,2}}?{_THROMBUS}\b{gap(20)}\b(?:in|of|within|involving|extending (?:in)?to) (?:the )?(?:left |right |bilateral )?{_VEIN}\b"),
+    (C.DVT, "thrombus in vein", rf"\b(?:(?:acute|chronic|subacute|occlusive|non-?occlusive|partially|residual|new|old|deep)\s+){{0,2}}{_THROMBUS}\b{gap(20)}\b(?:in|of|within|involving|extending (?:in)?to) (?:the )?(?:left |right |bilateral )?{_VEIN}\b"),
     (C.DVT, "vein thrombosis", rf"\b{_VEIN} (?:(?:\w+ ){{0,1}})?{_THROMBUS}\b"),
     (C.ILIAC_VEIN_COMPRESSION, "May-Thurner", r"\bmay[- ]?thurner(?:'s)?(?: (?:syndrome|anatomy|physiology|lesion|compression))?\b|\bcockett(?:'s)? syndrome\b|\biliac vein compression(?: syndrome)?\b|\biliocaval compression\b|\bnon-?thrombotic iliac vein lesions?\b|\b(?-i:NIVL)\b"),
     (C.ILIAC_VEIN_COMPRESSION, "MTS", r"\b(?-i:MTS)\b"),

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from screens.notes.arterial_rules import ARTERIAL_RULES
+from screens.notes.concepts import Concept
 from screens.notes.context_rules import build_context_rules
 from screens.notes.measurements import Measurement, find_measurements
 from screens.notes.other_rules import OTHER_RULES
@@ -67,6 +68,9 @@ def build_nlp() -> Language:
     nlp.add_pipe("sentencizer")
     matcher = nlp.add_pipe("medspacy_target_matcher")
     matcher.add([TargetRule(name, concept.value, pattern=regex) for concept, name, regex in ALL_RULES])
+    # One phrase rule and one token rule as well: spaCy warns (W036) about an empty matcher.
+    matcher.add(TargetRule("claudication", Concept.CLAUDICATION.value))
+    matcher.add(TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}]))
     nlp.add_pipe("vascreen_measurements")
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(build_context_rules())

@@ -44,6 +44,7 @@ _LIMB_WORD = re.compile(r"\b(?:leg|foot|feet|toe|heel|ankle|malleol\w*|shin|calf
 _NON_ARTERIAL_ULCER = re.compile(r"\b(?:venous|stasis|pressure|decubitus|neuropathic|neurotrophic)\b", _I)
 _EYE = re.compile(r"\b(?:vitreous|retina\w*|floaters?|flashes|ophthalm\w*|eyes?|macula\w*|(?-i:OD|OS|OU))\b", _I)
 _VENOUS_CONTEXT = re.compile(r"\b(?:vein|venous|iliac|(?-i:DVT|CIV|IVUS)|stent\w*|venogra\w*|thromb\w*|swelling|edema)", _I)
+_NOT_DISEASE_PAD = re.compile(r"\bpre-?admission|\bpre-?op\w*|\bdressing|\bheating|\bpad change", _I)
 _PROXIMAL = re.compile(rf"\b{PROXIMAL_VEIN}\b", _I)
 _DISTAL = re.compile(rf"\b{DISTAL_VEIN}\b", _I)
 _ACUTE = re.compile(r"\b(?:acute|subacute|new|fresh)\b", _I)
@@ -65,6 +66,8 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
             return None
     if concept is C.PAD and span.upper() == "PVD" and _EYE.search(sentence):
         return None
+    if concept is C.PAD and span == "PAD" and _NOT_DISEASE_PAD.search(sentence):
+        return None
     if concept is C.ILIAC_VEIN_COMPRESSION and span == "MTS" and not _VENOUS_CONTEXT.search(sentence):
         return None
     if concept is C.CECS and "fasciotom" in span.lower() and _ACUTE_CS.search(sentence):
@@ -77,6 +80,8 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
 def _route_exertional(concept: Concept, sentence: str, span: str) -> Concept | None:
     literal = "claudica" in span.lower()
     cramp = re.search(r"cramp|spasm", sentence, _I) is not None
+    if concept is C.REST_PAIN and re.search(r"cramp|spasm", span, _I):
+        return C.MUSCLE_CRAMP
     if concept is C.REST_PAIN:
         return C.MUSCLE_CRAMP if cramp and _CRAMP.search(sentence) else concept
     if _CRAMP.search(sentence) and not literal:
