@@ -33,6 +33,8 @@ def build_chart(index: int, story: Story, seed: int, as_of: date) -> Chart:
     # String seeds hash with SHA-512, so they are stable across processes and PYTHONHASHSEED.
     rng = random.Random(f"vascreen-synth:{seed}:{index}")  # noqa: S311
     chart = new_chart(patient_id(index), index, rng, as_of, story.profile)
+    if {"pad", "clti"} & set(story.screens):
+        chart.flags.add("arterial_story")
     add_risk_factors(chart, story.profile.risk)
     add_history(chart)
     if story.plant is not None:

@@ -52,6 +52,9 @@ EXTREMITIES_NORMAL = (
     "Warm and well perfused, no clubbing, cyanosis or edema.",
     "No lower extremity edema; distal pulses intact.",
 )
+# Charts of patients with planted arterial findings get no copy-forward "pulses 2+" line, which
+# would contradict the planted exam.
+EXTREMITIES_NEUTRAL = ("No edema.", "No clubbing or cyanosis.", "No calf tenderness.")
 _SKIN = ("Warm and dry, no rashes.", "No suspicious lesions, no wounds.")
 _NEURO = ("Alert and oriented x3, grossly nonfocal.", "CN II-XII intact, strength 5/5 throughout.")
 _PSYCH = ("Normal mood and affect.", "Appropriate affect, good insight.")
@@ -105,7 +108,9 @@ def compose_note(chart: Chart, visit: Visit, parts: NoteParts, vitals_line: str)
         "Cardiovascular": rng.choice(_CV),
         "Lungs": rng.choice(_LUNGS),
         "Abdomen": rng.choice(_ABDOMEN),
-        "Extremities": rng.choice(EXTREMITIES_NORMAL),
+        "Extremities": rng.choice(
+            EXTREMITIES_NEUTRAL if "arterial_story" in chart.flags else EXTREMITIES_NORMAL
+        ),
         "Skin": rng.choice(_SKIN),
         "Neuro": rng.choice(_NEURO),
         "Psych": rng.choice(_PSYCH),

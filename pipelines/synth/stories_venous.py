@@ -34,22 +34,21 @@ def _duplex(
 
 def plant_mt_left_iliofemoral_dvt(chart: Chart) -> None:
     rng, day = chart.rng, chart.recent_day(10, 120)
-    age = chart.age_on(day)
     trigger = rng.choice(
         (
-            "on OCPs",
-            "postpartum day 10",
-            "after a 9-hour car trip",
-            "with no clear provoking factor",
+            "Takes a combined oral contraceptive.",
+            "Postpartum day 10.",
+            "Returned from a 9-hour car trip three days ago.",
+            "No clear provoking factor.",
         )
     )
-    if trigger == "on OCPs":
+    if trigger.startswith("Takes"):
         chart.medication(c.ORAL_CONTRACEPTIVE, chart.history_start, sig="1 tab daily")
     finding = ph.left_dvt_finding(rng)
     _duplex(chart, day, finding, "Acute occlusive left iliofemoral deep vein thrombosis.")
     hpi = [
-        f"{age}F {trigger} with a {rng.randint(2, 5)}-day history of a swollen, painful left leg "
-        "from the thigh down.",
+        f"Presents with a {rng.randint(2, 5)}-day history of a swollen, painful left leg from "
+        f"the thigh down. {trigger}",
         finding,
     ]
     plan = [
@@ -135,7 +134,13 @@ def plant_mt_persistent_swelling(chart: Chart) -> None:
     clinic_note(chart, day, parts)
 
 
-def _cecs_note(chart: Chart, activity: str, hpi_extra: list[str], day: date | None = None) -> None:
+def _cecs_note(
+    chart: Chart,
+    activity: str,
+    hpi_extra: list[str],
+    day: date | None = None,
+    plan: str | None = None,
+) -> None:
     rng = chart.rng
     day = day or chart.recent_day()
     age = chart.age_on(day)
@@ -150,22 +155,21 @@ def _cecs_note(chart: Chart, activity: str, hpi_extra: list[str], day: date | No
             )
         )
     }
-    plan = [
-        rng.choice(
-            (
-                "Exertional leg pain pattern suggests chronic exertional compartment syndrome; "
-                "sports medicine referral for compartment pressure testing.",
-                "Suspect CECS; compartment pressure testing ordered.",
-                "Exertional compartment syndrome suspected; activity modification until testing.",
-            )
-        ),
-        "MRI tibia without stress fracture." if rng.random() < 0.5 else "X-rays normal.",
-    ]
+    assessment = plan or rng.choice(
+        (
+            "Exertional leg pain pattern suggests chronic exertional compartment syndrome; "
+            "sports medicine referral for compartment pressure testing.",
+            "Suspect CECS; compartment pressure testing ordered.",
+            "Exertional compartment syndrome suspected; activity modification until testing.",
+        )
+    )
+    imaging = "MRI tibia without stress fracture." if rng.random() < 0.5 else "X-rays normal."
+    plan_lines = [assessment, imaging]
     parts = NoteParts(
         "Sports medicine note",
         "Leg pain with running",
         hpi,
-        plan,
+        plan_lines,
         exam=exam,
         social_extra=f"Active {activity}.",
     )
@@ -212,4 +216,5 @@ def plant_cecs_pressures(chart: Chart) -> None:
         f"{five} at 5 minutes after treadmill, consistent with CECS."
     )
     activity = rng.choice(("runner", "lacrosse player", "infantry soldier"))
-    _cecs_note(chart, activity, [summary], day + timedelta(days=rng.randint(2, 9)))
+    plan = "Chronic exertional compartment syndrome confirmed by pressures; fasciotomy discussed."
+    _cecs_note(chart, activity, [summary], day + timedelta(days=rng.randint(2, 9)), plan)
