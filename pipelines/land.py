@@ -39,7 +39,10 @@ Shape = str | dict[str, "Shape"] | list["Shape"]
 _CODING: Shape = {"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}
 _CC: Shape = {"coding": [_CODING], "text": "VARCHAR"}
 _QTY: Shape = {
-    "value": "DOUBLE", "unit": "VARCHAR", "system": "VARCHAR", "code": "VARCHAR",
+    "value": "DOUBLE",
+    "unit": "VARCHAR",
+    "system": "VARCHAR",
+    "code": "VARCHAR",
     "comparator": "VARCHAR",
 }
 _ATT: Shape = {"contentType": "VARCHAR", "data": "VARCHAR", "url": "VARCHAR", "size": "BIGINT"}
@@ -58,7 +61,7 @@ BASE_FIELDS: dict[str, Shape] = {
 RESOURCE_FIELDS: dict[str, Shape] = {
     **BASE_FIELDS,
     "docStatus": "VARCHAR",
-    "subject": {"reference": "VARCHAR"},
+    "subject": {"reference": "VARCHAR", "display": "VARCHAR"},
     "birthDate": "VARCHAR",
     "gender": "VARCHAR",
     "code": _CC,
@@ -76,8 +79,7 @@ RESOURCE_FIELDS: dict[str, Shape] = {
     "valueCodeableConcept": _CC,
     "bodySite": _CC,  # Observation.bodySite (0..1)
     "component": [
-        {"code": _CC, "valueQuantity": _QTY, "valueString": "VARCHAR",
-         "valueCodeableConcept": _CC}
+        {"code": _CC, "valueQuantity": _QTY, "valueString": "VARCHAR", "valueCodeableConcept": _CC}
     ],
     "performedDateTime": "VARCHAR",
     "performedPeriod": _PERIOD,
@@ -92,8 +94,15 @@ RESOURCE_FIELDS: dict[str, Shape] = {
 }
 
 STAGED_TYPES = frozenset(
-    {"Patient", "Condition", "Observation", "Procedure", "MedicationRequest",
-     "DocumentReference", "DiagnosticReport"}
+    {
+        "Patient",
+        "Condition",
+        "Observation",
+        "Procedure",
+        "MedicationRequest",
+        "DocumentReference",
+        "DiagnosticReport",
+    }
 )
 
 
@@ -128,7 +137,11 @@ def _sql_str(value: str) -> str:
 
 
 def _columns_literal(fields: dict[str, Shape]) -> str:
-    return "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(duckdb_type(v))}" for k, v in fields.items()) + "}"
+    return (
+        "{"
+        + ", ".join(f"{_sql_str(k)}: {_sql_str(duckdb_type(v))}" for k, v in fields.items())
+        + "}"
+    )
 
 
 def _ndjson_select(path: Path, file_type: str) -> str:
@@ -136,7 +149,7 @@ def _ndjson_select(path: Path, file_type: str) -> str:
     # staged shapes would only produce type mismatches, which are slow to recover from.
     fields = RESOURCE_FIELDS if file_type in STAGED_TYPES else BASE_FIELDS
     return (
-        f"SELECT {_sql_str(path.name)} AS src, ordinality AS src_pos, 'ndjson' AS src_kind, "
+        f"SELECT {_sql_str(path.name)} AS src, ordinality AS src_pos, 'ndjson' AS src_kind, "  # noqa: S608
         f"{_sql_str(file_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
         f"* EXCLUDE (ordinality) FROM read_json({_sql_str(str(path))}, "
         f"format = 'newline_delimited', columns = {_columns_literal(fields)}, "
@@ -177,7 +190,7 @@ def _readable_json_files(
 ) -> tuple[list[Path], list[LandingProblem]]:
     """Find the .json files DuckDB can parse; one bad file must not sink the others."""
     try:
-        con.execute(f"SELECT count(*) FROM {_json_scan(paths)}").fetchall()
+        con.execute(f"SELECT count(*) FROM {_json_scan(paths)}").fetchall()  # noqa: S608
     except duckdb.Error:
         pass  # DuckDB's message quotes file content; re-check file by file instead.
     else:
@@ -186,7 +199,7 @@ def _readable_json_files(
     problems: list[LandingProblem] = []
     for path in paths:
         try:
-            con.execute(f"SELECT count(*) FROM {_json_scan([path])}").fetchall()
+            con.execute(f"SELECT count(*) FROM {_json_scan([path])}").fetchall()  # noqa: S608
             good.append(path)
         except duckdb.Error:
             reason, detail = json_file_problem(path)
@@ -209,7 +222,7 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
         {"resourceType": "VARCHAR", "entry": [{"fullUrl": "VARCHAR", "resource": "JSON"}]}
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE json_resource AS "
+        "CREATE OR REPLACE TEMP TABLE json_resource AS "  # noqa: S608
         "SELECT parse_filename(filename) AS src, 1::BIGINT AS src_pos, 'json' AS src_kind, "
         f"NULL::VARCHAR AS full_url, json AS resource FROM {_json_scan(good)} "
         "WHERE (json ->> 'resourceType') IS DISTINCT FROM 'Bundle' "
@@ -228,7 +241,7 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
         structure = _sql_str(orjson.dumps(_json_structure(fields)).decode())
         staged = ", ".join(_sql_str(t) for t in sorted(STAGED_TYPES))
         con.execute(
-            "INSERT INTO raw_resource BY NAME SELECT src, src_pos, src_kind, "
+            "INSERT INTO raw_resource BY NAME SELECT src, src_pos, src_kind, "  # noqa: S608
             "NULL AS file_type, full_url, "
             f"unnest(json_transform(resource, {structure})) FROM json_resource "
             f"WHERE coalesce((resource ->> 'resourceType'), '') {cond} ({staged})"
@@ -244,14 +257,20 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
         if rtype is None:
             problems.append(
                 LandingProblem(
-                    "Bundle", None, where, QuarantineReason.NOT_A_RESOURCE,
+                    "Bundle",
+                    None,
+                    where,
+                    QuarantineReason.NOT_A_RESOURCE,
                     "resourceType missing or not a string",
                 )
             )
         else:
             problems.append(
                 LandingProblem(
-                    "Bundle", rid, where, QuarantineReason.NESTED_BUNDLE,
+                    "Bundle",
+                    rid,
+                    where,
+                    QuarantineReason.NESTED_BUNDLE,
                     "Bundle inside a Bundle entry is not unpacked",
                 )
             )
@@ -275,6 +294,13 @@ def land_source(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Land
         problems += _land_ndjson(con, files)
     if files.json:
         problems += _land_json(con, files)
+    # Transaction Bundles may POST resources without an id; their fullUrl names them, and
+    # references inside the Bundle use that same fullUrl ('urn:uuid:<id>' or '.../Type/<id>').
+    con.execute(
+        "UPDATE raw_resource SET id = coalesce(nullif(regexp_extract(full_url, "
+        "'^urn:uuid:(.+)$', 1), ''), nullif(regexp_extract(full_url, '/' || resourceType || "
+        "'/([^/]+)$', 1), '')) WHERE src_kind = 'bundle' AND nullif(trim(id), '') IS NULL"
+    )
     con.execute(
         "DELETE FROM raw_resource WHERE resourceType IS NULL "
         "OR (src_kind = 'bundle' AND resourceType = 'Bundle')"

@@ -1,0 +1,172 @@
+"""Stage a directory of FHIR files into the STG_* tables, a QUARANTINE frame and counts.
+
+Hops: files (`pipelines.fhir.files`) -> ``raw_resource`` (`pipelines.land`, DuckDB) ->
+sampled R4B validation (`pipelines.fhir.validate`) -> ``sql/staging/*.sql`` (structural
+checks, dedupe, entered-in-error, flattening, units) -> note decoding (`pipelines.notes`).
+All tables are kept in ``<workdir>/stage.duckdb`` so ``sql/checks`` can run against them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from tqdm import tqdm
+
+from pipelines.errors import QuarantineThresholdError
+from pipelines.fhir.files import SourceFiles, discover_source
+from pipelines.fhir.validate import is_known_type
+from pipelines.land import STAGED_TYPES, LandingProblem, land_source
+from pipelines.notes import decode_notes
+from pipelines.quarantine import (
+    MIN_READ_FOR_THRESHOLD,
+    build_quarantine,
+    sample_validation,
+)
+from screens.model import (
+    QUARANTINE,
+    STG_CONDITION,
+    STG_MEDICATION,
+    STG_OBSERVATION,
+    STG_PATIENT,
+    STG_PROCEDURE,
+    assert_schema,
+)
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "staging"
+STAGING_SQL = (
+    "macros.sql",
+    "stg_resource_outcome.sql",
+    "stg_patient.sql",
+    "stg_condition.sql",
+    "stg_observation.sql",
+    "stg_procedure.sql",
+    "stg_medication.sql",
+    "stg_note_attachment.sql",
+)
+TABLES = {
+    "patient": ("stg_patient", STG_PATIENT),
+    "condition": ("stg_condition", STG_CONDITION),
+    "observation": ("stg_observation", STG_OBSERVATION),
+    "procedure": ("stg_procedure", STG_PROCEDURE),
+    "medication": ("stg_medication", STG_MEDICATION),
+}
+COUNT_KEYS = ("read", "quarantined", "staged", "duplicates", "entered_in_error")
+_OUTCOME_KEY = {
+    "quarantined": "quarantined",
+    "staged": "staged",
+    "duplicate": "duplicates",
+    "entered_in_error": "entered_in_error",
+    "no_patient": "no_patient",
+    "ignored": "ignored",
+}
+
+
+@dataclass(frozen=True)
+class StagedData:
+    tables: dict[str, pl.DataFrame]  # patient, condition, observation, procedure, medication, note
+    quarantine: pl.DataFrame  # QUARANTINE
+    counts: dict[str, dict[str, int]]  # type -> read/quarantined/staged/duplicates/entered_in_error
+    notes_unavailable: int
+
+
+def stage_source(
+    source: Path,
+    *,
+    workdir: Path,
+    progress: bool = False,
+    max_quarantine_ratio: float = 0.05,
+) -> StagedData:
+    """Read every FHIR file in `source` and return staged tables, quarantine and counts.
+
+    Raises:
+        SourceError: `source` is missing or unreadable, or holds no FHIR files.
+        QuarantineThresholdError: some resource type had more than `max_quarantine_ratio` of
+            its resources quarantined (and at least `MIN_READ_FOR_THRESHOLD` read).
+    """
+    files = discover_source(source)
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / "stage.duckdb"
+    db_path.unlink(missing_ok=True)
+    with (
+        duckdb.connect(str(db_path)) as con,
+        tqdm(total=5, desc="staging", unit="step", file=sys.stderr, disable=not progress) as bar,
+    ):
+        con.execute(f"SET temp_directory = '{workdir / 'duckdb_tmp'}'")
+        bar.set_postfix_str("landing files")
+        problems = land_source(con, files)
+        bar.update()
+        bar.set_postfix_str("validating sample")
+        _register_types(con)
+        sample_validation(con, files)
+        bar.update()
+        bar.set_postfix_str("staging SQL")
+        for name in STAGING_SQL:
+            con.execute((SQL_DIR / name).read_text())
+        tables = {
+            key: assert_schema(con.sql(f"SELECT * FROM {table}").pl(), schema, table)  # noqa: S608
+            for key, (table, schema) in TABLES.items()
+        }
+        bar.update()
+        bar.set_postfix_str("decoding notes")
+        decoded = decode_notes(con.sql("SELECT * FROM stg_note_attachment").pl())
+        tables["note"] = decoded.notes
+        bar.update()
+        quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
+        counts = _count(con, problems)
+        con.register("stg_note_frame", decoded.notes)
+        con.register("quarantine_frame", quarantine)
+        con.execute("CREATE OR REPLACE TABLE stg_note AS SELECT * FROM stg_note_frame")
+        con.execute("CREATE OR REPLACE TABLE quarantine AS SELECT * FROM quarantine_frame")
+        bar.update()
+    _check_threshold(counts, max_quarantine_ratio)
+    return StagedData(tables, quarantine, counts, decoded.unavailable)
+
+
+def _register_types(con: duckdb.DuckDBPyConnection) -> None:
+    seen = [r[0] for r in con.execute("SELECT DISTINCT resourceType FROM raw_resource").fetchall()]
+    unknown = sorted(t for t in seen if not is_known_type(t))
+    con.execute("CREATE OR REPLACE TABLE unknown_resource_type (resource_type VARCHAR)")
+    if unknown:
+        con.executemany("INSERT INTO unknown_resource_type VALUES (?)", [[t] for t in unknown])
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection, problems: list[LandingProblem]
+) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+
+    def bucket(resource_type: str) -> dict[str, int]:
+        return counts.setdefault(resource_type, dict.fromkeys(COUNT_KEYS, 0))
+
+    rows = con.execute(
+        "SELECT resourceType, outcome, count(*) FROM stg_resource_outcome GROUP BY ALL"
+    ).fetchall()
+    for resource_type, outcome, n in rows:
+        b = bucket(resource_type)
+        b["read"] += n
+        key = _OUTCOME_KEY[outcome]
+        b[key] = b.get(key, 0) + n
+    for p in problems:
+        b = bucket(p.resource_type)
+        b["read"] += 1
+        b["quarantined"] += 1
+    for resource_type in STAGED_TYPES:
+        bucket(resource_type)
+    return dict(sorted(counts.items()))
+
+
+def _check_threshold(counts: dict[str, dict[str, int]], max_ratio: float) -> None:
+    for resource_type, c in counts.items():
+        read, bad = c["read"], c["quarantined"]
+        if read >= MIN_READ_FOR_THRESHOLD and bad / read > max_ratio:
+            raise QuarantineThresholdError(
+                f"{resource_type}: {bad} of {read} quarantined ({bad / read:.1%}), "
+                f"above the {max_ratio:.1%} threshold"
+            )
+
+
+__all__ = ["SourceFiles", "StagedData", "stage_source"]

@@ -1,0 +1,28 @@
+-- stg_condition: one row per Condition x code.coding (one row with NULL code when the
+-- Condition carries text only). recorded_on = onset (dateTime or period start), else
+-- recordedDate; NULL when neither is present.
+CREATE OR REPLACE TABLE stg_condition AS
+WITH exploded AS (
+    SELECT
+        res.*,
+        unnest(codings_or_null(res.code)) AS coding
+    FROM stg_resource_outcome AS res
+    WHERE res.outcome = 'staged' AND res.resourcetype = 'Condition'
+)
+
+SELECT
+    exploded.patient_id AS patient_id,
+    exploded.source_ref AS source_ref,
+    exploded.coding.system AS system,
+    exploded.coding.code AS code,
+    code_norm(exploded.coding.code) AS code_norm,
+    coalesce(exploded.coding.display, exploded.code.text) AS display,
+    exploded.clinicalstatus.coding[1].code AS clinical_status,
+    exploded.verificationstatus.coding[1].code AS verification_status,
+    coalesce(
+        fhir_date(exploded.onsetdatetime),
+        fhir_date(exploded.onsetperiod.start),
+        fhir_date(exploded.recordeddate)
+    ) AS recorded_on
+FROM exploded
+ORDER BY source_ref, system, code;

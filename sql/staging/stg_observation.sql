@@ -1,0 +1,101 @@
+-- stg_observation: one row per Observation x code.coding, plus one row per
+-- component x component.code.coding carrying the component's own value (ABI per leg often
+-- arrives as components). effective_on = effectiveDateTime, else effectivePeriod.start, else
+-- effectiveInstant; NULL when absent (time-windowed criteria skip and count those).
+-- unit is UCUM, or 'unit_unrecognized' (never compared numerically downstream), or NULL when
+-- there is no quantity.
+CREATE OR REPLACE TABLE stg_observation AS
+WITH obs AS (
+    SELECT
+        res.*,
+        coalesce(
+            fhir_date(res.effectivedatetime),
+            fhir_date(res.effectiveperiod.start),
+            fhir_date(res.effectiveinstant)
+        ) AS effective_on,
+        laterality_of(
+            list_transform(res.bodysite.coding, lambda c: c.code),
+            concat_ws(' ', res.bodysite.text, list_aggregate(
+                list_transform(res.bodysite.coding, lambda c: c.display), 'string_agg', ' '
+            ))
+        ) AS site_laterality
+    FROM stg_resource_outcome AS res
+    WHERE res.outcome = 'staged' AND res.resourcetype = 'Observation'
+),
+
+top_level AS (
+    SELECT
+        obs.patient_id,
+        obs.source_ref,
+        obs.status,
+        obs.effective_on,
+        unnest(codings_or_null(obs.code)) AS coding,
+        obs.code.text AS code_text,
+        obs.valuequantity AS qty,
+        coalesce(
+            obs.valuestring, obs.valuecodeableconcept.text,
+            obs.valuecodeableconcept.coding[1].display
+        ) AS value_str,
+        obs.site_laterality AS laterality
+    FROM obs
+),
+
+components AS (
+    SELECT
+        obs.patient_id,
+        obs.source_ref,
+        obs.status,
+        obs.effective_on,
+        obs.site_laterality,
+        unnest(obs.component) AS comp
+    FROM obs
+),
+
+component_rows AS (
+    SELECT
+        components.patient_id,
+        components.source_ref,
+        components.status,
+        components.effective_on,
+        unnest(components.comp.code.coding) AS coding,
+        components.comp.code.text AS code_text,
+        components.comp.valuequantity AS qty,
+        coalesce(
+            components.comp.valuestring, components.comp.valuecodeableconcept.text,
+            components.comp.valuecodeableconcept.coding[1].display
+        ) AS value_str,
+        coalesce(
+            laterality_of(
+                [],
+                concat_ws(' ', components.comp.code.text, list_aggregate(
+                    list_transform(components.comp.code.coding, lambda c: c.display), 'string_agg', ' '
+                ))
+            ),
+            components.site_laterality
+        ) AS laterality
+    FROM components
+),
+
+all_rows AS (
+    SELECT * FROM top_level
+    UNION ALL BY NAME
+    SELECT * FROM component_rows
+)
+
+SELECT
+    all_rows.patient_id AS patient_id,
+    all_rows.source_ref AS source_ref,
+    all_rows.status AS status,
+    all_rows.coding.system AS system,
+    all_rows.coding.code AS code,
+    coalesce(all_rows.coding.display, all_rows.code_text) AS display,
+    all_rows.effective_on AS effective_on,
+    all_rows.qty.value AS value_num,
+    all_rows.value_str AS value_str,
+    CASE
+        WHEN all_rows.qty IS NULL OR all_rows.qty.value IS NULL THEN NULL
+        ELSE ucum_unit(all_rows.qty.unit, all_rows.qty.system, all_rows.qty.code)
+    END AS unit,
+    all_rows.laterality AS laterality
+FROM all_rows
+ORDER BY source_ref, system, code, value_num;

@@ -1,0 +1,9 @@
+-- stg_patient: one row per Patient id (latest version; entered-in-error dropped upstream).
+CREATE OR REPLACE TABLE stg_patient AS
+SELECT
+    res.id AS patient_id,
+    fhir_date(res.birthdate) AS birth_date,
+    res.gender AS gender
+FROM stg_resource_outcome AS res
+WHERE res.outcome = 'staged' AND res.resourcetype = 'Patient'
+ORDER BY patient_id;

@@ -1,0 +1,24 @@
+-- stg_procedure: one row per Procedure x code.coding (one row with NULL code when the
+-- Procedure carries text only). performed_on = performedDateTime, else performedPeriod.start.
+CREATE OR REPLACE TABLE stg_procedure AS
+WITH exploded AS (
+    SELECT
+        res.*,
+        unnest(codings_or_null(res.code)) AS coding
+    FROM stg_resource_outcome AS res
+    WHERE res.outcome = 'staged' AND res.resourcetype = 'Procedure'
+)
+
+SELECT
+    exploded.patient_id AS patient_id,
+    exploded.source_ref AS source_ref,
+    exploded.status AS status,
+    exploded.coding.system AS system,
+    exploded.coding.code AS code,
+    code_norm(exploded.coding.code) AS code_norm,
+    coalesce(exploded.coding.display, exploded.code.text) AS display,
+    coalesce(
+        fhir_date(exploded.performeddatetime), fhir_date(exploded.performedperiod.start)
+    ) AS performed_on
+FROM exploded
+ORDER BY source_ref, system, code;

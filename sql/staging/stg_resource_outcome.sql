@@ -1,0 +1,99 @@
+-- stg_resource_outcome: one row per landed resource (raw_resource row), with what staging did
+-- with it: quarantined (first failing structural check, or a failed R4B validation from
+-- validation_quarantine), duplicate (an older or repeated version of an id), entered_in_error
+-- (latest version was entered in error), no_patient (subject absent or not a Patient where R4
+-- allows that), ignored (a type we do not stage) or staged.
+-- Inputs: raw_resource, unknown_resource_type(resource_type),
+--         validation_quarantine(src, src_pos, reason, detail).
+CREATE OR REPLACE TABLE stg_resource_outcome AS
+WITH checked AS (
+    SELECT
+        raw.*,
+        CASE
+            WHEN raw.resourcetype IN (SELECT u.resource_type FROM unknown_resource_type AS u)
+                THEN 'unsupported_type'
+            -- Resource.id is optional in R4; staging needs it for source_ref, so only
+            -- staged types are quarantined without one.
+            WHEN nullif(trim(raw.id), '') IS NULL AND raw.resourcetype IN (
+                'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
+                'DocumentReference', 'DiagnosticReport'
+            ) THEN 'missing_id'
+            -- subject is 1..1 for these; a display-only Reference is valid (no_patient later).
+            WHEN raw.resourcetype IN ('Condition', 'Procedure', 'MedicationRequest')
+                AND nullif(trim(raw.subject.reference), '') IS NULL
+                AND nullif(trim(raw.subject.display), '') IS NULL THEN 'missing_subject'
+            WHEN is_bad_fhir_date(raw.birthdate) OR is_bad_fhir_date(raw.onsetdatetime)
+                OR is_bad_fhir_date(raw.onsetperiod.start) OR is_bad_fhir_date(raw.recordeddate)
+                OR is_bad_fhir_date(raw.effectivedatetime)
+                OR is_bad_fhir_date(raw.effectiveperiod.start)
+                OR is_bad_fhir_date(raw.effectiveinstant) OR is_bad_fhir_date(raw.issued)
+                OR is_bad_fhir_date(raw.performeddatetime)
+                OR is_bad_fhir_date(raw.performedperiod.start)
+                OR is_bad_fhir_date(raw.authoredon) OR is_bad_fhir_date(raw.date)
+                OR is_bad_fhir_date(raw.context.period.start) THEN 'invalid_date'
+        END AS structural_reason
+    FROM raw_resource AS raw
+),
+
+with_validation AS (
+    SELECT
+        checked.*,
+        coalesce(checked.structural_reason, vq.reason) AS quarantine_reason,
+        CASE
+            WHEN checked.structural_reason = 'unsupported_type' THEN 'resourceType not in FHIR R4'
+            WHEN checked.structural_reason = 'missing_id' THEN 'id: missing'
+            WHEN checked.structural_reason = 'missing_subject' THEN 'subject: missing'
+            WHEN checked.structural_reason = 'invalid_date' THEN 'a date field is not a FHIR date'
+            ELSE vq.detail
+        END AS quarantine_detail
+    FROM checked
+    LEFT JOIN validation_quarantine AS vq
+        ON checked.src = vq.src AND checked.src_pos = vq.src_pos
+),
+
+ranked AS (
+    SELECT
+        with_validation.*,
+        row_number() OVER (
+            PARTITION BY with_validation.resourcetype, with_validation.id
+            ORDER BY
+                try_cast(with_validation.meta.versionid AS BIGINT) DESC NULLS LAST,
+                try_cast(with_validation.meta.lastupdated AS TIMESTAMPTZ) DESC NULLS LAST,
+                with_validation.src DESC,
+                with_validation.src_pos DESC
+        ) AS version_rank
+    FROM with_validation
+    WHERE with_validation.quarantine_reason IS NULL
+)
+
+SELECT
+    ranked.* EXCLUDE (version_rank, structural_reason, quarantine_reason, quarantine_detail),
+    CASE WHEN ranked.resourcetype = 'Patient' THEN ranked.id
+        ELSE patient_ref(ranked.subject.reference)
+    END AS patient_id,
+    ranked.resourcetype || '/' || ranked.id AS source_ref,
+    CASE
+        WHEN ranked.version_rank > 1 THEN 'duplicate'
+        WHEN ranked.status = 'entered-in-error' OR ranked.docstatus = 'entered-in-error'
+            OR list_contains(
+                list_transform(ranked.verificationstatus.coding, lambda c: c.code), 'entered-in-error'
+            ) THEN 'entered_in_error'
+        WHEN ranked.resourcetype NOT IN (
+            'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
+            'DocumentReference', 'DiagnosticReport'
+        ) THEN 'ignored'
+        WHEN ranked.resourcetype <> 'Patient' AND patient_ref(ranked.subject.reference) IS NULL
+            THEN 'no_patient'
+        ELSE 'staged'
+    END AS outcome,
+    NULL::VARCHAR AS quarantine_reason,
+    NULL::VARCHAR AS quarantine_detail
+FROM ranked
+UNION ALL BY NAME
+SELECT
+    with_validation.* EXCLUDE (structural_reason),
+    NULL::VARCHAR AS patient_id,
+    with_validation.resourcetype || '/' || coalesce(with_validation.id, '') AS source_ref,
+    'quarantined' AS outcome
+FROM with_validation
+WHERE with_validation.quarantine_reason IS NOT NULL;
