@@ -27,17 +27,17 @@ ALL_RULES = ARTERIAL_RULES + OTHER_RULES
 
 # One pass over the whole note: if nothing here matches, the note costs one regex search.
 PREFILTER = re.compile(
-    r"claudica|rest pain|at rest|\bpain|ache|aching|cramp|fatigue|tight|heav|burn|ulcer|wound|sore"
+    r"claudica|rest pain|at rest|\bpain|ache|aching|cramp|fatigue|tight|heav|burn|ulcer|wound|bed ?sore"
     r"|gangren|pulse|monophasic|damp|rubor|pallor|cool|cold|hair|refill|stenos|occlu|narrow|stent"
-    r"|bypass|graft|angioplast|endarterect|intervention|revasculari|circulation|ischemi|insufficien"
+    r"|bypass|graft|angioplast|endarterect|revasculari|circulation|ischemi|insufficien"
     r"|\bPAD\b|\bPAOD|\bPVD|\bCLTI|peripheral|atheroscl|\bABI|ankle|brachial|\bTBI|toe|hallux|digital"
     r"|tcpo2|tco2|transcutaneous|compartment|\bCECS|fasciotom|\bDVT|thromb|clot|iliac|thurner"
     r"|cockett|\bMTS\b|\bNIVL|swell|swollen|edema|oedema|venous|burst|neurogenic|cart|sitting|standing"
     r"|uphill|bicycle|stenosis|radicul|sciatica|straight[- ]leg|\bSLR|shooting|lancinat|electric"
-    r"|position|spasm|charley|locks? up|knotted|jaw|stress|shin|cellulitis|heart failure|\bCHF|\bHF"
+    r"|position|spasm|charley|locks? up|knotted|jaw|stress (?:fracture|reaction|syndrome)|\bMTSS|shin|cellulitis|heart failure|\bCHF|\bHF"
     r"|compression|\bTED\b|unna|anticoag|apixaban|eliquis|rivaroxaban|xarelto|warfarin|coumadin"
     r"|dabigatran|pradaxa|edoxaban|savaysa|enoxaparin|lovenox|heparin|fondaparinux|arixtra|\bDOAC"
-    r"|\bNOAC|punched|malleol|decubitus|pressure|perforans",
+    r"|\bNOAC|punched|malleol|decubitus|pressure (?:injur|ulcer|sore|wound)|perforans",
     re.IGNORECASE,
 )
 MEASURED = "vascreen_measured"
