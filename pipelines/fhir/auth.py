@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import jwt
@@ -24,6 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pipelines.errors import FhirServerError
+
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # The spec caps the assertion lifetime at five minutes; stay under it to absorb clock skew.
@@ -220,6 +224,40 @@ def _token_from(response: httpx.Response, now: float) -> _CachedToken:
     except (ValueError, KeyError, TypeError):
         raise FhirServerError("SMART token response is malformed") from None
     return _CachedToken(value=value, expires_at=now + max(0.0, lifetime - EXPIRY_MARGIN_S))
+
+
+def auth_from_settings(settings: Settings) -> AuthConfig | None:
+    """The auth config described by ``VASCREEN_FHIR_AUTH`` and friends (None for ``none``).
+
+    Raises:
+        FhirServerError: the chosen scheme is missing a setting (named, never its value).
+    """
+    scheme = settings.fhir_auth.strip().lower()
+    if scheme == "none":
+        return None
+    if scheme == "bearer":
+        if settings.fhir_token is None:
+            raise FhirServerError("fhir_auth=bearer needs VASCREEN_FHIR_TOKEN")
+        return BearerTokenAuth(settings.fhir_token.get_secret_value())
+    if scheme == "basic":
+        if settings.fhir_username is None or settings.fhir_password is None:
+            raise FhirServerError("fhir_auth=basic needs VASCREEN_FHIR_USERNAME and _PASSWORD")
+        return BasicAuth(settings.fhir_username, settings.fhir_password.get_secret_value())
+    if scheme == "smart":
+        if settings.smart_client_id is None or settings.smart_key_file is None:
+            raise FhirServerError("fhir_auth=smart needs VASCREEN_SMART_CLIENT_ID and _KEY_FILE")
+        try:
+            alg = SigningAlg(settings.smart_algorithm.upper())
+        except ValueError:
+            raise FhirServerError("smart_algorithm must be RS384 or ES384") from None
+        return SmartBackendAuth(
+            client_id=settings.smart_client_id,
+            private_key_path=settings.smart_key_file,
+            alg=alg,
+            kid=settings.smart_key_id,
+            scope=settings.smart_scope,
+        )
+    raise FhirServerError("fhir_auth must be one of none, bearer, basic, smart")
 
 
 def build_httpx_auth(config: AuthConfig | None, base_url: str) -> httpx.Auth | None:

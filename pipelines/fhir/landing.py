@@ -80,6 +80,9 @@ class LandingWriter:
         if self._errors is not None:
             self._errors.close()
             self._part(self.error_path).replace(self.error_path)
+        else:
+            # A reused landing directory must not keep a previous run's export errors.
+            self.error_path.unlink(missing_ok=True)
         self._published = True
 
     def discard(self) -> None:

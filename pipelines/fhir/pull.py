@@ -24,10 +24,12 @@ from typing import Any, Literal
 from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
 from pipelines.fhir.attachments import AttachmentStats, inline_attachments
-from pipelines.fhir.auth import AuthConfig
+from pipelines.fhir.auth import AuthConfig, auth_from_settings
 from pipelines.fhir.client import FhirClient, FhirHttpError, RetryPolicy
 from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
+
+__all__ = ["DEFAULT_TYPES", "PullMode", "PullReport", "auth_from_settings", "pull_to_directory"]
 
 DEFAULT_TYPES: tuple[str, ...] = (
     "Patient",

@@ -198,3 +198,23 @@ def test_static_and_basic_credentials_are_sent_and_never_shown() -> None:
 def test_smart_config_repr_hides_nothing_secret_but_names_the_client(tmp_path: Path) -> None:
     config = SmartBackendAuth("vascreen", tmp_path / "k.pem")
     assert "vascreen" in repr(config)
+
+
+def test_auth_from_settings_builds_each_scheme(tmp_path: Path) -> None:
+    from pipelines.fhir.pull import auth_from_settings
+    from pipelines.settings import Settings
+
+    assert auth_from_settings(Settings(fhir_auth="none")) is None
+    bearer = auth_from_settings(Settings(fhir_auth="bearer", fhir_token="t0k"))  # type: ignore[arg-type]
+    assert bearer == BearerTokenAuth("t0k")
+    smart = auth_from_settings(
+        Settings(
+            fhir_auth="smart",
+            smart_client_id="vascreen",
+            smart_key_file=tmp_path / "k.pem",
+            smart_algorithm="es384",
+        )
+    )
+    assert smart == SmartBackendAuth("vascreen", tmp_path / "k.pem", alg=SigningAlg.ES384)
+    with pytest.raises(FhirServerError, match="VASCREEN_FHIR_TOKEN"):
+        auth_from_settings(Settings(fhir_auth="bearer"))
