@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -290,62 +289,3 @@ def deleted_ids(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
         parts = str(request.get("url", "")).split("?")[0].rstrip("/").split("/")
         if len(parts) >= 2:
             yield parts[-2], parts[-1]
-
-
-class ExportState:
-    """The saved status URL of an export in flight, keyed by request fingerprint."""
-
-    def __init__(self, state_dir: Path | None) -> None:
-        self._path = state_dir / STATE_FILE if state_dir else None
-
-    def load(self, fingerprint: str) -> str | None:
-        if self._path is None or not self._path.is_file():
-            return None
-        try:
-            saved = orjson.loads(self._path.read_bytes())
-        except (orjson.JSONDecodeError, OSError):
-            return None
-        if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
-            url = saved.get("status_url")
-            return url if isinstance(url, str) else None
-        return None
-
-    def save(self, fingerprint: str, status_url: str) -> None:
-        if self._path is None:
-            return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"fingerprint": fingerprint, "status_url": status_url}
-        with tempfile.NamedTemporaryFile("wb", dir=self._path.parent, delete=False) as tmp:
-            tmp.write(orjson.dumps(payload))
-        Path(tmp.name).replace(self._path)
-
-    def clear(self) -> None:
-        if self._path is not None:
-            self._path.unlink(missing_ok=True)
-
-
-def export_to_manifest(
-    client: FhirClient,
-    request: ExportRequest,
-    state: ExportState,
-    progress: Progress,
-    *,
-    poll_timeout_s: float = 6 * 3600.0,
-) -> tuple[str, Manifest]:
-    """Resume the saved export for this request, or kick off a new one; wait for its manifest."""
-    fingerprint = request.fingerprint(client.base_url)
-    saved = state.load(fingerprint)
-    if saved is not None:
-        progress.say("resuming saved export")
-        manifest = wait_for_manifest(client, saved, progress, timeout_s=poll_timeout_s)
-        if manifest is not None:
-            return saved, manifest
-        progress.say("saved export expired; starting a new one")
-        state.clear()
-    status_url = kick_off(client, request)
-    state.save(fingerprint, status_url)
-    progress.say(f"export started ({request.level}, {len(request.types) or 'all'} types)")
-    manifest = wait_for_manifest(client, status_url, progress, timeout_s=poll_timeout_s)
-    if manifest is None:
-        raise FhirServerError("$export job disappeared while polling")
-    return status_url, manifest

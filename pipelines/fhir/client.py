@@ -52,7 +52,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay_s)
-        delay = self.base_delay_s * (2 ** (attempt - 1))
+        delay: float = self.base_delay_s * 2.0 ** (attempt - 1)
         return min(delay * (1 + random.random() * 0.25), self.max_delay_s)  # noqa: S311
 
 
@@ -217,7 +217,7 @@ class FhirClient:
     def stream(
         self, path_or_url: str, *, headers: Mapping[str, str] | None = None, anonymous: bool = False
     ) -> httpx.Response:
-        """Open a streamed GET without retries (callers retry whole downloads); close it after use."""
+        """Open a streamed GET without retries (callers retry whole files); close it after use."""
         request = self._http.build_request("GET", self.url_for(path_or_url), headers=headers)
         return self._http.send(request, stream=True, auth=None if anonymous else self.auth)
 

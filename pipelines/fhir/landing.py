@@ -9,11 +9,15 @@ a subdirectory the resource ingest does not scan.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 import orjson
+
+from pipelines.fhir.bulk import format_instant, parse_instant
 
 QUARANTINE_DIR = "_quarantine"
 QUARANTINE_FILE = "OperationOutcome.ndjson"
@@ -105,3 +109,27 @@ class LandingWriter:
     @staticmethod
     def _part(path: Path) -> Path:
         return path.with_name(path.name + PART_SUFFIX)
+
+
+@dataclass(slots=True)
+class ModeOutcome:
+    """What a mode learned besides the landed resources (see PullReport)."""
+
+    since_honoured: dict[str, bool]
+    deleted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    deletions_checked: dict[str, bool] = field(default_factory=dict)
+    status_url: str | None = None
+    transaction_time: datetime | None = None
+
+
+def check_since(
+    resource: dict[str, Any], since: datetime | None, honoured: dict[str, bool]
+) -> None:
+    """A resource older than ``since`` in the result means the server ignored the filter."""
+    if since is None:
+        return
+    updated = parse_instant((resource.get("meta") or {}).get("lastUpdated"))
+    # Compare at the millisecond precision the filter was sent with.
+    cutoff = parse_instant(format_instant(since))
+    if updated is not None and cutoff is not None and updated < cutoff:
+        honoured[str(resource["resourceType"])] = False

@@ -12,22 +12,22 @@ With ``mode=None`` the CapabilityStatement decides: bulk when it advertises ``ex
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
-from pipelines.fhir.attachments import AttachmentStats, inline_attachments
+from pipelines.fhir.attachments import AttachmentStats
 from pipelines.fhir.auth import AuthConfig, auth_from_settings
-from pipelines.fhir.client import FhirClient, FhirHttpError, RetryPolicy
+from pipelines.fhir.client import FhirClient, RetryPolicy
+from pipelines.fhir.export_pull import pull_bulk
 from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
+from pipelines.fhir.search_pull import pull_search
 
 __all__ = ["DEFAULT_TYPES", "PullMode", "PullReport", "auth_from_settings", "pull_to_directory"]
 
@@ -78,15 +78,6 @@ class PullReport:
     attachments_inlined: int = 0
     attachments_failed: int = 0
     attachments_too_large: int = 0
-
-
-@dataclass(slots=True)
-class _Outcome:
-    since_honoured: dict[str, bool]
-    deleted: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    deletions_checked: dict[str, bool] = field(default_factory=dict)
-    status_url: str | None = None
-    transaction_time: datetime | None = None
 
 
 def pull_to_directory(
@@ -141,9 +132,9 @@ def pull_to_directory(
                     since=since,
                     group_id=group_id,
                 )
-                outcome = _pull_bulk(fhir, request, writer, stats, state_dir, reporter)
+                outcome = pull_bulk(fhir, request, writer, stats, state_dir, reporter)
             else:
-                outcome = _pull_search(
+                outcome = pull_search(
                     fhir, capability, list(types), since, writer, stats, page_size, reporter
                 )
             writer.publish()
@@ -200,186 +191,3 @@ def _has_export(node: dict[str, Any]) -> bool:
     return any(
         str(op.get("name", "")).lstrip("$") == "export" for op in node.get("operation") or []
     )
-
-
-def _pull_bulk(
-    client: FhirClient,
-    request: bulk.ExportRequest,
-    writer: LandingWriter,
-    stats: AttachmentStats,
-    state_dir: Path | None,
-    reporter: Progress,
-) -> _Outcome:
-    state = bulk.ExportState(state_dir)
-    status_url, manifest = bulk.export_to_manifest(client, request, state, reporter)
-    wanted = set(request.types)
-    honoured = {t: request.since is not None for t in request.types}
-    anonymous = not manifest.requires_access_token
-    with tempfile.TemporaryDirectory(prefix=".download-", dir=writer.out_dir) as tmp:
-        scratch = Path(tmp) / "file.ndjson"
-        outputs = [f for f in manifest.output if f.type in wanted]
-        for number, file in enumerate(outputs, start=1):
-            bulk.download_file(client, file, scratch, anonymous=anonymous)
-            landed = 0
-            for resource in bulk.iter_ndjson(scratch, f"{file.type} export file"):
-                if resource.get("resourceType") != file.type:
-                    continue
-                _check_since(resource, request.since, honoured)
-                if writer.write(inline_attachments(resource, client, stats)):
-                    landed += 1
-            reporter.downloaded(file.type, number, len(outputs), landed)
-        for file in manifest.error:
-            bulk.download_file(client, file, scratch, anonymous=anonymous)
-            for outcome in bulk.iter_ndjson(scratch, "export error file"):
-                writer.write_error(outcome)
-                if "_since" in str(outcome):
-                    honoured = dict.fromkeys(honoured, False)
-        deleted, checked = _bulk_deletions(client, manifest, request, scratch, anonymous)
-    if bulk.delete_job(client, status_url):
-        reporter.say("export job deleted on the server")
-    state.clear()
-    return _Outcome(
-        since_honoured=honoured,
-        deleted=deleted,
-        deletions_checked=checked,
-        status_url=status_url,
-        transaction_time=manifest.transaction_time,
-    )
-
-
-def _bulk_deletions(
-    client: FhirClient,
-    manifest: bulk.Manifest,
-    request: bulk.ExportRequest,
-    scratch: Path,
-    anonymous: bool,
-) -> tuple[dict[str, tuple[str, ...]], dict[str, bool]]:
-    found: dict[str, set[str]] = {t: set() for t in request.types}
-    if manifest.deleted is not None:
-        for file in manifest.deleted:
-            bulk.download_file(client, file, scratch, anonymous=anonymous)
-            for bundle in bulk.iter_ndjson(scratch, "export deleted file"):
-                for rtype, rid in bulk.deleted_ids(bundle):
-                    if rtype in found:
-                        found[rtype].add(rid)
-        checked = dict.fromkeys(request.types, True)
-    elif request.since is not None:
-        # The server does not list deletions in its manifest: ask its history instead.
-        checked = {}
-        for rtype in request.types:
-            found[rtype], checked[rtype] = _history_deletions(client, rtype, request.since)
-    else:
-        checked = dict.fromkeys(request.types, False)
-    return {t: tuple(sorted(ids)) for t, ids in found.items()}, checked
-
-
-def _history_deletions(client: FhirClient, rtype: str, since: datetime) -> tuple[set[str], bool]:
-    try:
-        return search.deleted_since(client, rtype, since, search.DEFAULT_PAGE_SIZE), True
-    except FhirHttpError:
-        return set(), False
-
-
-def _pull_search(
-    client: FhirClient,
-    capability: dict[str, Any],
-    types: list[str],
-    since: datetime | None,
-    writer: LandingWriter,
-    stats: AttachmentStats,
-    page_size: int,
-    reporter: Progress,
-) -> _Outcome:
-    started = _server_now(client)
-    honoured: dict[str, bool] = {}
-    deleted: dict[str, tuple[str, ...]] = {}
-    checked: dict[str, bool] = {}
-    patient_ids: list[str] | None = None
-    for rtype in types:
-        use_since = since is not None and _supports_param(capability, rtype, "_lastUpdated")
-        honoured[rtype] = use_since
-        params = search.search_params(since if use_since else None, page_size)
-        land = _Lander(writer, client, stats, since if use_since else None, honoured)
-        try:
-            land.all(search.iter_search(client, rtype, params))
-        except FhirHttpError as exc:
-            if exc.status not in search.REFUSED_SEARCH or land.landed:
-                raise
-            reporter.say(f"{rtype}: type-wide search refused; crawling per patient")
-            if patient_ids is None:
-                patient_ids = list(search.iter_patient_ids(client, page_size))
-            for pid in patient_ids:
-                land.all(search.crawl_patient(client, rtype, pid, params))
-        landed = land.landed
-        reporter.say(f"searched {rtype}: {landed} resources")
-        if since is not None:
-            ids, checked[rtype] = _history_deletions(client, rtype, since)
-            deleted[rtype] = tuple(sorted(ids))
-        else:
-            deleted[rtype], checked[rtype] = (), False
-    return _Outcome(
-        since_honoured=honoured,
-        deleted=deleted,
-        deletions_checked=checked,
-        transaction_time=started,
-    )
-
-
-class _Lander:
-    """Writes search results to the landing, inlining attachments and checking ``since``."""
-
-    def __init__(
-        self,
-        writer: LandingWriter,
-        client: FhirClient,
-        stats: AttachmentStats,
-        since: datetime | None,
-        honoured: dict[str, bool],
-    ) -> None:
-        self.landed = 0
-        self._writer, self._client, self._stats = writer, client, stats
-        self._since, self._honoured = since, honoured
-
-    def all(self, resources: Iterable[dict[str, Any]]) -> None:
-        for resource in resources:
-            _check_since(resource, self._since, self._honoured)
-            if self._writer.write(inline_attachments(resource, self._client, self._stats)):
-                self.landed += 1
-
-
-def _check_since(
-    resource: dict[str, Any], since: datetime | None, honoured: dict[str, bool]
-) -> None:
-    """A resource older than ``since`` in the result means the server ignored the filter."""
-    if since is None:
-        return
-    updated = bulk.parse_instant((resource.get("meta") or {}).get("lastUpdated"))
-    # Compare at the millisecond precision the filter was sent with.
-    cutoff = bulk.parse_instant(bulk.format_instant(since))
-    if updated is not None and cutoff is not None and updated < cutoff:
-        honoured[str(resource["resourceType"])] = False
-
-
-def _supports_param(capability: dict[str, Any], rtype: str, name: str) -> bool:
-    for rest in capability.get("rest") or []:
-        if any(p.get("name") == name for p in rest.get("searchParam") or []):
-            return True
-        for resource in rest.get("resource") or []:
-            if resource.get("type") == rtype:
-                return any(p.get("name") == name for p in resource.get("searchParam") or [])
-    return False
-
-
-def _server_now(client: FhirClient) -> datetime:
-    """The server's clock (from a cheap count search), so watermarks never depend on ours."""
-    response = client.request("GET", "Patient", params={"_summary": "count"})
-    try:
-        stamp = bulk.parse_instant((response.json().get("meta") or {}).get("lastUpdated"))
-    except (ValueError, AttributeError):
-        stamp = None
-    if stamp is not None:
-        return stamp
-    header = response.headers.get("Date")
-    if header:
-        return parsedate_to_datetime(header).astimezone(UTC)
-    return datetime.now(UTC)

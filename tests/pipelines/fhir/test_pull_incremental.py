@@ -10,6 +10,7 @@ import pytest
 from pipelines.fhir import bulk
 from pipelines.fhir.auth import BearerTokenAuth
 from pipelines.fhir.client import FhirClient
+from pipelines.fhir.export_pull import ExportState
 from pipelines.fhir.progress import Progress
 from pipelines.fhir.pull import DEFAULT_TYPES, pull_to_directory
 from tests.pipelines.fhir.landing_helpers import read_landing
@@ -70,7 +71,7 @@ def test_interrupted_export_resumes_from_its_saved_status_url(
     with FhirClient(fresh_sekmet.base_url, auth=BEARER) as client:
         # A previous run kicked off this export and died before downloading.
         status_url = bulk.kick_off(client, request)
-        bulk.ExportState(state).save(request.fingerprint(client.base_url), status_url)
+        ExportState(state).save(request.fingerprint(client.base_url), status_url)
 
     report = pull_to_directory(
         fresh_sekmet.base_url,
