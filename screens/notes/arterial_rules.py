@@ -5,6 +5,8 @@ abbreviations that only count in capitals. Sentence-level routing to mimics (neu
 cramp, CECS) happens afterwards in `routing.py`, so these patterns may over-match exertional pain.
 """
 
+# ruff: noqa: E501  (one pattern or case per line reads better than regexes split mid-token)
+
 from __future__ import annotations
 
 from screens.notes.concepts import Concept
@@ -33,8 +35,16 @@ _LIMB_ARTERY_SHORT = (
 ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     # --- claudication: the word, and exertional leg pain relieved by rest ---
     (C.CLAUDICATION, "claudication word", r"\b(?:intermittent )?claudica(?:tion|ting|tes?|nts?)\b"),
-    (C.CLAUDICATION, "site pain walk", rf"\b{CLAUD_SITE}\b[^.;:,]{{0,25}}?\b{PAIN}\b{gap(45)}\b{WALK}\b"),
-    (C.CLAUDICATION, "pain site walk", rf"\b{PAIN}\b[^.;:,]{{0,25}}?\b{CLAUD_SITE}\b{gap(45)}\b{WALK}\b"),
+    (
+        C.CLAUDICATION,
+        "site pain walk",
+        rf"\b{CLAUD_SITE}\b[^.;:,]{{0,25}}?\b{PAIN}\b{gap(45)}\b{WALK}\b",
+    ),
+    (
+        C.CLAUDICATION,
+        "pain site walk",
+        rf"\b{PAIN}\b[^.;:,]{{0,25}}?\b{CLAUD_SITE}\b{gap(45)}\b{WALK}\b",
+    ),
     (C.CLAUDICATION, "walk site pain", rf"\b{WALK}\b{gap(30)}\b{CLAUD_SITE}\b{gap(20)}\b{PAIN}\b"),
     (C.CLAUDICATION, "exertional site pain", rf"\bexertional {CLAUD_SITE} {PAIN}\b"),
     # --- ischemic rest pain ---
@@ -66,12 +76,36 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         rf"\b(?:non-?healing|nonhealing|poorly[- ]healing|slow(?:ly)?[- ]healing|non-?healed) "
         rf"(?:\w+ ){{0,2}}?{_ULCER}\b",
     ),
-    (C.ARTERIAL_ULCER, "wound not healing", rf"\b{_ULCER} (?:that )?(?:(?:do|does|did|has|have|is|are) )?(?:not|n't|never) heal(?:ed|ing)?\b"),
-    (C.ARTERIAL_ULCER, "punched-out ulcer", rf"\bpunched[- ]out\b(?: \w+){{0,3}}? {_ULCER}?\b|\bpunched[- ]out\b"),
-    (C.ARTERIAL_ULCER, "tip of toe ulcer", rf"\b(?:tip[- ]of[- ](?:the[- ])?toe|toe[- ]?tip|lateral malleol(?:us|ar)|interdigital) {_ULCER}\b"),
-    (C.NONARTERIAL_ULCER, "venous ulcer", rf"\b(?:venous(?: stasis)?|stasis|medial malleol(?:us|ar)) {_ULCER}\b"),
-    (C.NONARTERIAL_ULCER, "pressure injury", r"\b(?:pressure (?:injur(?:y|ies)|ulcers?|sores?|wounds?)|decubitus(?: ulcers?)?|bed ?sores?)\b"),
-    (C.NONARTERIAL_ULCER, "neuropathic ulcer", rf"\b(?:neuropathic|neurotrophic)(?: plantar| foot)? {_ULCER}\b|\bmal(?:um)? perforans\b"),
+    (
+        C.ARTERIAL_ULCER,
+        "wound not healing",
+        rf"\b{_ULCER} (?:that )?(?:(?:do|does|did|has|have|is|are) )?(?:not|n't|never) heal(?:ed|ing)?\b",
+    ),
+    (
+        C.ARTERIAL_ULCER,
+        "punched-out ulcer",
+        rf"\bpunched[- ]out\b(?: \w+){{0,3}}? {_ULCER}?\b|\bpunched[- ]out\b",
+    ),
+    (
+        C.ARTERIAL_ULCER,
+        "tip of toe ulcer",
+        rf"\b(?:tip[- ]of[- ](?:the[- ])?toe|toe[- ]?tip|lateral malleol(?:us|ar)|interdigital) {_ULCER}\b",
+    ),
+    (
+        C.NONARTERIAL_ULCER,
+        "venous ulcer",
+        rf"\b(?:venous(?: stasis)?|stasis|medial malleol(?:us|ar)) {_ULCER}\b",
+    ),
+    (
+        C.NONARTERIAL_ULCER,
+        "pressure injury",
+        r"\b(?:pressure (?:injur(?:y|ies)|ulcers?|sores?|wounds?)|decubitus(?: ulcers?)?|bed ?sores?)\b",
+    ),
+    (
+        C.NONARTERIAL_ULCER,
+        "neuropathic ulcer",
+        rf"\b(?:neuropathic|neurotrophic)(?: plantar| foot)? {_ULCER}\b|\bmal(?:um)? perforans\b",
+    ),
     (
         C.GANGRENE,
         "gangrene",
@@ -81,14 +115,38 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     ),
     # --- signs ---
     (C.PULSE_DEFICIT, "absent pulses", rf"\b{_PULSE_ABSENT}\s+(?:{_PULSE_SITES}\s+)?pulses?\b"),
-    (C.PULSE_DEFICIT, "pulses absent", rf"\b(?:{_PULSE_SITES}\s+)?pulses?\s+(?:(?:are|were|is|was)\s+)?{_PULSE_ABSENT}\b"),
-    (C.PULSE_DEFICIT, "no pedal pulses", rf"\bno (?:palpable |dopplerable )?{_PULSE_SITES} pulses?\b|\bpulseless\b"),
-    (C.PULSE_DEFICIT, "monophasic", r"\b(?:monophasic|dampened|damped|blunted)(?: \S+){0,2}? (?:signals?|waveforms?|flow|doppler)\b"),
+    (
+        C.PULSE_DEFICIT,
+        "pulses absent",
+        rf"\b(?:{_PULSE_SITES}\s+)?pulses?\s+(?:(?:are|were|is|was)\s+)?{_PULSE_ABSENT}\b",
+    ),
+    (
+        C.PULSE_DEFICIT,
+        "no pedal pulses",
+        rf"\bno (?:palpable |dopplerable )?{_PULSE_SITES} pulses?\b|\bpulseless\b",
+    ),
+    (
+        C.PULSE_DEFICIT,
+        "monophasic",
+        r"\b(?:monophasic|dampened|damped|blunted)(?: \S+){0,2}? (?:signals?|waveforms?|flow|doppler)\b",
+    ),
     (C.ISCHEMIC_SIGNS, "rubor", r"\bdependent rubor\b|\brubor on dependency\b"),
     (C.ISCHEMIC_SIGNS, "pallor", r"\b(?:elevation(?:al)? pallor|pallor (?:on|with) elevation)\b"),
-    (C.ISCHEMIC_SIGNS, "cool feet", rf"\b(?:cool|cold)\s+(?:{FOOT_SITE}|legs?|(?:lower )?extremit(?:y|ies))\b|\b{FOOT_SITE}\s+(?:(?:are|is|were|was|feel|feels)\s+)?(?:cool|cold)\b"),
-    (C.ISCHEMIC_SIGNS, "hair loss", rf"\b(?:hair loss|hairless|loss of hair|absent hair)\b{gap(25)}\b{LIMB_SITE}\b|\bhairless {LIMB_SITE}\b|\bshiny (?:hairless )?(?:skin|shins?)\b"),
-    (C.ISCHEMIC_SIGNS, "capillary refill", r"\b(?:delayed|prolonged|sluggish) cap(?:illary)? refill\b"),
+    (
+        C.ISCHEMIC_SIGNS,
+        "cool feet",
+        rf"\b(?:cool|cold)\s+(?:{FOOT_SITE}|legs?|(?:lower )?extremit(?:y|ies))\b|\b{FOOT_SITE}\s+(?:(?:are|is|were|was|feel|feels)\s+)?(?:cool|cold)\b",
+    ),
+    (
+        C.ISCHEMIC_SIGNS,
+        "hair loss",
+        rf"\b(?:hair loss|hairless|loss of hair|absent hair)\b{gap(25)}\b{LIMB_SITE}\b|\bhairless {LIMB_SITE}\b|\bshiny (?:hairless )?(?:skin|shins?)\b",
+    ),
+    (
+        C.ISCHEMIC_SIGNS,
+        "capillary refill",
+        r"\b(?:delayed|prolonged|sluggish) cap(?:illary)? refill\b",
+    ),
     # --- imaging ---
     (
         C.ARTERIAL_STENOSIS,
@@ -103,14 +161,42 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         rf"\b{LOWER_ARTERY}\b{gap(25)}\b(?:stenos[ie]s|stenotic|occlu(?:sion|ded|sive)|narrow(?:ing|ed)|CTO)\b",
     ),
     # --- diagnosis or revascularisation ---
-    (C.PAD, "PAD abbreviation", r"(?<!heating )(?<!abdominal )\b(?-i:PAD|PAOD|PVOD)\b(?!\s+(?:dressing|change|placed))"),
+    (
+        C.PAD,
+        "PAD abbreviation",
+        r"(?<!heating )(?<!abdominal )\b(?-i:PAD|PAOD|PVOD)\b(?!\s+(?:dressing|change|placed))",
+    ),
     (C.PAD, "PVD abbreviation", r"\b(?-i:PVD)\b"),
-    (C.PAD, "peripheral arterial disease", r"\bperipheral (?:arterial|artery|vascular) (?:occlusive )?disease\b|\bperipheral angiopathy\b"),
-    (C.PAD, "atherosclerosis of limb", r"\batherosclerosis of (?:the )?(?:native )?arter(?:y|ies) of (?:the )?(?:\w+ )?(?:extremit(?:y|ies)|legs?|lower limbs?)\b|\b(?:lower (?:extremity|limb)|leg) (?:arterial )?(?:atherosclerosis|ischemia|arterial insufficiency)\b|\barterial insufficiency\b"),
-    (C.PAD, "limb ischemia", r"\b(?:chronic |critical )?limb[- ]threatening ischa?emia\b|\bcritical limb ischa?emia\b|\b(?-i:CLTI)\b"),
+    (
+        C.PAD,
+        "peripheral arterial disease",
+        r"\bperipheral (?:arterial|artery|vascular) (?:occlusive )?disease\b|\bperipheral angiopathy\b",
+    ),
+    (
+        C.PAD,
+        "atherosclerosis of limb",
+        r"\batherosclerosis of (?:the )?(?:native )?arter(?:y|ies) of (?:the )?(?:\w+ )?(?:extremit(?:y|ies)|legs?|lower limbs?)\b|\b(?:lower (?:extremity|limb)|leg) (?:arterial )?(?:atherosclerosis|ischemia|arterial insufficiency)\b|\barterial insufficiency\b",
+    ),
+    (
+        C.PAD,
+        "limb ischemia",
+        r"\b(?:chronic |critical )?limb[- ]threatening ischa?emia\b|\bcritical limb ischa?emia\b|\b(?-i:CLTI)\b",
+    ),
     (C.PAD, "poor circulation", rf"\b(?:poor|bad) circulation\b(?:{gap(15)}\b{LIMB_SITE}\b)?"),
     (C.PAD, "bypass", rf"\b{_GRAFT}\s*(?:arterial\s+)?(?:bypass(?:es)?|grafts?)\b"),
-    (C.PAD, "artery stent", rf"\b{_LIMB_ARTERY_SHORT} (?:stents?|stenting|angioplasty|(?-i:PTA)|atherectomy)\b"),
-    (C.PAD, "stent of artery", rf"\b(?:stent(?:s|ing)?|angioplasty|atherectomy|endarterectomy)(?: placement)? (?:of|to|in) (?:the )?(?:left |right )?{_LIMB_ARTERY_SHORT}\b"),
-    (C.PAD, "femoral endarterectomy", r"\b(?:common )?femoral endarterectomy\b|\blower (?:extremity|limb) revasculari[sz]ation\b|\bperipheral (?:vascular )?intervention\b"),
+    (
+        C.PAD,
+        "artery stent",
+        rf"\b{_LIMB_ARTERY_SHORT} (?:stents?|stenting|angioplasty|(?-i:PTA)|atherectomy)\b",
+    ),
+    (
+        C.PAD,
+        "stent of artery",
+        rf"\b(?:stent(?:s|ing)?|angioplasty|atherectomy|endarterectomy)(?: placement)? (?:of|to|in) (?:the )?(?:left |right )?{_LIMB_ARTERY_SHORT}\b",
+    ),
+    (
+        C.PAD,
+        "femoral endarterectomy",
+        r"\b(?:common )?femoral endarterectomy\b|\blower (?:extremity|limb) revasculari[sz]ation\b|\bperipheral (?:vascular )?intervention\b",
+    ),
 ]

@@ -9,6 +9,8 @@ Overrides (clinical-reference section 5):
 - "2-day history of" is recent, not past history.
 """
 
+# ruff: noqa: E501  (one pattern or case per line reads better than regexes split mid-token)
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,18 +22,68 @@ _DROPPED = {"evaluate for", "test for", "resolved", "now resolved", "ruled out"}
 
 _EXTRA: list[tuple[str, str, str, str | None]] = [
     # (literal, category, direction, regex pattern or None for the literal)
-    ("evaluate for", "POSSIBLE_EXISTENCE", "FORWARD", r"\b(?:evaluat\w+|assess(?:ed|ing)?|test(?:ed|ing)?|screen(?:ed|ing)?|work[- ]?up|look(?:ing)?|check(?:ed|ing)?) for\b"),
-    ("suspected", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL", r"\b(?:suspected|suspect|suspicion (?:of|for)|questionable|presumed|cannot exclude|can't exclude|versus|vs\.?)\b"),
+    (
+        "evaluate for",
+        "POSSIBLE_EXISTENCE",
+        "FORWARD",
+        r"\b(?:evaluat\w+|assess(?:ed|ing)?|test(?:ed|ing)?|screen(?:ed|ing)?|work[- ]?up|look(?:ing)?|check(?:ed|ing)?) for\b",
+    ),
+    (
+        "suspected",
+        "POSSIBLE_EXISTENCE",
+        "BIDIRECTIONAL",
+        r"\b(?:suspected|suspect|suspicion (?:of|for)|questionable|presumed|cannot exclude|can't exclude|versus|vs\.?)\b",
+    ),
     ("to rule out", "POSSIBLE_EXISTENCE", "FORWARD", r"\b(?:rule out|r/o|to exclude|rule-out)\b"),
-    ("resolved", "HISTORICAL", "BIDIRECTIONAL", r"\b(?:(?:fully |completely |now )?resolved|healed|remote)\b(?!\s+(?:with|by|within|upon|when|on|while)\b)"),
-    ("status post", "HISTORICAL", "FORWARD", r"(?<![\w/])(?:s/p|status post|h/o|hx of|prior(?! to)|previous(?:ly)?|former)(?![\w/])"),
-    ("ruled out", "NEGATED_EXISTENCE", "BACKWARD", r"\b(?:ruled out|excluded|was negative|were negative|is negative|not seen|denied)\b"),
-    ("denies", "NEGATED_EXISTENCE", "FORWARD", r"\b(?:denie[sd]|negative for|neg for|without|free of|never had)\b"),
-    ("family", "FAMILY", "FORWARD", r"\b(?:family history|fhx|fh|(?:his|her|pt's|patient's) (?:mother|father|brother|sister|son|daughter|sibling|parent)s?)\b"),
-    ("call if", "HYPOTHETICAL", "FORWARD", r"\b(?:call (?:if|for|with)|return (?:if|for|with)|seek care|warning signs|should (?:you|she|he|they) develop|in case of|watch for|monitor for|risks? of|prevent(?:ion of)?)\b"),
+    (
+        "resolved",
+        "HISTORICAL",
+        "BIDIRECTIONAL",
+        r"\b(?:(?:fully |completely |now )?resolved|healed|remote)\b(?!\s+(?:with|by|within|upon|when|on|while)\b)",
+    ),
+    (
+        "status post",
+        "HISTORICAL",
+        "FORWARD",
+        r"(?<![\w/])(?:s/p|status post|h/o|hx of|prior(?! to)|previous(?:ly)?|former)(?![\w/])",
+    ),
+    (
+        "ruled out",
+        "NEGATED_EXISTENCE",
+        "BACKWARD",
+        r"\b(?:ruled out|excluded|was negative|were negative|is negative|not seen|denied)\b",
+    ),
+    (
+        "denies",
+        "NEGATED_EXISTENCE",
+        "FORWARD",
+        r"\b(?:denie[sd]|negative for|neg for|without|free of|never had)\b",
+    ),
+    (
+        "family",
+        "FAMILY",
+        "FORWARD",
+        r"\b(?:family history|fhx|fh|(?:his|her|pt's|patient's) (?:mother|father|brother|sister|son|daughter|sibling|parent)s?)\b",
+    ),
+    (
+        "call if",
+        "HYPOTHETICAL",
+        "FORWARD",
+        r"\b(?:call (?:if|for|with)|return (?:if|for|with)|seek care|warning signs|should (?:you|she|he|they) develop|in case of|watch for|monitor for|risks? of|prevent(?:ion of)?)\b",
+    ),
     ("semicolon", "TERMINATE", "TERMINATE", r";"),
-    ("recent history", "PSEUDO", "PSEUDO", r"\b(?:\d+|one|two|three|several|a few)[- ](?:hour|day|week|month)s?[- ](?:history|hx)(?: of)?\b|\bhistory of present illness\b"),
-    ("terminators", "TERMINATE", "TERMINATE", r"\b(?:but|however|though|although|except|currently|presents?|presenting|today|with new|yet)\b"),
+    (
+        "recent history",
+        "PSEUDO",
+        "PSEUDO",
+        r"\b(?:\d+|one|two|three|several|a few)[- ](?:hour|day|week|month)s?[- ](?:history|hx)(?: of)?\b|\bhistory of present illness\b",
+    ),
+    (
+        "terminators",
+        "TERMINATE",
+        "TERMINATE",
+        r"\b(?:but|however|though|although|except|currently|presents?|presenting|today|with new|yet)\b",
+    ),
 ]
 
 

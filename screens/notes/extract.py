@@ -8,7 +8,7 @@ from screens.model import Modifier
 from screens.notes.concepts import Concept
 from screens.notes.measurements import Measurement
 from screens.notes.mention import Mention
-from screens.notes.pipeline import MEASURED, PREFILTER, build_nlp
+from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
 from screens.notes.routing import dvt_qualifier, route_concept
 from screens.notes.sentences import Sentence, split_sentences
 from screens.notes.sides import find_sides, side_for_span
@@ -26,16 +26,23 @@ _SECTION_MODIFIER = {
     "past_surgical_history": Modifier.HISTORICAL,
 }
 _NO_SIDE = {
-    Concept.HEART_FAILURE, Concept.ANTICOAGULATION, Concept.JAW_CLAUDICATION,
-    Concept.SPINAL_STENOSIS, Concept.CELLULITIS, Concept.COMPRESSION_STOCKINGS,
+    Concept.HEART_FAILURE,
+    Concept.ANTICOAGULATION,
+    Concept.JAW_CLAUDICATION,
+    Concept.SPINAL_STENOSIS,
+    Concept.CELLULITIS,
+    Concept.COMPRESSION_STOCKINGS,
 }
 
 
 def extract_mentions(text: str) -> list[Mention]:
     """All concept mentions in one note, ordered by (span_start, concept)."""
-    if not text or PREFILTER.search(text) is None:
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few code points lower-case to two; keep offsets aligned
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    if not text or not has_keyword(lowered):
         return []
-    sentences = [s for s in split_sentences(text) if PREFILTER.search(text, s.start, s.end)]
+    sentences = [s for s in split_sentences(text) if has_keyword(lowered, s.start, s.end)]
     docs = build_nlp().pipe(text[s.start : s.end] for s in sentences)
     mentions: list[Mention] = []
     for sentence, doc in zip(sentences, docs, strict=True):
@@ -54,8 +61,9 @@ def _sentence_mentions(sentence: Sentence, doc: Doc) -> list[Mention]:
     return [m for m in out if m is not None]
 
 
-def _modifiers(ent: Span, section: str | None, measured: bool,
-               targets: list[tuple[int, int]]) -> frozenset[Modifier]:
+def _modifiers(
+    ent: Span, section: str | None, measured: bool, targets: list[tuple[int, int]]
+) -> frozenset[Modifier]:
     # A cue inside a target is part of the finding ("pulses not palpable", "no pedal pulses");
     # medspaCy's overlap test misses cues strictly inside a target, so we drop them here.
     found = {
@@ -72,16 +80,30 @@ def _modifiers(ent: Span, section: str | None, measured: bool,
     return frozenset(found)
 
 
-def _mention(sentence: Sentence, text: str, ent: Span, measurement: Measurement | None,
-             sides: list[tuple[int, int, str]], targets: list[tuple[int, int]]) -> Mention | None:
+def _mention(
+    sentence: Sentence,
+    text: str,
+    ent: Span,
+    measurement: Measurement | None,
+    sides: list[tuple[int, int, str]],
+    targets: list[tuple[int, int]],
+) -> Mention | None:
     start, end = ent.start_char, ent.end_char
     base = sentence.start
     modifiers = _modifiers(ent, sentence.section, measurement is not None, targets)
     if measurement is not None:
         return Mention(
-            measurement.concept, base + measurement.start, base + measurement.end,
-            sentence.start, sentence.end, modifiers, measurement.laterality,
-            measurement.value, measurement.unit, measurement.qualifier, sentence.section,
+            measurement.concept,
+            base + measurement.start,
+            base + measurement.end,
+            sentence.start,
+            sentence.end,
+            modifiers,
+            measurement.laterality,
+            measurement.value,
+            measurement.unit,
+            measurement.qualifier,
+            sentence.section,
         )
     concept = route_concept(Concept(ent.label_), text, start, end)
     if concept is None:
@@ -89,6 +111,15 @@ def _mention(sentence: Sentence, text: str, ent: Span, measurement: Measurement 
     side = None if concept in _NO_SIDE else side_for_span(text, start, end, sides)
     qualifier = dvt_qualifier(text, start, end) if concept is Concept.DVT else None
     return Mention(
-        concept, base + start, base + end, sentence.start, sentence.end, modifiers,
-        side, None, None, qualifier, sentence.section,
+        concept,
+        base + start,
+        base + end,
+        sentence.start,
+        sentence.end,
+        modifiers,
+        side,
+        None,
+        None,
+        qualifier,
+        sentence.section,
     )

@@ -1,4 +1,4 @@
-"""extract_mention_frame: stg_note rows -> stg_note_mention rows (screens.model.STG_NOTE_MENTION)."""
+"""extract_mention_frame: stg_note rows -> stg_note_mention rows (STG_NOTE_MENTION)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ patterns are built as ANATOMY + SYMPTOM + TRIGGER with short bounded gaps (`GAP`
 cross a clause boundary (";" or ".").
 """
 
+# ruff: noqa: E501  (one pattern or case per line reads better than regexes split mid-token)
+
 from __future__ import annotations
 
 SIDE = r"(?:left|right|bilateral(?:ly)?|both|bilat|b/l|lt\.?|rt\.?|(?-i:L|R))"
@@ -40,6 +42,8 @@ SPORT = (
     r"(?:run(?:s|ning)?|jog(?:s|ging)?|sprint\w*|soccer|football|basketball|sports?|play|training"
     r"|ruck(?: marche?s?)?|march(?:es|ing)?|miles?|races?|marathon|drills?|hiking)"
 )
+
+
 # Within-clause gap of at most n characters.
 def gap(n: int) -> str:
     """A lazy gap of up to `n` characters that never crosses a clause end."""

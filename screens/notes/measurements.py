@@ -6,6 +6,8 @@ then the numbers that follow it in the same clause, skipping numbers that are no
 One Measurement per value; "noncompressible" wording becomes a qualifier.
 """
 
+# ruff: noqa: E501  (one pattern or case per line reads better than regexes split mid-token)
+
 from __future__ import annotations
 
 import re
@@ -18,11 +20,40 @@ C = Concept
 _I = re.IGNORECASE
 
 _KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
-    (C.TBI, re.compile(r"\b(?:TBIs?|toe[- ]brachial (?:index|indices|indexes|ratios?)|toe[- ]?(?:index|indices)|hallux[- /]brachial(?: index)?|digital[- /]brachial (?:index|indices)|(?-i:DBI)|toe ABIs?)\b", _I)),
-    (C.TCPO2, re.compile(r"\b(?:TcPO2|TcO2|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b", _I)),
-    (C.TOE_PRESSURE, re.compile(r"\b(?:(?:great |first |1st |big )?toe (?:systolic )?pressures?|hallux (?:systolic )?pressures?|digital (?:systolic )?pressures?)\b", _I)),
-    (C.ANKLE_PRESSURE, re.compile(r"\b(?:ankle (?:systolic )?pressures?|(?-i:DP|PT) (?:systolic )?pressures?)\b", _I)),
-    (C.ABI, re.compile(r"\b(?:ABI(?:s|x)?|ankle[- /](?:brachial|arm) (?:(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b", _I)),
+    (
+        C.TBI,
+        re.compile(
+            r"\b(?:TBIs?|toe[- ]brachial (?:index|indices|indexes|ratios?)|toe[- ]?(?:index|indices)|hallux[- /]brachial(?: index)?|digital[- /]brachial (?:index|indices)|(?-i:DBI)|toe ABIs?)\b",
+            _I,
+        ),
+    ),
+    (
+        C.TCPO2,
+        re.compile(
+            r"\b(?:TcPO2|TcO2|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b",
+            _I,
+        ),
+    ),
+    (
+        C.TOE_PRESSURE,
+        re.compile(
+            r"\b(?:(?:great |first |1st |big )?toe (?:systolic )?pressures?|hallux (?:systolic )?pressures?|digital (?:systolic )?pressures?)\b",
+            _I,
+        ),
+    ),
+    (
+        C.ANKLE_PRESSURE,
+        re.compile(
+            r"\b(?:ankle (?:systolic )?pressures?|(?-i:DP|PT) (?:systolic )?pressures?)\b", _I
+        ),
+    ),
+    (
+        C.ABI,
+        re.compile(
+            r"\b(?:ABI(?:s|x)?|ankle[- /](?:brachial|arm) (?:(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b",
+            _I,
+        ),
+    ),
     (C.COMPARTMENT_PRESSURE, re.compile(r"\b(?:intra-?)?compartment(?:al)? pressures?\b", _I)),
 ]
 # A bare "pressure(s)" is a compartment pressure only in a sentence about compartments.
@@ -31,14 +62,18 @@ _COMPARTMENT_CONTEXT = re.compile(r"\bcompartment|\b(?-i:CECS)\b", _I)
 _INDEX = {C.ABI, C.TBI}
 _RANGE = {C.ABI: 1.6, C.TBI: 1.6, C.COMPARTMENT_PRESSURE: 150.0}
 
-_NUMBER = re.compile(r"(?<![\w.\-/])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)")
+_NUMBER = re.compile(
+    r"(?<![\w.\-/])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)"
+)
 _NOT_VALUE_AFTER = re.compile(
     r"^(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
     r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7"
     r"|-year|-min|-day|-week|steps?|times)|\))",
     _I,
 )
-_NOT_VALUE_BEFORE = re.compile(r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade|L|S)\s*$|[x\u00d7]\s*$)", _I)
+_NOT_VALUE_BEFORE = re.compile(
+    r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade|L|S)\s*$|[x\u00d7]\s*$)", _I
+)
 # Non-index sites and flow measures: the value list stops there.
 _STOP = re.compile(
     r"\b(?:(?-i:CFA|SFA|PSV|EDV|TPT)|profunda|popliteal|peroneal|carotid|radial|ulnar|velocit\w*|cm/s"
@@ -51,12 +86,22 @@ _NONCOMPRESSIBLE = re.compile(
     r"|falsely elevated)\b|(?<=ABI )(?-i:NC)\b",
     _I,
 )
-_INDETERMINATE = re.compile(r"\b(?:unable to (?:obtain|measure|perform)|could not be (?:obtained|measured)|not obtainable|unreliable)\b", _I)
-_REST = re.compile(r"\b(?:rest|resting|pre-?exercise|before exercise|baseline|pre-?treadmill)\b", _I)
+_INDETERMINATE = re.compile(
+    r"\b(?:unable to (?:obtain|measure|perform)|could not be (?:obtained|measured)|not obtainable|unreliable)\b",
+    _I,
+)
+_REST = re.compile(
+    r"\b(?:rest|resting|pre-?exercise|before exercise|baseline|pre-?treadmill)\b", _I
+)
 _ONE_MIN = re.compile(r"\b(?:1|one)[- ]?min(?:ute)?s?\b|\bimmediately (?:post|after)\b", _I)
 _FIVE_MIN = re.compile(r"\b(?:5|five)[- ]?min(?:ute)?s?\b", _I)
-_POST = re.compile(r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b", _I)
-_COMPARTMENT = re.compile(r"\b(?:deep posterior|superficial posterior|anterior|lateral|posterior)\b", _I)
+_POST = re.compile(
+    r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b",
+    _I,
+)
+_COMPARTMENT = re.compile(
+    r"\b(?:deep posterior|superficial posterior|anterior|lateral|posterior)\b", _I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +136,9 @@ def _values(text: str, concept: Concept, start: int, end: int) -> list[re.Match[
     found = []
     for m in _NUMBER.finditer(text, start, end):
         num = m.group("num")
-        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(text[max(0, m.start() - 8) : m.start()]):
+        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(
+            text[max(0, m.start() - 8) : m.start()]
+        ):
             continue
         if concept in _INDEX and "." not in num:
             continue
@@ -142,12 +189,22 @@ def find_measurements(text: str) -> list[Measurement]:
     return out
 
 
-def _measurement(text: str, concept: Concept, m: re.Match[str], after: str, before: str,
-                 lead: str, sides: list[tuple[int, int, str]], c_start: int) -> Measurement:
+def _measurement(
+    text: str,
+    concept: Concept,
+    m: re.Match[str],
+    after: str,
+    before: str,
+    lead: str,
+    sides: list[tuple[int, int, str]],
+    c_start: int,
+) -> Measurement:
     value: float | None = float(m.group("num"))
     timing = _timing(concept, after, before, lead)
     qualifier: str | None = timing if concept in _INDEX else None
-    if concept in _INDEX and (m.group("cmp") and m.group("cmp").strip()[0] == ">" or (value or 0) > 1.4):
+    if concept in _INDEX and (
+        (m.group("cmp") and m.group("cmp").strip()[0] == ">") or (value or 0) > 1.4
+    ):
         qualifier = "noncompressible" if concept is C.ABI else qualifier
         value = None if m.group("cmp") else value
     if concept is C.ABI and _NONCOMPRESSIBLE.search(after):
@@ -163,14 +220,27 @@ def _measurement(text: str, concept: Concept, m: re.Match[str], after: str, befo
     return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side)
 
 
-def _noncompressible(text: str, k_start: int, w_end: int, c_start: int, c_end: int,
-                     values: list[re.Match[str]], done: list[Measurement],
-                     sides: list[tuple[int, int, str]]) -> list[Measurement]:
+def _noncompressible(
+    text: str,
+    k_start: int,
+    w_end: int,
+    c_start: int,
+    c_end: int,
+    values: list[re.Match[str]],
+    done: list[Measurement],
+    sides: list[tuple[int, int, str]],
+) -> list[Measurement]:
     """ABI stated as noncompressible or indeterminate without (or beside) a number."""
     extra: list[Measurement] = []
-    for pattern, qualifier in ((_NONCOMPRESSIBLE, "noncompressible"), (_INDETERMINATE, "indeterminate")):
+    for pattern, qualifier in (
+        (_NONCOMPRESSIBLE, "noncompressible"),
+        (_INDETERMINATE, "indeterminate"),
+    ):
         for m in pattern.finditer(text, c_start, c_end):
-            if any(abs(v.start() - m.start()) < 40 for v in values) and qualifier == "noncompressible":
+            if (
+                any(abs(v.start() - m.start()) < 40 for v in values)
+                and qualifier == "noncompressible"
+            ):
                 continue
             if any(d.start <= m.start() < d.end for d in done + extra):
                 continue

@@ -12,6 +12,7 @@ from functools import cache
 
 import medspacy  # noqa: F401  (registers the medspacy_* factories)
 import spacy
+from medspacy.common.regex_matcher import RegexMatcher
 from medspacy.target_matcher import TargetRule
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -25,21 +26,181 @@ from screens.notes.other_rules import OTHER_RULES
 
 ALL_RULES = ARTERIAL_RULES + OTHER_RULES
 
-# One pass over the whole note: if nothing here matches, the note costs one regex search.
-PREFILTER = re.compile(
-    r"claudica|rest pain|at rest|\bpain|ache|aching|cramp|fatigue|tight|heav|burn|ulcer|wound|bed ?sore"
-    r"|gangren|pulse|monophasic|damp|rubor|pallor|cool|cold|hair|refill|stenos|occlu|narrow|stent"
-    r"|bypass|graft|angioplast|endarterect|revasculari|circulation|ischemi|insufficien"
-    r"|\bPAD\b|\bPAOD|\bPVD|\bCLTI|peripheral|atheroscl|\bABI|ankle|brachial|\bTBI|toe|hallux|digital"
-    r"|tcpo2|tco2|transcutaneous|compartment|\bCECS|fasciotom|\bDVT|thromb|clot|iliac|thurner"
-    r"|cockett|\bMTS\b|\bNIVL|swell|swollen|edema|oedema|venous|burst|neurogenic|cart|sitting|standing"
-    r"|uphill|bicycle|stenosis|radicul|sciatica|straight[- ]leg|\bSLR|shooting|lancinat|electric"
-    r"|position|spasm|charley|locks? up|knotted|jaw|stress (?:fracture|reaction|syndrome)|\bMTSS|shin|cellulitis|heart failure|\bCHF|\bHF"
-    r"|compression|\bTED\b|unna|anticoag|apixaban|eliquis|rivaroxaban|xarelto|warfarin|coumadin"
-    r"|dabigatran|pradaxa|edoxaban|savaysa|enoxaparin|lovenox|heparin|fondaparinux|arixtra|\bDOAC"
-    r"|\bNOAC|punched|malleol|decubitus|pressure (?:injur|ulcer|sore|wound)|perforans",
-    re.IGNORECASE,
+# Keyword stems (lower case, matched at a word start). Every target rule and measurement keyword
+# is anchored on one of these, so a sentence without any can produce no mention. Matching the
+# lower-cased text without IGNORECASE and with a leading \b is ~20x faster than the naive
+# alternation: notes without keywords cost one scan.
+_STEMS = (
+    "claudica",
+    "rest pain",
+    "at rest",
+    "pain",
+    "ache",
+    "aching",
+    "cramp",
+    "fatigue",
+    "tight",
+    "heav",
+    "burn",
+    "ulcer",
+    "wound",
+    "bed ?sore",
+    "gangren",
+    "pulse",
+    "monophasic",
+    "damp",
+    "blunted",
+    "rubor",
+    "pallor",
+    "cool",
+    "cold",
+    "hair",
+    "refill",
+    "stenos",
+    "occlu",
+    "narrow",
+    "stent",
+    "bypass",
+    "graft",
+    "angioplast",
+    "endarterect",
+    "revasculari",
+    "circulation",
+    "ischemi",
+    "ischaemi",
+    "insufficien",
+    "pad",
+    "paod",
+    "pvod",
+    "pvd",
+    "clti",
+    "peripheral",
+    "atheroscl",
+    "abi",
+    "ankle",
+    "brachial",
+    "tbi",
+    "toe",
+    "hallux",
+    "digital",
+    "tcpo2",
+    "tco2",
+    "transcutaneous",
+    "compartment",
+    "cecs",
+    "fasciotom",
+    "dvt",
+    "deep vein",
+    "deep venous",
+    "thromb",
+    "clot",
+    "iliac",
+    "may[- ]?thurner",
+    "cockett",
+    "mts",
+    "nivl",
+    "civ",
+    "lciv",
+    "swell",
+    "swollen",
+    "edema",
+    "oedema",
+    "venous",
+    "burst",
+    "neurogenic",
+    "spinal",
+    "pseudo",
+    "shopping",
+    "sitting",
+    "standing",
+    "uphill",
+    "bicycle",
+    "can (?:cycle|bike)",
+    "radicul",
+    "sciatica",
+    "straight[- ]leg",
+    "slr",
+    "shooting",
+    "lancinat",
+    "electric",
+    "changed by",
+    "spasm",
+    "charley",
+    "locks? up",
+    "knotted",
+    "jaw",
+    "arm ",
+    "stress (?:fracture|reaction|syndrome)",
+    "medial tibial",
+    "mtss",
+    "shin",
+    "cellulitis",
+    "heart failure",
+    "chf",
+    "hf[rpm]",
+    "compression",
+    "ted hose",
+    "unna",
+    "anticoag",
+    "apixaban",
+    "eliquis",
+    "rivaroxaban",
+    "xarelto",
+    "warfarin",
+    "coumadin",
+    "dabigatran",
+    "pradaxa",
+    "edoxaban",
+    "savaysa",
+    "enoxaparin",
+    "lovenox",
+    "heparin",
+    "fondaparinux",
+    "arixtra",
+    "doac",
+    "noac",
+    "punched",
+    "malleol",
+    "decubitus",
+    "pressure (?:injur|ulcer|sore|wound)",
+    "perforans",
+    "neuropathic",
+    "neurotrophic",
+    "m48",
+    "l[1-5]",
+    "eamc",
+    "claudicat",
+    "venoplast",
+    "sfa",
+    "cfa",
+    "popliteal",
+    "femoral",
+    "tibial",
+    "peroneal",
+    "lle",
+    "rle",
+    "ble",
+    "lower extremit",
+    "leg",
+    "calf",
+    "calves",
+    "thigh",
+    "buttock",
+    "foot",
+    "feet",
+    "forefoot",
+    "heel",
+    "night",
+    "nocturnal",
 )
+PREFILTER = re.compile(r"\b(?:" + "|".join(_STEMS) + ")")
+
+
+def has_keyword(lowered: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether the lower-cased text (or a slice of it) contains any keyword stem."""
+    return PREFILTER.search(lowered, start, len(lowered) if end is None else end) is not None
+
+
 MEASURED = "vascreen_measured"
 
 
@@ -61,16 +222,45 @@ def add_measurements(doc: Doc) -> Doc:
     return doc
 
 
+class _SingleTextRegexMatcher(RegexMatcher):
+    """medspaCy's RegexMatcher rebuilds `doc.text_with_ws` token by token for every pattern,
+    which was 80% of run time; this reads the text once per doc. Same token alignment
+    (expand left and right), and our rules use no on_match callbacks."""
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        text = doc.text
+        matches = []
+        for match_id, patterns in self._patterns.items():
+            for pattern in patterns:
+                for found in pattern.finditer(text):
+                    span = doc.char_span(found.start(), found.end(), alignment_mode="expand")
+                    if span is not None and len(span):
+                        matches.append((match_id, span.start, span.end))
+        return matches
+
+
+def _speed_up_regex(matcher: object, nlp: Language) -> None:
+    # Pinned to medspacy 1.3.1 internals; if they move, the stock (slower) matcher stays.
+    inner = getattr(matcher, "_TargetMatcher__matcher", None)
+    if inner is not None and hasattr(inner, "_MedspacyMatcher__regex_matcher"):
+        inner._MedspacyMatcher__regex_matcher = _SingleTextRegexMatcher(nlp.vocab)
+
+
 @cache
 def build_nlp() -> Language:
     """The pipeline, built once per process."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     matcher = nlp.add_pipe("medspacy_target_matcher")
-    matcher.add([TargetRule(name, concept.value, pattern=regex) for concept, name, regex in ALL_RULES])
+    _speed_up_regex(matcher, nlp)
+    matcher.add(
+        [TargetRule(name, concept.value, pattern=regex) for concept, name, regex in ALL_RULES]
+    )
     # One phrase rule and one token rule as well: spaCy warns (W036) about an empty matcher.
     matcher.add(TargetRule("claudication", Concept.CLAUDICATION.value))
-    matcher.add(TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}]))
+    matcher.add(
+        TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}])
+    )
     nlp.add_pipe("vascreen_measurements")
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(build_context_rules())

@@ -19,32 +19,44 @@ _I = re.IGNORECASE
 _CRAMP = re.compile(r"\bstretch\w*|\bpassive dorsiflexion|\bknot(?:ted)?\b", _I)
 _NEURO = re.compile(
     r"\b(?:sit(?:s|ting)?|sits? down|seated|lean(?:s|ing)? forward|bend(?:s|ing)? (?:forward|over)"
-    r"|shopping[- ]cart|cart|lumbar flexion|spinal stenosis|canal stenosis|(?-i:L\d)-(?-i:S?\d) stenosis"
+    r"|shopping[- ]cart|cart|lumbar flexion|spinal stenosis|canal stenosis"
+    r"|(?-i:L\d)-(?-i:S?\d) stenosis"
     r"|(?:with|on|after|by) (?:prolonged )?standing(?! still)|standing alone|neurogenic)\b",
     _I,
 )
 _VENOUS = re.compile(
-    r"\b(?:elevat\w+|legs? up|burst\w*|varicos\w+|(?-i:DVT)|iliofemoral|post-?thrombotic|venous|(?-i:CEAP))",
+    r"\b(?:elevat\w+|legs? up|burst\w*|varicos\w+|(?-i:DVT)|iliofemoral|post-?thrombotic|venous"
+    r"|(?-i:CEAP))",
     _I,
 )
 _STRESS = re.compile(r"\bwarms? up\b|\bstress fracture|\btibial border\b", _I)
 _SPORT = re.compile(rf"\b{SPORT}\b", _I)
 _CLAUD_FAMILY = {C.CLAUDICATION, C.EXERTIONAL_LEG_PAIN}
 _NON_LIMB_BEFORE = re.compile(
-    r"\b(?:back|chest|abdominal|abdomen|epigastric|neck|shoulder|head|arm|hand|wrist|elbow|joint|lumbar"
-    r"|flank|pelvic|rectal|jaw|facial|dental|throat)\s+(?:\w+\s+)?$",
+    r"\b(?:back|chest|abdominal|abdomen|epigastric|neck|shoulder|head|arm|hand|wrist|elbow|joint"
+    r"|lumbar|flank|pelvic|rectal|jaw|facial|dental|throat)\s+(?:\w+\s+)?$",
     _I,
 )
 _NON_LIMB_WOUND = re.compile(
-    r"\b(?:stern\w*|abdominal|abdomen|incision\w*|sacr\w*|coccyx|scalp|buttock|breast|perineal|surgical site"
-    r"|trach\w*|chest)\b",
+    r"\b(?:stern\w*|abdominal|abdomen|incision\w*|sacr\w*|coccyx|scalp|buttock|breast|perineal"
+    r"|surgical site|trach\w*|chest)\b",
     _I,
 )
-_LIMB_WORD = re.compile(r"\b(?:leg|foot|feet|toe|heel|ankle|malleol\w*|shin|calf|hallux|digit|plantar)", _I)
-_NON_ARTERIAL_ULCER = re.compile(r"\b(?:venous|stasis|pressure|decubitus|neuropathic|neurotrophic)\b", _I)
-_EYE = re.compile(r"\b(?:vitreous|retina\w*|floaters?|flashes|ophthalm\w*|eyes?|macula\w*|(?-i:OD|OS|OU))\b", _I)
-_VENOUS_CONTEXT = re.compile(r"\b(?:vein|venous|iliac|(?-i:DVT|CIV|IVUS)|stent\w*|venogra\w*|thromb\w*|swelling|edema)", _I)
-_NOT_DISEASE_PAD = re.compile(r"\bpre-?admission|\bpre-?op\w*|\bdressing|\bheating|\bpad change", _I)
+_LIMB_WORD = re.compile(
+    r"\b(?:leg|foot|feet|toe|heel|ankle|malleol\w*|shin|calf|hallux|digit|plantar)", _I
+)
+_NON_ARTERIAL_ULCER = re.compile(
+    r"\b(?:venous|stasis|pressure|decubitus|neuropathic|neurotrophic)\b", _I
+)
+_EYE = re.compile(
+    r"\b(?:vitreous|retina\w*|floaters?|flashes|ophthalm\w*|eyes?|macula\w*|(?-i:OD|OS|OU))\b", _I
+)
+_VENOUS_CONTEXT = re.compile(
+    r"\b(?:vein|venous|iliac|(?-i:DVT|CIV|IVUS)|stent\w*|venogra\w*|thromb\w*|swelling|edema)", _I
+)
+_NOT_DISEASE_PAD = re.compile(
+    r"\bpre-?admission|\bpre-?op\w*|\bdressing|\bheating|\bpad change", _I
+)
 _PROXIMAL = re.compile(rf"\b{PROXIMAL_VEIN}\b", _I)
 _DISTAL = re.compile(rf"\b{DISTAL_VEIN}\b", _I)
 _ACUTE = re.compile(r"\b(?:acute|subacute|new|fresh)\b", _I)
@@ -68,11 +80,19 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
         return None
     if concept is C.PAD and span == "PAD" and _NOT_DISEASE_PAD.search(sentence):
         return None
-    if concept is C.ILIAC_VEIN_COMPRESSION and span == "MTS" and not _VENOUS_CONTEXT.search(sentence):
+    if (
+        concept is C.ILIAC_VEIN_COMPRESSION
+        and span == "MTS"
+        and not _VENOUS_CONTEXT.search(sentence)
+    ):
         return None
     if concept is C.CECS and "fasciotom" in span.lower() and _ACUTE_CS.search(sentence):
         return C.ACUTE_COMPARTMENT_SYNDROME
-    if concept is C.ACUTE_COMPARTMENT_SYNDROME and _SPORT.search(sentence) and not _ACUTE_CS.search(sentence):
+    if (
+        concept is C.ACUTE_COMPARTMENT_SYNDROME
+        and _SPORT.search(sentence)
+        and not _ACUTE_CS.search(sentence)
+    ):
         return C.CECS
     return concept
 

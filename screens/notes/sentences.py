@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 
 # A header is a markdown heading or a short capitalised label ending in a colon at line start.
-_HEADER = re.compile(r"^[ \t]*(?:#+[ \t]*(?P<md>[^\n]+?)[ \t]*$|(?P<label>[A-Z][A-Za-z /&-]{1,40}):)", re.M)
+_HEADER = re.compile(
+    r"^[ \t]*(?:#+[ \t]*(?P<md>[^\n]+?)[ \t]*$|(?P<label>[A-Z][A-Za-z /&-]{1,40}):)", re.M
+)
 # Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
 _SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]+")

@@ -42,7 +42,7 @@ def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 def side_for_value(text: str, start: int, end: int, sides: list[Side]) -> str | None:
     """Side for a number at [start, end): 'right 0.72' / '0.58 right' / nearest before in clause."""
-    for s_start, s_end, side in sides:
+    for _, s_end, side in sides:
         if s_end <= start and _JOIN.match(text[s_end:start]):
             return side
     for s_start, s_end, side in sides:
