@@ -1,0 +1,83 @@
+"""The coordinators' review web app (`vascreen serve`): server-rendered Starlette + Jinja2.
+
+Every route sits behind `review.security.Guard` (authentication, roles, CSRF, headers).
+Endpoints are synchronous: Starlette runs them in its thread pool, next to the store's
+synchronous SQLAlchemy engine.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from pipelines.store import Store
+from review import views, views_admin, views_patient
+from review.security import Guard, GuardConfig, new_secret_key
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+
+
+def create_app(
+    store_url: str,
+    *,
+    secret_key: str | None = None,
+    cookie_secure: bool | None = None,
+    idle_timeout: timedelta = IDLE_TIMEOUT,
+) -> Starlette:
+    """Build the app on the store at `store_url` (migrated on open).
+
+    Args:
+        store_url: SQLAlchemy-style store URL.
+        secret_key: signs the login form's CSRF token; random per process when None (open
+            login forms then need a reload after a restart, nothing else is lost).
+        cookie_secure: mark cookies Secure (and send HSTS). Defaults to the env var
+            VASCREEN_COOKIE_SECURE ("1"/"true"); set it behind the hospital's TLS proxy.
+        idle_timeout: a session ends after this long without a request.
+    """
+    if cookie_secure is None:
+        cookie_secure = os.environ.get("VASCREEN_COOKIE_SECURE", "").lower() in ("1", "true")
+    store = Store.connect(store_url)
+    config = GuardConfig(
+        secret_key=secret_key.encode() if secret_key else new_secret_key(),
+        cookie_secure=cookie_secure,
+        idle_timeout=idle_timeout,
+    )
+    routes = [
+        Route("/login", views.login_page, methods=["GET", "POST"]),
+        Route("/logout", views.logout, methods=["POST"]),
+        Route("/", views.worklist_page),
+        Route("/export.csv", views.export_view),
+        Route("/export.xlsx", views.export_view),
+        Route("/patients/{patient_id}", views_patient.patient_page),
+        Route("/items/{item_id}/decision", views_patient.record_decision, methods=["POST"]),
+        Route("/admin", views_admin.admin_page),
+        Route("/admin/audit", views_admin.audit_page),
+        Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(Guard, store=store, config=config)])
+    app.state.store = store
+    app.state.guard_config = config
+    return app
+
+
+def serve(store_url: str, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the app with uvicorn (trusting X-Forwarded-* only from a local proxy)."""
+    import uvicorn
+
+    app = create_app(store_url, secret_key=os.environ.get("VASCREEN_SECRET_KEY"))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,110 @@
+"""Review-app accounts: roles, password hashing (argon2id), login with rate limiting.
+
+Passwords are hashed with argon2id at the RFC 9106 "second recommended" profile (64 MiB,
+3 passes, 4 lanes). Failed logins are counted in the audit log, so the limit holds across
+app workers and restarts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from pipelines.errors import StoreError
+from pipelines.store import Store
+from pipelines.store_schema import utcnow
+
+ARGON2_PARAMS = {
+    "time_cost": 3,
+    "memory_cost": 64 * 1024,
+    "parallelism": 4,
+    "hash_len": 32,
+    "salt_len": 16,
+}
+HASHER = PasswordHasher(**ARGON2_PARAMS)
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 20
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class LoginThrottledError(StoreError):
+    """Too many failed logins for this username or client in the window."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: Role
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def check_password_policy(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValueError(f"password must be {MIN_PASSWORD_LENGTH} to 1024 characters")
+
+
+def add_user(store: Store, username: str, role: str, password: str) -> None:
+    """Create the account, or reset its role and password (and end its sessions).
+
+    Raises:
+        ValueError: bad username, unknown role, or a password outside the policy.
+    """
+    if not USERNAME.match(username):
+        raise ValueError("username: 2-63 of a-z 0-9 . _ -, starting with a letter or digit")
+    check_password_policy(password)
+    store.add_user(username, str(Role(role)), hash_password(password))
+
+
+def authenticate(store: Store, username: str, password: str, *, client: str) -> User | None:
+    """The user if the password matches; failures are audited and rate limited.
+
+    Raises:
+        LoginThrottledError: too many recent failures for this username or client.
+    """
+    since = utcnow() - LOGIN_WINDOW
+    if (
+        store.count_audit("login_failed", since=since, username=username) >= MAX_FAILURES_PER_USER
+        or store.count_audit("login_failed", since=since, client=client) >= MAX_FAILURES_PER_CLIENT
+    ):
+        store.audit(username, "login_throttled", client=client)
+        raise LoginThrottledError("too many failed logins")
+    row = store.get_user(username) if USERNAME.match(username) else None
+    ok = _verify(row["password_hash"] if row else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
+    if row is None or not ok or not row["is_active"]:
+        # An unknown name is not recorded: people type passwords into the username field.
+        store.audit(row["username"] if row else None, "login_failed", client=client)
+        return None
+    if HASHER.check_needs_rehash(row["password_hash"]):
+        store.set_password_hash(username, hash_password(password))
+    store.audit(username, "login", client=client)
+    return User(username, Role(row["role"]))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths cost the same."""
+    return HASHER.hash("vascreen-dummy-password")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,49 @@
+"""Shared page plumbing: templates, the current user and store, the page renderer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from pipelines.store import Store
+from review.security import GuardConfig, SessionUser
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.store
+
+
+def config_of(request: Request) -> GuardConfig:
+    return request.app.state.guard_config
+
+
+def user_of(request: Request) -> SessionUser:
+    user = request.state.user
+    assert user is not None  # the guard lets no anonymous request reach a page
+    return user
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    user = request.state.user
+    base = {"user": user, "csrf_token": user.csrf_token if user else ""}
+    return TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def audit(
+    request: Request,
+    action: str,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    user = request.state.user
+    client = request.client.host if request.client else None
+    store_of(request).audit(
+        user.username if user else None, action, target_type, target_id, detail, client
+    )

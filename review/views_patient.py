@@ -1,0 +1,135 @@
+"""Patient page (items, evidence, rule text, decisions) and the decision form handler."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from pipelines.errors import StoreError
+from pipelines.store_review import DecisionConflictError
+from pipelines.store_status import DecisionAction
+from review.highlight import split_snippet
+from review.pages import audit, render, store_of, user_of
+from review.security import state_form
+
+ACTION_LABELS = {
+    DecisionAction.REFERRED: "Referred to vascular",
+    DecisionAction.DISMISSED: "Dismiss",
+    DecisionAction.UNDER_CARE: "Already under vascular care",
+    DecisionAction.SNOOZED: "Snooze until",
+    DecisionAction.NEEDS_INFO: "Needs more information",
+    DecisionAction.REOPENED: "Reopen",
+}
+DISMISS_REASONS = {
+    "mimic": "A mimic explains the findings",
+    "already_diagnosed": "Already diagnosed or treated (record not coded)",
+    "evidence_wrong": "Evidence wrong or misread",
+    "not_indicated": "Referral not clinically indicated",
+    "patient_declined": "Patient declined",
+    "other": "Other (see comment)",
+}
+MAX_COMMENT = 2000
+
+
+def rule_text(screen: str) -> str:
+    """The rendered rule (as `vascreen explain` prints it), or a plain fallback."""
+    try:
+        from screens.render import render_screen
+
+        return render_screen(screen)
+    except (ImportError, KeyError, ValueError, LookupError):
+        return f"Rule text for screen {screen} is not available."
+
+
+def _item_view(store: Any, item: dict[str, Any]) -> dict[str, Any]:
+    rows = store.item_evidence(item["item_id"]).to_dicts()
+    for row in rows:
+        row["parts"] = split_snippet(
+            row["snippet"], row["span_start"], row["span_end"], row["sentence_start"]
+        )
+    return {
+        **item,
+        "evidence_rows": [r for r in rows if r["role"] in ("include", "exclude")],
+        "mimic_rows": [r for r in rows if r["role"] == "mimic"],
+        "alert_rows": [r for r in rows if r["role"] == "alert"],
+        "decision_rows": store.decisions(item["item_id"]),
+        "rule": rule_text(item["screen"]),
+    }
+
+
+def patient_page(request: Request, *, error: str = "", status: int = 200) -> Response:
+    patient_id = request.path_params["patient_id"]
+    store = store_of(request)
+    items = store.patient_items(patient_id)
+    audit(request, "view_patient", "patient", patient_id, {"items": len(items)})
+    if not items:
+        return render(request, "not_found.html", {}, status=404)
+    return render(
+        request,
+        "patient.html",
+        {
+            "patient_id": patient_id,
+            "items": [_item_view(store, i) for i in items],
+            "actions": ACTION_LABELS,
+            "reasons": DISMISS_REASONS,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def record_decision(request: Request) -> Response:
+    item_id = request.path_params["item_id"]
+    store = store_of(request)
+    item = store.item(item_id)
+    if item is None:
+        return render(request, "not_found.html", {}, status=404)
+    request.path_params["patient_id"] = item["patient_id"]
+    form = state_form(request)
+    try:
+        fields = _parse_decision(form, item["as_of"])
+        expected = int(form.get("expected_count", ""))
+        store.record_decision(
+            item_id, username=user_of(request).username, expected_count=expected, **fields
+        )
+    except DecisionConflictError:
+        return patient_page(
+            request,
+            error="Someone else recorded a decision on this item "
+            "meanwhile. Review it and decide again.",
+            status=409,
+        )
+    except (ValueError, StoreError) as exc:
+        return patient_page(request, error=str(exc), status=400)
+    return RedirectResponse(f"/patients/{item['patient_id']}#item-{item_id}", status_code=303)
+
+
+def _parse_decision(form: dict[str, str], as_of: date) -> dict[str, Any]:
+    """Validated decision fields; ValueError messages are shown to the reviewer (no PHI)."""
+    try:
+        action = DecisionAction(form.get("action", ""))
+    except ValueError:
+        raise ValueError("Choose an action.") from None
+    reason = form.get("reason") or None
+    if action == DecisionAction.DISMISSED and reason not in DISMISS_REASONS:
+        raise ValueError("A dismissal needs a reason.")
+    comment = form.get("comment", "").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ValueError(f"Comments are limited to {MAX_COMMENT} characters.")
+    snooze_until = None
+    if action == DecisionAction.SNOOZED:
+        try:
+            snooze_until = date.fromisoformat(form.get("snooze_until", ""))
+        except ValueError:
+            raise ValueError("A snooze needs a date (YYYY-MM-DD).") from None
+        if snooze_until <= as_of:
+            raise ValueError("The snooze date must be after the worklist date.")
+    return {
+        "action": action,
+        "reason": reason if action == DecisionAction.DISMISSED else None,
+        "comment": comment,
+        "snooze_until": snooze_until,
+    }
