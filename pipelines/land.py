@@ -284,6 +284,8 @@ def land_source(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Land
     a resourceType.
     """
     con.execute("LOAD json")
+    # Row order is carried by src/src_pos (WITH ORDINALITY), so the scan need not keep it.
+    con.execute("SET preserve_insertion_order = false")
     fields = ", ".join(f'"{k}" {duckdb_type(v)}' for k, v in RESOURCE_FIELDS.items())
     con.execute(
         "CREATE OR REPLACE TABLE raw_resource (src VARCHAR, src_pos BIGINT, src_kind VARCHAR, "

@@ -3,7 +3,8 @@
 Hops: files (`pipelines.fhir.files`) -> ``raw_resource`` (`pipelines.land`, DuckDB) ->
 sampled R4B validation (`pipelines.fhir.validate`) -> ``sql/staging/*.sql`` (structural
 checks, dedupe, entered-in-error, flattening, units) -> note decoding (`pipelines.notes`).
-All tables are kept in ``<workdir>/stage.duckdb`` so ``sql/checks`` can run against them.
+Work runs in an in-memory DuckDB (spilling to ``<workdir>/duckdb_tmp``); the staged tables
+and quarantine are then copied to ``<workdir>/stage.duckdb`` so ``sql/checks`` can run on them.
 """
 
 from __future__ import annotations
@@ -92,10 +93,11 @@ def stage_source(
     db_path = workdir / "stage.duckdb"
     db_path.unlink(missing_ok=True)
     with (
-        duckdb.connect(str(db_path)) as con,
+        duckdb.connect() as con,
         tqdm(total=5, desc="staging", unit="step", file=sys.stderr, disable=not progress) as bar,
     ):
         con.execute(f"SET temp_directory = '{workdir / 'duckdb_tmp'}'")
+        con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
         bar.set_postfix_str("landing files")
         problems = land_source(con, files)
         bar.update()
@@ -121,9 +123,18 @@ def stage_source(
         con.register("quarantine_frame", quarantine)
         con.execute("CREATE OR REPLACE TABLE stg_note AS SELECT * FROM stg_note_frame")
         con.execute("CREATE OR REPLACE TABLE quarantine AS SELECT * FROM quarantine_frame")
+        _persist(con, db_path)
         bar.update()
     _check_threshold(counts, max_quarantine_ratio)
     return StagedData(tables, quarantine, counts, decoded.unavailable)
+
+
+def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Copy the staged tables and quarantine to `db_path` (work runs in memory: faster)."""
+    con.execute(f"ATTACH '{db_path}' AS persisted")
+    for table in [t for t, _ in TABLES.values()] + ["stg_note", "quarantine"]:
+        con.execute(f"CREATE TABLE persisted.{table} AS SELECT * FROM {table}")  # noqa: S608
+    con.execute("DETACH persisted")
 
 
 def _register_types(con: duckdb.DuckDBPyConnection) -> None:

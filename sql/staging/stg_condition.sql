@@ -6,8 +6,8 @@ WITH exploded AS (
     SELECT
         res.*,
         unnest(codings_or_null(res.code)) AS coding
-    FROM stg_resource_outcome AS res
-    WHERE res.outcome = 'staged' AND res.resourcetype = 'Condition'
+    FROM stg_resource AS res
+    WHERE res.resourcetype = 'Condition'
 )
 
 SELECT

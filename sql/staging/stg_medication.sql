@@ -5,8 +5,8 @@ WITH exploded AS (
     SELECT
         res.*,
         unnest(res.medicationcodeableconcept.coding) AS coding
-    FROM stg_resource_outcome AS res
-    WHERE res.outcome = 'staged' AND res.resourcetype = 'MedicationRequest'
+    FROM stg_resource AS res
+    WHERE res.resourcetype = 'MedicationRequest'
 )
 
 SELECT

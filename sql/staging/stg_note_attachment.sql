@@ -24,9 +24,8 @@ WITH notes AS (
                 THEN list_transform(res.content, lambda c: c.attachment)
             ELSE res.presentedform
         END AS attachments
-    FROM stg_resource_outcome AS res
-    WHERE res.outcome = 'staged'
-        AND res.resourcetype IN ('DocumentReference', 'DiagnosticReport')
+    FROM stg_resource AS res
+    WHERE res.resourcetype IN ('DocumentReference', 'DiagnosticReport')
 ),
 
 attached AS (

@@ -19,8 +19,8 @@ WITH obs AS (
                 list_transform(res.bodysite.coding, lambda c: c.display), 'string_agg', ' '
             ))
         ) AS site_laterality
-    FROM stg_resource_outcome AS res
-    WHERE res.outcome = 'staged' AND res.resourcetype = 'Observation'
+    FROM stg_resource AS res
+    WHERE res.resourcetype = 'Observation'
 ),
 
 top_level AS (

@@ -4,6 +4,6 @@ SELECT
     res.id AS patient_id,
     fhir_date(res.birthdate) AS birth_date,
     res.gender AS gender
-FROM stg_resource_outcome AS res
-WHERE res.outcome = 'staged' AND res.resourcetype = 'Patient'
+FROM stg_resource AS res
+WHERE res.resourcetype = 'Patient'
 ORDER BY patient_id;

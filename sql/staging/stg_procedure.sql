@@ -5,8 +5,8 @@ WITH exploded AS (
     SELECT
         res.*,
         unnest(codings_or_null(res.code)) AS coding
-    FROM stg_resource_outcome AS res
-    WHERE res.outcome = 'staged' AND res.resourcetype = 'Procedure'
+    FROM stg_resource AS res
+    WHERE res.resourcetype = 'Procedure'
 )
 
 SELECT

@@ -3,6 +3,8 @@
 -- validation_quarantine), duplicate (an older or repeated version of an id), entered_in_error
 -- (latest version was entered in error), no_patient (subject absent or not a Patient where R4
 -- allows that), ignored (a type we do not stage) or staged.
+-- Narrow on purpose (keys and outcome only): the wide fields stay in raw_resource and
+-- stg_resource joins them back for staged rows.
 -- Inputs: raw_resource, unknown_resource_type(resource_type),
 --         validation_quarantine(src, src_pos, reason, detail).
 CREATE OR REPLACE TABLE stg_resource_outcome AS
@@ -67,7 +69,11 @@ ranked AS (
 )
 
 SELECT
-    ranked.* EXCLUDE (version_rank, structural_reason, quarantine_reason, quarantine_detail),
+    ranked.src,
+    ranked.src_pos,
+    ranked.src_kind,
+    ranked.resourcetype,
+    ranked.id,
     CASE WHEN ranked.resourcetype = 'Patient' THEN ranked.id
         ELSE patient_ref(ranked.subject.reference)
     END AS patient_id,
@@ -91,9 +97,27 @@ SELECT
 FROM ranked
 UNION ALL BY NAME
 SELECT
-    with_validation.* EXCLUDE (structural_reason),
+    with_validation.src,
+    with_validation.src_pos,
+    with_validation.src_kind,
+    with_validation.resourcetype,
+    with_validation.id,
+    with_validation.quarantine_reason,
+    with_validation.quarantine_detail,
     NULL::VARCHAR AS patient_id,
     with_validation.resourcetype || '/' || coalesce(with_validation.id, '') AS source_ref,
     'quarantined' AS outcome
 FROM with_validation
 WHERE with_validation.quarantine_reason IS NOT NULL;
+
+-- stg_resource: one row per staged resource (outcome = 'staged'): raw fields plus
+-- patient_id and source_ref.
+CREATE OR REPLACE VIEW stg_resource AS
+SELECT
+    raw.*,
+    outcome.patient_id,
+    outcome.source_ref
+FROM raw_resource AS raw
+INNER JOIN stg_resource_outcome AS outcome
+    ON raw.src = outcome.src AND raw.src_pos = outcome.src_pos
+WHERE outcome.outcome = 'staged';
