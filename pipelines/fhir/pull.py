@@ -91,6 +91,7 @@ def pull_to_directory(
     state_dir: Path | None = None,
     progress: bool = False,
     group_id: str | None = None,
+    type_filters: Sequence[str] = (),
     page_size: int = search.DEFAULT_PAGE_SIZE,
     retry: RetryPolicy | None = None,
     client: FhirClient | None = None,
@@ -109,6 +110,8 @@ def pull_to_directory(
         state_dir: where an in-flight export's status URL is kept for resuming.
         progress: print progress lines on stderr.
         group_id: export a Group instead of all patients (bulk mode).
+        type_filters: ``_typeFilter`` queries such as ``Observation?category=laboratory``
+            (bulk mode; search mode ignores them).
         page_size: ``_count`` for search mode.
         retry: retry policy (default: 5 attempts, exponential backoff).
         client: a ready client (tests inject one with a mock transport); ``auth`` is then unused.
@@ -131,6 +134,7 @@ def pull_to_directory(
                     types=tuple(types),
                     since=since,
                     group_id=group_id,
+                    type_filters=tuple(type_filters),
                 )
                 outcome = pull_bulk(fhir, request, writer, stats, state_dir, reporter)
             else:

@@ -174,3 +174,35 @@ def test_wrong_static_token_is_a_one_line_server_error(
 
 def test_capability_statement_is_readable_without_credentials(sekmet: SekmetServer) -> None:
     assert httpx.get(f"{sekmet.base_url}/metadata", timeout=10).status_code == 200
+
+
+def test_landed_directories_stage_like_a_file_source(sekmet: SekmetServer, tmp_path: Path) -> None:
+    """The file ingest reads both landings the same way, notes included (no note left url-only)."""
+    from pipelines.stage import stage_source
+
+    staged = {}
+    for mode in ("bulk", "search"):
+        pull_to_directory(sekmet.base_url, tmp_path / mode, mode=mode, auth=BEARER)  # type: ignore[arg-type]
+        staged[mode] = stage_source(tmp_path / mode, workdir=tmp_path / f"work-{mode}")
+
+    bulk_run, search_run = staged["bulk"], staged["search"]
+    assert bulk_run.counts == search_run.counts
+    assert bulk_run.quarantine.height == 0 and bulk_run.notes_unavailable == 0
+    for name, table in bulk_run.tables.items():
+        other = search_run.tables[name]
+        assert table.sort(table.columns).equals(other.sort(other.columns)), name
+    assert bulk_run.tables["note"].height == 3
+
+
+def test_type_filter_narrows_the_export(sekmet: SekmetServer, tmp_path: Path) -> None:
+    report = pull_to_directory(
+        sekmet.base_url,
+        tmp_path,
+        mode="bulk",
+        types=["Observation"],
+        type_filters=["Observation?category=laboratory"],
+        auth=BEARER,
+    )
+
+    assert report.counts == {"Observation": 1}
+    assert list(read_landing(tmp_path)) == [("Observation", "pull-beta-ldl")]
