@@ -146,7 +146,8 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Where the demo cohort, store and worklist go.")] = Path("var/demo"),
 ) -> None:
     """Generate a synthetic cohort, run the nightly flow on it with local files, and show where results are."""
-    from pipelines.synth import DEFAULT_AS_OF, write_cohort
+    from pipelines.synth.cohort import AS_OF_DEFAULT as DEFAULT_AS_OF
+    from pipelines.synth import write_cohort
 
     source = out / "source"
     write_cohort(patients, 7, source, progress=_progress())
