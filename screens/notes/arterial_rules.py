@@ -83,6 +83,11 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     ),
     (
         C.ARTERIAL_ULCER,
+        "failed to heal",
+        rf"\b{_ULCER}\b{gap(50)}\b(?:fail(?:ed|ing|s)? to heal|(?:has|have) not healed|not healing|never healed)\b",
+    ),
+    (
+        C.ARTERIAL_ULCER,
         "punched-out ulcer",
         rf"\bpunched[- ]out\b(?: \w+){{0,3}}? {_ULCER}?\b|\bpunched[- ]out\b",
     ),
@@ -112,6 +117,11 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         r"(?<!fournier's )(?<!fournier )(?<!fourniers )(?<!gas )\b(?:(?:dry|wet|ischemic|digital|toe|foot|forefoot)\s+)?"
         r"gangren(?:e|ous)\b(?!\s+(?:appendi|cholecyst|bowel|gallbladder|colitis|hernia|stomatitis))"
         r"(?!\s+of\s+the\s+(?:bowel|colon|appendix|gallbladder|scrotum|perineum|intestine))",
+    ),
+    (
+        C.GANGRENE,
+        "toe necrosis",
+        rf"\bnecro(?:sis|tic)\b{gap(45)}\b{FOOT_SITE}\b|\b(?:toe|digital|forefoot|heel) necrosis\b",
     ),
     # --- signs ---
     (C.PULSE_DEFICIT, "absent pulses", rf"\b{_PULSE_ABSENT}\s+(?:{_PULSE_SITES}\s+)?pulses?\b"),
@@ -152,7 +162,7 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         C.ARTERIAL_STENOSIS,
         "stenosis of artery",
         r"(?:\b\d{1,3}(?:\s*[-\u2013]\s*\d{1,3})?\s*%\s*)?\b(?:high[- ]grade |severe |critical |flow[- ]limiting |"
-        r"focal |long[- ]segment |total |chronic total )?(?:stenos[ie]s|occlusions?|narrowing|CTO)\b"
+        r"focal |long[- ]segment |total |chronic total )?(?:stenos[ie]s|stenotic|occlusions?|occluded|narrowing|narrowed|CTO)\b"
         rf"{gap(25)}\b{LOWER_ARTERY}\b",
     ),
     (

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import medspacy
-from medspacy.context import ConTextRule
+import medspacy  # type: ignore[import-untyped]
+from medspacy.context import ConTextRule  # type: ignore[import-untyped]
 
-_DROPPED = {"evaluate for", "test for", "resolved", "now resolved", "ruled out"}
+# "was negative" is re-added below so that it does not swallow "was negative for DVT".
+_DROPPED = {"evaluate for", "test for", "resolved", "now resolved", "ruled out", "was negative"}
 
 _EXTRA: list[tuple[str, str, str, str | None]] = [
     # (literal, category, direction, regex pattern or None for the literal)
@@ -51,7 +52,7 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "ruled out",
         "NEGATED_EXISTENCE",
         "BACKWARD",
-        r"\b(?:ruled out|excluded|was negative|were negative|is negative|not seen|denied)\b",
+        r"\b(?:ruled out|excluded|(?:was|were|is|are) negative(?! for)|not seen|denied)\b",
     ),
     (
         "denies",
@@ -76,7 +77,7 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "recent history",
         "PSEUDO",
         "PSEUDO",
-        r"\b(?:\d+|one|two|three|several|a few)[- ](?:hour|day|week|month)s?[- ](?:history|hx)(?: of)?\b|\bhistory of present illness\b",
+        r"\b(?:\d+|one|two|three|several|a few)[- ](?:hour|day|week|month|year)s?[- ](?:history|hx)(?: of)?\b|\bhistory of present illness\b",
     ),
     (
         "terminators",

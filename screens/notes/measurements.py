@@ -11,7 +11,7 @@ One Measurement per value; "noncompressible" wording becomes a qualifier.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from screens.notes.concepts import Concept
 from screens.notes.sides import clause_bounds, find_sides, side_for_value
@@ -99,6 +99,7 @@ _POST = re.compile(
     r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b",
     _I,
 )
+_RESPECTIVELY = re.compile(r"\brespectively\b", _I)
 _COMPARTMENT = re.compile(
     r"\b(?:deep posterior|superficial posterior|anterior|lateral|posterior)\b", _I
 )
@@ -179,14 +180,28 @@ def find_measurements(text: str) -> list[Measurement]:
         w_end = min(keywords[i + 1][0] if i + 1 < len(keywords) else len(text), c_end, k_end + 150)
         values = _values(text, concept, k_end, w_end)
         lead = text[c_start:k_start]
+        found = []
         for j, m in enumerate(values):
             nxt = values[j + 1].start() if j + 1 < len(values) else w_end
             prev = values[j - 1].end() if j else k_end
             after, before = _local(text, m.end(), nxt, True), _local(text, prev, m.start(), False)
-            out.append(_measurement(text, concept, m, after, before, lead, sides, c_start))
+            found.append(_measurement(text, concept, m, after, before, lead, sides, c_start))
+        out.extend(_respectively(text, found, sides, c_end))
         if concept is C.ABI:
             out.extend(_noncompressible(text, k_start, w_end, c_start, c_end, values, out, sides))
     return out
+
+
+def _respectively(
+    text: str, found: list[Measurement], sides: list[tuple[int, int, str]], c_end: int
+) -> list[Measurement]:
+    """ "0.50 and 0.60 on the right and left, respectively": pair values and sides in order."""
+    if len(found) < 2 or not _RESPECTIVELY.search(text, found[-1].end, c_end):
+        return found
+    after = [side for s_start, _, side in sides if found[-1].end <= s_start < c_end]
+    if len(after) != len(found):
+        return found
+    return [replace(m, laterality=side) for m, side in zip(found, after, strict=True)]
 
 
 def _measurement(

@@ -65,6 +65,11 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
     (C.LEG_SWELLING, "swollen leg", rf"\bswollen,?(?: \w+,?){{0,3}}? {SWELL_SITE}\b"),
     (
         C.LEG_SWELLING,
+        "leg was swollen",
+        rf"\b{SWELL_SITE} (?:was|were|is|are|appeared|became|looked) (?:\w+ )?(?:swollen|edematous|enlarged)\b",
+    ),
+    (
+        C.LEG_SWELLING,
         "pitting edema",
         r"\b(?:pitting|peripheral|dependent|unilateral|bilateral) (?:pitting )?(?:edema|oedema)\b",
     ),

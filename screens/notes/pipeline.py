@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
-import medspacy  # noqa: F401  (registers the medspacy_* factories)
+import medspacy  # type: ignore[import-untyped]  # noqa: F401  (registers medspacy_* factories)
 import spacy
-from medspacy.common.regex_matcher import RegexMatcher
-from medspacy.target_matcher import TargetRule
+from medspacy.common.regex_matcher import RegexMatcher  # type: ignore[import-untyped]
+from medspacy.target_matcher import TargetRule  # type: ignore[import-untyped]
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -170,6 +171,12 @@ _STEMS = (
     "l[1-5]",
     "eamc",
     "claudicat",
+    "necro",
+    "shiny",
+    "exertion",
+    "a/a",
+    "iliocaval",
+    "stenot",
     "venoplast",
     "sfa",
     "cfa",
@@ -222,14 +229,14 @@ def add_measurements(doc: Doc) -> Doc:
     return doc
 
 
-class _SingleTextRegexMatcher(RegexMatcher):
+class _SingleTextRegexMatcher(RegexMatcher):  # type: ignore[misc]
     """medspaCy's RegexMatcher rebuilds `doc.text_with_ws` token by token for every pattern,
     which was 80% of run time; this reads the text once per doc. Same token alignment
     (expand left and right), and our rules use no on_match callbacks."""
 
     def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
         text = doc.text
-        matches = []
+        matches: list[tuple[int, int, int]] = []
         for match_id, patterns in self._patterns.items():
             for pattern in patterns:
                 for found in pattern.finditer(text):
@@ -251,7 +258,7 @@ def build_nlp() -> Language:
     """The pipeline, built once per process."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    matcher = nlp.add_pipe("medspacy_target_matcher")
+    matcher: Any = nlp.add_pipe("medspacy_target_matcher")
     _speed_up_regex(matcher, nlp)
     matcher.add(
         [TargetRule(name, concept.value, pattern=regex) for concept, name, regex in ALL_RULES]
@@ -262,6 +269,6 @@ def build_nlp() -> Language:
         TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}])
     )
     nlp.add_pipe("vascreen_measurements")
-    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    context: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(build_context_rules())
     return nlp

@@ -15,7 +15,7 @@ _SHORT_OK = re.compile(
     re.IGNORECASE,
 )
 _JOIN = re.compile(r"^[\s:=\-]*$")
-_TRAIL = re.compile(r"^\s*(?:mm ?hg|mmhg)?\s*$", re.IGNORECASE)
+_TRAIL = re.compile(r"^\s*(?:mm ?hg)?\s*(?:\(|on the|in the|at the|for the)?\s*$", re.IGNORECASE)
 _FORWARD_NUMBER = re.compile(r"^\s*[:=\-]?\s*(?:\d|\.\d)")
 
 Side = tuple[int, int, str]

@@ -14,102 +14,88 @@ from screens.notes import extract_mention_frame, extract_mentions
 
 Row = tuple[str, str, float | None, str | None, str | None, str]
 
+# fmt: off
 CASES: list[tuple[str, str, list[Row]]] = [
-    (
-        "resting_abi_sides",
-        "Resting ABI: right 0.72, left 0.95.",
-        [("abi", "0.72", 0.72, "right", "rest", "1"), ("abi", "0.95", 0.95, "left", "rest", "1")],
-    ),
-    (
-        "abi_value_then_side",
-        "ABI 0.58 right, 0.91 left.",
-        [("abi", "0.58", 0.58, "right", "rest", "1"), ("abi", "0.91", 0.91, "left", "rest", "1")],
-    ),
-    (
-        "noncompressible_and_tbi",
-        "ABI 1.52 bilaterally (noncompressible); TBI 0.48 right, 0.55 left.",
-        [
-            ("abi", "1.52", 1.52, "bilateral", "noncompressible", "1"),
-            ("tbi", "0.48", 0.48, "right", "rest", "1"),
-            ("tbi", "0.55", 0.55, "left", "rest", "1"),
-        ],
-    ),
-    (
-        "exercise_abi",
-        "Exercise treadmill test: ABI fell from 0.96 at rest to 0.61 at 1 minute.",
-        [
-            ("abi", "0.96", 0.96, None, "rest", "1"),
-            ("abi", "0.61", 0.61, None, "post_exercise", "1"),
-        ],
-    ),
-    (
-        "abi_greater_than",
-        "ABI >1.40 bilaterally.",
-        [("abi", ">1.40", None, "bilateral", "noncompressible", "1")],
-    ),
-    (
-        "incompressible_word",
-        "Tibial vessels incompressible, ABI not calculated.",
-        [("abi", "incompressible", None, None, "noncompressible", "1")],
-    ),
-    (
-        "calcified",
-        "ABI unreliable due to calcification.",
-        [("abi", "calcification", None, None, "noncompressible", "1")],
-    ),
-    ("toe_pressure", "Toe pressure 22 mmHg.", [("toe_pressure", "22", 22.0, None, None, "mm[Hg]")]),
-    (
-        "tcpo2_and_ankle",
-        "TcPO2 at the left forefoot 18 mmHg; ankle pressure 44 mmHg.",
-        [
-            ("tcpo2", "18", 18.0, "left", None, "mm[Hg]"),
-            ("ankle_pressure", "44", 44.0, "left", None, "mm[Hg]"),
-        ],
-    ),
-    (
-        "compartment_series",
-        "Compartment pressures, left anterior: 18 mmHg pre-exercise, 42 at 1 minute, 26 at 5 minutes after treadmill.",
-        [
-            ("compartment_pressure", "18", 18.0, "left", "pre_exercise:anterior", "mm[Hg]"),
-            ("compartment_pressure", "42", 42.0, "left", "post_exercise_1min:anterior", "mm[Hg]"),
-            ("compartment_pressure", "26", 26.0, "left", "post_exercise_5min:anterior", "mm[Hg]"),
-        ],
-    ),
-    (
-        "compartment_one_minute",
-        "Deep posterior compartment pain with running; 1-minute post-exercise pressure 35 mmHg (deep posterior).",
-        [("compartment_pressure", "35", 35.0, None, "post_exercise_1min:deep_posterior", "mm[Hg]")],
-    ),
-    (
-        "tbi_and_toe_pressure",
-        "TBI 0.82, toe pressure 95 mmHg.",
-        [
-            ("tbi", "0.82", 0.82, None, "rest", "1"),
-            ("toe_pressure", "95", 95.0, None, None, "mm[Hg]"),
-        ],
-    ),
-    (
-        "velocity_rejected",
-        "SFA PSV 1.2 m/s; ABI 0.90 left.",
-        [("abi", "0.90", 0.9, "left", "rest", "1")],
-    ),
-    (
-        "list_marker_rejected",
-        "ABI: 1) right 0.80 2) left 0.70.",
-        [("abi", "0.80", 0.8, "right", "rest", "1"), ("abi", "0.70", 0.7, "left", "rest", "1")],
-    ),
-    (
-        "plaque_size_rejected",
-        "Plaque 2 x 3 mm; ABI 0.85 left.",
-        [("abi", "0.85", 0.85, "left", "rest", "1")],
-    ),
-    (
-        "percent_rejected",
-        "ABI 0.88 right with 50% SFA stenosis.",
-        [("abi", "0.88", 0.88, "right", "rest", "1")],
-    ),
-    ("brain_injury_no_value", "TBI 2015 after a fall, headaches since.", []),
+    ('resting_abi_sides', 'Resting ABI: right 0.72, left 0.95.', [
+        ('abi', '0.72', 0.72, 'right', 'rest', '1'),
+        ('abi', '0.95', 0.95, 'left', 'rest', '1'),
+    ]),
+    ('abi_value_then_side', 'ABI 0.58 right, 0.91 left.', [
+        ('abi', '0.58', 0.58, 'right', 'rest', '1'),
+        ('abi', '0.91', 0.91, 'left', 'rest', '1'),
+    ]),
+    ('noncompressible_and_tbi', 'ABI 1.52 bilaterally (noncompressible); TBI 0.48 right, 0.55 left.', [
+        ('abi', '1.52', 1.52, 'bilateral', 'noncompressible', '1'),
+        ('tbi', '0.48', 0.48, 'right', 'rest', '1'),
+        ('tbi', '0.55', 0.55, 'left', 'rest', '1'),
+    ]),
+    ('exercise_abi', 'Exercise treadmill test: ABI fell from 0.96 at rest to 0.61 at 1 minute.', [
+        ('abi', '0.96', 0.96, None, 'rest', '1'),
+        ('abi', '0.61', 0.61, None, 'post_exercise', '1'),
+    ]),
+    ('abi_greater_than', 'ABI >1.40 bilaterally.', [
+        ('abi', '>1.40', None, 'bilateral', 'noncompressible', '1'),
+    ]),
+    ('incompressible_word', 'Tibial vessels incompressible, ABI not calculated.', [
+        ('abi', 'incompressible', None, None, 'noncompressible', '1'),
+    ]),
+    ('calcified', 'ABI unreliable due to calcification.', [
+        ('abi', 'calcification', None, None, 'noncompressible', '1'),
+    ]),
+    ('toe_pressure', 'Toe pressure 22 mmHg.', [
+        ('toe_pressure', '22', 22.0, None, None, 'mm[Hg]'),
+    ]),
+    ('tcpo2_and_ankle', 'TcPO2 at the left forefoot 18 mmHg; ankle pressure 44 mmHg.', [
+        ('tcpo2', '18', 18.0, 'left', None, 'mm[Hg]'),
+        ('ankle_pressure', '44', 44.0, 'left', None, 'mm[Hg]'),
+    ]),
+    ('compartment_series', 'Compartment pressures, left anterior: 18 mmHg pre-exercise, 42 at 1 minute, 26 at 5 minutes after treadmill.', [
+        ('compartment_pressure', '18', 18.0, 'left', 'pre_exercise:anterior', 'mm[Hg]'),
+        ('compartment_pressure', '42', 42.0, 'left', 'post_exercise_1min:anterior', 'mm[Hg]'),
+        ('compartment_pressure', '26', 26.0, 'left', 'post_exercise_5min:anterior', 'mm[Hg]'),
+    ]),
+    ('compartment_one_minute', 'Deep posterior compartment pain with running; 1-minute post-exercise pressure 35 mmHg (deep posterior).', [
+        ('compartment_pressure', '35', 35.0, None, 'post_exercise_1min:deep_posterior', 'mm[Hg]'),
+    ]),
+    ('tbi_and_toe_pressure', 'TBI 0.82, toe pressure 95 mmHg.', [
+        ('tbi', '0.82', 0.82, None, 'rest', '1'),
+        ('toe_pressure', '95', 95.0, None, None, 'mm[Hg]'),
+    ]),
+    ('velocity_rejected', 'SFA PSV 1.2 m/s; ABI 0.90 left.', [
+        ('abi', '0.90', 0.9, 'left', 'rest', '1'),
+    ]),
+    ('list_marker_rejected', 'ABI: 1) right 0.80 2) left 0.70.', [
+        ('abi', '0.80', 0.8, 'right', 'rest', '1'),
+        ('abi', '0.70', 0.7, 'left', 'rest', '1'),
+    ]),
+    ('plaque_size_rejected', 'Plaque 2 x 3 mm; ABI 0.85 left.', [
+        ('abi', '0.85', 0.85, 'left', 'rest', '1'),
+    ]),
+    ('percent_rejected', 'ABI 0.88 right with 50% SFA stenosis.', [
+        ('abi', '0.88', 0.88, 'right', 'rest', '1'),
+    ]),
+    ('on_the_side', 'Ankle-brachial index was 0.45 on the right and 0.88 on the left.', [
+        ('abi', '0.45', 0.45, 'right', 'rest', '1'),
+        ('abi', '0.88', 0.88, 'left', 'rest', '1'),
+    ]),
+    ('parenthesised_side', 'The ankle-brachial indices were 0.62 (right) and 0.71 (left).', [
+        ('abi', '0.62', 0.62, 'right', 'rest', '1'),
+        ('abi', '0.71', 0.71, 'left', 'rest', '1'),
+    ]),
+    ('respectively', 'ABIs were 0.50 and 0.60 on the right and left, respectively.', [
+        ('abi', '0.50', 0.5, 'right', 'rest', '1'),
+        ('abi', '0.60', 0.6, 'left', 'rest', '1'),
+    ]),
+    ('intramuscular_rest_and_one_minute', 'Intramuscular pressures of the anterior compartment were 35 mmHg at rest and 60 mmHg one minute after exercise.', [
+        ('compartment_pressure', '35', 35.0, None, 'pre_exercise:anterior', 'mm[Hg]'),
+        ('compartment_pressure', '60', 60.0, None, 'post_exercise_1min:anterior', 'mm[Hg]'),
+    ]),
+    ('transcutaneous_words', 'Transcutaneous oxygen pressure was 12 mmHg at the dorsum of the foot.', [
+        ('tcpo2', '12', 12.0, None, None, 'mm[Hg]'),
+    ]),
+    ('brain_injury_no_value', 'TBI 2015 after a fall, headaches since.', []),
 ]
+# fmt: on
 
 
 def _values(text: str) -> list[Row]:
