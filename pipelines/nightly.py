@@ -111,9 +111,8 @@ def publish(summary: RunSummary, staged: StagedData, evaluation: Evaluation, scr
     store.save_quarantine(run_id, staged.quarantine)
     counts = store.publish(run_id, as_of=summary.as_of, screens=[s.id for s in screens],
                            items=evaluation.items, evidence=evaluation.evidence)
-    summary.publish = {k: int(v) for k, v in vars(counts).items()} if hasattr(counts, "__dict__") else \
-        {k: int(getattr(counts, k)) for k in counts.__slots__}  # type: ignore[attr-defined]
-    store.finish_run(run_id, status="completed", counts=summary_dict(summary))
+    summary.publish = counts.as_dict()
+    store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
     summary.store_url = settings.store_url
     if export_dir is not None:
         export_dir.mkdir(parents=True, exist_ok=True)
