@@ -53,7 +53,7 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     (
         C.REST_PAIN,
         "foot pain at night",
-        rf"\b(?:{PAIN}|pains?){gap(30)}\b{FOOT_SITE}\b{gap(30)}"
+        rf"\b(?:(?:ischemic |ischaemic )?rest )?(?:{PAIN}|pains?){gap(30)}\b{FOOT_SITE}\b{gap(30)}"
         r"\b(?:at night|nocturnal|nightly|overnight|wakes? (?:him|her|them|the patient|pt)(?: up)?"
         r"|lying flat|in bed|when (?:lying|supine|elevated)|with elevation)",
     ),

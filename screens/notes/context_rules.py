@@ -19,7 +19,18 @@ import medspacy  # type: ignore[import-untyped]
 from medspacy.context import ConTextRule  # type: ignore[import-untyped]
 
 # "was negative" is re-added below so that it does not swallow "was negative for DVT".
-_DROPPED = {"evaluate for", "test for", "resolved", "now resolved", "ruled out", "was negative"}
+# ": no" is re-added so that it only fires at clause end ("Edema: no"), not in "Extremities: no
+# pedal edema", where it would displace the forward "no".
+_DROPPED = {
+    "evaluate for",
+    "test for",
+    "resolved",
+    "now resolved",
+    "ruled out",
+    "was negative",
+    ": no",
+    ": none",
+}
 
 _EXTRA: list[tuple[str, str, str, str | None]] = [
     # (literal, category, direction, regex pattern or None for the literal)
@@ -33,7 +44,7 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "suspected",
         "POSSIBLE_EXISTENCE",
         "BIDIRECTIONAL",
-        r"\b(?:suspected|suspect|suspicion (?:of|for)|questionable|presumed|cannot exclude|can't exclude|versus|vs\.?)\b",
+        r"\b(?:suspected|suspect|suspicion (?:of|for)|concern (?:for|of)|concerning for|questionable|presumed|probable|likely|cannot exclude|can't exclude|versus|vs\.?)\b",
     ),
     ("to rule out", "POSSIBLE_EXISTENCE", "FORWARD", r"\b(?:rule out|r/o|to exclude|rule-out)\b"),
     (
@@ -71,6 +82,12 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "HYPOTHETICAL",
         "FORWARD",
         r"\b(?:call (?:if|for|with)|return (?:if|for|with)|seek care|warning signs|should (?:you|she|he|they) develop|in case of|watch for|monitor for|risks? of|prevent(?:ion of)?)\b",
+    ),
+    (
+        ": no",
+        "NEGATED_EXISTENCE",
+        "BACKWARD",
+        r":\s*(?:no|none|negative|neg|absent)\b(?=\s*(?:[,;.]|$))",
     ),
     ("semicolon", "TERMINATE", "TERMINATE", r";"),
     (

@@ -100,7 +100,11 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
         "CECS",
         r"\b(?:chronic )?exertional compartment syndromes?\b|\bchronic compartment syndromes?\b|\b(?-i:CECS)\b",
     ),
-    (C.CECS, "fasciotomy", r"\b(?:\w+ )?fasciotom(?:y|ies)\b"),
+    (
+        C.CECS,
+        "fasciotomy",
+        r"\b(?:(?:anterior|lateral|posterior|bilateral|four[- ]compartment|emergent|elective|prophylactic) )?fasciotom(?:y|ies)\b",
+    ),
     (
         C.ACUTE_COMPARTMENT_SYNDROME,
         "acute compartment syndrome",

@@ -148,6 +148,15 @@ FOUND = [
     ("duplex_negative_for_dvt", "Lower extremity venous duplex was negative for DVT.", C.DVT, "DVT", frozenset({"negated"})),
     ("no_evidence_of_dvt", "No evidence of deep vein thrombosis.", C.DVT, "deep vein thrombosis", frozenset({"negated"})),
     ("pedal_pulses_not_palpable", "Pedal pulses were not palpable bilaterally.", C.PULSE_DEFICIT, "Pedal pulses were not palpable", A),
+    ("exam_label_then_no", "Extremities: no pedal edema, no ulcers, pulses 2+.", C.LEG_SWELLING, "pedal edema", frozenset({"negated"})),
+    ("ros_cv_negative_list", "CV: Negative for chest pain, claudication, leg swelling.", C.CLAUDICATION, "claudication", frozenset({"negated"})),
+    ("concern_for_dvt", "Concern for DVT in the left leg.", C.DVT, "DVT", frozenset({"uncertain"})),
+    ("sp_fasciotomy_known", "S/p fasciotomy for CECS.", C.CECS, "fasciotomy", frozenset({"historical"})),
+    ("h_o_dvt", "h/o DVT in 2010.", C.DVT, "DVT", frozenset({"historical"})),
+    ("risk_of_gangrene", "Risk of gangrene discussed.", C.GANGRENE, "gangrene", frozenset({"hypothetical"})),
+    ("but_terminates_negation", "Patient denies rest pain but reports claudication at 2 blocks.", C.CLAUDICATION, "claudication", A),
+    ("mts_with_venous_context", "MTS with left CIV compression on venogram.", C.ILIAC_VEIN_COMPRESSION, "MTS", A),
+    ("family_history_section", "# Family History\nPAD in father.", C.PAD, "PAD", frozenset({"family"})),
     ("running_leg_pain", "He reported bilateral anterior leg pain that started 10 minutes into running.", C.EXERTIONAL_LEG_PAIN, "anterior leg pain that started 10 minutes into running", A),
 ]
 
