@@ -34,7 +34,7 @@ from screens.model import EVIDENCE, WORKLIST_ITEM, ItemStatus, Priority, assert_
 # the same data agree, and a write-back identifier can be derived from the item id.
 ITEM_NAMESPACE = uuid.UUID("6f1d1f7e-3c1b-5b8e-9a52-7a7363726565")
 _PG_PUBLISH_LOCK = 0x76617370  # serialises concurrent publishes on PostgreSQL
-_EVIDENCE_FIELDS = [c for c in EVIDENCE if c not in ("as_of",)] + ["sentence_start"]
+_EVIDENCE_FIELDS = [c for c in EVIDENCE if c not in ("as_of",)]
 _KEY_FIELDS = (
     "criterion_id",
     "role",
@@ -163,14 +163,9 @@ def _check_items(items: pl.DataFrame, as_of: date, screens: list[str]) -> dict[s
 
 
 def _check_evidence(evidence: pl.DataFrame, screens: list[str]) -> list[dict[str, Any]]:
-    extra = evidence.select("sentence_start") if "sentence_start" in evidence.columns else None
-    frame = assert_schema(
-        evidence.select([c for c in EVIDENCE if c in evidence.columns]), EVIDENCE, "evidence"
-    )
-    if extra is not None:
-        frame = frame.with_columns(extra.get_column("sentence_start").cast(pl.Int64))
-    else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("sentence_start"))
+    if "sentence_start" not in evidence.columns:  # older callers: no highlighting offsets
+        evidence = evidence.with_columns(sentence_start=pl.lit(None, dtype=pl.Int64))
+    frame = assert_schema(evidence.select(list(EVIDENCE)), EVIDENCE, "evidence")
     bad = frame.filter(~pl.col("screen_id").is_in(screens)).height
     if bad:
         raise StoreError(f"{bad} evidence rows for screens not in this run")

@@ -26,6 +26,7 @@ HIT = {
     "laterality": pl.String,
     "span_start": pl.Int64,
     "span_end": pl.Int64,
+    "sentence_start": pl.Int64,
     "snippet": pl.String,
     "modifiers": pl.String,
 }
@@ -124,7 +125,8 @@ def _mention_hits(frame: pl.DataFrame) -> pl.DataFrame:
     return _hits(frame, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
                  observed_on=pl.col("note_on"), value=pl.col("value"), unit=pl.col("unit"),
                  laterality=pl.col("laterality"), span_start=pl.col("span_start"),
-                 span_end=pl.col("span_end"), snippet=pl.col("snippet"), modifiers=pl.col("modifiers"))
+                 span_end=pl.col("span_end"), sentence_start=pl.col("sentence_start"),
+                 snippet=pl.col("snippet"), modifiers=pl.col("modifiers"))
 
 
 def _allowed_modifiers(allow: frozenset[str]) -> pl.Expr:

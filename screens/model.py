@@ -174,6 +174,7 @@ EVIDENCE = {  # one row per criterion hit per patient
     "laterality": pl.String,
     "span_start": pl.Int64,
     "span_end": pl.Int64,
+    "sentence_start": pl.Int64,  # note offset of the snippet, so the UI can highlight span - sentence_start
     "snippet": pl.String,
     "modifiers": pl.String,
     "as_of": pl.Date,
