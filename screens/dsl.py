@@ -126,6 +126,7 @@ class NoteMention:
     qualifier: str | None = None  # regex the mention's qualifier must match (fully)
     laterality: frozenset[str] | None = None
     min_distinct_dates: int = 1
+    require: frozenset[Modifier] = frozenset()  # at least one of these must be present
     table: str = "note_mention"
 
     def describe(self) -> str:
@@ -138,7 +139,9 @@ class NoteMention:
             text += f" on the {' or '.join(sorted(self.laterality))} side"
         if self.min_distinct_dates > 1:
             text += f" on {self.min_distinct_dates}+ dates"
-        if self.allow:
+        if self.require:
+            text += f" marked {' or '.join(sorted(self.require))}"
+        elif self.allow:
             text += f"; {', '.join(sorted(self.allow))} mentions also count"
         else:
             text += " (not negated, historical, family, hypothetical or uncertain)"
@@ -221,14 +224,20 @@ def note_mention(
     qualifier: str | None = None,
     laterality: frozenset[str] | None = None,
     min_distinct_dates: int = 1,
+    require: frozenset[Modifier] = frozenset(),
 ) -> NoteMention:
+    """Mentions of `concept`; modifiers outside `allow` disqualify, and `require` (a subset of
+    `allow`) demands one of its modifiers, e.g. only historical mentions mean "already known"."""
+    required = frozenset(Modifier(m) for m in require)
+    allowed = frozenset(Modifier(m) for m in allow) | required
     return NoteMention(
         Concept(concept),
-        frozenset(Modifier(m) for m in allow),
+        allowed,
         Bounds(at_least, above, at_most, below),
         qualifier,
         laterality,
         min_distinct_dates,
+        required,
     )
 
 

@@ -137,6 +137,9 @@ def _allowed_modifiers(allow: frozenset[str]) -> pl.Expr:
 def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     frame = _table(tables, "note_mention").filter(pl.col("concept") == str(f.concept))
     frame = frame.filter(_allowed_modifiers(frozenset(str(m) for m in f.allow)))
+    if f.require:
+        frame = frame.filter(pl.col("modifiers").fill_null("").str.contains(
+            r"\b(?:" + "|".join(sorted(str(m) for m in f.require)) + r")\b"))
     if f.bounds.is_set():
         frame = frame.filter(_bounds(pl.col("value"), f.bounds))
     if f.qualifier is not None:

@@ -72,8 +72,10 @@ _NOT_VALUE_AFTER = re.compile(
     _I,
 )
 _NOT_VALUE_BEFORE = re.compile(
-    r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade|L|S)\s*$|[x\u00d7]\s*$)", _I
+    r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade)\s*$|(?:^|[\s\d])[x\u00d7]\s*$)", _I
 )
+# "L4-5", "S1": a spinal level, unless the number is a decimal index value ("L 0.40" is the left leg).
+_SPINAL_LEVEL_BEFORE = re.compile(r"\b(?-i:L|S)\s*$")
 # Non-index sites and flow measures: the value list stops there.
 _STOP = re.compile(
     r"\b(?:(?-i:CFA|SFA|PSV|EDV|TPT)|profunda|popliteal|peroneal|carotid|radial|ulnar|velocit\w*|cm/s"
@@ -137,9 +139,10 @@ def _values(text: str, concept: Concept, start: int, end: int) -> list[re.Match[
     found = []
     for m in _NUMBER.finditer(text, start, end):
         num = m.group("num")
-        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(
-            text[max(0, m.start() - 8) : m.start()]
-        ):
+        before = text[max(0, m.start() - 8) : m.start()]
+        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(before):
+            continue
+        if "." not in num and _SPINAL_LEVEL_BEFORE.search(before):
             continue
         if concept in _INDEX and "." not in num:
             continue

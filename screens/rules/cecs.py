@@ -9,6 +9,7 @@ with the exertional pattern. Already treated (fasciotomy) or already named as hi
 Owner: sports medicine / vascular clinical lead (see CODEOWNERS).
 Source: Pedowitz 1990 (pre-exercise >= 15, 1 min post >= 30, 5 min post >= 20 mmHg); Fraipont &
 Adamson 2003; Buerba 2019; clinical-reference.md 1.3, 3.7, 6.4, 7.
+v2  "already known" needs a historical mention (v1 also read current mentions as known).
 v1  initial.
 """
 
@@ -119,7 +120,7 @@ fasciotomy = Criterion(
 known_cecs_note = Criterion(
     id="cecs.known_cecs_note",
     reads_as="A note records CECS as history or treated (already known)",
-    finds=note_mention(Concept.CECS, allow=frozenset({Modifier.HISTORICAL})),
+    finds=note_mention(Concept.CECS, require=frozenset({Modifier.HISTORICAL})),
     lookback=ANY_TIME,
 )
 cramps_note = Criterion(
@@ -139,7 +140,7 @@ pedowitz = any_of(pre_exercise, post_1min, post_5min)
 
 CECS = Screen(
     id="cecs",
-    version=1,
+    version=2,
     title="Chronic exertional compartment syndrome candidate",
     priority=Priority.ROUTINE,
     summary="A young, active patient with predictable exertional leg pain that settles with rest, or compartment pressures meeting Pedowitz criteria; no PAD evidence, fracture or trauma.",

@@ -9,6 +9,7 @@ are managed and not flagged. Priority rises to "soon" when the left proximal DVT
 Owner: vascular surgery / venous clinical lead (see CODEOWNERS).
 Source: Brinegar 2015 (anatomy, no standard criteria); StatPearls; Kibbe 2004; Cheng 2017;
 clinical-reference.md 1.2, 3.8, 5.6-5.7, 7.
+v2  "already known" needs a historical mention (v1 also read current imaging as known).
 v1  initial.
 """
 
@@ -142,7 +143,7 @@ stent_note = Criterion(
 known_compression = Criterion(
     id="may_thurner.known_compression_note",
     reads_as="A note records May-Thurner or iliac vein compression as history (already known)",
-    finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION, allow=frozenset({Modifier.HISTORICAL})),
+    finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION, require=frozenset({Modifier.HISTORICAL})),
     lookback=ANY_TIME,
 )
 acute_left_proximal_dvt_dx = Criterion(
@@ -169,7 +170,7 @@ left_dvt = any_of(left_proximal_dvt_dx, left_proximal_dvt_note)
 
 MAY_THURNER = Screen(
     id="may_thurner",
-    version=1,
+    version=2,
     title="May-Thurner syndrome candidate",
     priority=Priority.ROUTINE,
     summary="Left iliofemoral or recurrent left DVT, left iliac vein compression on imaging, or persistent unexplained left-leg swelling or venous claudication in a younger patient; not already stented or known.",

@@ -221,3 +221,23 @@ def test_evaluation_is_deterministic_across_screens() -> None:
     second = evaluate_screens([PAD, CLTI, MAY_THURNER, CECS], t, AS_OF)
     assert first.items.equals(second.items) and first.evidence.equals(second.evidence)
     assert first.items.filter(pl.col("screen") == "clti").height == 0
+
+
+def test_current_cecs_mention_is_not_already_known_but_history_is() -> None:
+    patients = [{"patient_id": p, "birth_date": date(2004, 1, 1), "gender": "female"} for p in ("now", "past")]
+    t = tables(patient=patients, note_mention=[
+        mention("now", "exertional_leg_pain", date(2026, 5, 1)),
+        mention("now", "cecs", date(2026, 5, 1), n=2),
+        mention("past", "exertional_leg_pain", date(2026, 5, 1)),
+        mention("past", "cecs", date(2026, 5, 1), modifiers="historical", n=2),
+    ])
+    assert flagged(evaluate_screen(CECS, t, AS_OF)) == {"now"}
+
+
+def test_current_compression_imaging_flags_but_known_history_excludes() -> None:
+    t = tables(note_mention=[
+        mention("now", "iliac_vein_compression", date(2026, 5, 1), laterality="left"),
+        mention("past", "iliac_vein_compression", date(2026, 5, 1), laterality="left"),
+        mention("past", "iliac_vein_compression", date(2026, 5, 1), modifiers="historical", n=2),
+    ])
+    assert flagged(evaluate_screen(MAY_THURNER, t, AS_OF)) == {"now"}
