@@ -9,7 +9,8 @@ with the exertional pattern. Already treated (fasciotomy) or already named as hi
 Owner: sports medicine / vascular clinical lead (see CODEOWNERS).
 Source: Pedowitz 1990 (pre-exercise >= 15, 1 min post >= 30, 5 min post >= 20 mmHg); Fraipont &
 Adamson 2003; Buerba 2019; clinical-reference.md 1.3, 3.7, 6.4, 7.
-v2  "already known" needs a historical mention (v1 also read current mentions as known).
+v2  "already known" needs a historical mention (v1 also read current mentions as known);
+    CECS ruled out in a note excludes.
 v1  initial.
 """
 
@@ -123,6 +124,12 @@ known_cecs_note = Criterion(
     finds=note_mention(Concept.CECS, require=frozenset({Modifier.HISTORICAL})),
     lookback=ANY_TIME,
 )
+ruled_out_note = Criterion(
+    id="cecs.cecs_ruled_out_note",
+    reads_as="A note records CECS as ruled out or excluded (for example after normal compartment pressures)",
+    finds=note_mention(Concept.CECS, require=frozenset({Modifier.NEGATED})),
+    lookback=RECENT,
+)
 cramps_note = Criterion(
     id="cecs.muscle_cramp_note",
     reads_as="A note describes exercise-associated muscle cramps relieved by stretching",
@@ -149,6 +156,6 @@ CECS = Screen(
         all_of(young, any_of(exertional_pattern, cecs_named, nontraumatic_dx)),
     ),
     exclude=any_of(low_abi, low_abi_note, pad_dx, trauma_dx, stress_fracture_note, acute_compartment_note,
-                   fasciotomy, known_cecs_note),
+                   fasciotomy, known_cecs_note, ruled_out_note),
     mimics=(cramps_note, claudication_note, stress_fracture_note),
 )

@@ -241,3 +241,12 @@ def test_current_compression_imaging_flags_but_known_history_excludes() -> None:
         mention("past", "iliac_vein_compression", date(2026, 5, 1), modifiers="historical", n=2),
     ])
     assert flagged(evaluate_screen(MAY_THURNER, t, AS_OF)) == {"now"}
+
+
+def test_cecs_ruled_out_in_a_note_excludes() -> None:
+    patients = [{"patient_id": "p1", "birth_date": date(2004, 1, 1), "gender": "female"}]
+    t = tables(patient=patients, note_mention=[
+        mention("p1", "exertional_leg_pain", date(2026, 3, 1)),
+        mention("p1", "cecs", date(2026, 5, 1), modifiers="negated", n=2),
+    ])
+    assert flagged(evaluate_screen(CECS, t, AS_OF)) == set()
