@@ -9,11 +9,12 @@ Owner: vascular medicine clinical lead (see CODEOWNERS).
 Source: 2024 ACC/AHA multisociety PAD guideline (ABI <= 0.90 abnormal, 0.91-0.99 borderline,
 > 1.40 noncompressible -> toe pressure/TBI; TBI <= 0.70 abnormal per 2016 Table 6 and Friberg 2022);
 post-exercise ABI fall >= 20% (2016 supporting text; Afzal 2017); clinical-reference.md 3.1, 5, 7.
-v1  initial.
+v1  initial (with the compression-therapy safety alert).
 """
 
 from screens.dsl import (
     ANY_TIME,
+    Alert,
     Criterion,
     Screen,
     all_of,
@@ -196,6 +197,25 @@ known_pad_note = Criterion(
     lookback=ANY_TIME,
 )
 
+very_low_abi = Criterion(
+    id="pad.abi_below_050",
+    reads_as="An ankle-brachial index below 0.50 (coded result)",
+    finds=lab(load("abi"), below=0.50, unit="1"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+very_low_abi_note = Criterion(
+    id="pad.abi_below_050_note",
+    reads_as="A note or report gives an ankle-brachial index below 0.50",
+    finds=note_mention(Concept.ABI, below=0.50),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+compression_note = Criterion(
+    id="pad.compression_therapy_note",
+    reads_as="A note orders or advises compression stockings or wraps",
+    finds=note_mention(Concept.COMPRESSION_STOCKINGS),
+    lookback=days(90),
+)
+
 symptom_mimics = any_of(neurogenic_note, spinal_stenosis_dx, spinal_stenosis_note,
                         venous_claudication_note, radiculopathy_note, cramps_note)
 
@@ -221,4 +241,11 @@ PAD = Screen(
     exclude=any_of(pad_diagnosed, revascularized, known_pad_note),
     mimics=(neurogenic_note, spinal_stenosis_dx, spinal_stenosis_note, venous_claudication_note,
             radiculopathy, radiculopathy_note, cramps_note, cramps_dx, nonatherosclerotic_dx),
+    alerts=(
+        Alert(
+            id="pad.compression_with_abi_below_050",
+            reads_as="Compression therapy ordered with an ankle-brachial index below 0.50: compression can cause pressure necrosis in ischemic limbs",
+            when=all_of(compression_note, any_of(very_low_abi, very_low_abi_note)),
+        ),
+    ),
 )

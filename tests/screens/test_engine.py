@@ -250,3 +250,11 @@ def test_cecs_ruled_out_in_a_note_excludes() -> None:
         mention("p1", "cecs", date(2026, 5, 1), modifiers="negated", n=2),
     ])
     assert flagged(evaluate_screen(CECS, t, AS_OF)) == set()
+
+
+@pytest.mark.parametrize(("value", "alert"), [(0.49, True), (0.50, False)], ids=["below_050", "at_050"])
+def test_compression_with_very_low_abi_raises_pad_alert(value: float, alert: bool) -> None:
+    t = tables(observation=[abi("p1", value, date(2026, 5, 1))],
+               note_mention=[mention("p1", "compression_stockings", date(2026, 6, 1))])
+    item = evaluate_screen(PAD, t, AS_OF).items.row(0, named=True)
+    assert (item["alerts"] == "pad.compression_with_abi_below_050") is alert
