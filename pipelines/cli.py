@@ -141,6 +141,24 @@ def explain(screen: Annotated[str | None, typer.Argument(help="Screen id; all sc
 
 
 @app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="A FHIR Bundle/resource .json file or an NDJSON file (.ndjson, .gz).")],
+) -> None:
+    """Validate every resource in one file against the FHIR R4 models; print ids and reasons, no values."""
+    from pipelines.validation_report import validate_file
+
+    try:
+        checked, problems = validate_file(file)
+    except ScreeningError as err:
+        raise _fail(str(err), err.exit_code) from None
+    for resource_type, resource_id, where, detail in problems:
+        typer.echo(f"{where}: {resource_type}/{resource_id}: {detail}")
+    typer.echo(f"{checked} resources checked, {len(problems)} invalid")
+    if problems:
+        raise typer.Exit(int(ExitCode.ERROR))
+
+
+@app.command()
 def demo(
     patients: Annotated[int, typer.Option("--patients", min=10, help="Synthetic cohort size.")] = 300,
     out: Annotated[Path, typer.Option("--out", help="Where the demo cohort, store and worklist go.")] = Path("var/demo"),
