@@ -1,0 +1,165 @@
+"""Helpers for the worklist-level integration tests: load a cohort into sekmet, run the pipeline.
+
+``run_in_process`` calls the same `pipelines.nightly` functions, in the same order, as the
+Prefect flow (`pipelines/flows/screen_cohort.py`), so only one test pays for Prefect's
+ephemeral server by going through the real CLI in a subprocess (``run_cli``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipelines import nightly
+from pipelines.settings import Settings
+from pipelines.synth.cohort import AS_OF_DEFAULT
+from screens.rules import select_screens
+from tests.pipelines.fhir.server import DEV_TOKEN, SekmetServer
+
+REPO = Path(__file__).resolve().parents[3]
+SCENARIOS = REPO / "tests" / "scenarios"
+AS_OF: date = AS_OF_DEFAULT
+COHORT_PATIENTS, COHORT_SEED = 120, 20260630
+LOAD_CHUNK = 1000
+CLI_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """Where one pipeline run keeps its state; separate per source so nothing is shared."""
+
+    root: Path
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{(self.root / 'vascreen.db').as_posix()}"
+
+    @property
+    def workdir(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def worklist(self) -> Path:
+        return self.export_dir / "worklist.csv"
+
+    def settings(self) -> Settings:
+        return Settings(
+            store_url=self.store_url, workdir=self.workdir, fhir_auth="bearer", fhir_token=DEV_TOKEN
+        )  # type: ignore[arg-type]
+
+    def env(self) -> dict[str, str]:
+        """CLI subprocess environment: auth and workdir; no VASCREEN_* from the caller."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VASCREEN_")}
+        env |= {
+            "VASCREEN_WORKDIR": str(self.workdir),
+            "VASCREEN_FHIR_AUTH": "bearer",
+            "VASCREEN_FHIR_TOKEN": DEV_TOKEN,
+            "PREFECT_HOME": str(self.root / "prefect"),
+        }
+        return env
+
+
+def scenario_resources() -> list[dict[str, Any]]:
+    """Every resource of the scenario bundles under tests/scenarios (none when absent)."""
+    out: list[dict[str, Any]] = []
+    for path in sorted(SCENARIOS.glob("*/bundle.json")):
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        out += [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
+    return out
+
+
+def ndjson_resources(directory: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted(directory.glob("*.ndjson")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                yield json.loads(line)
+
+
+def transaction(resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """A transaction Bundle of PUTs, so the server keeps the resources' own ids."""
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in resources
+        ],
+    }
+
+
+def load_resources(server: SekmetServer, resources: list[dict[str, Any]]) -> None:
+    for start in range(0, len(resources), LOAD_CHUNK):
+        server.load_bundle(transaction(resources[start : start + LOAD_CHUNK]))
+
+
+def write_scenario_bundle(directory: Path, resources: list[dict[str, Any]]) -> None:
+    """The scenario resources as one collection Bundle file beside the NDJSON (file source)."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+    (directory / "scenarios.json").write_text(json.dumps(bundle), encoding="utf-8")
+
+
+def run_in_process(source: str, run: Run, *, mode: str | None = None) -> nightly.RunSummary:
+    """One nightly run through `pipelines.nightly`, step for step as the flow does it."""
+    settings = run.settings()
+    selected = select_screens(None)
+    source_dir = nightly.resolve_source(source, settings=settings, mode=mode, progress=False)
+    staged = nightly.stage(source_dir, settings=settings, progress=False)
+    mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=False)
+    evaluation = nightly.screen({**staged.tables, "note_mention": mentions}, selected, AS_OF)
+    summary = nightly.start_summary(source, AS_OF, staged, mentions, evaluation)
+    return nightly.publish(
+        summary, staged, evaluation, selected, settings=settings, export_dir=run.export_dir
+    )
+
+
+def run_cli(
+    source: str, run: Run, *extra: str, timeout_s: float = CLI_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """``vascreen run`` through the real entry point (python -m pipelines.cli) in a subprocess."""
+    argv = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--source",
+        source,
+        "--as-of",
+        AS_OF.isoformat(),
+        "--export",
+        str(run.export_dir),
+        "--store",
+        run.store_url,
+        *extra,
+    ]
+    return subprocess.run(
+        argv,
+        cwd=REPO,
+        env=run.env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def worklist_rows(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """worklist.csv lines keyed by (patient_id, screen)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {(r["patient_id"], r["screen"]): r for r in rows}
