@@ -10,9 +10,11 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from pipelines.store import Store
+from review.labels import register
 from review.security import GuardConfig, SessionUser
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+register(TEMPLATES.env)
 
 
 def store_of(request: Request) -> Store:

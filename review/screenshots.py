@@ -1,0 +1,127 @@
+"""README screenshots of the worklist and patient pages, from a synthetic store only.
+
+    uv run python -m review.screenshots [--out docs/img] [--patients 150] [--workdir DIR]
+
+Generates a synthetic cohort (`pipelines.synth`), runs the nightly steps into a throwaway
+SQLite store, records a few decisions so the page shows a realistic morning, serves the app on
+a loopback port and saves `worklist.png` and `patient.png` with headless Chromium. Needs the
+dev dependencies (`playwright`) and Debian's `chromium`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import nightly
+from pipelines.settings import Settings
+from pipelines.store import Store
+from pipelines.store_status import DecisionAction
+from pipelines.synth import write_cohort
+from pipelines.synth.cohort import AS_OF_DEFAULT
+from review.auth import add_user
+from review.browser import launch_chromium, serve_in_thread
+from screens.rules import select_screens
+
+USERNAME = "coordinator"
+PASSWORD = "screenshot-only-passphrase"  # noqa: S105 - throwaway synthetic store
+SEED = 7
+VIEWPORT = {"width": 1360, "height": 1100}
+
+
+def seed_store(root: Path, patients: int) -> tuple[str, str]:
+    """A store with one synthetic night and a few decisions; returns (store URL, patient id)."""
+    store_url = f"sqlite:///{root / 'vascreen.db'}"
+    settings = Settings(workdir=root / "work", store_url=store_url)
+    write_cohort(patients, SEED, root / "source")
+    staged = nightly.stage(root / "source", settings=settings, progress=False)
+    mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=False)
+    screens = select_screens(None)
+    evaluation = nightly.screen({**staged.tables, "note_mention": mentions}, screens, AS_OF_DEFAULT)
+    summary = nightly.start_summary(str(root), AS_OF_DEFAULT, staged, mentions, evaluation)
+    nightly.publish(summary, staged, evaluation, screens, settings=settings, export_dir=None)
+    store = Store.connect(store_url)
+    try:
+        add_user(store, USERNAME, "coordinator", PASSWORD)
+        items = store.worklist().sort("patient_id", "screen")
+        _record_examples(store, items)
+        return store_url, _showcase_patient(store, items)
+    finally:
+        store.close()
+
+
+def _record_examples(store: Store, items: pl.DataFrame) -> None:
+    """Decide a few routine items, as a coordinator's earlier mornings would have."""
+    routine = items.filter(pl.col("priority") == "routine")["item_id"].to_list()
+    examples = [
+        (DecisionAction.REFERRED, {}),
+        (DecisionAction.DISMISSED, {"reason": "mimic", "comment": "spinal stenosis on MRI"}),
+        (DecisionAction.NEEDS_INFO, {"comment": "ask for the latest duplex report"}),
+    ]
+    for item_id, (action, extra) in zip(routine[-3:], examples, strict=False):
+        store.record_decision(
+            item_id,
+            username=USERNAME,
+            expected_count=0,
+            action=action,
+            reason=extra.get("reason"),
+            comment=extra.get("comment"),
+        )
+
+
+def _showcase_patient(store: Store, items: pl.DataFrame) -> str:
+    """The urgent patient with the most to show: several items, highlighted note evidence."""
+    best, best_score = "", -1
+    for patient in items.filter(pl.col("priority") == "urgent")["patient_id"].unique().sort():
+        rows = store.patient_items(patient)
+        notes = sum(
+            store.item_evidence(r["item_id"])["snippet"].drop_nulls().len() > 0 for r in rows
+        )
+        score = 2 * len(rows) + notes
+        if score > best_score:
+            best, best_score = patient, score
+    return best
+
+
+def capture(base_url: str, patient_id: str, out: Path) -> list[Path]:
+    """Sign in and save the worklist and patient pages as PNGs in `out`."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    saved = [out / "worklist.png", out / "patient.png"]
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(base_url + "/login")
+            page.fill("input[name=username]", USERNAME)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(base_url + "/")
+            page.screenshot(path=str(saved[0]), full_page=False)
+            page.goto(f"{base_url}/patients/{patient_id}")
+            page.screenshot(path=str(saved[1]), full_page=False)
+        finally:
+            browser.close()
+    return saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/img"))
+    parser.add_argument("--patients", type=int, default=150)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the store here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="vascreen-shots-") as tmp:
+        root = args.workdir or Path(tmp)
+        store_url, patient_id = seed_store(root, args.patients)
+        with serve_in_thread(store_url) as base_url:
+            saved = capture(base_url, patient_id, args.out)
+    print("saved " + ", ".join(str(p) for p in saved))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
