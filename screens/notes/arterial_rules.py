@@ -10,7 +10,7 @@ cramp, CECS) happens afterwards in `routing.py`, so these patterns may over-matc
 from __future__ import annotations
 
 from screens.notes.concepts import Concept
-from screens.notes.lexicon import CLAUD_SITE, FOOT_SITE, LIMB_SITE, LOWER_ARTERY, PAIN, WALK, gap
+from screens.notes.lexicon import CLAUD_SITE, FOOT_SITE, LIMB_SITE, LOWER_ARTERY, PAIN, WALK, gap, gap_affirmed
 
 C = Concept
 _ULCER = r"(?:ulcers?|ulcerations?|wounds?|sores?)"
@@ -45,7 +45,7 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         "pain site walk",
         rf"\b{PAIN}\b[^.;:,]{{0,25}}?\b{CLAUD_SITE}\b{gap(45)}\b{WALK}\b",
     ),
-    (C.CLAUDICATION, "walk site pain", rf"\b{WALK}\b{gap(30)}\b{CLAUD_SITE}\b{gap(20)}\b{PAIN}\b"),
+    (C.CLAUDICATION, "walk site pain", rf"\b{WALK}\b{gap_affirmed(30)}\b{CLAUD_SITE}\b{gap(20)}\b{PAIN}\b"),
     (C.CLAUDICATION, "exertional site pain", rf"\bexertional {CLAUD_SITE} {PAIN}\b"),
     # --- ischemic rest pain ---
     (C.REST_PAIN, "rest pain", r"\b(?:ischemic |ischaemic )?rest pain\b"),
@@ -164,6 +164,15 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         r"(?:\b\d{1,3}(?:\s*[-\u2013]\s*\d{1,3})?\s*%\s*)?\b(?:high[- ]grade |severe |critical |flow[- ]limiting |"
         r"focal |long[- ]segment |total |chronic total )?(?:stenos[ie]s|stenotic|occlusions?|occluded|narrowing|narrowed|CTO)\b"
         rf"{gap(25)}\b{LOWER_ARTERY}\b",
+    ),
+    (
+        C.ARTERIAL_STENOSIS,
+        "limb arterial obstruction",
+        r"\b(?:arterial (?:occlusive|obstructive) disease (?:of|in|involving) (?:the )?(?:left |right |both |bilateral )?"
+        r"(?:lower (?:extremit(?:y|ies)|limbs?)|legs?|(?-i:LE|LLE|RLE|BLE))\b"
+        r"|(?:arterial obstruction|(?:inflow|outflow|multilevel|multi-level|aortoiliac|femoropopliteal|infrapopliteal|tibial)"
+        r" (?:arterial )?(?:obstruction|occlusive disease|disease))\b"
+        r"(?: (?:of|in|involving) (?:the )?(?:left |right |both |bilateral )?(?:lower (?:extremit(?:y|ies)|limbs?)|legs?|(?-i:LE|LLE|RLE|BLE))\b)?)",
     ),
     (
         C.ARTERIAL_STENOSIS,

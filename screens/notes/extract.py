@@ -28,6 +28,9 @@ _SECTION_MODIFIER = {
     "past_medical_history": Modifier.HISTORICAL,
     "past_surgical_history": Modifier.HISTORICAL,
 }
+# Hard-wrapped notes put line breaks inside sentences; patterns are written with spaces, so
+# sentences reach spaCy with every whitespace character as a plain space (same offsets).
+_SPACES = str.maketrans("\n\r\t\f\v", "     ")
 _NO_SIDE = {
     Concept.HEART_FAILURE,
     Concept.ANTICOAGULATION,
@@ -48,7 +51,7 @@ def extract_mentions(text: str) -> list[Mention]:
     mentions: list[Mention] = []
     for s in split_sentences(text):
         if has_keyword(lowered, s.start, s.end):
-            found = _mentions_in_sentence(text[s.start : s.end], s.section)
+            found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
             mentions.extend(_shifted(m, s.start) for m in found)
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
 

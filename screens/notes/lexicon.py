@@ -29,25 +29,44 @@ CECS_SITE = (
 )
 
 PAIN = (
-    r"(?:pain(?:ful)?|aches?|aching|cramp(?:s|ing|y)?|discomfort|fatigue|tired(?:ness)?|heaviness|heavy"
-    r"|tightness|tight|burning|soreness)"
+    r"(?:pain(?:ful|s)?|aches?|aching|ached|cramp(?:s|ing|y|ed)?|discomfort|fatigue|tired(?:ness)?|heaviness|heavy"
+    r"|tightness|tight|tighten(?:s|ed|ing)?|burning|burns?|soreness|sore|hurts?|hurting)"
 )
+# CECS descriptions add pressure and fullness ("a feeling of pressure in both shins").
+CECS_PAIN = rf"(?:{PAIN}|pressure|fullness|numbness|paresthesias?|tingling)"
 NUMBER_WORD = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|half|a|a few|several|1/2)"
 WALK = (
-    r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?|exercise|exercising"
+    r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?(?! compartment)|exercise|exercising"
     r"|climbing(?: stairs| hills?)?|stairs|inclines?|uphill|hills?"
-    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|distance|on exertion)"
+    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|distance|on exertion"
+    r"|\d+(?:[.,]\d+)? ?(?:m|meters?|metres?)\b)"
 )
-SPORT = (
-    r"(?:run(?:s|ning)?|jog(?:s|ging)?|sprint\w*|soccer|football|basketball|sports?|play|training"
-    r"|ruck(?: marche?s?)?|march(?:es|ing)?|miles?|races?|marathon|drills?|hiking)"
+# Sports and training; DISTANCE words count as sport only without walking words (a "mile" walk
+# is claudication, "at mile 2" of a run is CECS).
+SPORT_ACTIVITY = (
+    r"(?:run(?:s|ning)?|ran|jog(?:s|ging)?|sprint\w*|soccer|football|basketball|lacrosse|hockey|rugby"
+    r"|tennis|volleyball|sports?|play(?:ing)?|games?|matche?s?|training|trains?|practices?|drills?"
+    r"|workouts?|work-outs?|ruck(?: marche?s?)?|ruck(?:ing|s)|march(?:es|ing)?|races?|racing|marathons?"
+    r"|hiking|hikes?|rehearsals?|danc(?:e|es|ing)|ballet|jump(?:s|ing)?|cycling|rowing|skating|skiing"
+    r"|physical training|(?-i:PT) runs?|conditioning|laps?|track|cross[- ]country)"
 )
+DISTANCE = r"(?:miles?|km|kilomet(?:er|re)s?|\d+ ?k\b)"
+SPORT = rf"(?:{SPORT_ACTIVITY}|{DISTANCE})"
 
 
 # Within-clause gap of at most n characters.
 def gap(n: int) -> str:
     """A lazy gap of up to `n` characters that never crosses a clause end."""
     return rf"[^.;:]{{0,{n}}}?"
+
+
+_NEGATION_WORD = r"\b(?:without|no|not|denies|denied|free of|never|absence of)\b"
+
+
+def gap_affirmed(n: int) -> str:
+    """As `gap`, but never across a negation word: "walks 2 miles without calf pain" is not a
+    mention with the negation inside it."""
+    return rf"(?:(?!{_NEGATION_WORD})[^.;:]){{0,{n}}}?"
 
 
 LOWER_ARTERY = (

@@ -66,7 +66,7 @@ _NUMBER = re.compile(
     r"(?<![\w.\-/])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)"
 )
 _NOT_VALUE_AFTER = re.compile(
-    r"^(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
+    r"(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
     r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7"
     r"|-year|-min|-day|-week|steps?|times)|\))",
     _I,
@@ -101,6 +101,13 @@ _POST = re.compile(
     r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b",
     _I,
 )
+_SEPARATOR = re.compile(r"[,;]")
+_MMHG = re.compile(r"\bmm ?hg\b", _I)
+_AND_THEN = re.compile(r"\b(?:and|then|with|vs\.?|versus)\b", _I)
+_SERIES_TIMING = re.compile(
+    r"\b(?:pre-?exercise|post-?exercise|rest(?:ing)?|baseline|min(?:ute)?s?|immediately|after)\b", _I
+)
+_SERIES_VALUE = re.compile(r"\d+\s*(?:mm ?hg)?", _I)
 _RESPECTIVELY = re.compile(r"\brespectively\b", _I)
 _COMPARTMENT = re.compile(
     r"\b(?:deep posterior|superficial posterior|anterior|lateral|posterior)\b", _I
@@ -152,15 +159,34 @@ def _values(text: str, concept: Concept, start: int, end: int) -> list[re.Match[
     return found
 
 
+def _series_end(text: str, c_end: int) -> int:
+    """A pressure series runs on across ";" clauses that each give a timed value
+    ("pre-exercise 15 mmHg; 1 minute post-exercise 30 mmHg; 5 minutes post-exercise 19 mmHg")."""
+    while c_end < len(text) and text[c_end] == ";":
+        nxt = text.find(";", c_end + 1)
+        nxt = len(text) if nxt == -1 else nxt
+        clause = text[c_end + 1 : nxt]
+        if not (_SERIES_TIMING.search(clause) and _SERIES_VALUE.search(clause)):
+            break
+        c_end = nxt
+    return c_end
+
+
 def _local(text: str, lo: int, hi: int, forward: bool) -> str:
     part = text[lo:hi]
     if forward:
-        return part.split(",")[0]
-    return part.rsplit(",", 1)[-1]
+        return _SEPARATOR.split(part)[0]
+    return _SEPARATOR.split(part)[-1]
 
 
 def _timing(concept: Concept, after: str, before: str, lead: str) -> str:
-    for part in (after, before, lead):
+    parts = (after, before, lead)
+    if concept is C.COMPARTMENT_PRESSURE:
+        # Timing written before the number ("1 minute post-exercise 30 mmHg") binds to it unless
+        # that text is the tail of the previous value ("15 mmHg pre-exercise, ...").
+        own_before = before if not _MMHG.search(before) else ""
+        parts = (own_before, _AND_THEN.split(after)[0], before, lead)
+    for part in parts:
         if concept is C.COMPARTMENT_PRESSURE:
             if _ONE_MIN.search(part):
                 return "post_exercise_1min"
@@ -180,6 +206,8 @@ def find_measurements(text: str) -> list[Measurement]:
     out: list[Measurement] = []
     for i, (k_start, k_end, concept) in enumerate(keywords):
         c_start, c_end = clause_bounds(text, k_start, k_end)
+        if concept is C.COMPARTMENT_PRESSURE:
+            c_end = _series_end(text, c_end)
         w_end = min(keywords[i + 1][0] if i + 1 < len(keywords) else len(text), c_end, k_end + 150)
         values = _values(text, concept, k_end, w_end)
         lead = text[c_start:k_start]
@@ -189,9 +217,21 @@ def find_measurements(text: str) -> list[Measurement]:
             prev = values[j - 1].end() if j else k_end
             after, before = _local(text, m.end(), nxt, True), _local(text, prev, m.start(), False)
             found.append(_measurement(text, concept, m, after, before, lead, sides, c_start))
+        if concept is C.COMPARTMENT_PRESSURE:
+            found = _carry_side(found)
         out.extend(_respectively(text, found, sides, c_end))
         if concept is C.ABI:
             out.extend(_noncompressible(text, k_start, w_end, c_start, c_end, values, out, sides))
+    return out
+
+
+def _carry_side(found: list[Measurement]) -> list[Measurement]:
+    """Values later in one pressure series keep the side named at its start."""
+    out: list[Measurement] = []
+    for m in found:
+        if m.laterality is None and out and out[-1].laterality is not None:
+            m = replace(m, laterality=out[-1].laterality)
+        out.append(m)
     return out
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from screens.notes.concepts import Concept
-from screens.notes.lexicon import CECS_SITE, PAIN, SPORT, SWELL_SITE, gap
+from screens.notes.lexicon import CECS_PAIN, CECS_SITE, PAIN, SPORT, SWELL_SITE, gap, gap_affirmed
 
 C = Concept
 _VEIN = (
@@ -83,12 +83,17 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
     (
         C.EXERTIONAL_LEG_PAIN,
         "site pain sport",
-        rf"\b{CECS_SITE}\b[^.;:,]{{0,25}}?\b{PAIN}\b{gap(45)}\b{SPORT}\b",
+        rf"\b(?:exertional )?{CECS_SITE}\b[^.;:,]{{0,25}}?\b{CECS_PAIN}\b{gap(45)}\b{SPORT}\b",
     ),
     (
         C.EXERTIONAL_LEG_PAIN,
         "pain site sport",
-        rf"\b{PAIN}\b[^.;:,]{{0,30}}?\b{CECS_SITE}\b{gap(45)}\b{SPORT}\b",
+        rf"\b(?:exertional )?{CECS_PAIN}\b[^.;:,]{{0,30}}?\b{CECS_SITE}\b{gap(45)}\b{SPORT}\b",
+    ),
+    (
+        C.EXERTIONAL_LEG_PAIN,
+        "sport site pain",
+        rf"\b(?:(?:while|when|during|with|on|after) )?{SPORT}\b{gap_affirmed(30)}\b{CECS_SITE}\b[^.;:,]{{0,25}}?\b{CECS_PAIN}\b",
     ),
     (
         C.EXERTIONAL_LEG_PAIN,

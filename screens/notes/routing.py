@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from screens.notes.concepts import Concept
-from screens.notes.lexicon import DISTAL_VEIN, PROXIMAL_VEIN, SPORT
+from screens.notes.lexicon import DISTAL_VEIN, PROXIMAL_VEIN, SPORT, SPORT_ACTIVITY
 
 C = Concept
 _I = re.IGNORECASE
@@ -24,13 +24,46 @@ _NEURO = re.compile(
     r"|(?:with|on|after|by) (?:prolonged )?standing(?! still)|standing alone|neurogenic)\b",
     _I,
 )
-_VENOUS = re.compile(
-    r"\b(?:elevat\w+|legs? up|burst\w*|varicos\w+|(?-i:DVT)|iliofemoral|post-?thrombotic|venous"
-    r"|(?-i:CEAP))",
+# Venous claudication needs venous wording: a bursting quality or relief by elevation ("elevator"
+# is not elevation) ...
+_VENOUS_QUALITY = re.compile(
+    r"\b(?:elevat(?:ion|ed|ing|es?)\b|legs? up\b|legs? raised|raising (?:the|her|his) legs?|burst\w*)", _I
+)
+# ... or venous history without an arterial pattern (relief by rest or standing still).
+_VENOUS_HISTORY = re.compile(
+    r"\b(?:varicos\w+|(?-i:DVT)|deep vein thromb\w*|iliofemoral|post-?thrombotic|venous|(?-i:CEAP))", _I
+)
+_REST_RELIEF = re.compile(
+    r"\b(?:reliev\w+|eas(?:es|ed|e|ing)|resolv\w+|subsid\w+|settl\w+|abat\w+|goes away|go(?:es)? away|gone"
+    r"|disappear\w*|improv\w+|better|stops?|recover\w*)\b[^.;]{0,40}?\b(?:rest(?:s|ing)?|standing still"
+    r"|stand(?:s|ing)? still|stopping|stops?|pausing|pauses?|a (?:short |brief )?break)\b"
+    r"|\b(?:with|after|on|upon) (?:a (?:few|couple of) minutes of |several minutes of |\d+ minutes of )?rest(?:ing)?\b",
     _I,
 )
-_STRESS = re.compile(r"\bwarms? up\b|\bstress fracture|\btibial border\b", _I)
+_STRESS = re.compile(r"\bwarms? up\b|\bstress (?:fracture|reaction)|\btibial border\b", _I)
 _SPORT = re.compile(rf"\b{SPORT}\b", _I)
+_SPORT_ACTIVITY = re.compile(rf"\b{SPORT_ACTIVITY}\b", _I)
+_WALKING = re.compile(
+    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?m\b)", _I
+)
+# CECS named or examined in the sentence: exertional leg pain there is the CECS pattern.
+_CECS_CONTEXT = re.compile(
+    r"\bcompartment\w*|\b(?-i:CECS)\b|\bfasciotom\w*|\bfascial (?:hernia\w*|defects?)|\bmuscle hernia\w*", _I
+)
+# Negation of a routing cue: a negation word shortly before it, with no relief verb or
+# contrast word between ("no leg swelling", "MRI without stress fracture", "not relieved by sitting").
+_NEG_CUE = re.compile(r"\b(?:no|not|denies|denied|deny|without|negative for|neg for|free of|never|absent|rather than)\b", _I)
+_NEG_STOP = re.compile(
+    r"\b(?:but|however|although|though|yet|while|and then)\b"
+    r"|(?<!not )(?<!never )\b(?:reliev\w*|eas(?:es|ed|e)|improv\w*|better|resolv\w*|goes away)\b",
+    _I,
+)
+# A later ";" clause with its own subject is about something else ("she takes the elevator").
+_NEW_SUBJECT = re.compile(
+    r"^\s*(?:she|he|they|the patient|patient|pt|her|his|family|mother|father|sister|brother|husband|wife"
+    r"|son|daughter|no|denies|exam|plan|labs?)\b",
+    _I,
+)
 _CLAUD_FAMILY = {C.CLAUDICATION, C.EXERTIONAL_LEG_PAIN}
 _NON_LIMB_BEFORE = re.compile(
     r"\b(?:back|chest|abdominal|abdomen|epigastric|neck|shoulder|head|arm|hand|wrist|elbow|joint"
@@ -57,6 +90,16 @@ _VENOUS_CONTEXT = re.compile(
 _NOT_DISEASE_PAD = re.compile(
     r"\bpre-?admission|\bpre-?op\w*|\bdressing|\bheating|\bpad change", _I
 )
+# "Moderate arterial insufficiency of the right lower extremity" in a lab or imaging report is a
+# graded, objective finding (ARTERIAL_STENOSIS), not a named diagnosis (PAD).
+_LAB_FINDING = re.compile(r"\barterial insufficiency\b|\bischa?emia\b", _I)
+_GRADED = re.compile(
+    r"\b(?:mild(?:ly)?|moderate(?:ly)?|severe(?:ly)?|marked(?:ly)?|significant|hemodynamically significant"
+    r"|critical|profound|minimal|evidence of|consistent with|compatible with|suggest(?:s|ive of|ing)"
+    r"|indicat(?:es|ing|ive of)|demonstrat\w*|shows?|showed|reveal\w*|diffuse|multilevel|multi-level"
+    r"|segmental|(?:to|at) rest)\b[^.;]*$",
+    _I,
+)
 _PROXIMAL = re.compile(rf"\b{PROXIMAL_VEIN}\b", _I)
 _DISTAL = re.compile(rf"\b{DISTAL_VEIN}\b", _I)
 _ACUTE = re.compile(r"\b(?:acute|subacute|new|fresh)\b", _I)
@@ -70,12 +113,14 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
     if concept is C.REST_PAIN and _NON_LIMB_BEFORE.search(sentence[max(0, start - 30) : start]):
         return None
     if concept in _CLAUD_FAMILY or concept is C.REST_PAIN:
-        return _route_exertional(concept, sentence, span)
+        return _route_exertional(concept, sentence, start, span)
     if concept is C.ARTERIAL_ULCER:
         if _NON_ARTERIAL_ULCER.search(span):
             return C.NONARTERIAL_ULCER
         if _NON_LIMB_WOUND.search(sentence) and not _LIMB_WORD.search(sentence):
             return None
+    if concept is C.PAD and _LAB_FINDING.search(span) and _GRADED.search(sentence[max(0, start - 45) : start]):
+        return C.ARTERIAL_STENOSIS
     if concept is C.PAD and span.upper() == "PVD" and _EYE.search(sentence):
         return None
     if concept is C.PAD and span == "PAD" and _NOT_DISEASE_PAD.search(sentence):
@@ -97,22 +142,56 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
     return concept
 
 
-def _route_exertional(concept: Concept, sentence: str, span: str) -> Concept | None:
+def _region(sentence: str, start: int) -> tuple[int, int]:
+    """Where routing cues for a mention at `start` may sit: its ";" clause and the following
+    clauses that continue it (not ones with a new subject)."""
+    lo = sentence.rfind(";", 0, start) + 1
+    hi = sentence.find(";", start)
+    while hi != -1 and not _NEW_SUBJECT.match(sentence, hi + 1):
+        hi = sentence.find(";", hi + 1)
+    return lo, len(sentence) if hi == -1 else hi
+
+
+def _negated(sentence: str, pos: int, floor: int) -> bool:
+    window_start = max(floor, pos - 50)
+    negs = list(_NEG_CUE.finditer(sentence, window_start, pos))
+    if not negs:
+        return False
+    return _NEG_STOP.search(sentence, negs[-1].end(), pos) is None
+
+
+def _cue(pattern: re.Pattern[str], sentence: str, region: tuple[int, int]) -> bool:
+    """Whether `pattern` occurs affirmed (not negated) within the region."""
+    lo, hi = region
+    return any(not _negated(sentence, m.start(), lo) for m in pattern.finditer(sentence, lo, hi))
+
+
+def _route_exertional(concept: Concept, sentence: str, start: int, span: str) -> Concept | None:
     literal = "claudica" in span.lower()
+    region = _region(sentence, start)
     cramp = re.search(r"cramp|spasm", sentence, _I) is not None
     if concept is C.REST_PAIN and re.search(r"cramp|spasm", span, _I):
         return C.MUSCLE_CRAMP
     if concept is C.REST_PAIN:
-        return C.MUSCLE_CRAMP if cramp and _CRAMP.search(sentence) else concept
-    if _CRAMP.search(sentence) and not literal:
+        return C.MUSCLE_CRAMP if cramp and _cue(_CRAMP, sentence, region) else concept
+    if _cue(_CRAMP, sentence, region) and not literal:
         return C.MUSCLE_CRAMP
-    if _NEURO.search(sentence):
+    if _cue(_NEURO, sentence, region):
         return C.NEUROGENIC_CLAUDICATION
-    if _VENOUS.search(sentence):
+    if _cue(_VENOUS_QUALITY, sentence, region) or (
+        _cue(_VENOUS_HISTORY, sentence, region) and not _cue(_REST_RELIEF, sentence, region)
+    ):
         return C.VENOUS_CLAUDICATION
-    if _STRESS.search(sentence) and not literal:
+    if _cue(_STRESS, sentence, region) and not literal:
         return C.STRESS_FRACTURE
-    if _SPORT.search(sentence) and not literal:
+    if literal:
+        return concept
+    if _cue(_CECS_CONTEXT, sentence, region):
+        return C.EXERTIONAL_LEG_PAIN
+    lo, hi = region
+    if _SPORT_ACTIVITY.search(sentence, lo, hi) or (
+        _SPORT.search(sentence, lo, hi) and not _WALKING.search(sentence, lo, hi)
+    ):
         return C.EXERTIONAL_LEG_PAIN
     return concept
 

@@ -17,6 +17,8 @@ _HEADER = re.compile(
 )
 # Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
 _SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+# Lines at least this long that end mid-clause were hard-wrapped by the note's author or system.
+_WRAP_WIDTH = 50
 _BULLET = re.compile(r"^[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]+")
 
 # Normalised section names (lower-case header text -> name); unknown headers keep their text.
@@ -72,14 +74,32 @@ def _lines(text: str) -> list[tuple[int, int]]:
         if (
             prev is not None
             and prev[1] > prev[0]
-            and stripped[0].islower()
             and not _BULLET.match(raw)
             and text[prev[0] : prev[1]].rstrip()[-1:] not in {".", ":", "!", "?"}
+            and _continues(text[prev[0] : prev[1]], raw, stripped)
         ):
             spans[-1] = (prev[0], end)
         else:
             spans.append((start, end))
     return [s for s in spans if s[1] > s[0]]
+
+
+def _continues(prev: str, raw: str, stripped: str) -> bool:
+    """Whether a line continues the previous one (a hard wrap, not a new item or header).
+
+    A lower-case start always continues; a number ("35 mmHg", "0.72") continues a long line that
+    was cut mid-clause; a capital ("ABI", "DVT") continues only a long line cut after a word.
+    """
+    if stripped[0].islower():
+        return True
+    last = prev.rstrip()
+    if stripped[0].isdigit():
+        return len(last) >= _WRAP_WIDTH
+    return (
+        len(last) >= _WRAP_WIDTH + 20
+        and (last[-1].islower() or last[-1] == ",")
+        and _HEADER.match(raw) is None
+    )
 
 
 def split_sentences(text: str) -> list[Sentence]:
