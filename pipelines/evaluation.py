@@ -45,24 +45,43 @@ def read_labels(path: Path) -> dict[str, set[str]]:
         return {row["patient_id"]: set((row["screens"] or "").split()) for row in reader}
 
 
-def score(flagged: dict[str, set[str]], labels: dict[str, set[str]], screen_ids: list[str]) -> list[ScreenScore]:
+def score(
+    flagged: dict[str, set[str]], labels: dict[str, set[str]], screen_ids: list[str]
+) -> list[ScreenScore]:
     scores = []
     for screen_id in screen_ids:
         truth = {p for p, s in labels.items() if screen_id in s}
         found = {p for p, s in flagged.items() if screen_id in s}
-        scores.append(ScreenScore(screen_id, len(truth & found), len(found - truth), len(truth - found),
-                                  sorted(truth - found), sorted(found - truth)))
+        scores.append(
+            ScreenScore(
+                screen_id,
+                len(truth & found),
+                len(found - truth),
+                len(truth - found),
+                sorted(truth - found),
+                sorted(found - truth),
+            )
+        )
     return scores
 
 
-def evaluate_source(source: Path, labels_path: Path, as_of: date, screen_ids: list[str] | None, *,
-                    progress: bool = False) -> list[ScreenScore]:
+def evaluate_source(
+    source: Path,
+    labels_path: Path,
+    as_of: date,
+    screen_ids: list[str] | None,
+    *,
+    progress: bool = False,
+) -> list[ScreenScore]:
     labels = read_labels(labels_path)
     screens = select_screens(screen_ids)
     with tempfile.TemporaryDirectory(prefix="vascreen-eval-") as tmp:
         settings = Settings(workdir=Path(tmp), nlp_cache=False)
-        staged = nightly.stage(nightly.resolve_source(str(source), settings=settings, mode=None, progress=progress),
-                               settings=settings, progress=progress)
+        staged = nightly.stage(
+            nightly.resolve_source(str(source), settings=settings, mode=None, progress=progress),
+            settings=settings,
+            progress=progress,
+        )
         mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=progress)
         evaluation = nightly.screen({**staged.tables, "note_mention": mentions}, screens, as_of)
     flagged: dict[str, set[str]] = {}
@@ -74,12 +93,19 @@ def evaluate_source(source: Path, labels_path: Path, as_of: date, screen_ids: li
 def format_report(scores: list[ScreenScore], *, max_ids: int = 50) -> str:
     lines = [f"{'screen':<12} {'TP':>5} {'FP':>5} {'FN':>5} {'sensitivity':>12} {'precision':>10}"]
     for s in scores:
-        lines.append(f"{s.screen:<12} {s.true_positive:>5} {s.false_positive:>5} {s.false_negative:>5} "
-                     f"{s.sensitivity:>12.3f} {s.precision:>10.3f}")
+        lines.append(
+            f"{s.screen:<12} {s.true_positive:>5} {s.false_positive:>5} {s.false_negative:>5} "
+            f"{s.sensitivity:>12.3f} {s.precision:>10.3f}"
+        )
     for s in scores:
         if s.missed:
-            lines.append(f"{s.screen} missed: {' '.join(s.missed[:max_ids])}" + (" ..." if len(s.missed) > max_ids else ""))
+            lines.append(
+                f"{s.screen} missed: {' '.join(s.missed[:max_ids])}"
+                + (" ..." if len(s.missed) > max_ids else "")
+            )
         if s.extra:
-            lines.append(f"{s.screen} flagged but not labelled: {' '.join(s.extra[:max_ids])}"
-                         + (" ..." if len(s.extra) > max_ids else ""))
+            lines.append(
+                f"{s.screen} flagged but not labelled: {' '.join(s.extra[:max_ids])}"
+                + (" ..." if len(s.extra) > max_ids else "")
+            )
     return "\n".join(lines)

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     workdir: Path = Path("var/work")
     max_quarantine_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     nlp_cache: bool = True
+    # Scale: patients per shard (peak memory follows it), DuckDB limits per process.
+    shard_size: int = Field(default=2500, ge=1)
+    duckdb_memory_limit: str = "1GB"
+    duckdb_threads: int = Field(default=2, ge=1)
     # FHIR server access (used when --source is an http(s) URL)
     fhir_auth: str = "none"  # none | bearer | basic | smart
     fhir_token: SecretStr | None = None

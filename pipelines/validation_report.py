@@ -56,5 +56,12 @@ def validate_file(path: Path) -> tuple[int, list[tuple[str, str, str, str]]]:
         detail = validate_resource(resource)
         if detail is not None:
             rid = resource.get("id")
-            problems.append((str(resource.get("resourceType", "?")), rid if isinstance(rid, str) else "?", where, detail))
+            problems.append(
+                (
+                    str(resource.get("resourceType", "?")),
+                    rid if isinstance(rid, str) else "?",
+                    where,
+                    detail,
+                )
+            )
     return checked, problems

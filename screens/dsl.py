@@ -44,7 +44,7 @@ ANY_TIME = Lookback(None)
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """A numeric window; each bound is inclusive (`at_least`/`at_most`) or strict (`above`/`below`)."""
+    """A numeric window: `at_least`/`at_most` are inclusive, `above`/`below` strict."""
 
     at_least: float | None = None
     above: float | None = None
@@ -150,14 +150,17 @@ class NoteMention:
 
 @dataclass(frozen=True, slots=True)
 class ExerciseDrop:
-    """Within one note, a post-exercise index at least `min_drop` (fraction) below the resting one."""
+    """In one note, a post-exercise index at least `min_drop` (a fraction) below the resting one."""
 
     concept: Concept
     min_drop: float
     table: str = "note_mention"
 
     def describe(self) -> str:
-        return f"a post-exercise `{self.concept}` at least {self.min_drop:.0%} below the resting value in the same report"
+        return (
+            f"a post-exercise `{self.concept}` at least {self.min_drop:.0%} below the resting "
+            "value in the same report"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,9 @@ class Sex:
         return f"administrative gender {self.gender}"
 
 
-Finder = Diagnosis | ProcedureFinder | MedicationFinder | Lab | NoteMention | ExerciseDrop | Age | Sex
+Finder = (
+    Diagnosis | ProcedureFinder | MedicationFinder | Lab | NoteMention | ExerciseDrop | Age | Sex
+)
 
 
 def diagnosis(valueset: ValueSet, *, min_distinct_dates: int = 1) -> Diagnosis:
@@ -337,7 +342,9 @@ class Screen:
         seen: dict[str, Criterion] = {}
         for criterion in self.all_criteria():
             if not criterion.id.startswith(f"{self.id}."):
-                raise InvalidRuleError(f"criterion {criterion.id} does not belong to screen {self.id}")
+                raise InvalidRuleError(
+                    f"criterion {criterion.id} does not belong to screen {self.id}"
+                )
             other = seen.get(criterion.id)
             if other is not None and other != criterion:
                 raise InvalidRuleError(f"criterion id {criterion.id} is used twice")

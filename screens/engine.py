@@ -53,8 +53,10 @@ class _Context:
         union = set.union(*sets)
         return union if node.op == "any" else self.universe - union
 
-    def supporting(self, node: dsl.Criterion | dsl.Logic, patients: set[str]) -> list[tuple[str, set[str]]]:
-        """(criterion id, patients) pairs on branches that hold for those patients; `none` adds none."""
+    def supporting(
+        self, node: dsl.Criterion | dsl.Logic, patients: set[str]
+    ) -> list[tuple[str, set[str]]]:
+        """(criterion id, patients) on branches that hold for those patients; `none` adds none."""
         if not patients:
             return []
         if isinstance(node, dsl.Criterion):
@@ -68,16 +70,23 @@ class _Context:
         return found
 
 
-def _evidence_rows(ctx: _Context, pairs: list[tuple[str, set[str]]], screen: dsl.Screen, role: str) -> list[pl.DataFrame]:
+def _evidence_rows(
+    ctx: _Context, pairs: list[tuple[str, set[str]]], screen: dsl.Screen, role: str
+) -> list[pl.DataFrame]:
     frames = []
     for criterion_id, patients in pairs:
         if not patients:
             continue
         hits = ctx.hits[criterion_id].filter(pl.col("patient_id").is_in(sorted(patients)))
-        frames.append(hits.with_columns(
-            screen_id=pl.lit(screen.id), screen_version=pl.lit(screen.version, pl.Int64),
-            criterion_id=pl.lit(criterion_id), role=pl.lit(role), as_of=pl.lit(ctx.as_of, pl.Date),
-        ))
+        frames.append(
+            hits.with_columns(
+                screen_id=pl.lit(screen.id),
+                screen_version=pl.lit(screen.version, pl.Int64),
+                criterion_id=pl.lit(criterion_id),
+                role=pl.lit(role),
+                as_of=pl.lit(ctx.as_of, pl.Date),
+            )
+        )
     return frames
 
 
@@ -93,42 +102,63 @@ def _priorities(ctx: _Context, screen: dsl.Screen, flagged: set[str]) -> dict[st
     return priority
 
 
-def _items(screen: dsl.Screen, evidence: pl.DataFrame, priority: dict[str, str],
-           alerts: dict[str, list[str]], as_of: date) -> pl.DataFrame:
+def _items(
+    screen: dsl.Screen,
+    evidence: pl.DataFrame,
+    priority: dict[str, str],
+    alerts: dict[str, list[str]],
+    as_of: date,
+) -> pl.DataFrame:
     def joined(col: str) -> pl.Expr:
         return pl.col(col).unique().sort().str.join(" ")
 
     include = evidence.filter(pl.col("role") == "include")
-    mimic = evidence.filter(pl.col("role") == "mimic").group_by("patient_id").agg(
-        mimics=joined("criterion_id"))
-    items = include.group_by("patient_id").agg(
-        criteria=joined("criterion_id"), evidence=joined("source_ref"),
-        last_evidence_on=pl.col("observed_on").max(),
-    ).join(mimic, on="patient_id", how="left")
+    mimic = (
+        evidence.filter(pl.col("role") == "mimic")
+        .group_by("patient_id")
+        .agg(mimics=joined("criterion_id"))
+    )
+    items = (
+        include.group_by("patient_id")
+        .agg(
+            criteria=joined("criterion_id"),
+            evidence=joined("source_ref"),
+            last_evidence_on=pl.col("observed_on").max(),
+        )
+        .join(mimic, on="patient_id", how="left")
+    )
     items = items.with_columns(
-        screen=pl.lit(screen.id), screen_version=pl.lit(screen.version, pl.Int64),
+        screen=pl.lit(screen.id),
+        screen_version=pl.lit(screen.version, pl.Int64),
         priority=pl.col("patient_id").replace_strict(priority, return_dtype=pl.String),
         first_flagged_on=pl.lit(as_of, pl.Date),
         mimics=pl.col("mimics").fill_null(""),
         alerts=pl.col("patient_id").replace_strict(
-            {p: " ".join(sorted(a)) for p, a in alerts.items()}, default="", return_dtype=pl.String),
+            {p: " ".join(sorted(a)) for p, a in alerts.items()}, default="", return_dtype=pl.String
+        ),
         as_of=pl.lit(as_of, pl.Date),
     )
     return items.select(list(WORKLIST_ITEM)).sort("patient_id")
 
 
-def evaluate_screen(screen: dsl.Screen, tables: Mapping[str, pl.DataFrame], as_of: date) -> Evaluation:
+def evaluate_screen(
+    screen: dsl.Screen, tables: Mapping[str, pl.DataFrame], as_of: date
+) -> Evaluation:
     """Flag patients whose include tree holds and exclude tree does not, with their evidence."""
     universe = set(tables["patient"].get_column("patient_id").to_list())
     ctx = _Context(tables, as_of, universe)
-    for criterion in screen.all_criteria():  # hits of every criterion, so undated counts are complete
+    for (
+        criterion
+    ) in screen.all_criteria():  # hits of every criterion, so undated counts are complete
         ctx.criterion_hits(criterion)
     universe.update(*(ctx.patients[c.id] for c in screen.all_criteria()))
     flagged = ctx.satisfied(screen.include)
     if screen.exclude is not None:
         flagged = flagged - ctx.satisfied(screen.exclude)
     frames = _evidence_rows(ctx, ctx.supporting(screen.include, flagged), screen, "include")
-    frames += _evidence_rows(ctx, [(m.id, flagged & ctx.patients[m.id]) for m in screen.mimics], screen, "mimic")
+    frames += _evidence_rows(
+        ctx, [(m.id, flagged & ctx.patients[m.id]) for m in screen.mimics], screen, "mimic"
+    )
     alerts: dict[str, list[str]] = {}
     for alert in screen.alerts:
         raised = flagged & ctx.satisfied(alert.when)
@@ -136,14 +166,20 @@ def evaluate_screen(screen: dsl.Screen, tables: Mapping[str, pl.DataFrame], as_o
             alerts.setdefault(patient, []).append(alert.id)
         frames += _evidence_rows(ctx, ctx.supporting(alert.when, raised), screen, "alert")
     evidence = (pl.concat(frames) if frames else empty_frame(EVIDENCE)).select(list(EVIDENCE))
-    evidence = evidence.unique().sort(["patient_id", "criterion_id", "role", "source_ref", "span_start"],
-                                      nulls_last=True)
+    evidence = evidence.unique().sort(
+        ["patient_id", "criterion_id", "role", "source_ref", "span_start"], nulls_last=True
+    )
     items = _items(screen, evidence, _priorities(ctx, screen, flagged), alerts, as_of)
-    return Evaluation(assert_schema(evidence, EVIDENCE, "evidence"),
-                      assert_schema(items, WORKLIST_ITEM, "worklist_item"), dict(ctx.undated))
+    return Evaluation(
+        assert_schema(evidence, EVIDENCE, "evidence"),
+        assert_schema(items, WORKLIST_ITEM, "worklist_item"),
+        dict(ctx.undated),
+    )
 
 
-def evaluate_screens(screens: Sequence[dsl.Screen], tables: Mapping[str, pl.DataFrame], as_of: date) -> Evaluation:
+def evaluate_screens(
+    screens: Sequence[dsl.Screen], tables: Mapping[str, pl.DataFrame], as_of: date
+) -> Evaluation:
     results = [evaluate_screen(screen, tables, as_of) for screen in screens]
     undated: dict[str, int] = {}
     for result in results:

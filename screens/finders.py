@@ -43,9 +43,13 @@ def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
 
 
 def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
-    canonical = pl.col("system").replace_strict(system_aliases(), default=None, return_dtype=pl.String)
+    canonical = pl.col("system").replace_strict(
+        system_aliases(), default=None, return_dtype=pl.String
+    )
     norm = pl.col("code").str.replace_all(r"[.\s]", "").str.to_uppercase()
-    frame = frame.with_columns(_sys=canonical, _norm=norm).filter(pl.col("_sys").is_in(list(vs.systems)))
+    frame = frame.with_columns(_sys=canonical, _norm=norm).filter(
+        pl.col("_sys").is_in(list(vs.systems))
+    )
     exact = pl.DataFrame(
         {"_sys": [s for s, _ in sorted(vs.exact)], "_norm": [c for _, c in sorted(vs.exact)]},
         schema={"_sys": pl.String, "_norm": pl.String},
@@ -84,16 +88,24 @@ def _find_diagnosis(f: dsl.Diagnosis, tables: Mapping[str, pl.DataFrame]) -> pl.
         pl.col("verification_status").is_null()
         | ~pl.col("verification_status").is_in(EXCLUDED_CONDITION_VERIFICATION)
     )
-    return _hits(_in_valueset(frame, f.valueset), patient_id=pl.col("patient_id"),
-                 source_ref=pl.col("source_ref"), observed_on=pl.col("recorded_on"))
+    return _hits(
+        _in_valueset(frame, f.valueset),
+        patient_id=pl.col("patient_id"),
+        source_ref=pl.col("source_ref"),
+        observed_on=pl.col("recorded_on"),
+    )
 
 
 def _find_procedure(f: dsl.ProcedureFinder, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     frame = _table(tables, "procedure").filter(
         pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_ORDER_STATUSES)
     )
-    return _hits(_in_valueset(frame, f.valueset), patient_id=pl.col("patient_id"),
-                 source_ref=pl.col("source_ref"), observed_on=pl.col("performed_on"))
+    return _hits(
+        _in_valueset(frame, f.valueset),
+        patient_id=pl.col("patient_id"),
+        source_ref=pl.col("source_ref"),
+        observed_on=pl.col("performed_on"),
+    )
 
 
 def _find_medication(f: dsl.MedicationFinder, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
@@ -104,33 +116,58 @@ def _find_medication(f: dsl.MedicationFinder, tables: Mapping[str, pl.DataFrame]
     if f.display is not None:
         by_name = frame.filter(pl.col("display").str.contains(f"(?i){f.display}"))
         found = pl.concat([found, by_name]).unique(maintain_order=True)
-    return _hits(found, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
-                 observed_on=pl.col("authored_on"))
+    return _hits(
+        found,
+        patient_id=pl.col("patient_id"),
+        source_ref=pl.col("source_ref"),
+        observed_on=pl.col("authored_on"),
+    )
 
 
 def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    frame = _in_valueset(_table(tables, "observation").filter(pl.col("status").is_in(RESULT_STATUSES)),
-                         f.valueset)
+    frame = _in_valueset(
+        _table(tables, "observation").filter(pl.col("status").is_in(RESULT_STATUSES)), f.valueset
+    )
     if f.text is not None:
         frame = frame.filter(pl.col("value_str").str.contains(f"(?i){f.text}").fill_null(False))
     else:
         # Values in a unit we could not map ("unit_unrecognized") are never compared.
         frame = frame.filter((pl.col("unit") == f.unit) & _bounds(pl.col("value_num"), f.bounds))
-    return _hits(frame, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
-                 observed_on=pl.col("effective_on"), value=pl.col("value_num"), unit=pl.col("unit"),
-                 laterality=pl.col("laterality"))
+    return _hits(
+        frame,
+        patient_id=pl.col("patient_id"),
+        source_ref=pl.col("source_ref"),
+        observed_on=pl.col("effective_on"),
+        value=pl.col("value_num"),
+        unit=pl.col("unit"),
+        laterality=pl.col("laterality"),
+    )
 
 
 def _mention_hits(frame: pl.DataFrame) -> pl.DataFrame:
-    return _hits(frame, patient_id=pl.col("patient_id"), source_ref=pl.col("source_ref"),
-                 observed_on=pl.col("note_on"), value=pl.col("value"), unit=pl.col("unit"),
-                 laterality=pl.col("laterality"), span_start=pl.col("span_start"),
-                 span_end=pl.col("span_end"), sentence_start=pl.col("sentence_start"),
-                 snippet=pl.col("snippet"), modifiers=pl.col("modifiers"))
+    return _hits(
+        frame,
+        patient_id=pl.col("patient_id"),
+        source_ref=pl.col("source_ref"),
+        observed_on=pl.col("note_on"),
+        value=pl.col("value"),
+        unit=pl.col("unit"),
+        laterality=pl.col("laterality"),
+        span_start=pl.col("span_start"),
+        span_end=pl.col("span_end"),
+        sentence_start=pl.col("sentence_start"),
+        snippet=pl.col("snippet"),
+        modifiers=pl.col("modifiers"),
+    )
 
 
 def _allowed_modifiers(allow: frozenset[str]) -> pl.Expr:
-    mods = pl.col("modifiers").fill_null("").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    mods = (
+        pl.col("modifiers")
+        .fill_null("")
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != ""))
+    )
     return mods.list.eval(pl.element().is_in(sorted(allow)).not_()).list.any().not_()
 
 
@@ -138,12 +175,17 @@ def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.Dat
     frame = _table(tables, "note_mention").filter(pl.col("concept") == str(f.concept))
     frame = frame.filter(_allowed_modifiers(frozenset(str(m) for m in f.allow)))
     if f.require:
-        frame = frame.filter(pl.col("modifiers").fill_null("").str.contains(
-            r"\b(?:" + "|".join(sorted(str(m) for m in f.require)) + r")\b"))
+        frame = frame.filter(
+            pl.col("modifiers")
+            .fill_null("")
+            .str.contains(r"\b(?:" + "|".join(sorted(str(m) for m in f.require)) + r")\b")
+        )
     if f.bounds.is_set():
         frame = frame.filter(_bounds(pl.col("value"), f.bounds))
     if f.qualifier is not None:
-        frame = frame.filter(pl.col("qualifier").str.contains(f"^(?:{f.qualifier})$").fill_null(False))
+        frame = frame.filter(
+            pl.col("qualifier").str.contains(f"^(?:{f.qualifier})$").fill_null(False)
+        )
     if f.laterality is not None:
         frame = frame.filter(pl.col("laterality").is_in(sorted(f.laterality)))
     return _mention_hits(frame)
@@ -151,19 +193,25 @@ def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.Dat
 
 def _find_exercise_drop(f: dsl.ExerciseDrop, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     frame = _table(tables, "note_mention").filter(
-        (pl.col("concept") == str(f.concept)) & (pl.col("modifiers").fill_null("") == "")
+        (pl.col("concept") == str(f.concept))
+        & (pl.col("modifiers").fill_null("") == "")
         & pl.col("value").is_not_null()
     )
     post = frame.filter(pl.col("qualifier").fill_null("").str.starts_with("post_exercise"))
-    rest = (frame.filter(~pl.col("qualifier").fill_null("").str.starts_with("post_exercise"))
-            .group_by("source_ref").agg(pl.col("value").max().alias("_rest")))
+    rest = (
+        frame.filter(~pl.col("qualifier").fill_null("").str.starts_with("post_exercise"))
+        .group_by("source_ref")
+        .agg(pl.col("value").max().alias("_rest"))
+    )
     joined = post.join(rest, on="source_ref", how="inner").filter(
         (pl.col("_rest") - pl.col("value")) / pl.col("_rest") >= f.min_drop
     )
     return _mention_hits(joined)
 
 
-def _find_patient(f: dsl.Age | dsl.Sex, tables: Mapping[str, pl.DataFrame], as_of: date) -> pl.DataFrame:
+def _find_patient(
+    f: dsl.Age | dsl.Sex, tables: Mapping[str, pl.DataFrame], as_of: date
+) -> pl.DataFrame:
     patients = _table(tables, "patient")
     if isinstance(f, dsl.Sex):
         frame = patients.filter(pl.col("gender") == f.gender)
@@ -175,12 +223,18 @@ def _find_patient(f: dsl.Age | dsl.Sex, tables: Mapping[str, pl.DataFrame], as_o
         ).cast(pl.Int32)
         frame = patients.with_columns(_age=years).filter(_bounds(pl.col("_age"), f.bounds))
         value = pl.col("_age")
-    return _hits(frame, patient_id=pl.col("patient_id"),
-                 source_ref=pl.lit("Patient/") + pl.col("patient_id"), value=value,
-                 unit=pl.lit("a") if isinstance(f, dsl.Age) else pl.lit(None))
+    return _hits(
+        frame,
+        patient_id=pl.col("patient_id"),
+        source_ref=pl.lit("Patient/") + pl.col("patient_id"),
+        value=value,
+        unit=pl.lit("a") if isinstance(f, dsl.Age) else pl.lit(None),
+    )
 
 
-def find_hits(criterion: dsl.Criterion, tables: Mapping[str, pl.DataFrame], as_of: date) -> tuple[pl.DataFrame, int]:
+def find_hits(
+    criterion: dsl.Criterion, tables: Mapping[str, pl.DataFrame], as_of: date
+) -> tuple[pl.DataFrame, int]:
     """All hits of one criterion within its lookback; also the undated rows a window skipped."""
     f = criterion.finds
     if isinstance(f, dsl.Age | dsl.Sex):
@@ -205,7 +259,10 @@ def find_hits(criterion: dsl.Criterion, tables: Mapping[str, pl.DataFrame], as_o
         hits = hits.filter(pl.col("observed_on") >= start)
     min_dates = getattr(f, "min_distinct_dates", 1)
     if min_dates > 1:
-        enough = (hits.group_by("patient_id").agg(pl.col("observed_on").n_unique().alias("_n"))
-                  .filter(pl.col("_n") >= min_dates))
+        enough = (
+            hits.group_by("patient_id")
+            .agg(pl.col("observed_on").n_unique().alias("_n"))
+            .filter(pl.col("_n") >= min_dates)
+        )
         hits = hits.join(enough.select("patient_id"), on="patient_id", how="semi")
     return hits, undated

@@ -91,7 +91,8 @@ STG_CONDITION = {  # one row per Condition x coding
     "code": pl.String,
     "code_norm": pl.String,
     "display": pl.String,
-    "clinical_status": pl.String,  # active | recurrence | relapse | inactive | remission | resolved | None
+    # clinical_status: active | recurrence | relapse | inactive | remission | resolved | None
+    "clinical_status": pl.String,
     "verification_status": pl.String,  # confirmed | provisional | ... | refuted | None
     "recorded_on": pl.Date,  # onset, else recordedDate; NULL when the record has neither
 }
@@ -99,7 +100,7 @@ STG_CONDITION = {  # one row per Condition x coding
 STG_OBSERVATION = {  # one row per Observation x coding, and per component x coding
     "patient_id": pl.String,
     "source_ref": pl.String,  # "Observation/<id>"
-    "status": pl.String,  # final | amended | corrected | preliminary | ... (entered-in-error dropped)
+    "status": pl.String,  # final | amended | corrected | preliminary | ... (never entered-in-error)
     "system": pl.String,
     "code": pl.String,
     "display": pl.String,
@@ -174,7 +175,7 @@ EVIDENCE = {  # one row per criterion hit per patient
     "laterality": pl.String,
     "span_start": pl.Int64,
     "span_end": pl.Int64,
-    "sentence_start": pl.Int64,  # note offset of the snippet, so the UI can highlight span - sentence_start
+    "sentence_start": pl.Int64,  # note offset of the snippet: the UI highlights span - sentence_start
     "snippet": pl.String,
     "modifiers": pl.String,
     "as_of": pl.Date,

@@ -48,7 +48,9 @@ def render_screen(screen_id: str) -> str:
         lines += ["## Priority", ""]
         for esc in screen.escalations:
             names = ", ".join(f"`{c.id}`" for c in esc.criteria)
-            lines.append(f"- Raised to **{esc.priority}** when {names} has a hit {esc.within.describe()}.")
+            lines.append(
+                f"- Raised to **{esc.priority}** when {names} has a hit {esc.within.describe()}."
+            )
         lines.append("")
     if screen.mimics:
         lines += ["## Shown to the reviewer as alternative explanations", ""]
@@ -60,10 +62,18 @@ def render_screen(screen_id: str) -> str:
             lines.append(f"- **{alert.id}**: {alert.reads_as}. Raised when:")
             lines.extend(_logic_lines(alert.when, 1))
         lines.append("")
-    valuesets = sorted({c.finds.valueset.name: len(c.finds.valueset) for c in screen.criteria_index.values()
-                        if hasattr(c.finds, "valueset")}.items())
+    valuesets = sorted(
+        {
+            c.finds.valueset.name: len(c.finds.valueset)
+            for c in screen.criteria_index.values()
+            if hasattr(c.finds, "valueset")
+        }.items()
+    )
     lines += ["## Value sets", ""]
-    lines += [f"- `{name}`: {size} codes or code prefixes (screens/valuesets/{name}.csv)" for name, size in valuesets]
+    lines += [
+        f"- `{name}`: {size} codes or code prefixes (screens/valuesets/{name}.csv)"
+        for name, size in valuesets
+    ]
     lines.append("")
     lines += [
         "Note criteria count only mentions that are affirmed for the patient: negated, historical, "

@@ -10,8 +10,12 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="Rewrite golden files (rendered rules, scenario worklists) from the current code.")
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="Rewrite golden files (rendered rules, scenario worklists) from the current code.",
+    )
 
 
 @pytest.fixture
@@ -22,7 +26,9 @@ def update_goldens(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"../shared/data not found at {SHARED_DATA}: tests need the shared folder beside the checkout")
+        pytest.fail(
+            f"../shared/data not found at {SHARED_DATA}: tests need ../shared beside the checkout"
+        )
     return SHARED_DATA
 
 

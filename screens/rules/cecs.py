@@ -65,13 +65,17 @@ pre_exercise = Criterion(
 post_1min = Criterion(
     id="cecs.pressure_1min_post_exercise",
     reads_as="Compartment pressure of 30 mmHg or more 1 minute after exercise",
-    finds=note_mention(Concept.COMPARTMENT_PRESSURE, at_least=30, qualifier="post_exercise_1min(?::.*)?"),
+    finds=note_mention(
+        Concept.COMPARTMENT_PRESSURE, at_least=30, qualifier="post_exercise_1min(?::.*)?"
+    ),
     lookback=RECENT,
 )
 post_5min = Criterion(
     id="cecs.pressure_5min_post_exercise",
     reads_as="Compartment pressure of 20 mmHg or more 5 minutes after exercise",
-    finds=note_mention(Concept.COMPARTMENT_PRESSURE, at_least=20, qualifier="post_exercise_5min(?::.*)?"),
+    finds=note_mention(
+        Concept.COMPARTMENT_PRESSURE, at_least=20, qualifier="post_exercise_5min(?::.*)?"
+    ),
     lookback=RECENT,
 )
 
@@ -155,7 +159,16 @@ CECS = Screen(
         pedowitz,
         all_of(young, any_of(exertional_pattern, cecs_named, nontraumatic_dx)),
     ),
-    exclude=any_of(low_abi, low_abi_note, pad_dx, trauma_dx, stress_fracture_note, acute_compartment_note,
-                   fasciotomy, known_cecs_note, ruled_out_note),
+    exclude=any_of(
+        low_abi,
+        low_abi_note,
+        pad_dx,
+        trauma_dx,
+        stress_fracture_note,
+        acute_compartment_note,
+        fasciotomy,
+        known_cecs_note,
+        ruled_out_note,
+    ),
     mimics=(cramps_note, claudication_note, stress_fracture_note),
 )

@@ -176,10 +176,19 @@ compression_note = Criterion(
     lookback=days(90),
 )
 
-hemodynamic = any_of(ankle_pressure_low, ankle_pressure_low_note, toe_pressure_low, toe_pressure_low_note,
-                     tcpo2_low, tcpo2_low_note, abi_very_low, abi_very_low_note)
-arterial_evidence = any_of(hemodynamic, low_abi, low_abi_note, low_tbi_note, pulse_deficit,
-                           ischemic_signs, pad_known)
+hemodynamic = any_of(
+    ankle_pressure_low,
+    ankle_pressure_low_note,
+    toe_pressure_low,
+    toe_pressure_low_note,
+    tcpo2_low,
+    tcpo2_low_note,
+    abi_very_low,
+    abi_very_low_note,
+)
+arterial_evidence = any_of(
+    hemodynamic, low_abi, low_abi_note, low_tbi_note, pulse_deficit, ischemic_signs, pad_known
+)
 
 CLTI = Screen(
     id="clti",

@@ -35,7 +35,9 @@ from screens.valuesets import load
 
 LOOKBACK = days(730)
 LEFT = frozenset({"left"})
-ANTICOAGULANT_NAMES = "apixaban|rivaroxaban|warfarin|dabigatran|edoxaban|enoxaparin|heparin|fondaparinux"
+ANTICOAGULANT_NAMES = (
+    "apixaban|rivaroxaban|warfarin|dabigatran|edoxaban|enoxaparin|heparin|fondaparinux"
+)
 
 left_proximal_dvt_dx = Criterion(
     id="may_thurner.left_proximal_dvt_dx",
@@ -58,8 +60,9 @@ recurrent_left_dvt_dx = Criterion(
 recurrent_left_dvt_note = Criterion(
     id="may_thurner.recurrent_left_dvt_note",
     reads_as="Notes describe left-leg DVT on two or more separate dates",
-    finds=note_mention(Concept.DVT, laterality=LEFT, allow=frozenset({Modifier.HISTORICAL}),
-                       min_distinct_dates=2),
+    finds=note_mention(
+        Concept.DVT, laterality=LEFT, allow=frozenset({Modifier.HISTORICAL}), min_distinct_dates=2
+    ),
     lookback=days(1825),
 )
 compression_imaging = Criterion(
@@ -180,8 +183,11 @@ MAY_THURNER = Screen(
         recurrent_left_dvt_note,
         compression_imaging,
         all_of(compression_dx, any_of(left_dvt, left_swelling_dx, left_swelling_note)),
-        all_of(young, any_of(persistent_left_swelling_note, left_swelling_dx, venous_claudication),
-               none_of(other_swelling_cause)),
+        all_of(
+            young,
+            any_of(persistent_left_swelling_note, left_swelling_dx, venous_claudication),
+            none_of(other_swelling_cause),
+        ),
     ),
     exclude=any_of(stented, stent_note, known_compression),
     mimics=(cellulitis_note, cellulitis_dx, heart_failure, heart_failure_note),
@@ -193,6 +199,8 @@ MAY_THURNER = Screen(
         ),
     ),
     escalations=(
-        Escalation(Priority.SOON, (acute_left_proximal_dvt_dx, acute_left_proximal_dvt_note), days(30)),
+        Escalation(
+            Priority.SOON, (acute_left_proximal_dvt_dx, acute_left_proximal_dvt_note), days(30)
+        ),
     ),
 )

@@ -68,7 +68,9 @@ noncompressible_abi = Criterion(
 noncompressible_abi_text = Criterion(
     id="pad.noncompressible_abi_text",
     reads_as="An ankle-brachial index result reported as noncompressible",
-    finds=lab(load("abi"), unit="1", text=r"non-?compress|incompress|poorly compress|^\s*>\s*1\.[34]"),
+    finds=lab(
+        load("abi"), unit="1", text=r"non-?compress|incompress|poorly compress|^\s*>\s*1\.[34]"
+    ),
     lookback=MEASUREMENT_LOOKBACK,
 )
 noncompressible_abi_note = Criterion(
@@ -216,8 +218,14 @@ compression_note = Criterion(
     lookback=days(90),
 )
 
-symptom_mimics = any_of(neurogenic_note, spinal_stenosis_dx, spinal_stenosis_note,
-                        venous_claudication_note, radiculopathy_note, cramps_note)
+symptom_mimics = any_of(
+    neurogenic_note,
+    spinal_stenosis_dx,
+    spinal_stenosis_note,
+    venous_claudication_note,
+    radiculopathy_note,
+    cramps_note,
+)
 
 PAD = Screen(
     id="pad",
@@ -230,17 +238,35 @@ PAD = Screen(
         low_abi_note,
         low_tbi,
         low_tbi_note,
-        all_of(any_of(noncompressible_abi, noncompressible_abi_text, noncompressible_abi_note, high_abi_note),
-               any_of(low_tbi, low_tbi_note)),
+        all_of(
+            any_of(
+                noncompressible_abi,
+                noncompressible_abi_text,
+                noncompressible_abi_note,
+                high_abi_note,
+            ),
+            any_of(low_tbi, low_tbi_note),
+        ),
         exercise_abi_drop,
         arterial_stenosis_note,
         all_of(claudication_note, none_of(symptom_mimics)),
-        all_of(any_of(borderline_abi, borderline_abi_note),
-               any_of(claudication_note, exertional_symptoms)),
+        all_of(
+            any_of(borderline_abi, borderline_abi_note),
+            any_of(claudication_note, exertional_symptoms),
+        ),
     ),
     exclude=any_of(pad_diagnosed, revascularized, known_pad_note),
-    mimics=(neurogenic_note, spinal_stenosis_dx, spinal_stenosis_note, venous_claudication_note,
-            radiculopathy, radiculopathy_note, cramps_note, cramps_dx, nonatherosclerotic_dx),
+    mimics=(
+        neurogenic_note,
+        spinal_stenosis_dx,
+        spinal_stenosis_note,
+        venous_claudication_note,
+        radiculopathy,
+        radiculopathy_note,
+        cramps_note,
+        cramps_dx,
+        nonatherosclerotic_dx,
+    ),
     alerts=(
         Alert(
             id="pad.compression_with_abi_below_050",

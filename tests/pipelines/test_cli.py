@@ -23,7 +23,10 @@ def test_help_lists_every_contract_command() -> None:
 def test_explain_prints_each_screen_as_text() -> None:
     result = runner.invoke(app, ["explain", "clti"])
     assert result.exit_code == 0
-    assert "Possible chronic limb-threatening ischemia" in result.output and "`clti.rest_pain_note`" in result.output
+    assert (
+        "Possible chronic limb-threatening ischemia" in result.output
+        and "`clti.rest_pain_note`" in result.output
+    )
 
 
 def test_unknown_screen_is_a_one_line_usage_error() -> None:
@@ -34,13 +37,20 @@ def test_unknown_screen_is_a_one_line_usage_error() -> None:
 
 @pytest.mark.parametrize(
     ("args", "code"),
-    [(["run", "--source", "/nonexistent/dir", "--as-of", "2026-06-30"], ExitCode.SOURCE),
-     (["run", "--source", ".", "--as-of", "30/06/2026"], ExitCode.USAGE),
-     (["run", "--source", ".", "--as-of", "2026-06-30", "--mode", "fast"], ExitCode.USAGE),
-     (["run", "--source", ".", "--as-of", "2026-06-30", "--screens", "pad,nope"], ExitCode.USAGE)],
+    [
+        (["run", "--source", "/nonexistent/dir", "--as-of", "2026-06-30"], ExitCode.SOURCE),
+        (["run", "--source", ".", "--as-of", "30/06/2026"], ExitCode.USAGE),
+        (["run", "--source", ".", "--as-of", "2026-06-30", "--mode", "fast"], ExitCode.USAGE),
+        (
+            ["run", "--source", ".", "--as-of", "2026-06-30", "--screens", "pad,nope"],
+            ExitCode.USAGE,
+        ),
+    ],
     ids=["missing_source", "bad_date", "bad_mode", "unknown_screen"],
 )
-def test_run_rejects_bad_arguments_before_starting_anything(args: list[str], code: ExitCode) -> None:
+def test_run_rejects_bad_arguments_before_starting_anything(
+    args: list[str], code: ExitCode
+) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == code
     assert result.output.startswith("vascreen: ") and result.output.strip().count("\n") == 0
@@ -49,18 +59,31 @@ def test_run_rejects_bad_arguments_before_starting_anything(args: list[str], cod
 def test_validate_reports_invalid_resources_by_id_without_values(tmp_path: Path) -> None:
     good = bundle([patient("p1"), observation("p1", value=0.71)])
     bad = dict(good)
-    bad["entry"] = [*good["entry"], {"resource": {"resourceType": "Observation", "id": "o-bad", "status": "final",
-                                                   "valueString": "SECRET-VALUE-123"}}]
+    bad["entry"] = [
+        *good["entry"],
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "id": "o-bad",
+                "status": "final",
+                "valueString": "SECRET-VALUE-123",
+            }
+        },
+    ]
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bad))
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == ExitCode.ERROR
-    assert "Observation/o-bad" in result.output and "3 resources checked, 1 invalid" in result.output
+    assert (
+        "Observation/o-bad" in result.output and "3 resources checked, 1 invalid" in result.output
+    )
     assert "SECRET-VALUE-123" not in result.output
 
 
 def test_synth_writes_cohort_and_labels(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["synth", "--patients", "20", "--seed", "3", "--out", str(tmp_path)])
+    result = runner.invoke(
+        app, ["synth", "--patients", "20", "--seed", "3", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0
     assert (tmp_path / "labels.csv").read_text().startswith("patient_id,screens")
     assert (tmp_path / "Patient.ndjson").read_text().count("\n") == 20

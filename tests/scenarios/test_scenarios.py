@@ -33,7 +33,9 @@ def _worklist_csv(folder: Path, workdir: Path) -> str:
     staged = stage_source(folder, workdir=workdir)
     assert staged.quarantine.height == config.get("expect_quarantined", 0)
     tables = {**staged.tables, "note_mention": extract_mention_frame(staged.tables["note"])}
-    result = evaluate_screens(select_screens(config.get("screens")), tables, date.fromisoformat(config["as_of"]))
+    result = evaluate_screens(
+        select_screens(config.get("screens")), tables, date.fromisoformat(config["as_of"])
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -43,7 +45,9 @@ def _worklist_csv(folder: Path, workdir: Path) -> str:
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
-def test_scenario_worklist_matches_golden(folder: Path, tmp_path: Path, update_goldens: bool) -> None:
+def test_scenario_worklist_matches_golden(
+    folder: Path, tmp_path: Path, update_goldens: bool
+) -> None:
     actual = _worklist_csv(folder, tmp_path)
     golden = folder / "expected_worklist.csv"
     if update_goldens:

@@ -30,7 +30,9 @@ def test_rendered_rule_matches_golden(screen_id: str, update_goldens: bool) -> N
     text = render_screen(screen_id)
     if update_goldens:
         path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"rendered {screen_id} changed: review, then --update-goldens"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"rendered {screen_id} changed: review, then --update-goldens"
+    )
 
 
 def test_rendered_rule_lists_every_criterion() -> None:
@@ -67,7 +69,9 @@ def test_value_set_without_system_column_fails(tmp_path: Path) -> None:
 
 
 def test_site_local_codes_and_aliases_extend_a_value_set(tmp_path: Path) -> None:
-    (tmp_path / "tbi.csv").write_text("system,code,display,source\nurn:oid:2.16.840.1.113883.6.1,99999-9,TBI,site\n")
+    (tmp_path / "tbi.csv").write_text(
+        "system,code,display,source\nurn:oid:2.16.840.1.113883.6.1,99999-9,TBI,site\n"
+    )
     valuesets.set_extra_dirs((tmp_path,))
     try:
         vs = valuesets.load("tbi")
@@ -93,5 +97,9 @@ def test_screens_package_never_imports_pipelines_or_review() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}:{n}" for n in names if n.split(".")[0] in {"pipelines", "review", "prefect"}]
+            offenders += [
+                f"{path.name}:{n}"
+                for n in names
+                if n.split(".")[0] in {"pipelines", "review", "prefect"}
+            ]
     assert offenders == []

@@ -23,16 +23,21 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(cohort: Path, tmp: Path, name: str) -> tuple[dict, str]:
-    result = screen_cohort(source=str(cohort), as_of=AS_OF, store_url=f"sqlite:///{tmp / 'store.db'}",
-                           export_dir=str(tmp / name))
+    result = screen_cohort(
+        source=str(cohort),
+        as_of=AS_OF,
+        store_url=f"sqlite:///{tmp / 'store.db'}",
+        export_dir=str(tmp / name),
+    )
     return result, (tmp / name / "worklist.csv").read_text(encoding="utf-8")
 
 
 def test_flow_publishes_worklist_matching_labels_and_rerun_is_identical(
-        prefect_harness: None, cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prefect_harness: None, cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # the default work dir is relative
     first, csv_first = _run(cohort, tmp_path, "a")
-    second, csv_second = _run(cohort, tmp_path, "b")
+    _, csv_second = _run(cohort, tmp_path, "b")
     assert csv_first == csv_second
     labels = read_labels(cohort / "labels.csv")
     rows = [line.split(",") for line in csv_first.splitlines()[1:]]
@@ -41,11 +46,13 @@ def test_flow_publishes_worklist_matching_labels_and_rerun_is_identical(
         assert screen in labels[patient_id], (patient_id, screen)
     assert first["quarantined"] == 0 and sum(first["flagged"].values()) == len(rows)
     assert csv_first.splitlines()[0].startswith(
-        "patient_id,screen,priority,status,first_flagged_on,last_evidence_on,criteria,evidence")
+        "patient_id,screen,priority,status,first_flagged_on,last_evidence_on,criteria,evidence"
+    )
 
 
-def test_flow_artifact_carries_counts_only(prefect_harness: None, cohort: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flow_artifact_carries_counts_only(
+    prefect_harness: None, cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from prefect.client.orchestration import get_client
 
     monkeypatch.chdir(tmp_path)
