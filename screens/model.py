@@ -175,7 +175,7 @@ EVIDENCE = {  # one row per criterion hit per patient
     "laterality": pl.String,
     "span_start": pl.Int64,
     "span_end": pl.Int64,
-    "sentence_start": pl.Int64,  # note offset of the snippet: the UI highlights span - sentence_start
+    "sentence_start": pl.Int64,  # snippet offset in the note, for highlighting
     "snippet": pl.String,
     "modifiers": pl.String,
     "as_of": pl.Date,
