@@ -79,6 +79,7 @@ def run(
     store: StoreOpt = None,
     screens: Annotated[str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all): pad,clti,may_thurner,cecs.")] = None,
     mode: Annotated[str | None, typer.Option("--mode", help="For a URL source: bulk ($export) or search (REST paging); default from the CapabilityStatement.")] = None,
+    writeback: Annotated[str | None, typer.Option("--writeback", help="FHIR base URL: write a Task and a DetectedIssue per new item (idempotent).")] = None,
 ) -> None:
     """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist."""
     if mode not in (None, "bulk", "search"):
@@ -87,6 +88,7 @@ def run(
         raise _fail(f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE)
     result = _run_flow(source=source, as_of=_parse_date(as_of), screens=_parse_screens(screens),
                        store_url=store, export_dir=str(export) if export else None, mode=mode,
+                       writeback_url=writeback,
                        progress=_progress())
     _print_summary(result)
 
@@ -97,6 +99,8 @@ def _print_summary(result: dict[str, object]) -> None:
     typer.echo(f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
                f"notes {result['notes']}, mentions {result['mentions']}")
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
+    if result.get("writeback"):
+        typer.echo(f"write-back: {result['writeback']}")
     if result.get("worklist_csv"):
         typer.echo(f"worklist: {result['worklist_csv']}")
 

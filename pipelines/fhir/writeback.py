@@ -25,8 +25,9 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from pipelines.errors import FhirServerError, ScreeningError
-from pipelines.fhir.auth import AuthConfig
+from pipelines.fhir.auth import AuthConfig, auth_from_settings
 from pipelines.fhir.client import FHIR_JSON, FhirClient
+from pipelines.settings import Settings
 from pipelines.store import Store
 from screens.model import ItemStatus
 from screens.rules import SCREENS
@@ -200,3 +201,12 @@ def _validated(resource: dict[str, Any]) -> dict[str, Any]:
     except ValidationError:
         raise ScreeningError(f"write-back built an invalid {resource['resourceType']}") from None
     return resource
+
+
+def publish_writeback_for_run(store_url: str, base_url: str, settings: Settings) -> WritebackReport:
+    """The flow's write-back step: open the store, write back with the run's FHIR credentials."""
+    store = Store.connect(store_url)
+    try:
+        return publish_writeback(store, base_url, auth=auth_from_settings(settings))
+    finally:
+        store.close()

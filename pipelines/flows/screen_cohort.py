@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from pipelines import nightly
+from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.settings import Settings
 from pipelines.stage import StagedData
 from screens.dsl import Screen
@@ -51,6 +52,13 @@ def publish(summary: nightly.RunSummary, staged: StagedData, evaluation: Evaluat
     return nightly.publish(summary, staged, evaluation, screens, settings=settings, export_dir=export_dir)
 
 
+@task(name="write-back", **PHI_TASK)
+def write_back(store_url: str, base_url: str, settings: Settings) -> dict[str, int]:
+    from pipelines.fhir.writeback import publish_writeback_for_run
+
+    return publish_writeback_for_run(store_url, base_url, settings).as_dict()
+
+
 def _scheduled_as_of() -> date:
     """as_of from the flow run's scheduled start (never the wall clock of a late retry)."""
     scheduled = flow_run.scheduled_start_time
@@ -65,6 +73,7 @@ def screen_cohort(
     store_url: str | None = None,
     export_dir: str | None = None,
     mode: str | None = None,
+    writeback_url: str | None = None,
     progress: bool = False,
 ) -> dict[str, object]:
     """Fetch, stage, read notes, screen and publish one nightly worklist."""
@@ -83,6 +92,13 @@ def screen_cohort(
                       Path(export_dir) if export_dir else None)
     logger.info("published run %s: flagged %s, quarantined %d", summary.run_id, summary.flagged,
                 summary.quarantined)
-    create_markdown_artifact(key="screen-summary", markdown=nightly.summary_markdown(summary),
+    result = nightly.summary_dict(summary)
+    result["rule_yield"] = rule_yield_rows(settings.store_url)  # counts per criterion, no rows
+    markdown = nightly.summary_markdown(summary) + "\n\n## Yield and PPV per rule\n\n"
+    if writeback_url:  # optional publish step: Task + DetectedIssue per new item
+        result["writeback"] = write_back(settings.store_url, writeback_url, settings)
+        logger.info("write-back: %s", result["writeback"])
+    create_markdown_artifact(key="screen-summary",
+                             markdown=markdown + rule_yield_markdown(result["rule_yield"]),
                              description="Counts only: fetched, quarantined, staged, flagged")
-    return nightly.summary_dict(summary)
+    return result
