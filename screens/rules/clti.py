@@ -115,7 +115,7 @@ abi_very_low_note = Criterion(
 # Arterial evidence that turns an ulcer of unstated cause into possible CLTI.
 low_abi = Criterion(
     id="clti.abi_090_or_lower",
-    reads_as="An ankle-brachial index of 0.90 or lower, coded or in a note",
+    reads_as="An ankle-brachial index of 0.90 or lower (coded result)",
     finds=lab(load("abi"), at_most=0.90, unit="1"),
     lookback=HEMODYNAMIC,
 )
