@@ -32,6 +32,9 @@ _LIMB_ARTERY_SHORT = (
     r"|tibial artery|peroneal artery|infrapopliteal)"
 )
 
+_RUTHERFORD = r"\bRutherford(?:[- ]Becker)?(?: (?:category|class|grade|stage))?\s*"
+_FONTAINE = r"\bFontaine(?:'s)?(?: (?:stage|class|grade|classification))?\s*"
+
 ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     # --- claudication: the word, and exertional leg pain relieved by rest ---
     (C.CLAUDICATION, "claudication word", r"\b(?:intermittent )?claudica(?:tion|ting|tes?|nts?)\b"),
@@ -47,6 +50,18 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     ),
     (C.CLAUDICATION, "walk site pain", rf"\b{WALK}\b{gap_affirmed(30)}\b{CLAUD_SITE}\b{gap(20)}\b{PAIN}\b"),
     (C.CLAUDICATION, "exertional site pain", rf"\bexertional {CLAUD_SITE} {PAIN}\b"),
+    (
+        C.CLAUDICATION,
+        "limited walking distance",
+        r"\b(?:pain[- ]free |maximal |maximum |absolute |initial )?walking distance\b"
+        r"(?: (?:was|is|had|has|of|to|about|approximately|around|only|decreased|reduced|limited|restricted|shortened|fell|dropped))*"
+        r"\s*(?:limited|reduced|restricted|shortened|decreased|impaired|\d+(?:[.,]\d+)?\s*(?:m|meters?|metres?|yards?|blocks?|feet|ft)\b)",
+    ),
+    # Rutherford 1-3 / Fontaine II: claudication; Rutherford 4 / Fontaine III: rest pain;
+    # Rutherford 5-6 / Fontaine IV: ischemic tissue loss.
+    (C.CLAUDICATION, "Rutherford 1-3", rf"{_RUTHERFORD}[1-3]\b|{_FONTAINE}(?:II|2)[ab]?\b"),
+    (C.REST_PAIN, "Rutherford 4", rf"{_RUTHERFORD}4\b|{_FONTAINE}(?:III|3)\b"),
+    (C.ARTERIAL_ULCER, "Rutherford 5-6", rf"{_RUTHERFORD}[56]\b|{_FONTAINE}(?:IV|4)\b"),
     # --- ischemic rest pain ---
     (C.REST_PAIN, "rest pain", r"\b(?:ischemic |ischaemic )?rest pain\b"),
     (C.REST_PAIN, "pain at rest", r"\b(?:ischemic |ischaemic )?(?:pain|burning|aching) at rest\b"),

@@ -51,7 +51,8 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "resolved",
         "HISTORICAL",
         "BIDIRECTIONAL",
-        r"\b(?:(?:fully |completely |now )?resolved|healed|remote)\b(?!\s+(?:with|by|within|upon|when|on|while)\b)",
+        r"\b(?:(?:fully |completely |now )?resolved|healed|remote)\b(?!\s+(?:with|by|within|upon|when|on|while)\b)"
+        r"(?!\s+(?:after|in|over) (?:a (?:few|couple of) |several |about |approximately |\d+(?:-\d+)? )?(?:seconds?|minutes?|mins?|rest|resting|stopping(?! (?:the|his|her|a|an|all)\b)|standing still|sitting down)\b)",
     ),
     (
         "status post",
@@ -90,6 +91,14 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         r":\s*(?:no|none|negative|neg|absent)\b(?=\s*(?:[,;.]|$))",
     ),
     ("semicolon", "TERMINATE", "TERMINATE", r";"),
+    # "underwent bilateral fasciotomy": a procedure already done means the disease is known.
+    # Only for procedure-bearing concepts; measured values after "underwent ABI testing" stay current.
+    (
+        "underwent",
+        "HISTORICAL",
+        "FORWARD",
+        r"\b(?:underwent|had undergone|has undergone|was treated with|were treated with|treated with|was managed with)\b",
+    ),
     (
         "recent history",
         "PSEUDO",
@@ -100,9 +109,13 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "terminators",
         "TERMINATE",
         "TERMINATE",
-        r"\b(?:but|however|though|although|except|currently|presents?|presenting|today|with new|yet)\b",
+        r"\b(?:but|however|though|although|except|currently|presents?|presented|presenting|today|with new|yet"
+        r"|was admitted|complain(?:s|ed) of|was referred|came to)\b",
     ),
 ]
+
+
+_ALLOWED_TYPES: dict[str, set[str]] = {"underwent": {"cecs", "pad", "iliac_vein_stent"}}
 
 
 def _default_rules() -> list[ConTextRule]:
@@ -114,5 +127,10 @@ def build_context_rules() -> list[ConTextRule]:
     """All ConText rules for the notes pipeline, defaults first."""
     rules = _default_rules()
     for literal, category, direction, pattern in _EXTRA:
-        rules.append(ConTextRule(literal, category, pattern=pattern, direction=direction))
+        allowed = _ALLOWED_TYPES.get(literal)
+        rules.append(
+            ConTextRule(
+                literal, category, pattern=pattern, direction=direction, allowed_types=allowed
+            )
+        )
     return rules

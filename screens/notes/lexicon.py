@@ -39,7 +39,7 @@ WALK = (
     r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?(?! compartment)|exercise|exercising"
     r"|climbing(?: stairs| hills?)?|stairs|inclines?|uphill|hills?"
     rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|distance|on exertion"
-    r"|\d+(?:[.,]\d+)? ?(?:m|meters?|metres?)\b)"
+    r"|\d+(?:[.,]\d+)? ?(?:(?-i:m)|meters?|metres?)\b)"
 )
 # Sports and training; DISTANCE words count as sport only without walking words (a "mile" walk
 # is claudication, "at mile 2" of a run is CECS).
@@ -50,6 +50,8 @@ SPORT_ACTIVITY = (
     r"|hiking|hikes?|rehearsals?|danc(?:e|es|ing)|ballet|jump(?:s|ing)?|cycling|rowing|skating|skiing"
     r"|physical training|(?-i:PT) runs?|conditioning|laps?|track|cross[- ]country)"
 )
+# People described by their sport: context for routing, not a trigger in target patterns.
+SPORT_PERSON = r"(?:runners?|joggers?|athletes?|dancers?|players?|recruits?|soldiers?|cadets?|marathoners?|triathletes?)"
 DISTANCE = r"(?:miles?|km|kilomet(?:er|re)s?|\d+ ?k\b)"
 SPORT = rf"(?:{SPORT_ACTIVITY}|{DISTANCE})"
 

@@ -10,7 +10,7 @@ from screens.notes.lexicon import CECS_PAIN, CECS_SITE, PAIN, SPORT, SWELL_SITE,
 C = Concept
 _VEIN = (
     r"(?:(?:common |external |internal |deep )?(?:femoral|iliac|popliteal|tibial|peroneal|gastrocnemius"
-    r"|soleal|calf|profunda|femoropopliteal)(?:(?:\s*(?:,|and|/|&)\s*)(?:common |external |internal )?"
+    r"|soleal|calf|profunda|femoropopliteal)(?:(?:\s*(?:,|and|or|/|&)\s*)(?:common |external |internal )?"
     r"(?:femoral|iliac|popliteal|tibial|peroneal))*\s+veins?|iliofemoral|ilio-femoral|(?-i:CFV|FV|SFV|EIV|CIV|LCIV|PTV))"
 )
 _THROMBUS = r"(?:thromb(?:us|i|osis|oses|osed)|clots?|(?-i:DVT))"
@@ -35,7 +35,7 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
     (
         C.ILIAC_VEIN_COMPRESSION,
         "compression of CIV",
-        rf"\b(?:compress(?:es|ed|ing|ion)?|narrow(?:s|ed|ing)?|impinge\w*){gap(30)}\b{_CIV}\b",
+        rf"\b(?:compress(?:es|ed|ing|ion)?|narrow(?:s|ed|ing)?|impinge\w*|stenos[ie]s|stenotic|area reduction|diameter reduction){gap(30)}\b{_CIV}\b",
     ),
     (
         C.ILIAC_VEIN_COMPRESSION,
@@ -60,7 +60,7 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
     (
         C.LEG_SWELLING,
         "swelling of site",
-        rf"\b{_SWELLING}\s+(?:of|in|to|involving)\s+(?:the\s+)?(?:(?:left|right|both|bilateral)\s+)?{SWELL_SITE}\b",
+        rf"\b{_SWELLING}(?:,? and (?:\w+ ){{1,2}}?)?\s*(?:of|in|to|involving)\s+(?:the\s+)?(?:entire\s+|whole\s+)?(?:(?:left|right|both|bilateral)\s+)?(?:entire\s+|whole\s+)?{SWELL_SITE}\b",
     ),
     (C.LEG_SWELLING, "swollen leg", rf"\bswollen,?(?: \w+,?){{0,3}}? {SWELL_SITE}\b"),
     (
@@ -94,6 +94,11 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
         C.EXERTIONAL_LEG_PAIN,
         "sport site pain",
         rf"\b(?:(?:while|when|during|with|on|after) )?{SPORT}\b{gap_affirmed(30)}\b{CECS_SITE}\b[^.;:,]{{0,25}}?\b{CECS_PAIN}\b",
+    ),
+    (
+        C.EXERTIONAL_LEG_PAIN,
+        "sport pain site",
+        rf"\b(?:(?:while|when|during|with|on|after) )?{SPORT}\b{gap_affirmed(30)}\b{CECS_PAIN}\b[^.;:,]{{0,30}}?\b{CECS_SITE}\b",
     ),
     (
         C.EXERTIONAL_LEG_PAIN,

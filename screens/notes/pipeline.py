@@ -199,6 +199,9 @@ _STEMS = (
     "heel",
     "night",
     "nocturnal",
+    "rutherford",
+    "fontaine",
+    "walking distance",
 )
 PREFILTER = re.compile(r"\b(?:" + "|".join(_STEMS) + ")")
 

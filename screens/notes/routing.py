@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from screens.notes.concepts import Concept
-from screens.notes.lexicon import DISTAL_VEIN, PROXIMAL_VEIN, SPORT, SPORT_ACTIVITY
+from screens.notes.lexicon import DISTAL_VEIN, PROXIMAL_VEIN, SPORT, SPORT_ACTIVITY, SPORT_PERSON
 
 C = Concept
 _I = re.IGNORECASE
@@ -26,8 +26,11 @@ _NEURO = re.compile(
 )
 # Venous claudication needs venous wording: a bursting quality or relief by elevation ("elevator"
 # is not elevation) ...
+_LEG = r"(?:(?:the |her |his |both |affected |left |right )*(?:legs?|limbs?|feet|foot|extremit(?:y|ies)))"
 _VENOUS_QUALITY = re.compile(
-    r"\b(?:elevat(?:ion|ed|ing|es?)\b|legs? up\b|legs? raised|raising (?:the|her|his) legs?|burst\w*)", _I
+    rf"\b(?:(?:with|by|on|upon|after|and|or) (?:leg |limb )?elevation|elevat(?:ion|ing|es?|ed) (?:of )?{_LEG}"
+    rf"|{_LEG} (?:(?:is|are|was|were|being|kept) )?(?:elevated|up|raised)\b|raising {_LEG}|burst\w*)",
+    _I,
 )
 # ... or venous history without an arterial pattern (relief by rest or standing still).
 _VENOUS_HISTORY = re.compile(
@@ -43,8 +46,9 @@ _REST_RELIEF = re.compile(
 _STRESS = re.compile(r"\bwarms? up\b|\bstress (?:fracture|reaction)|\btibial border\b", _I)
 _SPORT = re.compile(rf"\b{SPORT}\b", _I)
 _SPORT_ACTIVITY = re.compile(rf"\b{SPORT_ACTIVITY}\b", _I)
+_SPORT_PERSON = re.compile(rf"\b{SPORT_PERSON}\b", _I)
 _WALKING = re.compile(
-    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?m\b)", _I
+    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)", _I
 )
 # CECS named or examined in the sentence: exertional leg pain there is the CECS pattern.
 _CECS_CONTEXT = re.compile(
@@ -115,7 +119,7 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
     if concept in _CLAUD_FAMILY or concept is C.REST_PAIN:
         return _route_exertional(concept, sentence, start, span)
     if concept is C.ARTERIAL_ULCER:
-        if _NON_ARTERIAL_ULCER.search(span):
+        if _NON_ARTERIAL_ULCER.search(sentence, max(0, start - 25), end):
             return C.NONARTERIAL_ULCER
         if _NON_LIMB_WOUND.search(sentence) and not _LIMB_WORD.search(sentence):
             return None
@@ -189,9 +193,11 @@ def _route_exertional(concept: Concept, sentence: str, start: int, span: str) ->
     if _cue(_CECS_CONTEXT, sentence, region):
         return C.EXERTIONAL_LEG_PAIN
     lo, hi = region
-    if _SPORT_ACTIVITY.search(sentence, lo, hi) or (
-        _SPORT.search(sentence, lo, hi) and not _WALKING.search(sentence, lo, hi)
-    ):
+    if _SPORT_ACTIVITY.search(sentence, lo, hi):
+        return C.EXERTIONAL_LEG_PAIN
+    if _WALKING.search(sentence, lo, hi):  # "after walking half a mile": claudication
+        return C.CLAUDICATION
+    if _SPORT.search(sentence, lo, hi) or _SPORT_PERSON.search(sentence, lo, hi):
         return C.EXERTIONAL_LEG_PAIN
     return concept
 
