@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.nightly import RunSummary
 from pipelines.store import Store
 from pipelines.synth import write_cohort
 from screens.model import ItemStatus
@@ -35,6 +36,7 @@ from tests.pipelines.fhir.worklist_runs import (
     run_in_process,
     scenario_resources,
     worklist_rows,
+    worklist_rows_from,
     write_scenario_bundle,
 )
 
@@ -241,6 +243,12 @@ def _apply_to_files(directory: Path, change: Change) -> None:
 class Rerun:
     change: Change
     before: dict[Key, dict[str, str]]
+    before_bytes: bytes
+    unchanged: RunSummary  # incremental bulk run with nothing changed on the server
+    unchanged_worklist: bytes
+    summaries: dict[str, RunSummary]  # the reruns after the change, per source
+    after: dict[str, bytes]  # their worklist.csv, per source
+    full_worklist: bytes  # the bulk store rerun once more with full=True
     runs: dict[str, Run]
 
 
@@ -251,33 +259,63 @@ def rerun(
     file_source: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Rerun:
-    """Change the server (and a copy of the files) and rerun every store at the same as_of."""
-    before = worklist_rows(baseline.files.worklist)
+    """Rerun with nothing changed, then change the server (and a copy of the files) and rerun.
+
+    Every rerun keeps the as_of, so unchanged items keep their status. The bulk and search
+    stores rerun incrementally (only what changed since their last pull); the bulk store then
+    reruns once more with ``full=True``.
+    """
+    before_bytes = baseline.files.worklist.read_bytes()
+    before = worklist_rows_from(before_bytes)
+    unchanged = run_in_process(server.base_url, baseline.bulk, mode="bulk")
+    unchanged_worklist = baseline.bulk.worklist.read_bytes()
     change = _plan_change(before, server)
     _apply_to_server(server, change)
     changed_files = tmp_path_factory.mktemp("source-changed")
     for path in file_source.iterdir():
         (changed_files / path.name).write_bytes(path.read_bytes())
     _apply_to_files(changed_files, change)
-    run_in_process(str(changed_files), baseline.files)
-    run_in_process(server.base_url, baseline.bulk, mode="bulk")
-    run_in_process(server.base_url, baseline.search, mode="search")
+    runs = {"files": baseline.files, "bulk": baseline.bulk, "search": baseline.search}
+    summaries = {
+        "files": run_in_process(str(changed_files), baseline.files),
+        "bulk": run_in_process(server.base_url, baseline.bulk, mode="bulk"),
+        "search": run_in_process(server.base_url, baseline.search, mode="search"),
+    }
+    after = {name: run.worklist.read_bytes() for name, run in runs.items()}
+    run_in_process(server.base_url, baseline.bulk, mode="bulk", full=True)
     return Rerun(
-        change, before, {"files": baseline.files, "bulk": baseline.bulk, "search": baseline.search}
+        change,
+        before,
+        before_bytes,
+        unchanged,
+        unchanged_worklist,
+        summaries,
+        after,
+        baseline.bulk.worklist.read_bytes(),
+        runs,
     )
 
 
+def test_rerun_with_nothing_changed_is_incremental_and_identical(rerun: Rerun) -> None:
+    assert rerun.unchanged_worklist == rerun.before_bytes
+    assert rerun.unchanged.evaluation == "incremental"
+    assert rerun.unchanged.touched_patients == 0
+
+
 def test_rerun_after_changes_is_still_identical_across_sources(rerun: Rerun) -> None:
-    files = rerun.runs["files"].worklist.read_bytes()
-    assert rerun.runs["bulk"].worklist.read_bytes() == files
-    assert rerun.runs["search"].worklist.read_bytes() == files
+    assert rerun.after["bulk"] == rerun.after["files"]
+    assert rerun.after["search"] == rerun.after["files"]
+    assert rerun.full_worklist == rerun.after["files"]
+    assert rerun.summaries["bulk"].evaluation == "incremental"
+    assert rerun.summaries["search"].evaluation == "incremental"
 
 
 @pytest.mark.parametrize("source", ["files", "bulk", "search"])
 def test_changes_resolve_exactly_the_affected_items(rerun: Rerun, source: str) -> None:
-    after = worklist_rows(rerun.runs[source].worklist)
+    after = worklist_rows_from(rerun.after[source])
     affected = {pid for pid, _ in rerun.change.resolves}
 
+    assert rerun.change.resolves <= set(rerun.before)
     assert rerun.change.resolves.isdisjoint(after)
     unaffected_before = {k: v for k, v in rerun.before.items() if k[0] not in affected}
     unaffected_after = {k: v for k, v in after.items() if k[0] not in affected}
@@ -289,12 +327,6 @@ def test_changes_resolve_exactly_the_affected_items(rerun: Rerun, source: str) -
         store.close()
     status = {(r["patient_id"], r["screen"]): r["status"] for r in items.iter_rows(named=True)}
     assert {status[k] for k in rerun.change.resolves} == {str(ItemStatus.RESOLVED)}
-    assert len(store_runs(rerun.runs[source])) == 2
-
-
-def store_runs(run: Run) -> list[dict[str, Any]]:
-    store = Store.connect(run.store_url)
-    try:
-        return store.runs()
-    finally:
-        store.close()
+    if source != "files":
+        # Touched: the three changed patients only (the mirror re-evaluates their history).
+        assert rerun.summaries[source].touched_patients == len(affected)

@@ -1,13 +1,14 @@
 """Helpers for the worklist-level integration tests: load a cohort into sekmet, run the pipeline.
 
-``run_in_process`` calls the same `pipelines.nightly` functions, in the same order, as the
-Prefect flow (`pipelines/flows/screen_cohort.py`), so only one test pays for Prefect's
-ephemeral server by going through the real CLI in a subprocess (``run_cli``).
+``run_in_process`` runs the same steps as the Prefect flow (`pipelines/flows/screen_cohort.py`)
+through `pipelines.cohort_run.run_cohort`, so only one test pays for Prefect's ephemeral server
+by going through the real CLI in a subprocess (``run_cli``).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -18,10 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines import nightly
+from pipelines.nightly import RunSummary
 from pipelines.settings import Settings
 from pipelines.synth.cohort import AS_OF_DEFAULT
-from screens.rules import select_screens
 from tests.pipelines.fhir.server import DEV_TOKEN, SekmetServer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -114,17 +114,19 @@ def write_scenario_bundle(directory: Path, resources: list[dict[str, Any]]) -> N
     (directory / "scenarios.json").write_text(json.dumps(bundle), encoding="utf-8")
 
 
-def run_in_process(source: str, run: Run, *, mode: str | None = None) -> nightly.RunSummary:
-    """One nightly run through `pipelines.nightly`, step for step as the flow does it."""
-    settings = run.settings()
-    selected = select_screens(None)
-    source_dir = nightly.resolve_source(source, settings=settings, mode=mode, progress=False)
-    staged = nightly.stage(source_dir, settings=settings, progress=False)
-    mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=False)
-    evaluation = nightly.screen({**staged.tables, "note_mention": mentions}, selected, AS_OF)
-    summary = nightly.start_summary(source, AS_OF, staged, mentions, evaluation)
-    return nightly.publish(
-        summary, staged, evaluation, selected, settings=settings, export_dir=run.export_dir
+def run_in_process(
+    source: str, run: Run, *, mode: str | None = None, full: bool = False
+) -> RunSummary:
+    """One nightly run without Prefect: the steps the flow runs, shards one after another."""
+    from pipelines.cohort_run import run_cohort
+
+    return run_cohort(
+        source,
+        settings=run.settings(),
+        as_of=AS_OF,
+        full=full,
+        export_dir=run.export_dir,
+        mode=mode,
     )
 
 
@@ -159,7 +161,10 @@ def run_cli(
 
 
 def worklist_rows(path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    """worklist.csv lines keyed by (patient_id, screen)."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    """worklist.csv rows keyed by (patient_id, screen)."""
+    return worklist_rows_from(path.read_bytes())
+
+
+def worklist_rows_from(data: bytes) -> dict[tuple[str, str], dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
     return {(r["patient_id"], r["screen"]): r for r in rows}
