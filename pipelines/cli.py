@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -68,6 +69,9 @@ def _run_flow(**params: object) -> dict[str, object]:
     try:
         return screen_cohort(**params)  # type: ignore[arg-type]
     except ScreeningError as err:
+        # Drop the frames' locals (open DuckDB connections among them): otherwise they live
+        # until interpreter exit, where DuckDB's bindings print leak reports after our one line.
+        traceback.clear_frames(err.__traceback__)
         raise _fail(str(err), err.exit_code) from None
 
 
