@@ -10,7 +10,16 @@ cramp, CECS) happens afterwards in `routing.py`, so these patterns may over-matc
 from __future__ import annotations
 
 from screens.notes.concepts import Concept
-from screens.notes.lexicon import CLAUD_SITE, FOOT_SITE, LIMB_SITE, LOWER_ARTERY, PAIN, WALK, gap, gap_affirmed
+from screens.notes.lexicon import (
+    CLAUD_SITE,
+    FOOT_SITE,
+    LIMB_SITE,
+    LOWER_ARTERY,
+    PAIN,
+    WALK,
+    gap,
+    gap_affirmed,
+)
 
 C = Concept
 _ULCER = r"(?:ulcers?|ulcerations?|wounds?|sores?)"
@@ -48,7 +57,11 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         "pain site walk",
         rf"\b{PAIN}\b[^.;:,]{{0,25}}?\b{CLAUD_SITE}\b{gap(45)}\b{WALK}\b",
     ),
-    (C.CLAUDICATION, "walk site pain", rf"\b{WALK}\b{gap_affirmed(30)}\b{CLAUD_SITE}\b{gap(20)}\b{PAIN}\b"),
+    (
+        C.CLAUDICATION,
+        "walk site pain",
+        rf"\b{WALK}\b{gap_affirmed(30)}\b{CLAUD_SITE}\b{gap(20)}\b{PAIN}\b",
+    ),
     (C.CLAUDICATION, "exertional site pain", rf"\bexertional {CLAUD_SITE} {PAIN}\b"),
     (
         C.CLAUDICATION,
@@ -112,6 +125,13 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         rf"\b(?:tip[- ]of[- ](?:the[- ])?toe|toe[- ]?tip|lateral malleol(?:us|ar)|interdigital) {_ULCER}\b",
     ),
     (
+        C.ARTERIAL_ULCER,
+        "toe ulcer",
+        rf"\b(?:(?:non-?healing|poorly healing|chronic|painful) )?{_ULCER} (?:on|of|over|at|involving) (?:the )?(?:tip|tips|lateral aspect|dorsum|dorsal aspect|apex)"
+        r" of (?:the )?(?:left |right )?(?:great |big |first |second |third |fourth |fifth |little |\d(?:st|nd|rd|th) )?(?:toes?|hallux)\b"
+        rf"|\b(?:(?:non-?healing|poorly healing|chronic|painful) )?{_ULCER} (?:on|of|over|at|involving) (?:the )?(?:left |right )?(?:great |big |first |second |third |fourth |fifth |little |\d(?:st|nd|rd|th) )?(?:toes?|hallux)\b",
+    ),
+    (
         C.NONARTERIAL_ULCER,
         "venous ulcer",
         rf"\b(?:venous(?: stasis)?|stasis|medial malleol(?:us|ar)) {_ULCER}\b",
@@ -137,6 +157,12 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         C.GANGRENE,
         "toe necrosis",
         rf"\bnecro(?:sis|tic)\b{gap(45)}\b{FOOT_SITE}\b|\b(?:toe|digital|forefoot|heel) necrosis\b",
+    ),
+    (
+        C.GANGRENE,
+        "black toe",
+        rf"\b(?:black(?:ened)?|mummifi(?:ed|cation)|necrotic)(?: and (?:black(?:ened)?|mummified|necrotic|cold|dry))?\s+(?:(?:left|right|great|big|first|second|third|fourth|fifth|\d(?:st|nd|rd|th))\s+)*{FOOT_SITE}\b"
+        rf"|\b{FOOT_SITE} (?:was|were|is|are|became|appeared) (?:\w+ )?(?:black(?:ened)?|mummified)(?: and (?:black(?:ened)?|mummified|necrotic|cold|dry))?\b",
     ),
     # --- signs ---
     (C.PULSE_DEFICIT, "absent pulses", rf"\b{_PULSE_ABSENT}\s+(?:{_PULSE_SITES}\s+)?pulses?\b"),

@@ -68,8 +68,13 @@ def _mentions_in_sentence(sentence_text: str, section: str | None) -> tuple[Ment
 def _shifted(m: Mention, offset: int) -> Mention:
     if not offset:
         return m
-    return replace(m, span_start=m.span_start + offset, span_end=m.span_end + offset,
-                   sentence_start=m.sentence_start + offset, sentence_end=m.sentence_end + offset)
+    return replace(
+        m,
+        span_start=m.span_start + offset,
+        span_end=m.span_end + offset,
+        sentence_start=m.sentence_start + offset,
+        sentence_end=m.sentence_end + offset,
+    )
 
 
 def _sentence_mentions(sentence: Sentence, doc: Doc) -> list[Mention]:

@@ -72,7 +72,8 @@ _NOT_VALUE_AFTER = re.compile(
     _I,
 )
 _NOT_VALUE_BEFORE = re.compile(
-    r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade)\s*$|(?:^|[\s\d])[x\u00d7]\s*$)", _I
+    r"(?:\b(?:at|after|within|for|x|over|in|than|last|mile|stage|grade)\s*$|(?:^|[\s\d])[x\u00d7]\s*$)",
+    _I,
 )
 # "L4-5", "S1": a spinal level, unless the number is a decimal index value ("L 0.40" is the left leg).
 _SPINAL_LEVEL_BEFORE = re.compile(r"\b(?-i:L|S)\s*$")
@@ -105,7 +106,8 @@ _SEPARATOR = re.compile(r"[,;]")
 _MMHG = re.compile(r"\bmm ?hg\b", _I)
 _AND_THEN = re.compile(r"\b(?:and|then|with|vs\.?|versus)\b", _I)
 _SERIES_TIMING = re.compile(
-    r"\b(?:pre-?exercise|post-?exercise|rest(?:ing)?|baseline|min(?:ute)?s?|immediately|after)\b", _I
+    r"\b(?:pre-?exercise|post-?exercise|rest(?:ing)?|baseline|min(?:ute)?s?|immediately|after)\b",
+    _I,
 )
 _SERIES_VALUE = re.compile(r"\d+\s*(?:mm ?hg)?", _I)
 _RESPECTIVELY = re.compile(r"\brespectively\b", _I)

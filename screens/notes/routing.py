@@ -7,6 +7,8 @@ elevation or a bursting quality is venous, relief by stretching is a cramp, and 
 with a young athlete's pattern is CECS.
 """
 
+# ruff: noqa: E501  (one pattern per line reads better than regexes split mid-token)
+
 from __future__ import annotations
 
 import re
@@ -34,7 +36,8 @@ _VENOUS_QUALITY = re.compile(
 )
 # ... or venous history without an arterial pattern (relief by rest or standing still).
 _VENOUS_HISTORY = re.compile(
-    r"\b(?:varicos\w+|(?-i:DVT)|deep vein thromb\w*|iliofemoral|post-?thrombotic|venous|(?-i:CEAP))", _I
+    r"\b(?:varicos\w+|(?-i:DVT)|deep vein thromb\w*|iliofemoral|post-?thrombotic|venous|(?-i:CEAP))",
+    _I,
 )
 _REST_RELIEF = re.compile(
     r"\b(?:reliev\w+|eas(?:es|ed|e|ing)|resolv\w+|subsid\w+|settl\w+|abat\w+|goes away|go(?:es)? away|gone"
@@ -48,15 +51,20 @@ _SPORT = re.compile(rf"\b{SPORT}\b", _I)
 _SPORT_ACTIVITY = re.compile(rf"\b{SPORT_ACTIVITY}\b", _I)
 _SPORT_PERSON = re.compile(rf"\b{SPORT_PERSON}\b", _I)
 _WALKING = re.compile(
-    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)", _I
+    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)",
+    _I,
 )
 # CECS named or examined in the sentence: exertional leg pain there is the CECS pattern.
 _CECS_CONTEXT = re.compile(
-    r"\bcompartment\w*|\b(?-i:CECS)\b|\bfasciotom\w*|\bfascial (?:hernia\w*|defects?)|\bmuscle hernia\w*", _I
+    r"\bcompartment\w*|\b(?-i:CECS)\b|\bfasciotom\w*|\bfascial (?:hernia\w*|defects?)|\bmuscle hernia\w*",
+    _I,
 )
 # Negation of a routing cue: a negation word shortly before it, with no relief verb or
 # contrast word between ("no leg swelling", "MRI without stress fracture", "not relieved by sitting").
-_NEG_CUE = re.compile(r"\b(?:no|not|denies|denied|deny|without|negative for|neg for|free of|never|absent|rather than)\b", _I)
+_NEG_CUE = re.compile(
+    r"\b(?:no|not|denies|denied|deny|without|negative for|neg for|free of|never|absent|rather than)\b",
+    _I,
+)
 _NEG_STOP = re.compile(
     r"\b(?:but|however|although|though|yet|while|and then)\b"
     r"|(?<!not )(?<!never )\b(?:reliev\w*|eas(?:es|ed|e)|improv\w*|better|resolv\w*|goes away)\b",
@@ -123,7 +131,11 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
             return C.NONARTERIAL_ULCER
         if _NON_LIMB_WOUND.search(sentence) and not _LIMB_WORD.search(sentence):
             return None
-    if concept is C.PAD and _LAB_FINDING.search(span) and _GRADED.search(sentence[max(0, start - 45) : start]):
+    if (
+        concept is C.PAD
+        and _LAB_FINDING.search(span)
+        and _GRADED.search(sentence[max(0, start - 45) : start])
+    ):
         return C.ARTERIAL_STENOSIS
     if concept is C.PAD and span.upper() == "PVD" and _EYE.search(sentence):
         return None
