@@ -63,11 +63,19 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-def _run_flow(**params: object) -> dict[str, object]:
+def _run_flow(runner: str = "local", dask_address: str | None = None, **params: object) -> dict[str, object]:
     from pipelines.flows.screen_cohort import screen_cohort
 
+    flow = screen_cohort
+    if runner == "dask":
+        from prefect_dask import DaskTaskRunner  # type: ignore[import-untyped]
+
+        task_runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(
+            cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        flow = screen_cohort.with_options(task_runner=task_runner)
+        params["parallel_shards"] = True
     try:
-        return screen_cohort(**params)  # type: ignore[arg-type]
+        return flow(**params)  # type: ignore[arg-type]
     except ScreeningError as err:
         # Drop the frames' locals (open DuckDB connections among them): otherwise they live
         # until interpreter exit, where DuckDB's bindings print leak reports after our one line.
@@ -84,16 +92,21 @@ def run(
     screens: Annotated[str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all): pad,clti,may_thurner,cecs.")] = None,
     mode: Annotated[str | None, typer.Option("--mode", help="For a URL source: bulk ($export) or search (REST paging); default from the CapabilityStatement.")] = None,
     writeback: Annotated[str | None, typer.Option("--writeback", help="FHIR base URL: write a Task and a DetectedIssue per new item (idempotent).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-evaluate every patient (and pull everything from a FHIR server), not only the changed ones.")] = False,
+    runner: Annotated[str, typer.Option("--runner", help="local (shards one after another in this process) or dask (shards spread over a Dask cluster).")] = "local",
+    dask_address: Annotated[str | None, typer.Option("--dask-address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local two-worker cluster.")] = None,
 ) -> None:
     """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist."""
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
+    if runner not in ("local", "dask"):
+        raise _fail(f"--runner must be local or dask, got {runner!r}", ExitCode.USAGE)
     if not source.startswith(("http://", "https://")) and not Path(source).is_dir():
         raise _fail(f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE)
     result = _run_flow(source=source, as_of=_parse_date(as_of), screens=_parse_screens(screens),
                        store_url=store, export_dir=str(export) if export else None, mode=mode,
                        writeback_url=writeback,
-                       progress=_progress())
+                       progress=_progress(), full=full, runner=runner, dask_address=dask_address)
     _print_summary(result)
 
 
@@ -105,6 +118,12 @@ def _print_summary(result: dict[str, object]) -> None:
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
     if result.get("writeback"):
         typer.echo(f"write-back: {result['writeback']}")
+    if "evaluation" in result:
+        typer.echo(f"evaluation: {result['evaluation']}, patients evaluated {result['evaluated_patients']}, "
+                   f"touched {result['touched_patients']}, shards {result['shards']}")
+    if result.get("since_not_honoured"):
+        typer.echo("re-pulled in full (server could not filter by date): "
+                   + ", ".join(result["since_not_honoured"]))  # type: ignore[arg-type]
     if result.get("worklist_csv"):
         typer.echo(f"worklist: {result['worklist_csv']}")
 
@@ -186,6 +205,22 @@ def demo(
                f"then vascreen serve --store {store_url}")
     typer.echo(f"check it: vascreen evaluate --source {source} --labels {source / 'labels.csv'} "
                f"--as-of {DEFAULT_AS_OF.isoformat()}")
+
+
+@app.command()
+def bench(
+    patients: Annotated[int, typer.Option("--patients", min=10, help="Synthetic cohort size (cached under var/bench).")] = 20000,
+    seed: Annotated[int, typer.Option("--seed", help="Synthetic cohort seed.")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="Where cohorts and bench work go.")] = Path("var/bench"),
+) -> None:
+    """Stage-by-stage throughput and peak memory, with the ratio to a bare DuckDB scan."""
+    from pipelines.bench import format_bench, run_bench
+
+    try:
+        report = run_bench(patients, seed, out, progress=_progress())
+    except ScreeningError as err:
+        raise _fail(str(err), err.exit_code) from None
+    typer.echo(format_bench(report))
 
 
 @app.command()

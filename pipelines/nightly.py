@@ -38,6 +38,11 @@ class RunSummary:
     publish: dict[str, int] = field(default_factory=dict)
     worklist_csv: Path | None = None
     store_url: str = ""
+    evaluation: str = "full"  # full | incremental
+    evaluated_patients: int = 0
+    touched_patients: int = 0
+    shards: int = 0
+    since_not_honoured: list[str] = field(default_factory=list)
 
 
 def is_url(source: str) -> bool:
@@ -134,6 +139,11 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
         "notes_unavailable": summary.notes_unavailable,
         "undated_skipped": summary.undated_skipped,
         "publish": summary.publish,
+        "evaluation": summary.evaluation,
+        "evaluated_patients": summary.evaluated_patients,
+        "touched_patients": summary.touched_patients,
+        "shards": summary.shards,
+        "since_not_honoured": summary.since_not_honoured,
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
     }
 
@@ -148,5 +158,10 @@ def summary_markdown(summary: RunSummary) -> str:
     lines += ["", "| screen | flagged |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in sorted(summary.flagged.items())]
     lines += ["", f"notes read: {summary.notes}, mentions: {summary.mentions}, "
-              f"notes unavailable: {summary.notes_unavailable}, undated rows skipped: {summary.undated_skipped}"]
+              f"notes unavailable: {summary.notes_unavailable}, undated rows skipped: {summary.undated_skipped}",
+              f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
+              f"touched: {summary.touched_patients}, shards: {summary.shards}"]
+    if summary.since_not_honoured:
+        lines.append("re-pulled in full (server could not filter by date): "
+                     + ", ".join(summary.since_not_honoured))
     return "\n".join(lines)

@@ -38,9 +38,11 @@ from screens.model import (
 )
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "staging"
-STAGING_SQL = (
+# Outcome SQL classifies every landed row and defines ``stg_resource``; table SQL flattens
+# ``stg_resource`` (a view over this run's rows, or a shard of the mirror) into STG_* tables.
+OUTCOME_SQL = ("macros.sql", "stg_resource_outcome.sql")
+TABLE_SQL = (
     "macros.sql",
-    "stg_resource_outcome.sql",
     "stg_patient.sql",
     "stg_condition.sql",
     "stg_observation.sql",
@@ -48,6 +50,7 @@ STAGING_SQL = (
     "stg_medication.sql",
     "stg_note_attachment.sql",
 )
+STAGING_SQL = OUTCOME_SQL + TABLE_SQL[1:]
 TABLES = {
     "patient": ("stg_patient", STG_PATIENT),
     "condition": ("stg_condition", STG_CONDITION),
@@ -99,34 +102,48 @@ def stage_source(
         con.execute(f"SET temp_directory = '{workdir / 'duckdb_tmp'}'")
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
         bar.set_postfix_str("landing files")
-        problems = land_source(con, files)
-        bar.update()
-        bar.set_postfix_str("validating sample")
-        _register_types(con)
-        sample_validation(con, files)
-        bar.update()
+        problems = land_and_classify(con, files)
+        bar.update(2)
         bar.set_postfix_str("staging SQL")
-        for name in STAGING_SQL:
-            con.execute((SQL_DIR / name).read_text())
-        tables = {
-            key: assert_schema(con.sql(f"SELECT * FROM {table}").pl(), schema, table)  # noqa: S608
-            for key, (table, schema) in TABLES.items()
-        }
-        bar.update()
-        bar.set_postfix_str("decoding notes")
-        decoded = decode_notes(con.sql("SELECT * FROM stg_note_attachment").pl())
-        tables["note"] = decoded.notes
-        bar.update()
+        tables, unavailable = staged_tables(con)
+        decoded_notes = tables["note"]
+        bar.update(2)
         quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
-        counts = _count(con, problems)
-        con.register("stg_note_frame", decoded.notes)
+        counts = count_outcomes(con, problems)
+        con.register("stg_note_frame", decoded_notes)
         con.register("quarantine_frame", quarantine)
         con.execute("CREATE OR REPLACE TABLE stg_note AS SELECT * FROM stg_note_frame")
         con.execute("CREATE OR REPLACE TABLE quarantine AS SELECT * FROM quarantine_frame")
         _persist(con, db_path)
         bar.update()
     _check_threshold(counts, max_quarantine_ratio)
-    return StagedData(tables, quarantine, counts, decoded.unavailable)
+    return StagedData(tables, quarantine, counts, unavailable)
+
+
+def land_and_classify(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
+    """Land `files` into ``raw_resource``, validate a sample and build ``stg_resource_outcome``.
+
+    Afterwards ``stg_resource`` (a view) holds one row per staged resource of these files.
+    """
+    problems = land_source(con, files)
+    _register_types(con)
+    sample_validation(con, files)
+    for name in OUTCOME_SQL:
+        con.execute((SQL_DIR / name).read_text())
+    return problems
+
+
+def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFrame], int]:
+    """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also notes unavailable."""
+    for name in TABLE_SQL:
+        con.execute((SQL_DIR / name).read_text())
+    tables = {
+        key: assert_schema(con.sql(f"SELECT * FROM {table}").pl(), schema, table)  # noqa: S608
+        for key, (table, schema) in TABLES.items()
+    }
+    decoded = decode_notes(con.sql("SELECT * FROM stg_note_attachment").pl())
+    tables["note"] = decoded.notes
+    return tables, decoded.unavailable
 
 
 def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
@@ -145,7 +162,7 @@ def _register_types(con: duckdb.DuckDBPyConnection) -> None:
         con.executemany("INSERT INTO unknown_resource_type VALUES (?)", [[t] for t in unknown])
 
 
-def _count(
+def count_outcomes(
     con: duckdb.DuckDBPyConnection, problems: list[LandingProblem]
 ) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}

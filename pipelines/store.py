@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from collections.abc import Collection, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from pipelines.store_access import AccessStoreMixin
 from pipelines.store_engine import create_store_engine
 from pipelines.store_publish import PublishCounts, publish_run
 from pipelines.store_review import ReviewStoreMixin
-from pipelines.store_schema import migrate, quarantine, run, utcnow
+from pipelines.store_schema import migrate, quarantine, run, source_watermark, utcnow
 from pipelines.store_schema import worklist_item as item_t
 from pipelines.store_status import OPEN_STATUSES
 from screens.model import PRIORITY_RANK, QUARANTINE, assert_schema
@@ -144,8 +146,13 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
         screens: list[str],
         items: pl.DataFrame,
         evidence: pl.DataFrame,
+        patients: Collection[str] | None = None,
     ) -> PublishCounts:
-        """Publish a run's items and evidence in one transaction (see store_publish)."""
+        """Publish a run's items and evidence in one transaction (see store_publish).
+
+        With `patients`, the run evaluated only those patients (an incremental run): items of
+        other patients are neither resolved nor changed.
+        """
         with self.write() as conn:
             return publish_run(
                 conn,
@@ -154,7 +161,49 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
                 screens=sorted(set(screens)),
                 items=items,
                 evidence=evidence,
+                patients=None if patients is None else frozenset(patients),
             )
+
+    def last_published(self, screens: list[str]) -> tuple[date, str] | None:
+        """(as_of, rule versions JSON) of the latest succeeded run over exactly these screens."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(run.c.as_of, run.c.rule_versions)
+                .where(run.c.status == "succeeded", run.c.screens == " ".join(sorted(screens)))
+                .order_by(run.c.started_at.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (row.as_of, row.rule_versions)
+
+    def watermarks(self, source: str) -> dict[str, datetime]:
+        """Per resource type, the transaction time the last completed pull of `source` reached."""
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(source_watermark.c.resource_type, source_watermark.c.transaction_time)
+                .where(source_watermark.c.source == source)
+            ).all()
+        return {r.resource_type: r.transaction_time for r in rows}
+
+    def save_watermarks(self, run_id: str, source: str, transaction_time: datetime,
+                        since_honoured: Mapping[str, bool]) -> None:
+        """Record `transaction_time` as the next `since` for each pulled type of `source`."""
+        tt = transaction_time.astimezone(UTC).replace(tzinfo=None) if transaction_time.tzinfo else transaction_time
+        now = utcnow()
+        with self.write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(source_watermark.delete().where(
+                source_watermark.c.source == source,
+                source_watermark.c.resource_type.in_(sorted(since_honoured))))
+            if since_honoured:
+                conn.execute(source_watermark.insert(), [
+                    {"source": source, "resource_type": t, "transaction_time": tt,
+                     "since_honoured": bool(h), "run_id": run_id, "updated_at": now}
+                    for t, h in sorted(since_honoured.items())])
+
+    def clear_watermarks(self, source: str) -> None:
+        """Forget `source`'s watermarks: the next pull is a full one."""
+        with self.write() as conn:
+            conn.execute(source_watermark.delete().where(source_watermark.c.source == source))
 
     def finish_run(self, run_id: str, *, status: str, counts: dict[str, Any]) -> None:
         if status not in RUN_STATUSES:
@@ -195,11 +244,17 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
         """Write worklist.csv (open items; design.md contract). Returns the row count."""
         frame = self.worklist().select(CSV_COLUMNS)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        # Write beside it, then rename: a crash mid-write never leaves a half worklist.csv
+        # that a scheduler or coordinator could pick up as complete.
+        partial = path.with_name(f".{path.name}.partial")
+        with partial.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             for row in frame.iter_rows():
                 writer.writerow(["" if v is None else _csv_value(v) for v in row])
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
         return frame.height
 
     @staticmethod

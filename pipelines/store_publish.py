@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Set
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -80,10 +81,18 @@ def publish_run(
     screens: list[str],
     items: pl.DataFrame,
     evidence: pl.DataFrame,
+    patients: Set[str] | None = None,
 ) -> PublishCounts:
-    """Apply one run's flags to the store inside the caller's write transaction."""
+    """Apply one run's flags to the store inside the caller's write transaction.
+
+    `patients` scopes the publish to the patients the run evaluated (an incremental run):
+    items and evidence of other patients are left exactly as they are. None: every patient.
+    """
     flagged = _check_items(items, as_of, screens)
     ev_rows = _check_evidence(evidence, screens)
+    if patients is not None and any(r["patient_id"] not in patients for r in flagged.values()):
+        raise StoreError("worklist item for a patient outside the publish scope")
+    in_scope = _scope(patients)
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_PUBLISH_LOCK})
     if conn.execute(sa.select(run.c.run_id).where(run.c.run_id == run_id)).first() is None:
@@ -96,6 +105,7 @@ def publish_run(
             .order_by(item_t.c.item_id)
             .with_for_update()
         )
+        if in_scope(r.patient_id)
     }
     now = utcnow()
     created = [iid for iid in flagged if iid not in existing]
@@ -107,7 +117,7 @@ def publish_run(
     added, retracted = _sync_evidence(
         conn, run_id, as_of, screens, ev_rows, set(existing) | set(flagged)
     )
-    facts = _facts(conn, screens)
+    facts = _facts(conn, screens, set(existing) | set(flagged))
     updates: list[dict[str, Any]] = []
     reflagged = resolved = 0
     for iid in sorted(set(existing) | set(flagged)):
@@ -126,6 +136,12 @@ def publish_run(
     _update_items(conn, updates)
     conn.execute(run.update().where(run.c.run_id == run_id).values(published_at=now))
     return PublishCounts(len(flagged), len(created), reflagged, resolved, added, retracted)
+
+
+def _scope(patients: Set[str] | None) -> Any:
+    if patients is None:
+        return lambda _patient_id: True
+    return lambda patient_id: patient_id in patients
 
 
 def _update_items(conn: sa.Connection, updates: list[dict[str, Any]]) -> None:
@@ -250,6 +266,7 @@ def _sync_evidence(
             .join(item_t, item_t.c.item_id == ev_t.c.item_id)
             .where(item_t.c.screen.in_(screens))
         )
+        if r.item_id in item_ids  # items outside an incremental run's scope stay untouched
     }
     seen = {"is_current": True, "last_seen_on": as_of, "last_run_id": run_id}
     inserts = [
@@ -293,7 +310,7 @@ def _ev_values(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _facts(
-    conn: sa.Connection, screens: list[str]
+    conn: sa.Connection, screens: list[str], item_ids: set[str]
 ) -> dict[str, tuple[date | None, LatestDecision | None]]:
     """Per item of `screens`: newest current include evidence date and the latest decision."""
     newest = dict(
@@ -316,4 +333,7 @@ def _facts(
             .where(item_t.c.screen.in_(screens))
         )
     }
-    return {iid: (newest.get(iid), decisions.get(iid)) for iid in set(newest) | set(decisions)}
+    return {
+        iid: (newest.get(iid), decisions.get(iid))
+        for iid in (set(newest) | set(decisions)) & item_ids
+    }

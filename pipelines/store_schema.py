@@ -133,6 +133,17 @@ review_decision = sa.Table(
     sa.Column("status_before", sa.Text, nullable=False),
 )
 
+source_watermark = sa.Table(
+    "source_watermark",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("resource_type", sa.Text, primary_key=True),
+    sa.Column("transaction_time", sa.DateTime, nullable=False),
+    sa.Column("since_honoured", sa.Boolean, nullable=False),
+    sa.Column("run_id", sa.Text, sa.ForeignKey("run.run_id"), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 app_user = sa.Table(
     "app_user",
     metadata,

@@ -15,41 +15,40 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pipelines import nightly
+from pipelines import cohort_run, nightly
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.settings import Settings
-from pipelines.stage import StagedData
-from screens.dsl import Screen
-from screens.engine import Evaluation
+from pipelines.shards import ShardJob, ShardResult, run_shard
 from screens.rules import rule_versions, select_screens
 
 PHI_TASK = {"persist_result": False, "cache_policy": NO_CACHE}
 
 
 @task(name="fetch-source", **PHI_TASK)
-def fetch_source(source: str, settings: Settings, mode: str | None, progress: bool) -> Path:
-    return nightly.resolve_source(source, settings=settings, mode=mode, progress=progress)
+def fetch_source(source: str, settings: Settings, mode: str | None, full: bool,
+                 progress: bool) -> cohort_run.Fetched:
+    return cohort_run.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
 
 
-@task(name="stage-resources", **PHI_TASK)
-def stage_resources(source_dir: Path, settings: Settings, progress: bool) -> StagedData:
-    return nightly.stage(source_dir, settings=settings, progress=progress)
+@task(name="land-and-merge", **PHI_TASK)
+def land_and_merge(fetched: cohort_run.Fetched, settings: Settings, as_of: date, screens: list[str],
+                   full: bool) -> cohort_run.Prepared:
+    return cohort_run.prepare(fetched, settings=settings, as_of=as_of, screens=screens, full=full,
+                              rule_versions=rule_versions())
 
 
-@task(name="read-notes", **PHI_TASK)
-def read_notes(notes: pl.DataFrame, settings: Settings, progress: bool) -> pl.DataFrame:
-    return nightly.read_notes(notes, settings=settings, progress=progress)
-
-
-@task(name="evaluate-screens", **PHI_TASK)
-def evaluate(tables: dict[str, pl.DataFrame], screens: list[Screen], as_of: date) -> Evaluation:
-    return nightly.screen(tables, screens, as_of)
+@task(name="screen-shard", task_run_name="screen shard {job.shard}", **PHI_TASK)
+def screen_shard(job: ShardJob) -> ShardResult:
+    """One patient-hash shard; takes and returns file paths, so it can run on a Dask worker."""
+    return run_shard(job)
 
 
 @task(name="publish-worklist", **PHI_TASK)
-def publish(summary: nightly.RunSummary, staged: StagedData, evaluation: Evaluation, screens: list[Screen],
-            settings: Settings, export_dir: Path | None) -> nightly.RunSummary:
-    return nightly.publish(summary, staged, evaluation, screens, settings=settings, export_dir=export_dir)
+def publish(summary: nightly.RunSummary, prepared: cohort_run.Prepared, results: list[ShardResult],
+            fetched: cohort_run.Fetched, source: str, screens: list[str], settings: Settings,
+            export_dir: Path | None) -> nightly.RunSummary:
+    return cohort_run.publish_results(summary, prepared, results, fetched, source=source,
+                                      screens=screens, settings=settings, export_dir=export_dir)
 
 
 @task(name="write-back", **PHI_TASK)
@@ -75,20 +74,33 @@ def screen_cohort(
     mode: str | None = None,
     writeback_url: str | None = None,
     progress: bool = False,
+    full: bool = False,
+    parallel_shards: bool = False,
 ) -> dict[str, object]:
-    """Fetch, stage, read notes, screen and publish one nightly worklist."""
+    """Fetch, land and merge, screen each patient-hash shard, and publish one nightly worklist.
+
+    `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
+    otherwise they run one after another in this process, which bounds memory to one shard.
+    """
     logger = get_run_logger()
     settings = Settings() if store_url is None else Settings(store_url=store_url)
     as_of = as_of or _scheduled_as_of()
     selected = select_screens(screens)
-    logger.info("screening as_of=%s screens=%s versions=%s", as_of,
-                ",".join(s.id for s in selected), rule_versions())
-    source_dir = fetch_source(source, settings, mode, progress)
-    staged = stage_resources(source_dir, settings, progress)
-    mentions = read_notes(staged.tables["note"], settings, progress)
-    evaluation = evaluate({**staged.tables, "note_mention": mentions}, selected, as_of)
-    summary = nightly.start_summary(source, as_of, staged, mentions, evaluation)
-    summary = publish(summary, staged, evaluation, selected, settings,
+    ids = sorted(s.id for s in selected)
+    logger.info("screening as_of=%s screens=%s versions=%s", as_of, ",".join(ids), rule_versions())
+    fetched = fetch_source(source, settings, mode, full, progress)
+    prepared = land_and_merge(fetched, settings, as_of, ids, full)
+    jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
+    logger.info("evaluating %s patients in %d shards (%d touched)",
+                "all" if prepared.scope is None else len(prepared.scope), len(jobs),
+                len(prepared.changes.touched))
+    if parallel_shards:
+        results = [f.result() for f in [screen_shard.submit(job) for job in jobs]]
+    else:
+        results = [screen_shard(job) for job in jobs]
+    items, _ = read_items(results)
+    summary = cohort_run.summarize(source, as_of, prepared, results, items, fetched)
+    summary = publish(summary, prepared, results, fetched, source, ids, settings,
                       Path(export_dir) if export_dir else None)
     logger.info("published run %s: flagged %s, quarantined %d", summary.run_id, summary.flagged,
                 summary.quarantined)
@@ -102,3 +114,9 @@ def screen_cohort(
                              markdown=markdown + rule_yield_markdown(result["rule_yield"]),
                              description="Counts only: fetched, quarantined, staged, flagged")
     return result
+
+
+def read_items(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from pipelines.shards import read_results
+
+    return read_results(results)

@@ -1,0 +1,163 @@
+"""`vascreen bench`: stage-by-stage throughput and peak memory over a synthetic cohort.
+
+Runs in this process, without Prefect (its server start-up is not the pipeline's cost), the
+same plain steps the flow runs with the local runner: a full run on a cold NLP cache, a full
+rerun on a warm cache, and an incremental run after 1% of the patients changed. Before them, a
+bare DuckDB ``read_json`` scan of the same files with the landing's explicit column schema
+(every column materialised) gives the practical limit of reading them here.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from pipelines import cohort_run
+from pipelines.fhir.files import MAX_LINE_BYTES, discover_source
+from pipelines.land import BASE_FIELDS, RESOURCE_FIELDS, STAGED_TYPES, _columns_literal, _sql_str
+from pipelines.settings import Settings
+from pipelines.shards import read_results, run_shard
+from pipelines.synth import write_cohort
+from pipelines.synth.cohort import AS_OF_DEFAULT
+from screens.rules import rule_versions, select_screens
+
+
+@dataclass(slots=True)
+class Row:
+    stage: str
+    seconds: float
+    units: int
+    unit: str
+    peak_rss_mb: float
+
+
+@dataclass(slots=True)
+class BenchReport:
+    patients: int
+    resources: int
+    notes: int
+    bare_scan_s: float
+    rows: list[Row] = field(default_factory=list)
+    totals: dict[str, float] = field(default_factory=dict)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
+    source = out / f"n{patients}-s{seed}" / "source"
+    if not (source / "labels.csv").exists():
+        shutil.rmtree(source, ignore_errors=True)
+        write_cohort(patients, seed, source, progress=progress)
+    return source
+
+
+def bare_scan(source: Path) -> tuple[float, int]:
+    """Seconds and rows of a read_json scan materialising every landed column (LOAD only)."""
+    files = discover_source(source)
+    with duckdb.connect() as con:
+        con.execute("LOAD json")
+        start, rows = time.perf_counter(), 0
+        for f in files.ndjson:
+            fields = RESOURCE_FIELDS if f.resource_type in STAGED_TYPES else BASE_FIELDS
+            scan = (f"read_json({_sql_str(str(f.path))}, format = 'newline_delimited', "
+                    f"columns = {_columns_literal(fields)}, ignore_errors = true, "
+                    f"maximum_object_size = {MAX_LINE_BYTES})")
+            found = con.execute(f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {scan}").fetchone()  # noqa: S608
+            rows += int(found[0]) if found else 0
+        return time.perf_counter() - start, rows
+
+
+def change_patients(source: Path, target: Path, every: int = 100) -> int:
+    """Copy `source`, changing the Observation values of every `every`-th patient (1%)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    path = target / "Observation.ndjson"
+    picked: set[str] = set()
+    lines = []
+    for line in path.read_bytes().splitlines():
+        r = orjson.loads(line)
+        ref = r.get("subject", {}).get("reference", "")
+        if "valueQuantity" in r and int(ref.rsplit("p", 1)[-1] or 0) % every == 0:
+            r["valueQuantity"]["value"] = round(r["valueQuantity"].get("value", 0) + 0.01, 3)
+            picked.add(ref)
+        lines.append(orjson.dumps(r))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return len(picked)
+
+
+def _run(label: str, source: Path, settings: Settings, as_of: date, full: bool,
+         report: BenchReport) -> float:
+    ids = sorted(s.id for s in select_screens(None))
+    start = time.perf_counter()
+    fetched = cohort_run.fetch(str(source), settings=settings, mode=None, full=full, progress=False)
+    prepared = cohort_run.prepare(fetched, settings=settings, as_of=as_of, screens=ids, full=full,
+                                  rule_versions=rule_versions())
+    landed = time.perf_counter() - start
+    report.rows.append(Row(f"{label}: land + checks + mirror merge", landed, report.resources,
+                           "resources", peak_rss_mb()))
+    results = [run_shard(job) for job in cohort_run.shard_jobs(prepared, settings=settings,
+                                                               as_of=as_of, screens=ids)]
+    total = {k: sum(r.seconds[k] for r in results) for k in ("stage", "nlp", "engine")}
+    notes = sum(r.notes for r in results)
+    evaluated = sum(r.patients for r in results)
+    report.rows.append(Row(f"{label}: staging from mirror ({len(results)} shards)", total["stage"],
+                           evaluated, "patients", peak_rss_mb()))
+    report.rows.append(Row(f"{label}: NLP", total["nlp"], notes, "notes", peak_rss_mb()))
+    report.rows.append(Row(f"{label}: engine", total["engine"], evaluated, "patients", peak_rss_mb()))
+    clock = time.perf_counter()
+    items, _ = read_results(results)
+    summary = cohort_run.summarize(str(source), as_of, prepared, results, items, fetched)
+    cohort_run.publish_results(summary, prepared, results, fetched, source=str(source), screens=ids,
+                               settings=settings, export_dir=settings.workdir / label)
+    report.rows.append(Row(f"{label}: publish", time.perf_counter() - clock, items.height, "items",
+                           peak_rss_mb()))
+    report.totals[f"{label}: ingest+staging"] = landed + total["stage"]
+    report.totals[f"{label}: NLP"] = total["nlp"]
+    report.notes = max(report.notes, notes)
+    elapsed = time.perf_counter() - start
+    report.totals[f"{label}: total"] = elapsed
+    return elapsed
+
+
+def run_bench(patients: int, seed: int, out: Path, *, progress: bool = False) -> BenchReport:
+    source = cohort_dir(out, patients, seed, progress)
+    scan_s, rows = bare_scan(source)
+    report = BenchReport(patients, rows, 0, scan_s)
+    work = out / f"n{patients}-s{seed}" / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'bench.db'}")
+    _run("full", source, settings, AS_OF_DEFAULT, True, report)
+    _run("rerun", source, settings, AS_OF_DEFAULT, True, report)
+    changed = change_patients(source, work / "changed-source")
+    report.totals["changed patients"] = changed
+    _run("incremental", work / "changed-source", settings, AS_OF_DEFAULT, False, report)
+    return report
+
+
+def format_bench(report: BenchReport) -> str:
+    lines = [f"vascreen bench: {report.patients} patients, {report.resources} resources, "
+             f"{report.notes} notes; 2-core targets in the README", "",
+             f"{'stage':<48} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}"]
+    lines.append(f"{'bare DuckDB read_json scan (explicit columns)':<48} {report.bare_scan_s:>8.2f} "
+                 f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}")
+    for r in report.rows:
+        rate = f"{r.units / r.seconds:>8.0f} {r.unit[:3]}" if r.seconds > 0 else ""
+        lines.append(f"{r.stage:<48} {r.seconds:>8.2f} {rate:>12} {r.peak_rss_mb:>12.0f}")
+    t = report.totals
+    lines += ["",
+              f"ingest+staging / bare scan: {t['full: ingest+staging'] / report.bare_scan_s:.2f}x",
+              f"full run: {t['full: total']:.1f} s; NLP rerun / first: "
+              f"{t['rerun: NLP'] / max(t['full: NLP'], 1e-9):.1%}",
+              f"incremental ({t['changed patients']:.0f} patients changed) / full: "
+              f"{t['incremental: total'] / t['full: total']:.1%}",
+              f"peak RSS: {max(r.peak_rss_mb for r in report.rows):.0f} MB"]
+    return "\n".join(lines)

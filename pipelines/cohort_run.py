@@ -1,0 +1,220 @@
+"""The sharded, incremental nightly run as plain steps: fetch -> prepare -> shards -> publish.
+
+`prepare` lands the source, merges it into the raw mirror (`pipelines.mirror`) and decides the
+scope: every patient (first run, ``--full``, a new as_of or new rule versions, since lookbacks
+move with as_of) or only the patients the merge touched. Shard jobs
+(`pipelines.shards.run_shard`) then stage, read notes and evaluate the scope's whole history
+from the mirror, and `publish_results` publishes scoped to the evaluated patients.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.errors import SourceError
+from pipelines.fhir.files import discover_source
+from pipelines.mirror import ChangeSet, merge_staged, mirror_path
+from pipelines.nightly import RunSummary, is_url
+from pipelines.quarantine import build_quarantine
+from pipelines.settings import Settings
+from pipelines.shards import (
+    DuckDBLimits,
+    ShardJob,
+    ShardResult,
+    configure,
+    read_results,
+    shard_count,
+)
+from pipelines.stage import _check_threshold, count_outcomes, land_and_classify
+from screens.model import QUARANTINE, assert_schema
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    source_dir: Path
+    snapshot_types: tuple[str, ...] | None  # None: every type is a full snapshot (files)
+    deleted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    since_not_honoured: tuple[str, ...] = ()
+    transaction_time: object = None  # datetime of the pull, for the watermarks
+    since_honoured: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    mirror: Path
+    quarantine: pl.DataFrame
+    counts: dict[str, dict[str, int]]
+    changes: ChangeSet
+    scope: tuple[str, ...] | None  # patients to evaluate; None = every patient
+    patients_file: Path | None
+    n_shards: int
+
+
+def limits(settings: Settings) -> DuckDBLimits:
+    return DuckDBLimits(settings.duckdb_memory_limit, settings.duckdb_threads)
+
+
+def fetch(source: str, *, settings: Settings, mode: str | None, full: bool, progress: bool) -> Fetched:
+    """A local directory to land: the source itself, or a (delta) pull from a FHIR server."""
+    if not is_url(source):
+        path = Path(source)
+        if not path.is_dir():
+            raise SourceError(f"source {source} is not a directory or an http(s) FHIR base URL")
+        return Fetched(path, None)
+    from pipelines.fhir.pull import DEFAULT_TYPES, auth_from_settings, pull_to_directory
+    from pipelines.store import Store
+
+    store = Store.connect(settings.store_url)
+    marks = {} if full or not mirror_path(settings.workdir).exists() else store.watermarks(source)
+    since = min(marks[t] for t in DEFAULT_TYPES) if all(t in marks for t in DEFAULT_TYPES) else None
+    landing = settings.workdir / "landing"
+    report = pull_to_directory(source, landing, mode=mode, auth=auth_from_settings(settings),  # type: ignore[arg-type]
+                               since=since, state_dir=settings.workdir / "pull-state", progress=progress)
+    if since is None:
+        return Fetched(landing, None, transaction_time=report.transaction_time,
+                       since_honoured=report.since_honoured)
+    full_types = tuple(sorted(t for t, ok in report.since_honoured.items() if not ok))
+    return Fetched(landing, full_types, dict(report.deleted), full_types, report.transaction_time,
+                   report.since_honoured)
+
+
+def prepare(fetched: Fetched, *, settings: Settings, as_of: date, screens: list[str],
+            full: bool, rule_versions: dict[str, int]) -> Prepared:
+    """Land and check the source, merge it into the mirror and choose the patients to evaluate."""
+    files = discover_source(fetched.source_dir)
+    work = settings.workdir / "run"
+    work.mkdir(parents=True, exist_ok=True)
+    path = mirror_path(settings.workdir)
+    first = not path.exists()
+    unpublished = unpublished_marker(path)
+    # A run that merged into the mirror but died before publishing left this marker: its
+    # change set is gone, so the store may not reflect the mirror. Re-evaluate everyone.
+    interrupted = unpublished.exists()
+    with duckdb.connect() as con:
+        configure(con, limits(settings), work / "duckdb_tmp")
+        problems = land_and_classify(con, files)
+        quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
+        counts = count_outcomes(con, problems)
+        _check_threshold(counts, settings.max_quarantine_ratio)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        unpublished.touch()  # before the mirror changes; removed once the store has published
+        changes = merge_staged(con, path, snapshot_types=fetched.snapshot_types,
+                               deleted=fetched.deleted)
+    everyone = (first or full or interrupted
+                or not _same_evaluation(settings, as_of, screens, rule_versions))
+    scope = None if everyone else changes.touched
+    patients_file = None
+    if scope is not None:
+        patients_file = work / "scope.parquet"
+        pl.DataFrame({"patient_id": list(scope)}, schema={"patient_id": pl.String}).write_parquet(
+            patients_file)
+    evaluated = changes.patients if scope is None else len(scope)
+    return Prepared(path, quarantine, counts, changes, scope, patients_file,
+                    shard_count(evaluated, settings.shard_size))
+
+
+def _same_evaluation(settings: Settings, as_of: date, screens: list[str],
+                     rule_versions: dict[str, int]) -> bool:
+    """Whether the store's last run evaluated the same as_of, screens and rule versions."""
+    from pipelines.store import Store
+
+    last = Store.connect(settings.store_url).last_published(screens)
+    return last is not None and last == (as_of, json.dumps(rule_versions, sort_keys=True))
+
+
+def shard_jobs(prepared: Prepared, *, settings: Settings, as_of: date, screens: list[str]) -> list[ShardJob]:
+    if prepared.scope is not None and not prepared.scope:
+        return []
+    out = settings.workdir / "run" / "shards"
+    remove_shard_outputs(out)  # a killed run's leftovers must not mix into this one
+    cache = settings.workdir / "nlp-cache" if settings.nlp_cache else None
+    return [ShardJob(prepared.mirror, k, prepared.n_shards, prepared.patients_file, out, as_of,
+                     tuple(screens), cache, limits(settings)) for k in range(prepared.n_shards)]
+
+
+def summarize(source: str, as_of: date, prepared: Prepared, results: list[ShardResult],
+              items: pl.DataFrame, fetched: Fetched) -> RunSummary:
+    flagged = items.group_by("screen").len().sort("screen")
+    return RunSummary(
+        run_id="", as_of=as_of, source_kind="fhir" if is_url(source) else "files",
+        counts=prepared.counts,
+        flagged=dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True)),
+        quarantined=prepared.quarantine.height,
+        notes=sum(r.notes for r in results), mentions=sum(r.mentions for r in results),
+        notes_unavailable=sum(r.notes_unavailable for r in results),
+        undated_skipped=sum(r.undated_skipped for r in results),
+        evaluation="full" if prepared.scope is None else "incremental",
+        evaluated_patients=sum(r.patients for r in results) if prepared.scope is None else len(prepared.scope),
+        touched_patients=len(prepared.changes.touched), shards=len(results),
+        since_not_honoured=list(fetched.since_not_honoured),
+    )
+
+
+def publish_results(summary: RunSummary, prepared: Prepared, results: list[ShardResult],
+                    fetched: Fetched, *, source: str, screens: list[str], settings: Settings,
+                    export_dir: Path | None) -> RunSummary:
+    """Publish the shards' items and evidence (scoped on an incremental run), then export."""
+    from pipelines.store import Store
+    from screens.rules import rule_versions
+
+    items, evidence = read_results(results)
+    store = Store.connect(settings.store_url)
+    run_id = store.start_run(as_of=summary.as_of, source=summary.source_kind, screens=screens,
+                             rule_versions=rule_versions())
+    summary.run_id = run_id
+    store.save_quarantine(run_id, prepared.quarantine)
+    counts = store.publish(run_id, as_of=summary.as_of, screens=screens, items=items,
+                           evidence=evidence, patients=prepared.scope)
+    summary.publish = counts.as_dict()
+    if is_url(source) and fetched.transaction_time is not None:
+        store.save_watermarks(run_id, source, fetched.transaction_time,  # type: ignore[arg-type]
+                              fetched.since_honoured)
+    from pipelines.nightly import summary_dict
+
+    summary.store_url = settings.store_url
+    if export_dir is not None:
+        export_dir.mkdir(parents=True, exist_ok=True)
+        summary.worklist_csv = export_dir / "worklist.csv"
+        store.export_worklist_csv(summary.worklist_csv)
+    store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
+    unpublished_marker(prepared.mirror).unlink(missing_ok=True)
+    for result in results:
+        remove_shard_outputs(result.items.parent)
+    return summary
+
+
+def unpublished_marker(mirror: Path) -> Path:
+    """Exists while the mirror holds changes the store has not published (crash safety)."""
+    return mirror.with_name(mirror.name + ".unpublished")
+
+
+def remove_shard_outputs(out_dir: Path) -> None:
+    """Delete shard items/evidence Parquet files: evidence carries note snippets and values
+    (PHI), which belong in the store only, not in a scratch directory left behind."""
+    if out_dir.is_dir():
+        for path in out_dir.glob("*.parquet"):
+            path.unlink(missing_ok=True)
+
+
+def run_cohort(source: str, *, settings: Settings, as_of: date, screens: list[str] | None = None,
+               full: bool = False, export_dir: Path | None = None, mode: str | None = None,
+               progress: bool = False) -> RunSummary:
+    """The whole run without Prefect, shards one after another (tests and `vascreen bench`)."""
+    from pipelines.shards import run_shard
+    from screens.rules import rule_versions, select_screens
+
+    ids = sorted(s.id for s in select_screens(screens))
+    fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
+    prepared = prepare(fetched, settings=settings, as_of=as_of, screens=ids, full=full,
+                       rule_versions=rule_versions())
+    results = [run_shard(job) for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)]
+    items, _ = read_results(results)
+    summary = summarize(source, as_of, prepared, results, items, fetched)
+    return publish_results(summary, prepared, results, fetched, source=source, screens=ids,
+                           settings=settings, export_dir=export_dir)

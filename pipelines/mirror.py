@@ -1,0 +1,170 @@
+"""The raw mirror: every staged resource seen so far, one row per resource type + id.
+
+A run lands its source (`pipelines.stage.land_and_classify`) and merges the staged rows
+(``stg_resource``) into ``<workdir>/mirror/mirror-<fingerprint>.duckdb``. The merge yields
+the change set: which patients have a resource that was added, changed or removed. Staging,
+NLP and the engine then run over those patients' whole history, read from the mirror.
+
+- A file source is a full snapshot: a resource absent from it is deleted.
+- A FHIR pull with ``since`` is a delta: ``PullReport.deleted`` lists deletions; types the
+  server could not filter by date were pulled in full and merge as snapshots.
+- A landed resource that no longer stages (entered-in-error, quarantined, no patient) leaves
+  the mirror like a deletion, so the mirror holds exactly what a full run would stage.
+
+Rows keep the typed fields staging reads (`pipelines.land.RESOURCE_FIELDS`) rather than the
+JSON text: only those fields can change a screen, and a change elsewhere (narrative, meta)
+must not re-evaluate a patient. ``content_hash`` covers them without ``meta`` or the file
+location. A change of those fields makes a new fingerprint, hence a fresh mirror (a full run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.land import RESOURCE_FIELDS, duckdb_type
+
+_LOCATION = ("src", "src_pos", "src_kind", "file_type", "full_url")
+_HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
+
+
+def fingerprint() -> str:
+    """Changes whenever the landed field shapes change (the mirror is then rebuilt)."""
+    shapes = ";".join(f"{k}:{duckdb_type(v)}" for k, v in RESOURCE_FIELDS.items())
+    return hashlib.sha256(shapes.encode()).hexdigest()[:12]
+
+
+def mirror_path(workdir: Path) -> Path:
+    return workdir / "mirror" / f"mirror-{fingerprint()}.duckdb"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What one merge changed. Counts and patient ids only (no PHI)."""
+
+    touched: tuple[str, ...]  # sorted patient ids with an added, changed or removed resource
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    patients: int  # patients in the mirror after the merge
+
+
+def _hash_expr(alias: str) -> str:
+    return "hash(" + ", ".join(f'{alias}."{c}"' for c in _HASHED) + ")"
+
+
+def merge_staged(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    snapshot_types: Iterable[str] | None,
+    deleted: Mapping[str, Iterable[str]] | None = None,
+) -> ChangeSet:
+    """Merge this run's ``stg_resource`` rows into the mirror at `path`.
+
+    Args:
+        con: the landing connection (``stg_resource`` and ``stg_resource_outcome`` exist).
+        path: the mirror file (created when missing).
+        snapshot_types: resource types this source holds in full (absent = deleted); None
+            means every type (a file source).
+        deleted: per type, ids the server reported deleted (delta pulls).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"ATTACH '{path}' AS mirror")
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS mirror.resource AS SELECT * EXCLUDE ("
+            + ", ".join(_LOCATION)
+            + "), 0::UBIGINT AS content_hash FROM stg_resource LIMIT 0"
+        )
+        _stage_keys(con, snapshot_types, deleted or {})
+        changes = _apply(con)
+    finally:
+        con.execute("DETACH mirror")
+    return changes
+
+
+def _stage_keys(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_types: Iterable[str] | None,
+    deleted: Mapping[str, Iterable[str]],
+) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE incoming_key AS SELECT s.resourcetype, s.id, s.patient_id, "
+        f"{_hash_expr('s')} AS content_hash FROM stg_resource AS s"
+    )
+    # Removed: keys of snapshot types that did not stage this time, landed keys that no longer
+    # stage (entered-in-error, quarantined, no patient) and keys the server reported deleted.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE removed_key (resourcetype VARCHAR, id VARCHAR)"
+    )
+    if snapshot_types is None:
+        con.execute(
+            "INSERT INTO removed_key SELECT m.resourcetype, m.id FROM mirror.resource AS m "
+            "ANTI JOIN incoming_key AS i USING (resourcetype, id)"
+        )
+    else:
+        types = sorted(set(snapshot_types))
+        if types:
+            con.execute(
+                "INSERT INTO removed_key SELECT m.resourcetype, m.id FROM mirror.resource AS m "
+                "ANTI JOIN incoming_key AS i USING (resourcetype, id) "
+                "WHERE m.resourcetype IN (SELECT unnest(?))",
+                [types],
+            )
+        con.execute(
+            "INSERT INTO removed_key SELECT DISTINCT o.resourcetype, o.id FROM "
+            "stg_resource_outcome AS o ANTI JOIN incoming_key AS i USING (resourcetype, id) "
+            "WHERE o.id IS NOT NULL"
+        )
+        pairs = [(t, i) for t, ids in deleted.items() for i in ids]
+        if pairs:
+            con.executemany("INSERT INTO removed_key VALUES (?, ?)", pairs)
+
+
+def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE changed_key AS SELECT i.resourcetype, i.id, i.patient_id, "
+        "m.patient_id AS old_patient_id, m.id IS NULL AS is_new FROM incoming_key AS i "
+        "LEFT JOIN mirror.resource AS m USING (resourcetype, id) "
+        "WHERE m.id IS NULL OR m.content_hash <> i.content_hash"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gone AS SELECT m.resourcetype, m.id, m.patient_id "
+        "FROM mirror.resource AS m SEMI JOIN (SELECT DISTINCT * FROM removed_key) AS r "
+        "USING (resourcetype, id)"
+    )
+    touched = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT p FROM (SELECT patient_id AS p FROM changed_key UNION ALL "
+            "SELECT old_patient_id FROM changed_key UNION ALL SELECT patient_id FROM gone) "
+            "WHERE p IS NOT NULL ORDER BY p"
+        ).fetchall()
+    ]
+    added, changed = con.execute(
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM changed_key"
+    ).fetchone() or (0, 0)
+    removed = con.execute("SELECT count(*) FROM gone").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "DELETE FROM mirror.resource AS m USING (SELECT resourcetype, id FROM changed_key "
+        "WHERE NOT is_new UNION ALL SELECT resourcetype, id FROM gone) AS d "
+        "WHERE m.resourcetype = d.resourcetype AND m.id = d.id"
+    )
+    con.execute(
+        "INSERT INTO mirror.resource BY NAME SELECT s.* EXCLUDE ("
+        + ", ".join(_LOCATION)
+        + f"), {_hash_expr('s')} AS content_hash FROM stg_resource AS s "
+        "SEMI JOIN changed_key AS c USING (resourcetype, id)"
+    )
+    total, patients = con.execute(
+        "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
+    ).fetchone() or (0, 0)
+    unchanged = int(total) - int(added) - int(changed)
+    return ChangeSet(tuple(touched), int(added), int(changed), int(removed), unchanged,
+                     int(patients))

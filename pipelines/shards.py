@@ -1,0 +1,134 @@
+"""One patient-hash shard: mirror rows -> staged tables -> note mentions -> evidence and items.
+
+A shard is every patient whose ``md5(patient_id) mod n_shards`` equals its index, so a
+patient's whole history is in one shard, whatever the shard count, and the union of the
+shards' results does not depend on it. A job takes and returns file paths (the mirror, a
+Parquet list of patients, Parquet outputs), so it runs the same in-process or on a Dask
+worker that sees the work directory. Peak memory follows the shard size, not the cohort.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.stage import staged_tables
+from screens.model import EVIDENCE, STG_NOTE_MENTION, WORKLIST_ITEM, assert_schema
+from screens.rules import select_screens
+
+
+@dataclass(frozen=True, slots=True)
+class DuckDBLimits:
+    memory_limit: str = "1GB"
+    threads: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ShardJob:
+    mirror: Path
+    shard: int
+    n_shards: int
+    patients: Path | None  # Parquet with a patient_id column; None = every patient of the shard
+    out_dir: Path
+    as_of: date
+    screens: tuple[str, ...]
+    nlp_cache_dir: Path | None
+    limits: DuckDBLimits = DuckDBLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    shard: int
+    items: Path
+    evidence: Path
+    patients: int
+    notes: int
+    mentions: int
+    notes_unavailable: int
+    undated_skipped: int
+    seconds: dict[str, float]  # stage, nlp, engine
+
+
+def shard_count(patients: int, shard_size: int) -> int:
+    """Shards needed for `patients` at `shard_size` patients each (at least one)."""
+    return max(1, math.ceil(patients / max(1, shard_size)))
+
+
+def shard_filter(n_shards: int, shard: int, column: str = "patient_id") -> str:
+    return f"md5_number({column}) % {int(n_shards)} = {int(shard)}"
+
+
+def configure(con: duckdb.DuckDBPyConnection, limits: DuckDBLimits, temp_dir: Path) -> None:
+    con.execute(f"SET memory_limit = '{limits.memory_limit}'")
+    con.execute(f"SET threads = {int(limits.threads)}")
+    con.execute(f"SET temp_directory = '{temp_dir}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
+
+
+def run_shard(job: ShardJob) -> ShardResult:
+    """Stage, read notes and evaluate one shard; write its items and evidence as Parquet."""
+    from screens.engine import evaluate_screens
+
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    clock = time.perf_counter()
+    with duckdb.connect() as con:
+        configure(con, job.limits, job.out_dir / "duckdb_tmp")
+        con.execute("LOAD json")
+        con.execute(f"ATTACH '{job.mirror}' AS mirror (READ_ONLY)")
+        where = shard_filter(job.n_shards, job.shard)
+        if job.patients is not None:
+            where += (f" AND patient_id IN (SELECT patient_id FROM "
+                      f"read_parquet('{job.patients}'))")
+        con.execute("CREATE TABLE stg_resource AS SELECT * EXCLUDE (content_hash) "  # noqa: S608
+                    f"FROM mirror.resource WHERE {where}")
+        con.execute("DETACH mirror")
+        tables, unavailable = staged_tables(con)
+    seconds = {"stage": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    mentions = _read_notes(tables["note"], job.nlp_cache_dir)
+    n_notes = tables.pop("note").height  # the engine reads mentions; free the note text early
+    seconds["nlp"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    screens = select_screens(list(job.screens))
+    evaluation = evaluate_screens(screens, {**tables, "note_mention": mentions}, job.as_of)
+    items_path = job.out_dir / f"items-{job.shard:04d}.parquet"
+    evidence_path = job.out_dir / f"evidence-{job.shard:04d}.parquet"
+    evaluation.items.write_parquet(items_path)
+    evaluation.evidence.write_parquet(evidence_path)
+    return ShardResult(job.shard, items_path, evidence_path, tables["patient"].height,
+                       n_notes, mentions.height, unavailable,
+                       sum(evaluation.undated_skipped.values()),
+                       seconds | {"engine": time.perf_counter() - clock})
+
+
+def _read_notes(notes: pl.DataFrame, cache_dir: Path | None) -> pl.DataFrame:
+    from screens.notes import extract_mention_frame
+
+    if cache_dir is not None:
+        from pipelines.nlp_cache import extract_with_cache
+
+        mentions = extract_with_cache(notes, cache_dir=cache_dir)
+    else:
+        mentions = extract_mention_frame(notes)
+    return assert_schema(mentions, STG_NOTE_MENTION, "stg_note_mention")
+
+
+def read_results(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Items and evidence of all shards, in one deterministic order."""
+    ordered = sorted(results, key=lambda r: r.shard)
+    items = pl.concat([pl.read_parquet(r.items) for r in ordered]) if ordered else None
+    evidence = pl.concat([pl.read_parquet(r.evidence) for r in ordered]) if ordered else None
+    items = (items if items is not None else pl.DataFrame(schema=WORKLIST_ITEM)).sort(
+        ["patient_id", "screen"])
+    evidence = (evidence if evidence is not None else pl.DataFrame(schema=EVIDENCE)).sort(
+        ["patient_id", "screen_id", "criterion_id", "role", "source_ref", "span_start"],
+        nulls_last=True)
+    return (assert_schema(items, WORKLIST_ITEM, "worklist_item"),
+            assert_schema(evidence, EVIDENCE, "evidence"))
