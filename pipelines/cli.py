@@ -28,6 +28,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 users_app = typer.Typer(help="Manage review-app users.", no_args_is_help=True)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's flow and task log lines on stderr.")] = False,
+) -> None:
+    """Quiet by default: one summary (or one error line) per command; run details go to Prefect."""
+    # Prefect still sends every log line to its API (the run's page); only the console is quiet.
+    # Set before prefect is imported, which happens lazily inside the commands.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO" if verbose else "CRITICAL")
+
 app.add_typer(users_app, name="users")
 
 AsOf = Annotated[str, typer.Option("--as-of", help="Screening date YYYY-MM-DD: lookbacks end here; later data is ignored.")]
@@ -253,7 +264,8 @@ def users_add(
     if len(password) < 12:
         raise _fail("password must be at least 12 characters (read from stdin)", ExitCode.USAGE)
     try:
-        add_user(Store.connect(store or Settings().store_url), username, role, password)
+        with Store.connect(store or Settings().store_url) as opened:
+            add_user(opened, username, role, password)
     except ScreeningError as err:
         raise _fail(str(err), err.exit_code) from None
     typer.echo(f"user {username} added with role {role}")

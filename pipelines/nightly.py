@@ -109,20 +109,20 @@ def publish(summary: RunSummary, staged: StagedData, evaluation: Evaluation, scr
     from pipelines.store import Store
     from screens.rules import rule_versions
 
-    store = Store.connect(settings.store_url)
-    run_id = store.start_run(as_of=summary.as_of, source=summary.source_kind,
-                             screens=[s.id for s in screens], rule_versions=rule_versions())
-    summary.run_id = run_id
-    store.save_quarantine(run_id, staged.quarantine)
-    counts = store.publish(run_id, as_of=summary.as_of, screens=[s.id for s in screens],
-                           items=evaluation.items, evidence=evaluation.evidence)
-    summary.publish = counts.as_dict()
-    store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
-    summary.store_url = settings.store_url
-    if export_dir is not None:
-        export_dir.mkdir(parents=True, exist_ok=True)
-        summary.worklist_csv = export_dir / "worklist.csv"
-        store.export_worklist_csv(summary.worklist_csv)
+    with Store.connect(settings.store_url) as store:
+        run_id = store.start_run(as_of=summary.as_of, source=summary.source_kind,
+                                 screens=[s.id for s in screens], rule_versions=rule_versions())
+        summary.run_id = run_id
+        store.save_quarantine(run_id, staged.quarantine)
+        counts = store.publish(run_id, as_of=summary.as_of, screens=[s.id for s in screens],
+                               items=evaluation.items, evidence=evaluation.evidence)
+        summary.publish = counts.as_dict()
+        store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
+        summary.store_url = settings.store_url
+        if export_dir is not None:
+            export_dir.mkdir(parents=True, exist_ok=True)
+            summary.worklist_csv = export_dir / "worklist.csv"
+            store.export_worklist_csv(summary.worklist_csv)
     return summary
 
 

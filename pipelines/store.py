@@ -97,6 +97,12 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A write transaction (SQLite: BEGIN IMMEDIATE; committed on exit)."""
