@@ -1,0 +1,238 @@
+"""Review-app security beyond tests/review/test_security.py.
+
+The authorization matrix is built from the Starlette app's own route table, so a route added
+later is covered (and must be given sample path values here, or the test fails). Also: CSRF
+tokens bound to their session, session fixation with a real attacker session, reflected and
+stored HTML injection, open redirects after login, per-client login throttling, and security
+headers on every response of every route, error responses included.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from pipelines.store import Store
+from review.app import create_app
+from review.auth import MAX_FAILURES_PER_CLIENT
+from tests.hardening.conftest import tally
+from tests.review.conftest import (  # noqa: F401 - fixtures reused from the review suite
+    HITS,
+    PASSWORD,
+    csrf_of,
+    fast_password_hashing,
+    log_in,
+    make_client,
+    store,
+    store_url,
+)
+
+ROLES = ("anonymous", "coordinator", "admin")
+USERS = {"coordinator": "coord", "admin": "boss"}
+PUBLIC = {"/login"}
+HTML = {"accept": "text/html"}
+PARAMS = {"patient_id": HITS[0].patient, "item_id": "ITEM"}  # ITEM: a real item id, filled in
+SCRIPT = "<script>alert('x')</script>"
+
+
+def _routes(store_url: str) -> list[tuple[str, str]]:
+    """(method, path template) for every route and method of the app, plus one static file."""
+    app = create_app(store_url, secret_key="k", cookie_secure=False)
+    out: list[tuple[str, str]] = []
+    for route in app.routes:
+        if isinstance(route, Route):
+            out += [(m, route.path) for m in sorted(route.methods or {"GET"}) if m != "HEAD"]
+        elif isinstance(route, Mount):
+            assert route.path == "/static", f"new mount {route.path}: add it to the matrix"
+            out.append(("GET", "/static/style.css"))
+    app.state.store.close()
+    return out
+
+
+def _concrete(template: str, item_id: str) -> str:
+    names = re.findall(r"{(\w+)(?::\w+)?}", template)
+    missing = [n for n in names if n not in PARAMS]
+    assert not missing, f"route {template}: give {missing} a sample value in PARAMS"
+    path = template
+    for name in names:
+        value = item_id if PARAMS[name] == "ITEM" else PARAMS[name]
+        path = re.sub(r"{%s(?::\w+)?}" % name, value, path)
+    return path
+
+
+def _allowed(role: str, path: str) -> bool:
+    if path in PUBLIC or path.startswith("/static/"):
+        return True
+    if path.startswith("/admin"):
+        return role == "admin"
+    return role != "anonymous"
+
+
+def _check_headers(response: object) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    assert "default-src 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.fixture
+def item_id(store: Store) -> str:  # noqa: F811
+    return str(store.worklist()["item_id"][0])
+
+
+@pytest.fixture
+def client_as(make_client) -> Iterator:  # noqa: F811
+    def make(role: str) -> tuple[TestClient, str]:
+        client = make_client()
+        csrf = ""
+        if role != "anonymous":
+            csrf = log_in(client, USERS[role])
+        return client, csrf
+
+    yield make
+
+
+def test_authorization_matrix_covers_every_route(store_url: str, client_as, item_id: str) -> None:  # noqa: F811
+    routes = _routes(store_url)
+    assert {("GET", "/"), ("POST", "/items/{item_id}/decision"), ("GET", "/admin")} <= set(routes)
+    checked = 0
+    for role in ROLES:
+        for method, template in routes:
+            client, csrf = client_as(role)
+            path = _concrete(template, item_id)
+            data = {"csrf_token": csrf} if method == "POST" else None
+            if (method, path) == ("POST", "/login"):
+                data = {"username": "coord", "password": PASSWORD,
+                        "csrf_token": csrf_of(client.get("/login").text)}
+            response = client.request(method, path, data=data, headers=HTML)
+            _check_headers(response)
+            where = f"{role} {method} {path} -> {response.status_code}"
+            if _allowed(role, path):
+                assert response.status_code not in (401, 403), where
+                assert not (response.status_code == 303
+                            and response.headers["location"].startswith("/login?")), where
+            elif role == "anonymous":
+                assert response.status_code in (303, 401), where
+                if response.status_code == 303:
+                    assert response.headers["location"].startswith("/login?next="), where
+                assert client.request(method, path, data=data).status_code == 401, where
+            else:
+                assert response.status_code == 403, where
+            checked += 1
+    tally("faults injected", checked)
+    assert checked == len(ROLES) * len(routes)
+
+
+def test_csrf_token_is_bound_to_its_session(client_as, store: Store, item_id: str) -> None:  # noqa: F811
+    coord, coord_csrf = client_as("coordinator")
+    admin, admin_csrf = client_as("admin")
+    form = {"action": "referred", "expected_count": "0"}
+    assert coord.post(f"/items/{item_id}/decision", data={**form, "csrf_token": admin_csrf}
+                      ).status_code == 403
+    assert coord.post(f"/items/{item_id}/decision?csrf_token={coord_csrf}", data=form
+                      ).status_code == 403
+    assert coord.post("/logout", data={}).status_code == 403
+    assert coord.get("/").status_code == 200, "a refused logout leaves the session alone"
+    assert store.decisions(item_id) == []
+    assert admin.post(f"/items/{item_id}/decision", data={**form, "csrf_token": admin_csrf}
+                      ).status_code in (200, 303)
+    tally("faults injected", 3)
+
+
+def test_planted_attacker_session_is_replaced_at_login(client_as, make_client) -> None:  # noqa: F811
+    attacker, _ = client_as("coordinator")
+    planted = attacker.cookies.get("vascreen_session")
+    victim = make_client()
+    victim.cookies.set("vascreen_session", planted, domain="testserver.local")
+    log_in(victim, "boss")
+    assert victim.cookies.get("vascreen_session") != planted
+    assert victim.get("/admin").status_code == 200
+    # The planted id was ended at the victim's login, and never gained the admin role.
+    attacker.cookies.set("vascreen_session", planted, domain="testserver.local")
+    assert attacker.get("/admin").status_code in (401, 403)
+    tally("faults injected")
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "\\\\evil.example"])
+def test_login_never_redirects_off_site(make_client, target: str) -> None:  # noqa: F811
+    client = make_client()
+    token = csrf_of(client.get("/login", params={"next": target}).text)
+    response = client.post("/login", data={"username": "coord", "password": PASSWORD,
+                                           "csrf_token": token, "next": target})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    tally("bad inputs tried")
+
+
+@pytest.mark.parametrize("query", [
+    {"q": SCRIPT}, {"q": "\"><img src=x onerror=alert(1)>"}, {"q": "'; DROP TABLE worklist_item; --"},
+    {"screen": SCRIPT}, {"status": "new' OR '1'='1"}, {"priority": "urgent\" onmouseover=\"x"},
+    {"sort": "patient_id; DELETE FROM review_decision"}, {"q": "%' UNION SELECT password_hash --"},
+])
+def test_search_and_filters_are_escaped_and_inert(client_as, store: Store, query: dict) -> None:  # noqa: F811
+    client, _ = client_as("coordinator")
+    before = store.worklist(include_closed=True).height
+    for path in ("/", "/export.csv"):
+        response = client.get(path, params=query)
+        assert response.status_code == 200, (path, query)
+        body = response.text
+        for value in query.values():
+            if any(ch in value for ch in "<>\""):
+                assert value not in body, f"{value!r} echoed unescaped on {path}"
+        assert "argon2" not in body and "Traceback" not in body
+    assert store.worklist(include_closed=True).height == before
+    tally("bad inputs tried")
+
+
+def test_stored_comment_and_path_are_escaped(client_as, store: Store, item_id: str) -> None:  # noqa: F811
+    client, csrf = client_as("coordinator")
+    patient = store.item(item_id)["patient_id"]  # type: ignore[index]
+    response = client.post(f"/items/{item_id}/decision", data={
+        "action": "needs_info", "comment": SCRIPT, "reason": SCRIPT, "expected_count": "0",
+        "csrf_token": csrf})
+    assert response.status_code in (200, 303)
+    page = client.get(f"/patients/{patient}").text
+    assert SCRIPT not in page and "<script>" not in page
+    assert html.escape(SCRIPT, quote=True) in page or "&lt;script&gt;" in page, "comment shown"
+    missing = client.get("/patients/" + "%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert missing.status_code == 404 and "<script>alert(1)" not in missing.text
+    tally("bad inputs tried", 3)
+
+
+def test_failed_logins_are_throttled_per_client_across_usernames(make_client) -> None:  # noqa: F811
+    client = make_client()
+    statuses = []
+    for n in range(MAX_FAILURES_PER_CLIENT):
+        token = csrf_of(client.get("/login").text)
+        statuses.append(client.post("/login", data={
+            "username": f"guess{n}", "password": "not the password", "csrf_token": token}
+        ).status_code)
+    assert set(statuses) == {401}
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": "coord", "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 429, "the right password is refused while throttled"
+    assert "vascreen_session" not in client.cookies
+    tally("faults injected", MAX_FAILURES_PER_CLIENT + 1)
+
+
+def test_sessions_survive_nothing_they_should_not(store_url: str, tmp_path: Path,  # noqa: F811
+                                                  make_client) -> None:
+    """A session token from one store is worthless against another app instance's store."""
+    client = make_client()
+    log_in(client, "coord")
+    token = client.cookies.get("vascreen_session")
+    other = create_app(f"sqlite:///{tmp_path / 'other.db'}", secret_key="k", cookie_secure=False)
+    with TestClient(other, follow_redirects=False) as stranger:
+        stranger.cookies.set("vascreen_session", token, domain="testserver.local")
+        assert stranger.get("/").status_code == 401
+    other.state.store.close()
