@@ -9,6 +9,6 @@ from screens.notes.extract import extract_mentions
 from screens.notes.frame import extract_mention_frame
 from screens.notes.mention import Mention
 
-NLP_VERSION = "2026.11.22-1"
+NLP_VERSION = "2026.11.22-2"
 
 __all__ = ["NLP_VERSION", "Concept", "Mention", "extract_mention_frame", "extract_mentions"]

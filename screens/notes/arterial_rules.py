@@ -238,7 +238,7 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         r"\batherosclerosis of (?:the )?(?:native )?arter(?:y|ies) of (?:the )?(?:\w+ )?(?:extremit(?:y|ies)|legs?|lower limbs?)\b|\b(?:lower (?:extremity|limb)|leg) (?:arterial )?(?:atherosclerosis|ischemia|arterial insufficiency)\b|\barterial insufficiency\b",
     ),
     (
-        C.PAD,
+        C.CLTI,
         "limb ischemia",
         r"\b(?:chronic |critical )?limb[- ]threatening ischa?emia\b|\bcritical limb ischa?emia\b|\b(?-i:CLTI)\b",
     ),

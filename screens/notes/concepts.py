@@ -34,6 +34,9 @@ class Concept(StrEnum):
     # A PAD/PVD/PAOD diagnosis, or a lower-limb revascularization ("s/p SFA stent",
     # "fem-pop bypass"). HISTORICAL mentions mean already diagnosed.
     PAD = "pad"
+    # Critical / chronic limb-threatening ischemia named as such ("critical limb ischemia",
+    # "CLTI"). Affirmed: a current CLTI diagnosis; HISTORICAL: known (and PAD is known too).
+    CLTI = "clti"
 
     # --- measurements (value + unit + laterality + qualifier) ---
     # Ankle-brachial index, unit "1". Qualifier "noncompressible" when stated so or > 1.40

@@ -9,6 +9,7 @@ Owner: vascular surgery clinical lead (see CODEOWNERS).
 Source: Global Vascular Guidelines 2019 (CLTI = PAD + rest pain, gangrene or ulcer > 2 weeks;
 toe pressure preferred); ESC 2017 / IWGDF 2023 hemodynamic cut-offs (ankle < 50 mmHg, toe < 30 mmHg,
 TcPO2 < 30 mmHg, ABI < 0.40); 2024 ACC/AHA; clinical-reference.md 1.1, 3.5, 5.8-5.9, 7.
+v2  a note naming CLTI / critical limb ischemia as current flags (v1 read it as PAD only).
 v1  initial.
 """
 
@@ -42,6 +43,12 @@ clti_coded = Criterion(
     id="clti.clti_dx",
     reads_as="A diagnosis of atherosclerosis of the legs with rest pain, ulceration or gangrene (I70.22-/23-/24-/26- and graft equivalents, diabetic angiopathy with gangrene)",
     finds=diagnosis(load("clti_diagnosis")),
+    lookback=RECENT,
+)
+named_clti_note = Criterion(
+    id="clti.named_clti_note",
+    reads_as="A note names critical or chronic limb-threatening ischemia as a current diagnosis",
+    finds=note_mention(Concept.CLTI),
     lookback=RECENT,
 )
 gangrene_note = Criterion(
@@ -192,12 +199,13 @@ arterial_evidence = any_of(
 
 CLTI = Screen(
     id="clti",
-    version=1,
+    version=2,
     title="Possible chronic limb-threatening ischemia",
     priority=Priority.URGENT,
     summary="Ischemic rest pain, tissue loss with arterial evidence, or severe hemodynamic compromise; flagged whether or not PAD is already diagnosed.",
     include=any_of(
         rest_pain_note,
+        named_clti_note,
         clti_coded,
         gangrene_note,
         hemodynamic,

@@ -9,6 +9,7 @@ Owner: vascular medicine clinical lead (see CODEOWNERS).
 Source: 2024 ACC/AHA multisociety PAD guideline (ABI <= 0.90 abnormal, 0.91-0.99 borderline,
 > 1.40 noncompressible -> toe pressure/TBI; TBI <= 0.70 abnormal per 2016 Table 6 and Friberg 2022);
 post-exercise ABI fall >= 20% (2016 supporting text; Afzal 2017); clinical-reference.md 3.1, 5, 7.
+v2  a note naming CLTI counts as known PAD (the NLP now emits CLTI apart from PAD).
 v1  initial (with the compression-therapy safety alert).
 """
 
@@ -217,6 +218,12 @@ compression_note = Criterion(
     finds=note_mention(Concept.COMPRESSION_STOCKINGS),
     lookback=days(90),
 )
+known_clti_note = Criterion(
+    id="pad.known_clti_note",
+    reads_as="A note names critical or chronic limb-threatening ischemia for the patient (PAD is then known)",
+    finds=note_mention(Concept.CLTI, allow=frozenset({Modifier.HISTORICAL})),
+    lookback=ANY_TIME,
+)
 
 symptom_mimics = any_of(
     neurogenic_note,
@@ -229,7 +236,7 @@ symptom_mimics = any_of(
 
 PAD = Screen(
     id="pad",
-    version=1,
+    version=2,
     title="Undiagnosed peripheral artery disease",
     priority=Priority.ROUTINE,
     summary="Objective or clinical evidence of lower-extremity PAD with no PAD diagnosis or revascularization anywhere in the record.",
@@ -255,7 +262,7 @@ PAD = Screen(
             any_of(claudication_note, exertional_symptoms),
         ),
     ),
-    exclude=any_of(pad_diagnosed, revascularized, known_pad_note),
+    exclude=any_of(pad_diagnosed, revascularized, known_pad_note, known_clti_note),
     mimics=(
         neurogenic_note,
         spinal_stenosis_dx,

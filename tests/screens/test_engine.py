@@ -356,3 +356,17 @@ def test_compression_with_very_low_abi_raises_pad_alert(value: float, alert: boo
     )
     item = evaluate_screen(PAD, t, AS_OF).items.row(0, named=True)
     assert (item["alerts"] == "pad.compression_with_abi_below_050") is alert
+
+
+@pytest.mark.parametrize(
+    ("modifiers", "clti_flag", "pad_known"),
+    [("", True, True), ("historical", False, True), ("negated", False, False)],
+    ids=["current", "history", "negated"],
+)
+def test_named_clti_in_notes(modifiers: str, clti_flag: bool, pad_known: bool) -> None:
+    t = tables(
+        observation=[abi("p1", 0.7, date(2026, 5, 1))],
+        note_mention=[mention("p1", "clti", date(2026, 6, 1), modifiers=modifiers)],
+    )
+    assert ("p1" in flagged(evaluate_screen(CLTI, t, AS_OF))) is clti_flag
+    assert ("p1" in flagged(evaluate_screen(PAD, t, AS_OF))) is not pad_known

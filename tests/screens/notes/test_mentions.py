@@ -140,7 +140,7 @@ FOUND = [
     ("toe_necrosis", "There was necrosis of the tips of the second and third toes.", C.GANGRENE, "necrosis of the tips of the second and third toes", A),
     ("occluded_popliteal", "Occluded right popliteal artery.", C.ARTERIAL_STENOSIS, "Occluded right popliteal artery", A),
     ("sfa_occlusion_cta", "CT angiography demonstrated occlusion of the left superficial femoral artery.", C.ARTERIAL_STENOSIS, "occlusion of the left superficial femoral artery", A),
-    ("cli_is_pad", "Critical limb ischemia of the right leg.", C.PAD, "Critical limb ischemia", A),
+    ("cli_is_clti", "Critical limb ischemia of the right leg.", C.CLTI, "Critical limb ischemia", A),
     ("fem_pop_bypass", "He underwent left femoral-popliteal bypass in 2015.", C.PAD, "femoral-popliteal bypass", frozenset({"historical"})),
     ("venous_stenting", "She was diagnosed with May-Thurner syndrome and underwent venous stenting.", C.ILIAC_VEIN_STENT, "venous stenting", frozenset({"historical"})),
     ("leg_was_swollen", "The left leg was swollen and tender.", C.LEG_SWELLING, "leg was swollen", A),
