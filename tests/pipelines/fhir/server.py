@@ -1,12 +1,13 @@
 """A real FHIR server for the pull tests: sekmet-fhir 0.1.1 in its own uv tool environment.
 
-The server runs from uv's cache (``uvx --offline``), so CI warms that cache once with
-``uv tool install sekmet-fhir==0.1.1``. ``VASCREEN_SEKMET_CMD`` overrides the command.
+The server runs from uv's cache (``uvx --offline``); ``ensure_sekmet_installed`` fills that cache
+from PyPI once per session on a new machine. ``VASCREEN_SEKMET_CMD`` overrides the command.
 It listens on a free loopback port with SMART Backend Services, static bearer and basic auth.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -108,8 +109,18 @@ def _settings(root: Path, port: int, rs_pub: Path, es_pub: Path) -> dict[str, An
     }
 
 
+@functools.cache
+def ensure_sekmet_installed() -> None:
+    """Put sekmet-fhir in uv's cache once (PyPI), so the offline starts below work on a new machine."""
+    if os.environ.get("VASCREEN_SEKMET_CMD"):
+        return
+    online = [arg for arg in SEKMET_CMD if arg != "--offline"]
+    subprocess.run([*online, "--help"], check=True, capture_output=True, timeout=600)
+
+
 def start_sekmet(root: Path) -> tuple[subprocess.Popen[bytes], SekmetServer]:
     """Start a sekmet server rooted at ``root`` and wait until /metadata answers."""
+    ensure_sekmet_installed()
     root.mkdir(parents=True, exist_ok=True)
     rs_key = _write_key(root / "rs384.pem", rsa.generate_private_key(65537, 2048))
     es_key = _write_key(root / "es384.pem", ec.generate_private_key(ec.SECP384R1()))
