@@ -22,6 +22,7 @@ import orjson
 from pipelines import cohort_run
 from pipelines.fhir.files import MAX_LINE_BYTES, discover_source
 from pipelines.land import BASE_FIELDS, RESOURCE_FIELDS, STAGED_TYPES, _columns_literal, _sql_str
+from pipelines.nlp_cache import nlp_worker_peak_mb, shutdown_nlp_pool
 from pipelines.settings import Settings
 from pipelines.shards import read_results, run_shard
 from pipelines.synth import write_cohort
@@ -46,10 +47,14 @@ class BenchReport:
     bare_scan_s: float
     rows: list[Row] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
+    worker_rss_mb: float = 0.0  # peak RSS of the largest NLP worker process
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS of this process (the flow's process: landing, shards, publish)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 
 
 def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
@@ -77,20 +82,25 @@ def bare_scan(source: Path) -> tuple[float, int]:
 
 
 def change_patients(source: Path, target: Path, every: int = 100) -> int:
-    """Copy `source`, changing the Observation values of every `every`-th patient (1%)."""
+    """Copy `source`, changing the Observation values of every `every`-th patient (1%).
+
+    Streams the file line by line, so the bench's own memory does not grow with the cohort.
+    """
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
-    path = target / "Observation.ndjson"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("Observation.ndjson"))
     picked: set[str] = set()
-    lines = []
-    for line in path.read_bytes().splitlines():
-        r = orjson.loads(line)
-        ref = r.get("subject", {}).get("reference", "")
-        if "valueQuantity" in r and int(ref.rsplit("p", 1)[-1] or 0) % every == 0:
-            r["valueQuantity"]["value"] = round(r["valueQuantity"].get("value", 0) + 0.01, 3)
-            picked.add(ref)
-        lines.append(orjson.dumps(r))
-    path.write_bytes(b"\n".join(lines) + b"\n")
+    with (source / "Observation.ndjson").open("rb") as src, \
+            (target / "Observation.ndjson").open("wb") as dst:
+        for line in src:
+            if not line.strip():
+                continue
+            r = orjson.loads(line)
+            ref = r.get("subject", {}).get("reference", "")
+            if "valueQuantity" in r and int(ref.rsplit("p", 1)[-1] or 0) % every == 0:
+                r["valueQuantity"]["value"] = round(r["valueQuantity"].get("value", 0) + 0.01, 3)
+                picked.add(ref)
+                line = orjson.dumps(r) + b"\n"
+            dst.write(line if line.endswith(b"\n") else line + b"\n")
     return len(picked)
 
 
@@ -106,6 +116,8 @@ def _run(label: str, source: Path, settings: Settings, as_of: date, full: bool,
                            "resources", peak_rss_mb()))
     results = [run_shard(job) for job in cohort_run.shard_jobs(prepared, settings=settings,
                                                                as_of=as_of, screens=ids)]
+    report.worker_rss_mb = max(report.worker_rss_mb, nlp_worker_peak_mb())
+    shutdown_nlp_pool()  # each run starts its workers, as a nightly CLI run does
     total = {k: sum(r.seconds[k] for r in results) for k in ("stage", "nlp", "engine")}
     notes = sum(r.notes for r in results)
     evaluated = sum(r.patients for r in results)
@@ -159,5 +171,6 @@ def format_bench(report: BenchReport) -> str:
               f"{t['rerun: NLP'] / max(t['full: NLP'], 1e-9):.1%}",
               f"incremental ({t['changed patients']:.0f} patients changed) / full: "
               f"{t['incremental: total'] / t['full: total']:.1%}",
-              f"peak RSS: {max(r.peak_rss_mb for r in report.rows):.0f} MB"]
+              f"peak RSS: {max(r.peak_rss_mb for r in report.rows):.0f} MB (flow process); "
+              f"largest NLP worker {report.worker_rss_mb:.0f} MB"]
     return "\n".join(lines)

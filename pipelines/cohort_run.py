@@ -135,7 +135,8 @@ def shard_jobs(prepared: Prepared, *, settings: Settings, as_of: date, screens: 
     remove_shard_outputs(out)  # a killed run's leftovers must not mix into this one
     cache = settings.workdir / "nlp-cache" if settings.nlp_cache else None
     return [ShardJob(prepared.mirror, k, prepared.n_shards, prepared.patients_file, out, as_of,
-                     tuple(screens), cache, limits(settings)) for k in range(prepared.n_shards)]
+                     tuple(screens), cache, limits(settings), settings.nlp_workers)
+            for k in range(prepared.n_shards)]
 
 
 def summarize(source: str, as_of: date, prepared: Prepared, results: list[ShardResult],

@@ -11,8 +11,12 @@ cache at once. Two parts may hold the same hash; reads keep the smallest part na
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import math
+import multiprocessing
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +28,67 @@ NOTE_KEYS = ("patient_id", "source_ref", "note_on")
 CACHED_COLUMNS = [c for c in STG_NOTE_MENTION if c not in NOTE_KEYS]
 _CACHED_SCHEMA = {"text_hash": pl.String, "part": pl.String,
                   **{c: STG_NOTE_MENTION[c] for c in CACHED_COLUMNS}}
+
+
+# Below this many fresh notes the NLP runs in this process: starting workers (spaCy import and
+# pipeline build, ~3 s each) would cost more than it saves.
+PARALLEL_MIN_NOTES = 2000
+_CHUNKS_PER_WORKER = 4
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
+
+
+def _nlp_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool for the NLP, kept for the life of this process (spawned: no fork of a
+    process running DuckDB and polars threads)."""
+    global _pool, _pool_workers
+    if _pool is None or _pool_workers != workers:
+        shutdown_nlp_pool()
+        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        _pool_workers = workers
+    return _pool
+
+
+def nlp_worker_peak_mb() -> float:
+    """Peak RSS (VmHWM) of the largest live NLP worker, 0 without a pool (Linux /proc)."""
+    peak = 0.0
+    for pid in list(getattr(_pool, "_processes", None) or {}):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
+
+
+def shutdown_nlp_pool() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+atexit.register(shutdown_nlp_pool)
+
+
+def extract_frame(notes: pl.DataFrame, *, workers: int = 1,
+                  min_parallel: int = PARALLEL_MIN_NOTES) -> pl.DataFrame:
+    """`extract_mention_frame` of `notes`, over `workers` processes when there are enough notes.
+
+    Chunks are contiguous runs of notes and their frames are re-sorted with the same stable
+    order, so the result is identical to one `extract_mention_frame` call.
+    """
+    notes = notes.select("patient_id", "source_ref", "note_on", "text")
+    if (workers <= 1 or notes.height < max(1, min_parallel)
+            or multiprocessing.current_process().daemon):  # a daemon may not start children
+        return extract_mention_frame(notes)
+    size = math.ceil(notes.height / (workers * _CHUNKS_PER_WORKER))
+    chunks = [notes.slice(start, size) for start in range(0, notes.height, size)]
+    frames = list(_nlp_pool(workers).map(extract_mention_frame, chunks))
+    return pl.concat(frames).sort("source_ref", "span_start", "concept", "span_end",
+                                  maintain_order=True)
 
 
 def text_hashes(texts: list[str]) -> list[str]:
@@ -43,7 +108,8 @@ def _known(version_dir: Path, wanted: pl.DataFrame) -> pl.DataFrame:
     return seen.group_by("text_hash").agg(pl.col("part").min()).collect()
 
 
-def extract_with_cache(notes: pl.DataFrame, *, cache_dir: Path, progress: bool = False) -> pl.DataFrame:
+def extract_with_cache(notes: pl.DataFrame, *, cache_dir: Path, progress: bool = False,
+                       workers: int = 1) -> pl.DataFrame:
     """STG_NOTE_MENTION for `notes`, running the NLP only on texts not seen before."""
     del progress  # the NLP itself reports nothing per note
     version_dir = _version_dir(cache_dir)
@@ -55,7 +121,7 @@ def extract_with_cache(notes: pl.DataFrame, *, cache_dir: Path, progress: bool =
     new_cached = pl.DataFrame(schema=_CACHED_SCHEMA)
     if fresh.height:
         part = uuid.uuid4().hex
-        new_mentions = extract_mention_frame(fresh.drop("text_hash"))
+        new_mentions = extract_frame(fresh.drop("text_hash"), workers=workers)
         new_cached = new_mentions.join(fresh.select("source_ref", "text_hash"), on="source_ref").select(
             "text_hash", pl.lit(part).alias("part"), *CACHED_COLUMNS)
         version_dir.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     shard_size: int = Field(default=2500, ge=1)
     duckdb_memory_limit: str = "1GB"
     duckdb_threads: int = Field(default=2, ge=1)
+    # NLP processes per shard run by the local runner (a Dask worker uses one: shards spread).
+    nlp_workers: int = Field(default=2, ge=1)
     # FHIR server access (used when --source is an http(s) URL)
     fhir_auth: str = "none"  # none | bearer | basic | smart
     fhir_token: SecretStr | None = None

@@ -40,6 +40,7 @@ class ShardJob:
     screens: tuple[str, ...]
     nlp_cache_dir: Path | None
     limits: DuckDBLimits = DuckDBLimits()
+    nlp_workers: int = 1  # NLP processes for this shard (a Dask worker uses 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ def run_shard(job: ShardJob) -> ShardResult:
         tables, unavailable = staged_tables(con)
     seconds = {"stage": time.perf_counter() - clock}
     clock = time.perf_counter()
-    mentions = _read_notes(tables["note"], job.nlp_cache_dir)
+    mentions = _read_notes(tables["note"], job.nlp_cache_dir, job.nlp_workers)
     n_notes = tables.pop("note").height  # the engine reads mentions; free the note text early
     seconds["nlp"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -108,15 +109,13 @@ def run_shard(job: ShardJob) -> ShardResult:
                        seconds | {"engine": time.perf_counter() - clock})
 
 
-def _read_notes(notes: pl.DataFrame, cache_dir: Path | None) -> pl.DataFrame:
-    from screens.notes import extract_mention_frame
+def _read_notes(notes: pl.DataFrame, cache_dir: Path | None, workers: int) -> pl.DataFrame:
+    from pipelines.nlp_cache import extract_frame, extract_with_cache
 
     if cache_dir is not None:
-        from pipelines.nlp_cache import extract_with_cache
-
-        mentions = extract_with_cache(notes, cache_dir=cache_dir)
+        mentions = extract_with_cache(notes, cache_dir=cache_dir, workers=workers)
     else:
-        mentions = extract_mention_frame(notes)
+        mentions = extract_frame(notes, workers=workers)
     return assert_schema(mentions, STG_NOTE_MENTION, "stg_note_mention")
 
 
