@@ -8,6 +8,7 @@ advisory database) the audit says so loudly, and fails only with VASCREEN_AUDIT_
     uv run python .ci/dependency_audit.py
 """
 
+# ruff: noqa: T201, S603, S607 - a CI script: prints its report, runs uv and pip-audit from PATH
 from __future__ import annotations
 
 import json
@@ -20,35 +21,61 @@ import tempfile
 def main() -> int:
     requirements = subprocess.run(
         ["uv", "export", "--frozen", "--no-hashes", "--all-groups", "--no-emit-project"],
-        check=True, capture_output=True, text=True).stdout
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as req:
         req.write(requirements)
         req.flush()
         audit = subprocess.run(
-            [sys.executable, "-m", "pip_audit", "-r", req.name, "--no-deps", "--disable-pip",
-             "--progress-spinner", "off", "--format", "json"],
-            capture_output=True, text=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "pip_audit",
+                "-r",
+                req.name,
+                "--no-deps",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     try:
         report = json.loads(audit.stdout)
     except json.JSONDecodeError:
-        print(f"dependency audit: pip-audit failed ({audit.returncode}): "
-              f"{audit.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        print(
+            f"dependency audit: pip-audit failed ({audit.returncode}): "
+            f"{audit.stderr.strip().splitlines()[-1:]}",
+            file=sys.stderr,
+        )
         return 1
     deps = report.get("dependencies", [])
     skipped = [d for d in deps if "skip_reason" in d]
     fixable, unfixed = [], []
     for dep in deps:
         for vuln in dep.get("vulns", []):
-            line = f"{dep['name']} {dep['version']}: {vuln['id']} (fix: {', '.join(vuln['fix_versions']) or 'none'})"
+            fixes = ", ".join(vuln["fix_versions"]) or "none"
+            line = f"{dep['name']} {dep['version']}: {vuln['id']} (fix: {fixes})"
             (fixable if vuln["fix_versions"] else unfixed).append(line)
     audited = len(deps) - len(skipped)
-    print(f"dependency audit: {audited} of {len(deps)} locked packages audited, "
-          f"{len(fixable)} fixable and {len(unfixed)} unfixed known vulnerabilities")
+    print(
+        f"dependency audit: {audited} of {len(deps)} locked packages audited, "
+        f"{len(fixable)} fixable and {len(unfixed)} unfixed known vulnerabilities"
+    )
     for line in fixable + unfixed:
         print(f"  {line}")
     if audited == 0 and deps:
-        print("dependency audit: WARNING no package could be audited (advisory service "
-              "unreachable or it does not know these versions)", file=sys.stderr)
+        print(
+            "dependency audit: WARNING no package could be audited (advisory service "
+            "unreachable or it does not know these versions)",
+            file=sys.stderr,
+        )
         if os.environ.get("VASCREEN_AUDIT_STRICT") == "1":
             return 1
     return 1 if fixable else 0

@@ -40,10 +40,11 @@ ACCESS_CONTROLLED = ("mirror", "stage", "nlp-cache", "landing")
 
 REST_PAIN = (
     "EMERGENCY DEPARTMENT NOTE\nCC: right foot pain.\n"
-    f"HPI: 72F, smoker, diabetic. {NOTE} rest pain right toes for 3 weeks, relieved by dangling the "
-    "leg over the bed. Unable to sleep flat.\n"
+    f"HPI: 72F, smoker, diabetic. {NOTE} rest pain right toes for 3 weeks, relieved by "
+    "dangling the leg over the bed. Unable to sleep flat.\n"
     f"Exam: Dependent rubor, pallor on elevation ({NOTE2}). Right DP and PT not palpable.\n"
-    "MDM: Presentation concerning for chronic limb-threatening ischemia; vascular surgery consulted."
+    "MDM: Presentation concerning for chronic limb-threatening ischemia; "
+    "vascular surgery consulted."
 )
 
 
@@ -51,8 +52,14 @@ def canary_resources() -> dict[str, list[dict[str, Any]]]:
     pt = b.patient(PATIENT, birth_date=BIRTH, gender="female")
     pt["name"] = [{"family": NAME, "given": [GIVEN]}]
     abi = b.observation(PATIENT, value=float(ABI), on="2026-06-01", oid="canary-abi")
-    comment = b.observation(PATIENT, code="8867-4", display="Comment", value_string=VALUE,
-                            on="2026-06-01", oid="canary-comment")
+    comment = b.observation(
+        PATIENT,
+        code="8867-4",
+        display="Comment",
+        value_string=VALUE,
+        on="2026-06-01",
+        oid="canary-comment",
+    )
     note = b.note(PATIENT, REST_PAIN, on="2026-06-10", nid="canary-note")
     return {"Patient": [pt], "Observation": [abi, comment], "DocumentReference": [note]}
 
@@ -67,7 +74,8 @@ def bad_lines() -> list[bytes]:
         json.dumps(bad_date).encode(),
         json.dumps(wrong_type).encode(),
         ('{"resourceType":"Observation","id":"canary-trunc","valueString":"' + BAD).encode(),
-        b'{"resourceType":"Observation","id":"canary-latin1","valueString":"' + BAD.encode()
+        b'{"resourceType":"Observation","id":"canary-latin1","valueString":"'
+        + BAD.encode()
         + b' \xe9\xff"}',
         json.dumps({"id": "canary-untyped", "valueString": BAD}).encode(),
     ]
@@ -107,10 +115,14 @@ def file_markers(path: Path) -> list[str]:
         return find_markers(frame.cast(pl.String, strict=False).write_csv())
     if name.endswith((".duckdb", ".db")) and not name.endswith(".wal"):
         with duckdb.connect(str(path), read_only=True) as con:
-            tables = [r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables").fetchall()]
-            text = "".join(con.sql(f'SELECT * FROM "{t}"').pl().cast(pl.String, strict=False)  # noqa: S608
-                           .write_csv() for t in tables)
+            tables = [
+                r[0]
+                for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            ]
+            text = "".join(
+                con.sql(f'SELECT * FROM "{t}"').pl().cast(pl.String, strict=False).write_csv()
+                for t in tables
+            )
         return find_markers(text)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
@@ -137,6 +149,10 @@ def allowed_paths(workdir: Path, store_file: Path | None) -> tuple[Path, ...]:
     """The store and the access-controlled work areas (see module docstring)."""
     paths = [workdir / part for part in ACCESS_CONTROLLED]
     if store_file is not None:
-        paths += [store_file, Path(f"{store_file}-wal"), Path(f"{store_file}-shm"),
-                  Path(f"{store_file}-journal")]
+        paths += [
+            store_file,
+            Path(f"{store_file}-wal"),
+            Path(f"{store_file}-shm"),
+            Path(f"{store_file}-journal"),
+        ]
     return tuple(paths)

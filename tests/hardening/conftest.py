@@ -19,8 +19,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TALLY: Counter[str] = Counter()
-TALLY_KEYS = ("faults injected", "bad inputs tried", "markers planted", "leaks found", "items lost",
-              "decisions lost")
+TALLY_KEYS = (
+    "faults injected",
+    "bad inputs tried",
+    "markers planted",
+    "leaks found",
+    "items lost",
+    "decisions lost",
+)
 
 
 def tally(kind: str, n: int = 1) -> None:
@@ -32,8 +38,7 @@ def tally(kind: str, n: int = 1) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if sum(TALLY.values()) == 0:
         return
-    terminalreporter.write_line(
-        "hardening: " + ", ".join(f"{k} {TALLY[k]}" for k in TALLY_KEYS))
+    terminalreporter.write_line("hardening: " + ", ".join(f"{k} {TALLY[k]}" for k in TALLY_KEYS))
 
 
 @dataclass(frozen=True)
@@ -55,18 +60,29 @@ def prefect_api_url(prefect_harness: None) -> str:
 
 def cli_env(workdir: Path, prefect_api_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VASCREEN_")}
-    env.update(PREFECT_API_URL=prefect_api_url, VASCREEN_WORKDIR=str(workdir),
-               PYTHONPATH=str(REPO), PREFECT_LOGGING_COLORS="false")
+    env.update(
+        PREFECT_API_URL=prefect_api_url,
+        VASCREEN_WORKDIR=str(workdir),
+        PYTHONPATH=str(REPO),
+        PREFECT_LOGGING_COLORS="false",
+    )
     env.update(extra)
     return env
 
 
-def vascreen(args: list[str], *, cwd: Path, env: dict[str, str], driver: list[str] | None = None,
-             timeout: float = 240.0) -> CliResult:
+def vascreen(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    driver: list[str] | None = None,
+    timeout: float = 240.0,
+) -> CliResult:
     """Run the `vascreen` CLI (or a test driver that wraps it) in a subprocess."""
     argv = [sys.executable, "-m", *(driver or ["pipelines.cli"]), *args]
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     return CliResult(done.returncode, done.stdout, done.stderr)
 
 

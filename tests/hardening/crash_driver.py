@@ -15,8 +15,19 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-KILL_POINTS = ("fetch", "stage", "merged", "notes", "evaluate", "publish", "published",
-               "worklist-write")
+KILL_POINTS = (
+    "fetch",
+    "stage",
+    "merged",
+    "notes",
+    "evaluate",
+    "publish",
+    "published",
+    "worklist-write",
+)
+# Not this process: the FHIR server (process group in HARDENING_SERVER_PGID) dies once the
+# $export manifest is in and the first file download starts.
+SERVER_POINTS = ("server-gone-mid-export",)
 
 
 def _die() -> None:
@@ -61,7 +72,19 @@ def install(point: str) -> None:
     from pipelines import cohort_run, shards
     from pipelines.store import Store
 
-    if point == "fetch":
+    if point == "server-gone-mid-export":
+        from pipelines.fhir import bulk
+
+        real = bulk.download_file
+
+        def kill_server_then_download(*args: Any, **kwargs: Any) -> Any:
+            pgid = int(os.environ.pop("HARDENING_SERVER_PGID", "0"))
+            if pgid:
+                os.killpg(pgid, signal.SIGKILL)
+            return real(*args, **kwargs)
+
+        bulk.download_file = kill_server_then_download  # type: ignore[assignment]
+    elif point == "fetch":
         cohort_run.fetch = _before(cohort_run.fetch)  # type: ignore[method-assign]
     elif point == "stage":
         cohort_run.land_and_classify = _before(cohort_run.land_and_classify)  # type: ignore[attr-defined]

@@ -61,8 +61,12 @@ BASES = ("Patient", "Observation", "Condition", "MedicationRequest", "DocumentRe
 
 WRONG_TYPES: dict[str, list[tuple[str, Any]]] = {
     "Patient": [("gender", 7), ("birthDate", 19610719), ("name", MARKER)],
-    "Observation": [("status", 123), ("subject", f"Patient/{MARKER}"), ("valueQuantity", MARKER),
-                    ("code", {"coding": MARKER})],
+    "Observation": [
+        ("status", 123),
+        ("subject", f"Patient/{MARKER}"),
+        ("valueQuantity", MARKER),
+        ("code", {"coding": MARKER}),
+    ],
     "Condition": [("subject", [MARKER]), ("code", 5), ("onsetDateTime", {"v": MARKER})],
     "MedicationRequest": [("intent", False), ("medicationCodeableConcept", [1, 2])],
     "DocumentReference": [("content", {"attachment": MARKER}), ("status", ["current"])],
@@ -73,11 +77,23 @@ REQUIRED: dict[str, list[str]] = {
     "MedicationRequest": ["status", "intent", "subject"],
     "DocumentReference": ["status", "content"],
 }
-DATE_FIELD = {"Patient": "birthDate", "Observation": "effectiveDateTime",
-              "Condition": "onsetDateTime", "MedicationRequest": "authoredOn",
-              "DocumentReference": "date"}
-BAD_DATES = ["2020-13-45", "2021-02-30", "yesterday", "20200101", "2020-1-1", f"{MARKER}",
-             "2020-05-01T25:00:00Z", "-0001-01-01"]
+DATE_FIELD = {
+    "Patient": "birthDate",
+    "Observation": "effectiveDateTime",
+    "Condition": "onsetDateTime",
+    "MedicationRequest": "authoredOn",
+    "DocumentReference": "date",
+}
+BAD_DATES = [
+    "2020-13-45",
+    "2021-02-30",
+    "yesterday",
+    "20200101",
+    "2020-1-1",
+    f"{MARKER}",
+    "2020-05-01T25:00:00Z",
+    "-0001-01-01",
+]
 PARTIAL_DATES = ["2019", "2019-04", "2019-04-07T10:30:00+02:00", "2019-04-07T10:30:00.123Z"]
 
 
@@ -88,7 +104,10 @@ def _with(resource: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 def records_for(kind: str, base: str, rid: str, patient: str, choice: int) -> list[Record]:
-    """The record(s) mutation `kind` makes from a valid `base` resource (`choice` picks a variant)."""
+    """The record(s) mutation `kind` makes from a valid `base` resource.
+
+    `choice` picks a variant of the mutation.
+    """
     r = base_resource(base, rid, patient)
     ok, bad = Outcome.STAGED, Outcome.QUARANTINED
     if kind == "valid":
@@ -117,8 +136,11 @@ def records_for(kind: str, base: str, rid: str, patient: str, choice: int) -> li
         if base == "Patient":
             r["name"] = [{"family": huge}]
         else:
-            key = "medicationCodeableConcept" if base == "MedicationRequest" else (
-                "type" if base == "DocumentReference" else "code")
+            key = (
+                "medicationCodeableConcept"
+                if base == "MedicationRequest"
+                else ("type" if base == "DocumentReference" else "code")
+            )
             r[key]["text"] = huge
         return [Record(_dump(r), ok, base, kind=kind)]
     if kind == "unknown_unit" and base == "Observation":
@@ -127,8 +149,10 @@ def records_for(kind: str, base: str, rid: str, patient: str, choice: int) -> li
     if kind == "older_version":
         newer = _with(r, meta={"versionId": "3", "lastUpdated": "2026-05-02T00:00:00Z"})
         older = _with(r, meta={"versionId": "2", "lastUpdated": "2026-05-01T00:00:00Z"})
-        pair = [Record(_dump(newer), ok, base, kind=kind),
-                Record(_dump(older), Outcome.DUPLICATE, base, kind=kind)]
+        pair = [
+            Record(_dump(newer), ok, base, kind=kind),
+            Record(_dump(older), Outcome.DUPLICATE, base, kind=kind),
+        ]
         return pair if choice % 2 else pair[::-1]
     if kind == "bad_base64" and base == "DocumentReference":
         r["content"][0]["attachment"]["data"] = ["!!!", f"{MARKER}===", "QQ=Q"][choice % 3]
@@ -138,16 +162,32 @@ def records_for(kind: str, base: str, rid: str, patient: str, choice: int) -> li
         r["content"][0]["attachment"]["data"] = base64.b64encode(raw).decode()
         return [Record(_dump(r), ok, base, kind=kind)]
     if kind == "non_utf8_line":
-        line = b'{"resourceType":"%s","id":"%s","note":"\xff\xfe\xc3("}' % (base.encode(),
-                                                                               rid.encode())
+        line = b'{"resourceType":"%s","id":"%s","note":"\xff\xfe\xc3("}' % (
+            base.encode(),
+            rid.encode(),
+        )
         return [Record(line, bad, base, ndjson_only=True, kind=kind)]
     if kind == "truncated_json":
         line = _dump(r)
-        return [Record(line[: max(1, len(line) // (2 + choice % 3))], bad, base, ndjson_only=True,
-                       kind=kind)]
+        return [
+            Record(
+                line[: max(1, len(line) // (2 + choice % 3))],
+                bad,
+                base,
+                ndjson_only=True,
+                kind=kind,
+            )
+        ]
     if kind == "not_an_object":
-        return [Record([b"[1,2,3]", b'"' + MARKER.encode() + b'"', b"42", b"null"][choice % 4], bad,
-                       base, ndjson_only=True, kind=kind)]
+        return [
+            Record(
+                [b"[1,2,3]", b'"' + MARKER.encode() + b'"', b"42", b"null"][choice % 4],
+                bad,
+                base,
+                ndjson_only=True,
+                kind=kind,
+            )
+        ]
     if kind == "no_resource_type":
         r.pop("resourceType")
         return [Record(_dump(r), bad, base, ndjson_only=True, kind=kind)]
@@ -159,23 +199,54 @@ def records_for(kind: str, base: str, rid: str, patient: str, choice: int) -> li
     if kind == "non_patient_subject" and base in ("Observation", "DocumentReference"):
         r["subject"] = {"reference": f"Group/{rid}"}
         return [Record(_dump(r), Outcome.NO_PATIENT, base, kind=kind)]
-    if kind == "entered_in_error" and base in ("Observation", "DocumentReference",
-                                               "MedicationRequest"):
-        return [Record(_dump(_with(r, status="entered-in-error")), Outcome.ENTERED_IN_ERROR, base,
-                       kind=kind)]
+    if kind == "entered_in_error" and base in (
+        "Observation",
+        "DocumentReference",
+        "MedicationRequest",
+    ):
+        return [
+            Record(
+                _dump(_with(r, status="entered-in-error")),
+                Outcome.ENTERED_IN_ERROR,
+                base,
+                kind=kind,
+            )
+        ]
     if kind == "unstaged_type":
-        enc = {"resourceType": "Encounter", "id": rid, "status": "finished",
-               "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-                         "code": "AMB"}, "subject": {"reference": f"Patient/{patient}"}}
+        enc = {
+            "resourceType": "Encounter",
+            "id": rid,
+            "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": f"Patient/{patient}"},
+        }
         return [Record(_dump(enc), Outcome.IGNORED, "Encounter", kind=kind)]
     # A mutation that does not apply to this base: the unchanged resource.
     return [Record(_dump(r), ok, base, kind="valid")]
 
 
-KINDS = ("valid", "wrong_type", "missing_required", "missing_id", "invalid_date", "partial_date",
-         "huge_string", "unknown_unit", "older_version", "bad_base64", "non_utf8_note",
-         "non_utf8_line", "truncated_json", "not_an_object", "no_resource_type", "unknown_type",
-         "missing_patient", "non_patient_subject", "entered_in_error", "unstaged_type")
+KINDS = (
+    "valid",
+    "wrong_type",
+    "missing_required",
+    "missing_id",
+    "invalid_date",
+    "partial_date",
+    "huge_string",
+    "unknown_unit",
+    "older_version",
+    "bad_base64",
+    "non_utf8_note",
+    "non_utf8_line",
+    "truncated_json",
+    "not_an_object",
+    "no_resource_type",
+    "unknown_type",
+    "missing_patient",
+    "non_patient_subject",
+    "entered_in_error",
+    "unstaged_type",
+)
 
 
 def nested_bundle(rid: str) -> dict[str, Any]:

@@ -38,16 +38,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_decisions_during_publish_are_never_lost_or_refused(store_url: str) -> None:
     store = Store.connect(store_url)
-    run_nightly(store, workers.AS_OF - workers.timedelta(days=1),
-                workers.hits_for(0, PATIENTS), ["pad"])
+    run_nightly(
+        store, workers.AS_OF - workers.timedelta(days=1), workers.hits_for(0, PATIENTS), ["pad"]
+    )
     items = sorted(item_id_for(f"cc-{p:04d}", "pad") for p in range(1, PATIENTS, 10) if p % 7)
     store.close()
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=COORDINATORS + 1, mp_context=ctx) as pool:
         futures = [pool.submit(workers.publisher, store_url, NIGHTS, PATIENTS)]
-        futures += [pool.submit(workers.coordinator, store_url, f"coord{k}", items, ROUNDS)
-                    for k in range(COORDINATORS)]
-        done, pending = wait(futures, timeout=TIMEOUT_S)
+        futures += [
+            pool.submit(workers.coordinator, store_url, f"coord{k}", items, ROUNDS)
+            for k in range(COORDINATORS)
+        ]
+        _, pending = wait(futures, timeout=TIMEOUT_S)
         assert not pending, "a worker hung (deadlock?)"
     published = futures[0].result()
     coordinators = [f.result() for f in futures[1:]]
@@ -55,8 +58,12 @@ def test_decisions_during_publish_are_never_lost_or_refused(store_url: str) -> N
     assert published["errors"] == [] and published["published"] == NIGHTS
     for result in coordinators:
         assert result["errors"] == [], result["errors"]
-    during = [t for c in coordinators for t in c["times"]  # type: ignore[attr-defined]
-              if any(a <= t <= b for a, b in published["windows"])]  # type: ignore[attr-defined]
+    during = [
+        t
+        for c in coordinators
+        for t in c["times"]  # type: ignore[attr-defined]
+        if any(a <= t <= b for a, b in published["windows"])
+    ]  # type: ignore[attr-defined]
     assert during, "no decision overlapped a publish: the test proved nothing"
     recorded = Counter(item for c in coordinators for item, _ in c["recorded"])  # type: ignore[attr-defined]
     assert sum(recorded.values()) == COORDINATORS * ROUNDS
@@ -64,11 +71,21 @@ def test_decisions_during_publish_are_never_lost_or_refused(store_url: str) -> N
     store = Store.connect(store_url)
     try:
         with store.read() as conn:
-            stored = {r.item_id: r for r in conn.execute(sa.text(
-                "SELECT item_id, decision_count, last_action, last_decided_by FROM worklist_item"))}
-            log = conn.execute(sa.text(
-                "SELECT item_id, seq, action, decided_by FROM review_decision ORDER BY item_id, seq"
-            )).all()
+            stored = {
+                r.item_id: r
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT item_id, decision_count, last_action, last_decided_by "
+                        "FROM worklist_item"
+                    )
+                )
+            }
+            log = conn.execute(
+                sa.text(
+                    "SELECT item_id, seq, action, decided_by FROM review_decision "
+                    "ORDER BY item_id, seq"
+                )
+            ).all()
     finally:
         store.close()
     by_item: dict[str, list[tuple[int, str, str]]] = {}

@@ -23,15 +23,26 @@ from tests.hardening.crash_driver import KILL_POINTS
 
 AS_OF = "2026-06-30"
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-NIGHT1 = ["pad_low_abi_coded_right_leg", "clti_rest_pain_dangling_dependent_rubor",
-          "may_thurner_acute_left_iliofemoral_dvt_on_ocps", "pad_claudication_hpi_multisection_note",
-          "clti_dry_gangrene_second_toe"]
-NIGHT2_ADDED = ["pad_exercise_treadmill_abi_drop", "clti_rest_pain_sleeps_in_recliner",
-                "may_thurner_second_left_dvt_in_notes", "pad_vascular_lab_report_note_abi"]
+NIGHT1 = [
+    "pad_low_abi_coded_right_leg",
+    "clti_rest_pain_dangling_dependent_rubor",
+    "may_thurner_acute_left_iliofemoral_dvt_on_ocps",
+    "pad_claudication_hpi_multisection_note",
+    "clti_dry_gangrene_second_toe",
+]
+NIGHT2_ADDED = [
+    "pad_exercise_treadmill_abi_drop",
+    "clti_rest_pain_sleeps_in_recliner",
+    "may_thurner_second_left_dvt_in_notes",
+    "pad_vascular_lab_report_note_abi",
+]
 NIGHT2_GONE = "clti_dry_gangrene_second_toe"
 DECIDED = {  # (scenario, screen) -> (action, reason)
     ("pad_low_abi_coded_right_leg", "pad"): ("needs_info", None),
-    ("clti_rest_pain_dangling_dependent_rubor", "clti"): ("dismissed", "already under vascular care"),
+    ("clti_rest_pain_dangling_dependent_rubor", "clti"): (
+        "dismissed",
+        "already under vascular care",
+    ),
 }
 
 
@@ -48,11 +59,23 @@ class Night:
         return (self.root / "out" / "worklist.csv").read_text(encoding="utf-8")
 
     def run(self, source: Path, prefect_api_url: str, point: str | None = None) -> CliResult:
-        args = ["run", "--source", str(source), "--as-of", AS_OF, "--store", self.store_url,
-                "--export", str(self.root / "out")]
-        return vascreen(args if point is None else [point, *args], cwd=self.root,
-                        env=cli_env(self.root / "work", prefect_api_url),
-                        driver=["tests.hardening.crash_driver"] if point else None)
+        args = [
+            "run",
+            "--source",
+            str(source),
+            "--as-of",
+            AS_OF,
+            "--store",
+            self.store_url,
+            "--export",
+            str(self.root / "out"),
+        ]
+        return vascreen(
+            args if point is None else [point, *args],
+            cwd=self.root,
+            env=cli_env(self.root / "work", prefect_api_url),
+            driver=["tests.hardening.crash_driver"] if point else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +96,9 @@ def _patient_of(scenario: str) -> str:
     import json
 
     bundle = json.loads((SCENARIOS / scenario / "bundle.json").read_text())
-    return next(e["resource"]["id"] for e in bundle["entry"]
-                if e["resource"]["resourceType"] == "Patient")
+    return next(
+        e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
 
 
 def _decisions() -> dict[tuple[str, str], tuple[str, str | None]]:
@@ -85,8 +109,9 @@ def _record_decisions(url: str) -> None:
     store = Store.connect(url)
     try:
         for (patient, screen), (action, reason) in _decisions().items():
-            store.record_decision(item_id_for(patient, screen), username="coord", action=action,
-                                  reason=reason)
+            store.record_decision(
+                item_id_for(patient, screen), username="coord", action=action, reason=reason
+            )
     finally:
         store.close()
 
@@ -94,18 +119,28 @@ def _record_decisions(url: str) -> None:
 def _store_facts(url: str) -> dict[str, object]:
     path = url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as con:
-        dup_items = con.execute("SELECT patient_id, screen FROM worklist_item GROUP BY 1, 2 "
-                                "HAVING count(*) > 1").fetchall()
-        dup_evidence = con.execute("SELECT item_id, evidence_key FROM evidence GROUP BY 1, 2 "
-                                   "HAVING count(*) > 1").fetchall()
-        items = con.execute("SELECT patient_id, screen, status, is_flagged, decision_count "
-                            "FROM worklist_item ORDER BY 1, 2").fetchall()
+        dup_items = con.execute(
+            "SELECT patient_id, screen FROM worklist_item GROUP BY 1, 2 HAVING count(*) > 1"
+        ).fetchall()
+        dup_evidence = con.execute(
+            "SELECT item_id, evidence_key FROM evidence GROUP BY 1, 2 HAVING count(*) > 1"
+        ).fetchall()
+        items = con.execute(
+            "SELECT patient_id, screen, status, is_flagged, decision_count "
+            "FROM worklist_item ORDER BY 1, 2"
+        ).fetchall()
         evidence = con.execute("SELECT count(*) FROM evidence WHERE is_current").fetchone()
         decisions = con.execute(
             "SELECT i.patient_id, i.screen, d.seq, d.action, d.reason, d.decided_by FROM "
-            "review_decision d JOIN worklist_item i USING (item_id) ORDER BY 1, 2, 3").fetchall()
-    return {"dup_items": dup_items, "dup_evidence": dup_evidence, "items": items,
-            "current_evidence": evidence, "decisions": decisions}
+            "review_decision d JOIN worklist_item i USING (item_id) ORDER BY 1, 2, 3"
+        ).fetchall()
+    return {
+        "dup_items": dup_items,
+        "dup_evidence": dup_evidence,
+        "items": items,
+        "current_evidence": evidence,
+        "decisions": decisions,
+    }
 
 
 @pytest.fixture(scope="module")

@@ -27,19 +27,29 @@ from pipelines.quarantine import MIN_READ_FOR_THRESHOLD
 from pipelines.stage import stage_source
 from screens.model import QuarantineReason
 from tests.hardening.conftest import tally
-from tests.hardening.hostile import BASES, KINDS, MARKER, Outcome, Record, nested_bundle, records_for
+from tests.hardening.hostile import (
+    BASES,
+    KINDS,
+    MARKER,
+    Outcome,
+    Record,
+    nested_bundle,
+    records_for,
+)
 
 EXAMPLES = int(os.environ.get("VASCREEN_HYPOTHESIS_EXAMPLES", "30"))
 REASONS = {r.value for r in QuarantineReason}
 
 record_specs = st.lists(
     st.tuples(st.sampled_from(KINDS), st.sampled_from(BASES), st.integers(0, 999), st.booleans()),
-    min_size=1, max_size=22,
+    min_size=1,
+    max_size=22,
 )
 
 
-def _layout(specs: list[tuple[str, str, int, bool]], nested: int, root: Path) -> tuple[
-        dict[str, Outcome], Counter[tuple[str, str]], int]:
+def _layout(
+    specs: list[tuple[str, str, int, bool]], nested: int, root: Path
+) -> tuple[dict[str, Outcome], Counter[tuple[str, str]], int]:
     """Write the records; return {location: outcome of bad records}, expected counts, total."""
     ndjson: dict[str, list[Record]] = {}
     entries: list[Record] = []
@@ -57,12 +67,15 @@ def _layout(specs: list[tuple[str, str, int, bool]], nested: int, root: Path) ->
             expected[(rec.bucket, rec.outcome.value)] += 1
             if rec.outcome == Outcome.QUARANTINED:
                 bad[f"{base}.ndjson:{line}"] = rec.outcome
-    bundle_entries = [{"fullUrl": f"urn:uuid:e{i}", "resource": json.loads(r.payload)}
-                      for i, r in enumerate(entries)]
+    bundle_entries = [
+        {"fullUrl": f"urn:uuid:e{i}", "resource": json.loads(r.payload)}
+        for i, r in enumerate(entries)
+    ]
     bundle_entries += [{"resource": nested_bundle(f"nb{k}")} for k in range(nested)]
     if bundle_entries:
         (root / "hostile-bundle.json").write_text(
-            json.dumps({"resourceType": "Bundle", "type": "collection", "entry": bundle_entries}))
+            json.dumps({"resourceType": "Bundle", "type": "collection", "entry": bundle_entries})
+        )
     for pos, rec in enumerate(entries, start=1):
         expected[(rec.bucket, rec.outcome.value)] += 1
         if rec.outcome == Outcome.QUARANTINED:
@@ -78,17 +91,31 @@ def _breaches(expected: Counter[tuple[str, str]], ratio: float) -> list[str]:
     read: Counter[str] = Counter()
     for (bucket, _), n in expected.items():
         read[bucket] += n
-    return [t for t, n in read.items()
-            if n >= MIN_READ_FOR_THRESHOLD and expected[(t, "quarantined")] / n > ratio]
+    return [
+        t
+        for t, n in read.items()
+        if n >= MIN_READ_FOR_THRESHOLD and expected[(t, "quarantined")] / n > ratio
+    ]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
-@given(specs=record_specs, nested=st.integers(0, 2),
-       ratio=st.sampled_from([1.0, 0.5, 0.2, 0.05, 0.0]))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(
+    specs=record_specs, nested=st.integers(0, 2), ratio=st.sampled_from([1.0, 0.5, 0.2, 0.05, 0.0])
+)
 def test_staging_quarantines_each_bad_record_once_and_counts_add_up(
-    tmp_path_factory: pytest.TempPathFactory, specs: list[tuple[str, str, int, bool]], nested: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    specs: list[tuple[str, str, int, bool]],
+    nested: int,
     ratio: float,
 ) -> None:
     root = tmp_path_factory.mktemp("hostile")
@@ -148,9 +175,11 @@ def test_bad_resources_past_the_validation_sample_never_crash_staging(tmp_path: 
     source = tmp_path / "src"
     source.mkdir()
     lines = [json.dumps(b.observation("p1", value=0.8, oid=f"ok{i}")) for i in range(60)]
-    hostile = [r.payload.decode("utf-8", errors="replace")
-               for i, kind in enumerate(KINDS * 2)
-               for r in records_for(kind, "Observation", f"late{i}", "p1", i)]
+    hostile = [
+        r.payload.decode("utf-8", errors="replace")
+        for i, kind in enumerate(KINDS * 2)
+        for r in records_for(kind, "Observation", f"late{i}", "p1", i)
+    ]
     (source / "Observation.ndjson").write_text("\n".join(lines + hostile) + "\n")
     staged = stage_source(source, workdir=tmp_path / "work", max_quarantine_ratio=1.0)
     tally("bad inputs tried", len(hostile))

@@ -26,10 +26,15 @@ SEED = 20261121
 SHARE = 0.3  # of files mutated
 MARKER = "CANARY-MUTANT-41b7"
 AS_OF = "2026-06-30"
-STAGED_DATE = {"Patient": "birthDate", "Observation": "effectiveDateTime",
-               "Condition": "recordedDate", "Procedure": "performedDateTime",
-               "MedicationRequest": "authoredOn", "DocumentReference": "date",
-               "DiagnosticReport": "issued"}
+STAGED_DATE = {
+    "Patient": "birthDate",
+    "Observation": "effectiveDateTime",
+    "Condition": "recordedDate",
+    "Procedure": "performedDateTime",
+    "MedicationRequest": "authoredOn",
+    "DocumentReference": "date",
+    "DiagnosticReport": "issued",
+}
 # Mutations staging must quarantine, whatever the resource type or validation sample.
 MUST = {"truncate", "non_utf8", "not_object", "unknown_type", "nest", "bad_date", "strip_id"}
 WRONG_VALUES: list[Any] = [12345, True, [MARKER], {"x": MARKER}, MARKER]
@@ -78,7 +83,8 @@ def _mutate(name: str, raw: bytes, rng: random.Random) -> tuple[str, bytes]:
         doc.pop(rng.choice(keys))
     elif kind == "huge_string":
         doc.setdefault("text", {"status": "generated"})["div"] = (
-            '<div xmlns="http://www.w3.org/1999/xhtml">' + (MARKER + " ") * 60_000 + "</div>")
+            '<div xmlns="http://www.w3.org/1999/xhtml">' + (MARKER + " ") * 60_000 + "</div>"
+        )
     elif kind == "older_duplicate":
         doc.setdefault("meta", {})["versionId"] = "0"
     return kind, json.dumps(doc).encode()
@@ -112,21 +118,36 @@ def test_mutated_corpus_run_completes_with_a_quarantine_row_per_caught_mutation(
     corpus: Corpus, tmp_path: Path, prefect_api_url: str
 ) -> None:
     store = tmp_path / "var" / "vascreen.db"
-    result = vascreen(["run", "--source", str(corpus.root), "--as-of", AS_OF, "--store",
-                       f"sqlite:///{store}", "--export", str(tmp_path / "out")], cwd=tmp_path,
-                      env=cli_env(tmp_path / "work", prefect_api_url,
-                                  VASCREEN_MAX_QUARANTINE_RATIO="1.0"))
+    result = vascreen(
+        [
+            "run",
+            "--source",
+            str(corpus.root),
+            "--as-of",
+            AS_OF,
+            "--store",
+            f"sqlite:///{store}",
+            "--export",
+            str(tmp_path / "out"),
+        ],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "work", prefect_api_url, VASCREEN_MAX_QUARANTINE_RATIO="1.0"),
+    )
     assert result.code == 0, result.stderr[-3000:]
     assert MARKER not in result.stdout + result.stderr
     with sqlite3.connect(store) as con:
-        rows = con.execute("SELECT resource_type, source, reason, detail FROM quarantine").fetchall()
+        rows = con.execute(
+            "SELECT resource_type, source, reason, detail FROM quarantine"
+        ).fetchall()
         (counts_json,) = con.execute("SELECT counts FROM run WHERE status = 'succeeded'").fetchone()
     reasons = {r.value for r in QuarantineReason}
     assert {reason for _, _, reason, _ in rows} <= reasons
     assert all(MARKER not in detail for *_, detail in rows)
     files = {source.split("#")[0].rsplit(":", 1)[0] for _, source, _, _ in rows}
     missing = sorted(corpus.must - files)
-    assert not missing, f"mutations without a quarantine row: {[(m, corpus.kinds[m]) for m in missing]}"
+    assert not missing, (
+        f"mutations without a quarantine row: {[(m, corpus.kinds[m]) for m in missing]}"
+    )
     counts = json.loads(counts_json)["counts"]
     for rtype, c in counts.items():
         assert c["read"] == sum(v for k, v in c.items() if k != "read"), (rtype, c)
@@ -136,10 +157,19 @@ def test_mutated_corpus_run_completes_with_a_quarantine_row_per_caught_mutation(
 def test_mutated_corpus_past_the_threshold_fails_with_one_clear_line(
     corpus: Corpus, tmp_path: Path, prefect_api_url: str
 ) -> None:
-    result = vascreen(["run", "--source", str(corpus.root), "--as-of", AS_OF, "--store",
-                       f"sqlite:///{tmp_path / 'var' / 'vascreen.db'}"], cwd=tmp_path,
-                      env=cli_env(tmp_path / "work", prefect_api_url,
-                                  VASCREEN_MAX_QUARANTINE_RATIO="0.05"))
+    result = vascreen(
+        [
+            "run",
+            "--source",
+            str(corpus.root),
+            "--as-of",
+            AS_OF,
+            "--store",
+            f"sqlite:///{tmp_path / 'var' / 'vascreen.db'}",
+        ],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "work", prefect_api_url, VASCREEN_MAX_QUARANTINE_RATIO="0.05"),
+    )
     tally("faults injected")
     assert result.code == int(ExitCode.QUARANTINE_THRESHOLD), result.stderr[-3000:]
     lines = result.stderr.strip().splitlines()

@@ -67,8 +67,21 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str) -
     (root / "tmp").mkdir()
     store_file = root / "var" / "vascreen.db"
     env = cli_env(root / "work", prefect_api_url, TMPDIR=str(root / "tmp"))
-    result = vascreen(["run", "--source", str(source), "--as-of", AS_OF, "--store",
-                       f"sqlite:///{store_file}", "--export", str(root / "out")], cwd=root, env=env)
+    result = vascreen(
+        [
+            "run",
+            "--source",
+            str(source),
+            "--as-of",
+            AS_OF,
+            "--store",
+            f"sqlite:///{store_file}",
+            "--export",
+            str(root / "out"),
+        ],
+        cwd=root,
+        env=env,
+    )
     assert result.code == 0, result.stderr[-3000:]
     return CanaryRun(root, source, store_file, result)
 
@@ -77,8 +90,12 @@ def test_markers_reach_the_store_but_not_the_run_output(canary_run: CanaryRun) -
     store = Store.connect(f"sqlite:///{canary_run.store_file}")
     try:
         with store.read() as conn:
-            snippets = " ".join(str(s) for (s,) in conn.execute(sa.text(
-                "SELECT snippet FROM evidence WHERE snippet IS NOT NULL")))
+            snippets = " ".join(
+                str(s)
+                for (s,) in conn.execute(
+                    sa.text("SELECT snippet FROM evidence WHERE snippet IS NOT NULL")
+                )
+            )
             quarantined = conn.execute(sa.text("SELECT count(*) FROM quarantine")).scalar()
         items = store.worklist()
     finally:
@@ -99,17 +116,43 @@ def test_failing_cli_runs_print_one_line_and_no_marker(
     src = str(canary_run.source)
     env = cli_env(tmp_path / "work", prefect_api_url, TMPDIR=str(canary_run.root / "tmp"))
     store = f"sqlite:///{tmp_path / 'var' / 'vascreen.db'}"
-    breach = vascreen(["run", "--source", src, "--as-of", AS_OF, "--store", store],
-                      cwd=tmp_path, env={**env, "VASCREEN_MAX_QUARANTINE_RATIO": "0.0"})
+    breach = vascreen(
+        ["run", "--source", src, "--as-of", AS_OF, "--store", store],
+        cwd=tmp_path,
+        env={**env, "VASCREEN_MAX_QUARANTINE_RATIO": "0.0"},
+    )
     _one_line_failure(breach, ExitCode.QUARANTINE_THRESHOLD)
     assert "quarantined" in breach.stderr.strip().splitlines()[-1]
     assert "threshold" in breach.stderr.strip().splitlines()[-1]
-    dead_store = vascreen(["run", "--source", src, "--as-of", AS_OF, "--store",
-                           f"postgresql://nobody@127.0.0.1:{_closed_port()}/none"],
-                          cwd=tmp_path, env=env)
+    dead_store = vascreen(
+        [
+            "run",
+            "--source",
+            src,
+            "--as-of",
+            AS_OF,
+            "--store",
+            f"postgresql://nobody@127.0.0.1:{_closed_port()}/none",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     _one_line_failure(dead_store, ExitCode.STORE)
-    dead_fhir = vascreen(["run", "--source", f"http://127.0.0.1:{_closed_port()}/fhir", "--as-of",
-                          AS_OF, "--store", store, "--mode", "search"], cwd=tmp_path, env=env)
+    dead_fhir = vascreen(
+        [
+            "run",
+            "--source",
+            f"http://127.0.0.1:{_closed_port()}/fhir",
+            "--as-of",
+            AS_OF,
+            "--store",
+            store,
+            "--mode",
+            "search",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     _one_line_failure(dead_fhir, ExitCode.FHIR_SERVER)
     tally("faults injected", 3)
     for name, result in (("threshold", breach), ("store", dead_store), ("fhir", dead_fhir)):
@@ -117,14 +160,18 @@ def test_failing_cli_runs_print_one_line_and_no_marker(
         _assert_clean(f"{name} failure stderr", result.stderr)
 
 
-def test_evaluate_output_has_no_marker(canary_run: CanaryRun, tmp_path: Path,
-                                       prefect_api_url: str) -> None:
+def test_evaluate_output_has_no_marker(
+    canary_run: CanaryRun, tmp_path: Path, prefect_api_url: str
+) -> None:
     labels = tmp_path / "labels.csv"
-    labels.write_text((canary_run.source / "labels.csv").read_text()
-                      + f"{canary.PATIENT},clti,canary\n")
-    result = vascreen(["evaluate", "--source", str(canary_run.source), "--labels", str(labels),
-                       "--as-of", AS_OF], cwd=tmp_path,
-                      env=cli_env(tmp_path / "work", prefect_api_url))
+    labels.write_text(
+        (canary_run.source / "labels.csv").read_text() + f"{canary.PATIENT},clti,canary\n"
+    )
+    result = vascreen(
+        ["evaluate", "--source", str(canary_run.source), "--labels", str(labels), "--as-of", AS_OF],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "work", prefect_api_url),
+    )
     assert result.code == 0, result.stderr[-2000:]
     _assert_clean("evaluate stdout", result.stdout)
     _assert_clean("evaluate stderr", result.stderr)
@@ -132,29 +179,52 @@ def test_evaluate_output_has_no_marker(canary_run: CanaryRun, tmp_path: Path,
 
 def _failing_fhir_transport(calls: list[str]) -> httpx.MockTransport:
     """A server that errors with PHI in its bodies: 503 twice on /metadata, then 500 on searches."""
-    outcome = {"resourceType": "OperationOutcome", "issue": [{
-        "severity": "error", "code": "exception",
-        "diagnostics": f"patient {canary.NAME} born {canary.BIRTH}: {canary.NOTE}"}]}
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "exception",
+                "diagnostics": f"patient {canary.NAME} born {canary.BIRTH}: {canary.NOTE}",
+            }
+        ],
+    }
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
         if request.url.path.endswith("/metadata") and len(calls) <= 2:
             return httpx.Response(503, json=outcome, headers={"Retry-After": "0"})
         if request.url.path.endswith("/metadata"):
-            return httpx.Response(200, json={"resourceType": "CapabilityStatement",
-                                             "status": "active", "kind": "instance",
-                                             "fhirVersion": "4.0.1", "format": ["json"],
-                                             "rest": [{"mode": "server", "resource": [
-                                                 {"type": t, "interaction": [{"code": "search-type"}]}
-                                                 for t in ("Patient", "Observation")]}]})
+            return httpx.Response(
+                200,
+                json={
+                    "resourceType": "CapabilityStatement",
+                    "status": "active",
+                    "kind": "instance",
+                    "fhirVersion": "4.0.1",
+                    "format": ["json"],
+                    "rest": [
+                        {
+                            "mode": "server",
+                            "resource": [
+                                {"type": t, "interaction": [{"code": "search-type"}]}
+                                for t in ("Patient", "Observation")
+                            ],
+                        }
+                    ],
+                },
+            )
         return httpx.Response(500, json=outcome)
 
     return httpx.MockTransport(handler)
 
 
 def test_flow_failures_and_retries_leak_nothing(
-    canary_run: CanaryRun, prefect_harness: None, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+    canary_run: CanaryRun,
+    prefect_harness: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     from pipelines.fhir import client as fhir_client
     from pipelines.fhir import pull
@@ -166,20 +236,28 @@ def test_flow_failures_and_retries_leak_nothing(
     real = fhir_client.FhirClient
 
     def mocked(base_url: str, **kwargs: Any) -> fhir_client.FhirClient:
-        kwargs.update(transport=_failing_fhir_transport(calls), sleep=lambda _s: None,
-                      retry=fhir_client.RetryPolicy(attempts=3, base_delay_s=0.0))
+        kwargs.update(
+            transport=_failing_fhir_transport(calls),
+            sleep=lambda _s: None,
+            retry=fhir_client.RetryPolicy(attempts=3, base_delay_s=0.0),
+        )
         return real(base_url, **kwargs)
 
     monkeypatch.setattr(pull, "FhirClient", mocked)
     store = f"sqlite:///{tmp_path / 'var' / 'vascreen.db'}"
     with pytest.raises(FhirServerError) as fhir_err:
-        screen_cohort(source="http://fhir.test/fhir", as_of=date.fromisoformat(AS_OF),
-                      store_url=store, mode="search")
+        screen_cohort(
+            source="http://fhir.test/fhir",
+            as_of=date.fromisoformat(AS_OF),
+            store_url=store,
+            mode="search",
+        )
     assert len(calls) > 3, "the client retried"
     monkeypatch.setenv("VASCREEN_MAX_QUARANTINE_RATIO", "0.0")
     with pytest.raises(QuarantineThresholdError) as breach:
-        screen_cohort(source=str(canary_run.source), as_of=date.fromisoformat(AS_OF),
-                      store_url=store)
+        screen_cohort(
+            source=str(canary_run.source), as_of=date.fromisoformat(AS_OF), store_url=store
+        )
     tally("faults injected", 4)  # two 503s, failing searches, threshold breach
     for err in (fhir_err.value, breach.value):
         _assert_clean("exception text", str(err) + repr(err.args))
@@ -187,8 +265,9 @@ def test_flow_failures_and_retries_leak_nothing(
     out, errs = capfd.readouterr()
     _assert_clean("in-process stdout", out)
     _assert_clean("in-process stderr", errs)
-    leaks = canary.scan_tree(tmp_path, skip=canary.allowed_paths(tmp_path / "work", None)
-                             + (tmp_path / "var",))
+    leaks = canary.scan_tree(
+        tmp_path, skip=(*canary.allowed_paths(tmp_path / "work", None), tmp_path / "var")
+    )
     assert not leaks, leaks
 
 
@@ -200,16 +279,35 @@ async def _prefect_records() -> list[tuple[str, str]]:
         offset = 0
         while batch := await client.read_flow_runs(limit=200, offset=offset):
             for run in batch:
-                out.append((f"flow run {run.name}", json.dumps(
-                    {"state": run.state.model_dump(mode="json") if run.state else None,
-                     "parameters": run.parameters, "name": run.name}, default=str)))
+                out.append(
+                    (
+                        f"flow run {run.name}",
+                        json.dumps(
+                            {
+                                "state": run.state.model_dump(mode="json") if run.state else None,
+                                "parameters": run.parameters,
+                                "name": run.name,
+                            },
+                            default=str,
+                        ),
+                    )
+                )
             offset += len(batch)
         offset = 0
         while batch := await client.read_task_runs(limit=200, offset=offset):
             for task in batch:
-                out.append((f"task run {task.name}", json.dumps(
-                    {"state": task.state.model_dump(mode="json") if task.state else None,
-                     "name": task.name}, default=str)))
+                out.append(
+                    (
+                        f"task run {task.name}",
+                        json.dumps(
+                            {
+                                "state": task.state.model_dump(mode="json") if task.state else None,
+                                "name": task.name,
+                            },
+                            default=str,
+                        ),
+                    )
+                )
             offset += len(batch)
         offset = 0
         while batch := await client.read_logs(limit=200, offset=offset):
@@ -232,7 +330,7 @@ def test_prefect_api_holds_no_marker(canary_run: CanaryRun, prefect_harness: Non
 
 def test_run_directory_and_tmp_hold_no_marker_outside_the_store(canary_run: CanaryRun) -> None:
     root = canary_run.root
-    skip = canary.allowed_paths(root / "work", canary_run.store_file) + (canary_run.source,)
+    skip = (*canary.allowed_paths(root / "work", canary_run.store_file), canary_run.source)
     leaks = canary.scan_tree(root, skip=skip)
     if leaks:
         tally("leaks found", len(leaks))
@@ -249,8 +347,9 @@ def test_review_exports_carry_ids_but_no_note_text(
     from review.app import create_app
     from tests.review.conftest import log_in
 
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                       parallelism=1))
+    monkeypatch.setattr(
+        auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     url = f"sqlite:///{canary_run.store_file}"
     store = Store.connect(url)
     auth.add_user(store, "canary-coord", "coordinator", "correct horse battery staple")
@@ -260,7 +359,12 @@ def test_review_exports_carry_ids_but_no_note_text(
         log_in(client, "canary-coord", "correct horse battery staple")
         page = client.get(f"/patients/{canary.PATIENT}").text
         assert canary.NOTE in page, "positive control: the patient page shows the snippet"
-        for path in ("/export.csv", "/export.xlsx", "/export.csv?q=canary", "/export.xlsx?screen=clti"):
+        for path in (
+            "/export.csv",
+            "/export.xlsx",
+            "/export.csv?q=canary",
+            "/export.xlsx?screen=clti",
+        ):
             response = client.get(path)
             assert response.status_code == 200
             body = response.content

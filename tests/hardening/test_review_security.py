@@ -41,9 +41,9 @@ PARAMS = {"patient_id": HITS[0].patient, "item_id": "ITEM"}  # ITEM: a real item
 SCRIPT = "<script>alert('x')</script>"
 
 
-def _routes(store_url: str) -> list[tuple[str, str]]:
+def _routes(url: str) -> list[tuple[str, str]]:
     """(method, path template) for every route and method of the app, plus one static file."""
-    app = create_app(store_url, secret_key="k", cookie_secure=False)
+    app = create_app(url, secret_key="k", cookie_secure=False)
     out: list[tuple[str, str]] = []
     for route in app.routes:
         if isinstance(route, Route):
@@ -62,7 +62,7 @@ def _concrete(template: str, item_id: str) -> str:
     path = template
     for name in names:
         value = item_id if PARAMS[name] == "ITEM" else PARAMS[name]
-        path = re.sub(r"{%s(?::\w+)?}" % name, value, path)
+        path = re.sub(rf"{{{name}(?::\w+)?}}", value, path)
     return path
 
 
@@ -110,15 +110,20 @@ def test_authorization_matrix_covers_every_route(store_url: str, client_as, item
             path = _concrete(template, item_id)
             data = {"csrf_token": csrf} if method == "POST" else None
             if (method, path) == ("POST", "/login"):
-                data = {"username": "coord", "password": PASSWORD,
-                        "csrf_token": csrf_of(client.get("/login").text)}
+                data = {
+                    "username": "coord",
+                    "password": PASSWORD,
+                    "csrf_token": csrf_of(client.get("/login").text),
+                }
             response = client.request(method, path, data=data, headers=HTML)
             _check_headers(response)
             where = f"{role} {method} {path} -> {response.status_code}"
             if _allowed(role, path):
                 assert response.status_code not in (401, 403), where
-                assert not (response.status_code == 303
-                            and response.headers["location"].startswith("/login?")), where
+                assert not (
+                    response.status_code == 303
+                    and response.headers["location"].startswith("/login?")
+                ), where
             elif role == "anonymous":
                 assert response.status_code in (303, 401), where
                 if response.status_code == 303:
@@ -135,15 +140,22 @@ def test_csrf_token_is_bound_to_its_session(client_as, store: Store, item_id: st
     coord, coord_csrf = client_as("coordinator")
     admin, admin_csrf = client_as("admin")
     form = {"action": "referred", "expected_count": "0"}
-    assert coord.post(f"/items/{item_id}/decision", data={**form, "csrf_token": admin_csrf}
-                      ).status_code == 403
-    assert coord.post(f"/items/{item_id}/decision?csrf_token={coord_csrf}", data=form
-                      ).status_code == 403
+    assert (
+        coord.post(
+            f"/items/{item_id}/decision", data={**form, "csrf_token": admin_csrf}
+        ).status_code
+        == 403
+    )
+    assert (
+        coord.post(f"/items/{item_id}/decision?csrf_token={coord_csrf}", data=form).status_code
+        == 403
+    )
     assert coord.post("/logout", data={}).status_code == 403
     assert coord.get("/").status_code == 200, "a refused logout leaves the session alone"
     assert store.decisions(item_id) == []
-    assert admin.post(f"/items/{item_id}/decision", data={**form, "csrf_token": admin_csrf}
-                      ).status_code in (200, 303)
+    assert admin.post(
+        f"/items/{item_id}/decision", data={**form, "csrf_token": admin_csrf}
+    ).status_code in (200, 303)
     tally("faults injected", 3)
 
 
@@ -161,23 +173,41 @@ def test_planted_attacker_session_is_replaced_at_login(client_as, make_client) -
     tally("faults injected")
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
-                                    "javascript:alert(1)", "\\\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "\\\\evil.example",
+    ],
+)
 def test_login_never_redirects_off_site(make_client, target: str) -> None:  # noqa: F811
     client = make_client()
     token = csrf_of(client.get("/login", params={"next": target}).text)
-    response = client.post("/login", data={"username": "coord", "password": PASSWORD,
-                                           "csrf_token": token, "next": target})
+    response = client.post(
+        "/login",
+        data={"username": "coord", "password": PASSWORD, "csrf_token": token, "next": target},
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     tally("bad inputs tried")
 
 
-@pytest.mark.parametrize("query", [
-    {"q": SCRIPT}, {"q": "\"><img src=x onerror=alert(1)>"}, {"q": "'; DROP TABLE worklist_item; --"},
-    {"screen": SCRIPT}, {"status": "new' OR '1'='1"}, {"priority": "urgent\" onmouseover=\"x"},
-    {"sort": "patient_id; DELETE FROM review_decision"}, {"q": "%' UNION SELECT password_hash --"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": SCRIPT},
+        {"q": '"><img src=x onerror=alert(1)>'},
+        {"q": "'; DROP TABLE worklist_item; --"},
+        {"screen": SCRIPT},
+        {"status": "new' OR '1'='1"},
+        {"priority": 'urgent" onmouseover="x'},
+        {"sort": "patient_id; DELETE FROM review_decision"},
+        {"q": "%' UNION SELECT password_hash --"},
+    ],
+)
 def test_search_and_filters_are_escaped_and_inert(client_as, store: Store, query: dict) -> None:  # noqa: F811
     client, _ = client_as("coordinator")
     before = store.worklist(include_closed=True).height
@@ -186,7 +216,7 @@ def test_search_and_filters_are_escaped_and_inert(client_as, store: Store, query
         assert response.status_code == 200, (path, query)
         body = response.text
         for value in query.values():
-            if any(ch in value for ch in "<>\""):
+            if any(ch in value for ch in '<>"'):
                 assert value not in body, f"{value!r} echoed unescaped on {path}"
         assert "argon2" not in body and "Traceback" not in body
     assert store.worklist(include_closed=True).height == before
@@ -196,9 +226,16 @@ def test_search_and_filters_are_escaped_and_inert(client_as, store: Store, query
 def test_stored_comment_and_path_are_escaped(client_as, store: Store, item_id: str) -> None:  # noqa: F811
     client, csrf = client_as("coordinator")
     patient = store.item(item_id)["patient_id"]  # type: ignore[index]
-    response = client.post(f"/items/{item_id}/decision", data={
-        "action": "needs_info", "comment": SCRIPT, "reason": SCRIPT, "expected_count": "0",
-        "csrf_token": csrf})
+    response = client.post(
+        f"/items/{item_id}/decision",
+        data={
+            "action": "needs_info",
+            "comment": SCRIPT,
+            "reason": SCRIPT,
+            "expected_count": "0",
+            "csrf_token": csrf,
+        },
+    )
     assert response.status_code in (200, 303)
     page = client.get(f"/patients/{patient}").text
     assert SCRIPT not in page and "<script>" not in page
@@ -213,20 +250,26 @@ def test_failed_logins_are_throttled_per_client_across_usernames(make_client) ->
     statuses = []
     for n in range(MAX_FAILURES_PER_CLIENT):
         token = csrf_of(client.get("/login").text)
-        statuses.append(client.post("/login", data={
-            "username": f"guess{n}", "password": "not the password", "csrf_token": token}
-        ).status_code)
+        statuses.append(
+            client.post(
+                "/login",
+                data={"username": f"guess{n}", "password": "not the password", "csrf_token": token},
+            ).status_code
+        )
     assert set(statuses) == {401}
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"username": "coord", "password": PASSWORD,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "coord", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 429, "the right password is refused while throttled"
     assert "vascreen_session" not in client.cookies
     tally("faults injected", MAX_FAILURES_PER_CLIENT + 1)
 
 
-def test_sessions_survive_nothing_they_should_not(store_url: str, tmp_path: Path,  # noqa: F811
-                                                  make_client) -> None:
+def test_sessions_survive_nothing_they_should_not(
+    tmp_path: Path,
+    make_client,  # noqa: F811
+) -> None:
     """A session token from one store is worthless against another app instance's store."""
     client = make_client()
     log_in(client, "coord")
