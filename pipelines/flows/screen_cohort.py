@@ -19,7 +19,9 @@ from pipelines import cohort_run, nightly
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, run_shard
+from screens.notes import NLP_VERSION
 from screens.rules import rule_versions, select_screens
+from screens.valuesets import content_digest
 
 PHI_TASK = {"persist_result": False, "cache_policy": NO_CACHE}
 
@@ -87,7 +89,8 @@ def screen_cohort(
     as_of = as_of or _scheduled_as_of()
     selected = select_screens(screens)
     ids = sorted(s.id for s in selected)
-    logger.info("screening as_of=%s screens=%s versions=%s", as_of, ",".join(ids), rule_versions())
+    logger.info("screening as_of=%s screens=%s versions=%s valuesets=%s nlp=%s", as_of, ",".join(ids),
+                rule_versions(), content_digest(), NLP_VERSION)
     fetched = fetch_source(source, settings, mode, full, progress)
     prepared = land_and_merge(fetched, settings, as_of, ids, full)
     jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)

@@ -4,9 +4,11 @@ A code ending in `*` matches every code that starts with it (`I70.2*` is all of 
 compared after normalisation (upper case, dots and spaces removed), so `I70.213`, `i70213` and
 `I70 213` are one code. Systems may be written as any alias listed in `code_systems.csv`.
 
-A site adds local codes without editing code by placing `<concept>.csv` files in a directory and
-passing it as `extra_dirs` (the CLI's `--valuesets DIR`); their rows are appended to the shipped
-set and the directory's content hash is recorded with the run.
+A site adds local codes without editing code: a `<concept>.csv` in `screens/valuesets/local/`
+(same columns) is appended to the shipped set of that name, and `local/code_systems.csv`
+(`canonical,alias`) adds code-system spellings. `content_digest()` hashes every file read, shipped
+and local, and is recorded with each run next to the rule versions, so a change of codes is as
+visible as a change of rules.
 """
 
 from __future__ import annotations
@@ -33,16 +35,21 @@ def normalise_code(code: str) -> str:
     return _NORMALISE.sub("", code).upper()
 
 
+LOCAL = HERE / "local"
+
+
 @cache
 def system_aliases() -> dict[str, str]:
     """Map every accepted spelling of a code system to its canonical FHIR URI."""
-    path = HERE / "code_systems.csv"
     aliases: dict[str, str] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            canonical = row["canonical"].strip()
-            aliases[canonical] = canonical
-            aliases[row["alias"].strip()] = canonical
+    for path in (HERE / "code_systems.csv", LOCAL / "code_systems.csv"):
+        if not path.is_file():
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                canonical = row["canonical"].strip()
+                aliases[canonical] = canonical
+                aliases[row["alias"].strip()] = canonical
     return aliases
 
 
@@ -123,9 +130,20 @@ def load(name: str) -> ValueSet:
     shipped = HERE / f"{name}.csv"
     if not shipped.is_file():
         raise ValueSetError(f"no value set file {name}.csv")
-    paths = [shipped] + [d / f"{name}.csv" for d in _extra_dirs if (d / f"{name}.csv").is_file()]
+    dirs = (LOCAL, *_extra_dirs)
+    paths = [shipped] + [d / f"{name}.csv" for d in dirs if (d / f"{name}.csv").is_file()]
     return _parse(name, paths)
 
 
 def available() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.csv") if p.stem != "code_systems")
+
+
+def content_digest() -> str:
+    """A short hash of every value set and alias file, shipped and local, in name order."""
+    hasher = hashlib.sha256()
+    for prefix, folder in (("", HERE), ("local/", LOCAL)):
+        for path in sorted(folder.glob("*.csv")):
+            hasher.update(f"{prefix}{path.name}".encode())
+            hasher.update(path.read_bytes())
+    return hasher.hexdigest()[:12]

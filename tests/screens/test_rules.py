@@ -103,3 +103,21 @@ def test_screens_package_never_imports_pipelines_or_review() -> None:
                 if n.split(".")[0] in {"pipelines", "review", "prefect"}
             ]
     assert offenders == []
+
+
+def test_local_directory_extends_value_sets_and_changes_the_digest(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    before = valuesets.content_digest()
+    (tmp_path / "toe_pressure.csv").write_text("system,code,display,source\nurn:oid:1.2.3.4,TP1,Toe,site\n")
+    (tmp_path / "code_systems.csv").write_text("canonical,alias\nurn:oid:1.2.3.4,LOCALLAB\n")
+    monkeypatch.setattr(valuesets, "LOCAL", tmp_path)
+    valuesets.system_aliases.cache_clear()
+    valuesets.load.cache_clear()
+    try:
+        vs = valuesets.load("toe_pressure")
+        assert vs.matches("LOCALLAB", "tp1") and vs.matches("urn:oid:1.2.3.4", "TP1")
+        assert valuesets.content_digest() != before
+    finally:
+        monkeypatch.undo()
+        valuesets.system_aliases.cache_clear()
+        valuesets.load.cache_clear()
