@@ -49,12 +49,14 @@ def main() -> int:
     try:
         report = json.loads(audit.stdout)
     except json.JSONDecodeError:
+        # The tool itself failed (most often: no route to the advisory service). That is not a
+        # finding about our dependencies, so it fails the build only in strict mode.
         print(
-            f"dependency audit: pip-audit failed ({audit.returncode}): "
+            f"dependency audit: WARNING pip-audit could not run ({audit.returncode}): "
             f"{audit.stderr.strip().splitlines()[-1:]}",
             file=sys.stderr,
         )
-        return 1
+        return 1 if os.environ.get("VASCREEN_AUDIT_STRICT") == "1" else 0
     deps = report.get("dependencies", [])
     skipped = [d for d in deps if "skip_reason" in d]
     fixable, unfixed = [], []
