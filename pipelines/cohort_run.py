@@ -96,16 +96,24 @@ def prepare(fetched: Fetched, *, settings: Settings, as_of: date, screens: list[
     # A run that merged into the mirror but died before publishing left this marker: its
     # change set is gone, so the store may not reflect the mirror. Re-evaluate everyone.
     interrupted = unpublished.exists()
-    with duckdb.connect() as con:
-        configure(con, limits(settings), work / "duckdb_tmp")
-        problems = land_and_classify(con, files)
-        quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
-        counts = count_outcomes(con, problems)
-        _check_threshold(counts, settings.max_quarantine_ratio)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        unpublished.touch()  # before the mirror changes; removed once the store has published
-        changes = merge_staged(con, path, snapshot_types=fetched.snapshot_types,
-                               deleted=fetched.deleted)
+    # Landing goes to a scratch database file, not memory: DuckDB can then evict any of it to
+    # disk, and the peak stays at the configured memory_limit whatever the cohort size.
+    scratch = work / "landing.duckdb"
+    _remove_db(scratch)
+    try:
+        with duckdb.connect(str(scratch)) as con:
+            configure(con, limits(settings), work / "duckdb_tmp")
+            problems = land_and_classify(con, files)
+            quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE,
+                                       "quarantine")
+            counts = count_outcomes(con, problems)
+            _check_threshold(counts, settings.max_quarantine_ratio)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            unpublished.touch()  # before the mirror changes; removed once the store published
+            changes = merge_staged(con, path, snapshot_types=fetched.snapshot_types,
+                                   deleted=fetched.deleted)
+    finally:
+        _remove_db(scratch)  # raw resources (PHI) do not outlive the run
     everyone = (first or full or interrupted
                 or not _same_evaluation(settings, as_of, screens, rule_versions))
     scope = None if everyone else changes.touched
@@ -117,6 +125,11 @@ def prepare(fetched: Fetched, *, settings: Settings, as_of: date, screens: list[
     evaluated = changes.patients if scope is None else len(scope)
     return Prepared(path, quarantine, counts, changes, scope, patients_file,
                     shard_count(evaluated, settings.shard_size))
+
+
+def _remove_db(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def _same_evaluation(settings: Settings, as_of: date, screens: list[str],

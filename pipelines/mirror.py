@@ -156,12 +156,18 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
         "WHERE NOT is_new UNION ALL SELECT resourcetype, id FROM gone) AS d "
         "WHERE m.resourcetype = d.resourcetype AND m.id = d.id"
     )
-    con.execute(
-        "INSERT INTO mirror.resource BY NAME SELECT s.* EXCLUDE ("
-        + ", ".join(_LOCATION)
-        + f"), {_hash_expr('s')} AS content_hash FROM stg_resource AS s "
-        "SEMI JOIN changed_key AS c USING (resourcetype, id)"
-    )
+    # One resource type at a time: the join's working set stays within DuckDB's memory_limit.
+    types = [r[0] for r in con.execute(
+        "SELECT DISTINCT resourcetype FROM changed_key ORDER BY 1").fetchall()]
+    for resource_type in types:
+        con.execute(
+            "INSERT INTO mirror.resource BY NAME SELECT s.* EXCLUDE ("
+            + ", ".join(_LOCATION)
+            + f"), {_hash_expr('s')} AS content_hash FROM stg_resource AS s "
+            "SEMI JOIN (SELECT resourcetype, id FROM changed_key WHERE resourcetype = ?) AS c "
+            "USING (resourcetype, id) WHERE s.resourcetype = ?",
+            [resource_type, resource_type],
+        )
     total, patients = con.execute(
         "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
     ).fetchone() or (0, 0)
