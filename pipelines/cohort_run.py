@@ -70,8 +70,9 @@ def fetch(source: str, *, settings: Settings, mode: str | None, full: bool, prog
     from pipelines.fhir.pull import DEFAULT_TYPES, auth_from_settings, pull_to_directory
     from pipelines.store import Store
 
-    store = Store.connect(settings.store_url)
-    marks = {} if full or not mirror_path(settings.workdir).exists() else store.watermarks(source)
+    mirror = mirror_path(settings.workdir, store_url=settings.store_url)
+    with Store.connect(settings.store_url) as store:
+        marks = {} if full or not mirror.exists() else store.watermarks(source)
     since = min(marks[t] for t in DEFAULT_TYPES) if all(t in marks for t in DEFAULT_TYPES) else None
     landing = settings.workdir / "landing"
     report = pull_to_directory(source, landing, mode=mode, auth=auth_from_settings(settings),  # type: ignore[arg-type]
@@ -90,7 +91,7 @@ def prepare(fetched: Fetched, *, settings: Settings, as_of: date, screens: list[
     files = discover_source(fetched.source_dir)
     work = settings.workdir / "run"
     work.mkdir(parents=True, exist_ok=True)
-    path = mirror_path(settings.workdir)
+    path = mirror_path(settings.workdir, store_url=settings.store_url)
     first = not path.exists()
     unpublished = unpublished_marker(path)
     # A run that merged into the mirror but died before publishing left this marker: its

@@ -1,7 +1,7 @@
 """The raw mirror: every staged resource seen so far, one row per resource type + id.
 
 A run lands its source (`pipelines.stage.land_and_classify`) and merges the staged rows
-(``stg_resource``) into ``<workdir>/mirror/mirror-<fingerprint>.duckdb``. The merge yields
+(``stg_resource``) into ``<workdir>/mirror/mirror-<store key>-<fingerprint>.duckdb``. The merge yields
 the change set: which patients have a resource that was added, changed or removed. Staging,
 NLP and the engine then run over those patients' whole history, read from the mirror.
 
@@ -38,8 +38,15 @@ def fingerprint() -> str:
     return hashlib.sha256(shapes.encode()).hexdigest()[:12]
 
 
-def mirror_path(workdir: Path) -> Path:
-    return workdir / "mirror" / f"mirror-{fingerprint()}.duckdb"
+def mirror_path(workdir: Path, *, store_url: str) -> Path:
+    """One mirror per store: what a store was told must match what its mirror holds.
+
+    Stores sharing a work directory would otherwise share a mirror, and a later run could find
+    "nothing changed" for a store that never saw the change. Sources are not part of the key: a
+    nightly export lands in a new directory each night and is still the same population.
+    """
+    key = hashlib.sha256(store_url.encode()).hexdigest()[:12]
+    return workdir / "mirror" / f"mirror-{key}-{fingerprint()}.duckdb"
 
 
 @dataclass(frozen=True, slots=True)
