@@ -22,7 +22,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 app = typer.Typer(
     name="vascreen",
-    help="Nightly FHIR R4 screening for undiagnosed PAD, possible CLTI, May-Thurner and CECS candidates.",
+    help="Nightly FHIR R4 screening for undiagnosed PAD, possible CLTI, May-Thurner and CECS.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -32,17 +32,34 @@ users_app = typer.Typer(help="Manage review-app users.", no_args_is_help=True)
 
 @app.callback()
 def main_options(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's flow and task log lines on stderr.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Show Prefect's flow and task log lines on stderr."),
+    ] = False,
 ) -> None:
     """Quiet by default: one summary (or one error line) per command; run details go to Prefect."""
     # Prefect still sends every log line to its API (the run's page); only the console is quiet.
     # Set before prefect is imported, which happens lazily inside the commands.
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO" if verbose else "CRITICAL")
+    os.environ.setdefault(
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO" if verbose else "CRITICAL"
+    )
+
 
 app.add_typer(users_app, name="users")
 
-AsOf = Annotated[str, typer.Option("--as-of", help="Screening date YYYY-MM-DD: lookbacks end here; later data is ignored.")]
-StoreOpt = Annotated[str | None, typer.Option("--store", help="Worklist store URL: sqlite:///var/vascreen.db (default) or postgresql://user@host/db.")]
+AsOf = Annotated[
+    str,
+    typer.Option(
+        "--as-of", help="Screening date YYYY-MM-DD: lookbacks end here; later data is ignored."
+    ),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Worklist store URL: sqlite:///var/vascreen.db (default) or postgresql://user@host/db.",
+    ),
+]
 
 
 def _fail(message: str, code: ExitCode) -> typer.Exit:
@@ -74,15 +91,22 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-def _run_flow(runner: str = "local", dask_address: str | None = None, **params: object) -> dict[str, object]:
+def _run_flow(
+    runner: str = "local", dask_address: str | None = None, **params: object
+) -> dict[str, object]:
     from pipelines.flows.screen_cohort import screen_cohort
 
     flow = screen_cohort
     if runner == "dask":
         from prefect_dask import DaskTaskRunner  # type: ignore[import-untyped]
 
-        task_runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(
-            cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        task_runner = (
+            DaskTaskRunner(address=dask_address)
+            if dask_address
+            else DaskTaskRunner(
+                cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}
+            )
+        )
         flow = screen_cohort.with_options(task_runner=task_runner)
         params["parallel_shards"] = True
     try:
@@ -96,16 +120,65 @@ def _run_flow(runner: str = "local", dask_address: str | None = None, **params: 
 
 @app.command()
 def run(
-    source: Annotated[str, typer.Option("--source", help="Directory of Bulk NDJSON (<Type>.ndjson, <Type>.NNN.ndjson, .gz) and/or Bundle .json files, or a FHIR base URL.")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="Directory of Bulk NDJSON (<Type>.ndjson, <Type>.NNN.ndjson, .gz) and/or Bundle "
+            ".json files, or a FHIR base URL.",
+        ),
+    ],
     as_of: AsOf,
-    export: Annotated[Path | None, typer.Option("--export", help="Write DIR/worklist.csv (open items, no note text).")] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write DIR/worklist.csv (open items, no note text)."),
+    ] = None,
     store: StoreOpt = None,
-    screens: Annotated[str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all): pad,clti,may_thurner,cecs.")] = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="For a URL source: bulk ($export) or search (REST paging); default from the CapabilityStatement.")] = None,
-    writeback: Annotated[str | None, typer.Option("--writeback", help="FHIR base URL: write a Task and a DetectedIssue per new item (idempotent).")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Re-evaluate every patient (and pull everything from a FHIR server), not only the changed ones.")] = False,
-    runner: Annotated[str, typer.Option("--runner", help="local (shards one after another in this process) or dask (shards spread over a Dask cluster).")] = "local",
-    dask_address: Annotated[str | None, typer.Option("--dask-address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local two-worker cluster.")] = None,
+    screens: Annotated[
+        str | None,
+        typer.Option(
+            "--screens",
+            help="Comma-separated screen ids (default: all): pad,clti,may_thurner,cecs.",
+        ),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="For a URL source: bulk ($export) or search (REST paging); default from the "
+            "CapabilityStatement.",
+        ),
+    ] = None,
+    writeback: Annotated[
+        str | None,
+        typer.Option(
+            "--writeback",
+            help="FHIR base URL: write a Task and a DetectedIssue per new item (idempotent).",
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Re-evaluate every patient (and pull everything from a FHIR server), not only the "
+            "changed ones.",
+        ),
+    ] = False,
+    runner: Annotated[
+        str,
+        typer.Option(
+            "--runner",
+            help="local (shards one after another in this process) or dask (shards spread over a "
+            "Dask cluster).",
+        ),
+    ] = "local",
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local two-worker cluster.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist."""
     if mode not in (None, "bulk", "search"):
@@ -113,28 +186,46 @@ def run(
     if runner not in ("local", "dask"):
         raise _fail(f"--runner must be local or dask, got {runner!r}", ExitCode.USAGE)
     if not source.startswith(("http://", "https://")) and not Path(source).is_dir():
-        raise _fail(f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE)
-    result = _run_flow(source=source, as_of=_parse_date(as_of), screens=_parse_screens(screens),
-                       store_url=store, export_dir=str(export) if export else None, mode=mode,
-                       writeback_url=writeback,
-                       progress=_progress(), full=full, runner=runner, dask_address=dask_address)
+        raise _fail(
+            f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE
+        )
+    result = _run_flow(
+        source=source,
+        as_of=_parse_date(as_of),
+        screens=_parse_screens(screens),
+        store_url=store,
+        export_dir=str(export) if export else None,
+        mode=mode,
+        writeback_url=writeback,
+        progress=_progress(),
+        full=full,
+        runner=runner,
+        dask_address=dask_address,
+    )
     _print_summary(result)
 
 
 def _print_summary(result: dict[str, object]) -> None:
     flagged = result.get("flagged") or {}
     assert isinstance(flagged, dict)
-    typer.echo(f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
-               f"notes {result['notes']}, mentions {result['mentions']}")
+    typer.echo(
+        f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
+        f"notes {result['notes']}, mentions {result['mentions']}"
+    )
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
     if result.get("writeback"):
         typer.echo(f"write-back: {result['writeback']}")
     if "evaluation" in result:
-        typer.echo(f"evaluation: {result['evaluation']}, patients evaluated {result['evaluated_patients']}, "
-                   f"touched {result['touched_patients']}, shards {result['shards']}")
+        typer.echo(
+            f"evaluation: {result['evaluation']}, "
+            f"patients evaluated {result['evaluated_patients']}, "
+            f"touched {result['touched_patients']}, shards {result['shards']}"
+        )
     if result.get("since_not_honoured"):
-        typer.echo("re-pulled in full (server could not filter by date): "
-                   + ", ".join(result["since_not_honoured"]))  # type: ignore[arg-type]
+        typer.echo(
+            "re-pulled in full (server could not filter by date): "
+            + ", ".join(result["since_not_honoured"])
+        )  # type: ignore[arg-type]
     if result.get("worklist_csv"):
         typer.echo(f"worklist: {result['worklist_csv']}")
 
@@ -143,35 +234,51 @@ def _print_summary(result: dict[str, object]) -> None:
 def synth(
     patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same bytes.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory for <Type>.ndjson and labels.csv.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output directory for <Type>.ndjson and labels.csv.")
+    ],
 ) -> None:
-    """Generate a synthetic cohort (Bulk NDJSON plus labels.csv with the true screens per patient)."""
+    """Generate a synthetic cohort: Bulk NDJSON plus labels.csv with each patient's true screens."""
     from pipelines.synth import write_cohort
 
     summary = write_cohort(patients, seed, out, progress=_progress())
     total = sum(summary.resources.values())
-    typer.echo(f"wrote {summary.n_patients} patients, {total} resources to {out}; labels: {out / 'labels.csv'}")
+    typer.echo(
+        f"wrote {summary.n_patients} patients, {total} resources to {out}; "
+        f"labels: {out / 'labels.csv'}"
+    )
 
 
 @app.command()
 def evaluate(
     source: Annotated[Path, typer.Option("--source", help="Directory of FHIR files.")],
-    labels: Annotated[Path, typer.Option("--labels", help="CSV with patient_id,screens (space-separated screen ids).")],
+    labels: Annotated[
+        Path,
+        typer.Option("--labels", help="CSV with patient_id,screens (space-separated screen ids)."),
+    ],
     as_of: AsOf,
-    screens: Annotated[str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all).")] = None,
+    screens: Annotated[
+        str | None, typer.Option("--screens", help="Comma-separated screen ids (default: all).")
+    ] = None,
 ) -> None:
     """Per-screen sensitivity and precision against labels, with misses listed by patient id."""
     from pipelines.evaluation import evaluate_source, format_report
 
     try:
-        report = evaluate_source(source, labels, _parse_date(as_of), _parse_screens(screens), progress=_progress())
+        report = evaluate_source(
+            source, labels, _parse_date(as_of), _parse_screens(screens), progress=_progress()
+        )
     except ScreeningError as err:
         raise _fail(str(err), err.exit_code) from None
     typer.echo(format_report(report))
 
 
 @app.command()
-def explain(screen: Annotated[str | None, typer.Argument(help="Screen id; all screens when omitted.")] = None) -> None:
+def explain(
+    screen: Annotated[
+        str | None, typer.Argument(help="Screen id; all screens when omitted.")
+    ] = None,
+) -> None:
     """Print the screening rules as plain text a clinician can review."""
     from screens.render import render_screens
 
@@ -180,9 +287,12 @@ def explain(screen: Annotated[str | None, typer.Argument(help="Screen id; all sc
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="A FHIR Bundle/resource .json file or an NDJSON file (.ndjson, .gz).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="A FHIR Bundle/resource .json file or an NDJSON file (.ndjson, .gz)."),
+    ],
 ) -> None:
-    """Validate every resource in one file against the FHIR R4 models; print ids and reasons, no values."""
+    """Validate each resource of one file against the FHIR R4 models (ids, reasons, no values)."""
     from pipelines.validation_report import validate_file
 
     try:
@@ -198,31 +308,52 @@ def validate(
 
 @app.command()
 def demo(
-    patients: Annotated[int, typer.Option("--patients", min=10, help="Synthetic cohort size.")] = 300,
-    out: Annotated[Path, typer.Option("--out", help="Where the demo cohort, store and worklist go.")] = Path("var/demo"),
+    patients: Annotated[
+        int, typer.Option("--patients", min=10, help="Synthetic cohort size.")
+    ] = 300,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where the demo cohort, store and worklist go.")
+    ] = Path("var/demo"),
 ) -> None:
-    """Generate a synthetic cohort, run the nightly flow on it with local files, and show where results are."""
-    from pipelines.synth.cohort import AS_OF_DEFAULT as DEFAULT_AS_OF
+    """Generate a synthetic cohort, run the nightly flow on it, and show where the results are."""
     from pipelines.synth import write_cohort
+    from pipelines.synth.cohort import AS_OF_DEFAULT as DEFAULT_AS_OF
 
     source = out / "source"
     write_cohort(patients, 7, source, progress=_progress())
     store_url = f"sqlite:///{(out / 'vascreen.db').as_posix()}"
-    result = _run_flow(source=str(source), as_of=DEFAULT_AS_OF, screens=None, store_url=store_url,
-                       export_dir=str(out), mode=None, progress=_progress())
+    result = _run_flow(
+        source=str(source),
+        as_of=DEFAULT_AS_OF,
+        screens=None,
+        store_url=store_url,
+        export_dir=str(out),
+        mode=None,
+        progress=_progress(),
+    )
     _print_summary(result)
     typer.echo(f"store: {store_url}")
-    typer.echo(f"review app: vascreen users add ADMIN --role admin --store {store_url}  (password on stdin), "
-               f"then vascreen serve --store {store_url}")
-    typer.echo(f"check it: vascreen evaluate --source {source} --labels {source / 'labels.csv'} "
-               f"--as-of {DEFAULT_AS_OF.isoformat()}")
+    typer.echo(
+        f"review app: vascreen users add ADMIN --role admin --store {store_url} "
+        "(password on stdin), "
+        f"then vascreen serve --store {store_url}"
+    )
+    typer.echo(
+        f"check it: vascreen evaluate --source {source} --labels {source / 'labels.csv'} "
+        f"--as-of {DEFAULT_AS_OF.isoformat()}"
+    )
 
 
 @app.command()
 def bench(
-    patients: Annotated[int, typer.Option("--patients", min=10, help="Synthetic cohort size (cached under var/bench).")] = 20000,
+    patients: Annotated[
+        int,
+        typer.Option("--patients", min=10, help="Synthetic cohort size (cached under var/bench)."),
+    ] = 20000,
     seed: Annotated[int, typer.Option("--seed", help="Synthetic cohort seed.")] = 1,
-    out: Annotated[Path, typer.Option("--out", help="Where cohorts and bench work go.")] = Path("var/bench"),
+    out: Annotated[Path, typer.Option("--out", help="Where cohorts and bench work go.")] = Path(
+        "var/bench"
+    ),
 ) -> None:
     """Stage-by-stage throughput and peak memory, with the ratio to a bare DuckDB scan."""
     from pipelines.bench import format_bench, run_bench

@@ -50,7 +50,7 @@ def is_url(source: str) -> bool:
 
 
 def resolve_source(source: str, *, settings: Settings, mode: str | None, progress: bool) -> Path:
-    """A local directory to stage: the source itself, or a landing directory pulled from a server."""
+    """A directory to stage: the source itself, or a landing directory pulled from a server."""
     if not is_url(source):
         path = Path(source)
         if not path.is_dir():
@@ -59,14 +59,24 @@ def resolve_source(source: str, *, settings: Settings, mode: str | None, progres
     from pipelines.fhir.pull import auth_from_settings, pull_to_directory
 
     landing = settings.workdir / "landing"
-    pull_to_directory(source, landing, mode=mode, auth=auth_from_settings(settings),  # type: ignore[arg-type]
-                      state_dir=settings.workdir / "pull-state", progress=progress)
+    pull_to_directory(
+        source,
+        landing,
+        mode=mode,
+        auth=auth_from_settings(settings),  # type: ignore[arg-type]
+        state_dir=settings.workdir / "pull-state",
+        progress=progress,
+    )
     return landing
 
 
 def stage(source_dir: Path, *, settings: Settings, progress: bool) -> StagedData:
-    return stage_source(source_dir, workdir=settings.workdir / "stage", progress=progress,
-                        max_quarantine_ratio=settings.max_quarantine_ratio)
+    return stage_source(
+        source_dir,
+        workdir=settings.workdir / "stage",
+        progress=progress,
+        max_quarantine_ratio=settings.max_quarantine_ratio,
+    )
 
 
 def read_notes(notes: pl.DataFrame, *, settings: Settings, progress: bool) -> pl.DataFrame:
@@ -76,7 +86,9 @@ def read_notes(notes: pl.DataFrame, *, settings: Settings, progress: bool) -> pl
     if settings.nlp_cache:
         from pipelines.nlp_cache import extract_with_cache
 
-        mentions = extract_with_cache(notes, cache_dir=settings.workdir / "nlp-cache", progress=progress)
+        mentions = extract_with_cache(
+            notes, cache_dir=settings.workdir / "nlp-cache", progress=progress
+        )
     else:
         mentions = extract_mention_frame(notes)
     return assert_schema(mentions, STG_NOTE_MENTION, "stg_note_mention")
@@ -86,8 +98,9 @@ def screen(tables: dict[str, pl.DataFrame], screens: list[Screen], as_of: date) 
     return evaluate_screens(screens, tables, as_of)
 
 
-def start_summary(source: str, as_of: date, staged: StagedData, mentions: pl.DataFrame,
-                  evaluation: Evaluation) -> RunSummary:
+def start_summary(
+    source: str, as_of: date, staged: StagedData, mentions: pl.DataFrame, evaluation: Evaluation
+) -> RunSummary:
     flagged = evaluation.items.group_by("screen").len().sort("screen")
     return RunSummary(
         run_id="",
@@ -103,19 +116,35 @@ def start_summary(source: str, as_of: date, staged: StagedData, mentions: pl.Dat
     )
 
 
-def publish(summary: RunSummary, staged: StagedData, evaluation: Evaluation, screens: list[Screen], *,
-            settings: Settings, export_dir: Path | None) -> RunSummary:
+def publish(
+    summary: RunSummary,
+    staged: StagedData,
+    evaluation: Evaluation,
+    screens: list[Screen],
+    *,
+    settings: Settings,
+    export_dir: Path | None,
+) -> RunSummary:
     """Write quarantine, evidence and items in the store, then export worklist.csv if asked."""
     from pipelines.store import Store
     from screens.rules import rule_versions
 
     with Store.connect(settings.store_url) as store:
-        run_id = store.start_run(as_of=summary.as_of, source=summary.source_kind,
-                                 screens=[s.id for s in screens], rule_versions=rule_versions())
+        run_id = store.start_run(
+            as_of=summary.as_of,
+            source=summary.source_kind,
+            screens=[s.id for s in screens],
+            rule_versions=rule_versions(),
+        )
         summary.run_id = run_id
         store.save_quarantine(run_id, staged.quarantine)
-        counts = store.publish(run_id, as_of=summary.as_of, screens=[s.id for s in screens],
-                               items=evaluation.items, evidence=evaluation.evidence)
+        counts = store.publish(
+            run_id,
+            as_of=summary.as_of,
+            screens=[s.id for s in screens],
+            items=evaluation.items,
+            evidence=evaluation.evidence,
+        )
         summary.publish = counts.as_dict()
         store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
         summary.store_url = settings.store_url
@@ -150,18 +179,30 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
 
 def summary_markdown(summary: RunSummary) -> str:
     """Counts-only run summary (artifact and CLI); no row data, no values."""
-    lines = [f"# vascreen run {summary.run_id} (as_of {summary.as_of.isoformat()})", "",
-             "| resource type | read | quarantined | staged |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"# vascreen run {summary.run_id} (as_of {summary.as_of.isoformat()})",
+        "",
+        "| resource type | read | quarantined | staged |",
+        "| --- | --- | --- | --- |",
+    ]
     for rtype in sorted(summary.counts):
         c = summary.counts[rtype]
-        lines.append(f"| {rtype} | {c.get('read', 0)} | {c.get('quarantined', 0)} | {c.get('staged', 0)} |")
+        lines.append(
+            f"| {rtype} | {c.get('read', 0)} | {c.get('quarantined', 0)} | {c.get('staged', 0)} |"
+        )
     lines += ["", "| screen | flagged |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in sorted(summary.flagged.items())]
-    lines += ["", f"notes read: {summary.notes}, mentions: {summary.mentions}, "
-              f"notes unavailable: {summary.notes_unavailable}, undated rows skipped: {summary.undated_skipped}",
-              f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
-              f"touched: {summary.touched_patients}, shards: {summary.shards}"]
+    lines += [
+        "",
+        f"notes read: {summary.notes}, mentions: {summary.mentions}, "
+        f"notes unavailable: {summary.notes_unavailable}, "
+        f"undated rows skipped: {summary.undated_skipped}",
+        f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
+        f"touched: {summary.touched_patients}, shards: {summary.shards}",
+    ]
     if summary.since_not_honoured:
-        lines.append("re-pulled in full (server could not filter by date): "
-                     + ", ".join(summary.since_not_honoured))
+        lines.append(
+            "re-pulled in full (server could not filter by date): "
+            + ", ".join(summary.since_not_honoured)
+        )
     return "\n".join(lines)

@@ -13,9 +13,8 @@ import csv
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -185,26 +184,49 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
         """Per resource type, the transaction time the last completed pull of `source` reached."""
         with self.read() as conn:
             rows = conn.execute(
-                sa.select(source_watermark.c.resource_type, source_watermark.c.transaction_time)
-                .where(source_watermark.c.source == source)
+                sa.select(
+                    source_watermark.c.resource_type, source_watermark.c.transaction_time
+                ).where(source_watermark.c.source == source)
             ).all()
         return {r.resource_type: r.transaction_time for r in rows}
 
-    def save_watermarks(self, run_id: str, source: str, transaction_time: datetime,
-                        since_honoured: Mapping[str, bool]) -> None:
+    def save_watermarks(
+        self,
+        run_id: str,
+        source: str,
+        transaction_time: datetime,
+        since_honoured: Mapping[str, bool],
+    ) -> None:
         """Record `transaction_time` as the next `since` for each pulled type of `source`."""
-        tt = transaction_time.astimezone(UTC).replace(tzinfo=None) if transaction_time.tzinfo else transaction_time
+        tt = (
+            transaction_time.astimezone(UTC).replace(tzinfo=None)
+            if transaction_time.tzinfo
+            else transaction_time
+        )
         now = utcnow()
         with self.write() as conn:
             self._require_run(conn, run_id)
-            conn.execute(source_watermark.delete().where(
-                source_watermark.c.source == source,
-                source_watermark.c.resource_type.in_(sorted(since_honoured))))
+            conn.execute(
+                source_watermark.delete().where(
+                    source_watermark.c.source == source,
+                    source_watermark.c.resource_type.in_(sorted(since_honoured)),
+                )
+            )
             if since_honoured:
-                conn.execute(source_watermark.insert(), [
-                    {"source": source, "resource_type": t, "transaction_time": tt,
-                     "since_honoured": bool(h), "run_id": run_id, "updated_at": now}
-                    for t, h in sorted(since_honoured.items())])
+                conn.execute(
+                    source_watermark.insert(),
+                    [
+                        {
+                            "source": source,
+                            "resource_type": t,
+                            "transaction_time": tt,
+                            "since_honoured": bool(h),
+                            "run_id": run_id,
+                            "updated_at": now,
+                        }
+                        for t, h in sorted(since_honoured.items())
+                    ],
+                )
 
     def clear_watermarks(self, source: str) -> None:
         """Forget `source`'s watermarks: the next pull is a full one."""
@@ -260,7 +282,7 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
                 writer.writerow(["" if v is None else _csv_value(v) for v in row])
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(partial, path)
+        Path(partial).replace(path)
         return frame.height
 
     @staticmethod

@@ -27,16 +27,24 @@ PHI_TASK = {"persist_result": False, "cache_policy": NO_CACHE}
 
 
 @task(name="fetch-source", **PHI_TASK)
-def fetch_source(source: str, settings: Settings, mode: str | None, full: bool,
-                 progress: bool) -> cohort_run.Fetched:
+def fetch_source(
+    source: str, settings: Settings, mode: str | None, full: bool, progress: bool
+) -> cohort_run.Fetched:
     return cohort_run.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
 
 
 @task(name="land-and-merge", **PHI_TASK)
-def land_and_merge(fetched: cohort_run.Fetched, settings: Settings, as_of: date, screens: list[str],
-                   full: bool) -> cohort_run.Prepared:
-    return cohort_run.prepare(fetched, settings=settings, as_of=as_of, screens=screens, full=full,
-                              rule_versions=rule_versions())
+def land_and_merge(
+    fetched: cohort_run.Fetched, settings: Settings, as_of: date, screens: list[str], full: bool
+) -> cohort_run.Prepared:
+    return cohort_run.prepare(
+        fetched,
+        settings=settings,
+        as_of=as_of,
+        screens=screens,
+        full=full,
+        rule_versions=rule_versions(),
+    )
 
 
 @task(name="screen-shard", task_run_name="screen shard {job.shard}", **PHI_TASK)
@@ -46,11 +54,26 @@ def screen_shard(job: ShardJob) -> ShardResult:
 
 
 @task(name="publish-worklist", **PHI_TASK)
-def publish(summary: nightly.RunSummary, prepared: cohort_run.Prepared, results: list[ShardResult],
-            fetched: cohort_run.Fetched, source: str, screens: list[str], settings: Settings,
-            export_dir: Path | None) -> nightly.RunSummary:
-    return cohort_run.publish_results(summary, prepared, results, fetched, source=source,
-                                      screens=screens, settings=settings, export_dir=export_dir)
+def publish(
+    summary: nightly.RunSummary,
+    prepared: cohort_run.Prepared,
+    results: list[ShardResult],
+    fetched: cohort_run.Fetched,
+    source: str,
+    screens: list[str],
+    settings: Settings,
+    export_dir: Path | None,
+) -> nightly.RunSummary:
+    return cohort_run.publish_results(
+        summary,
+        prepared,
+        results,
+        fetched,
+        source=source,
+        screens=screens,
+        settings=settings,
+        export_dir=export_dir,
+    )
 
 
 @task(name="write-back", **PHI_TASK)
@@ -89,33 +112,56 @@ def screen_cohort(
     as_of = as_of or _scheduled_as_of()
     selected = select_screens(screens)
     ids = sorted(s.id for s in selected)
-    logger.info("screening as_of=%s screens=%s versions=%s valuesets=%s nlp=%s", as_of, ",".join(ids),
-                rule_versions(), content_digest(), NLP_VERSION)
+    logger.info(
+        "screening as_of=%s screens=%s versions=%s valuesets=%s nlp=%s",
+        as_of,
+        ",".join(ids),
+        rule_versions(),
+        content_digest(),
+        NLP_VERSION,
+    )
     fetched = fetch_source(source, settings, mode, full, progress)
     prepared = land_and_merge(fetched, settings, as_of, ids, full)
     jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-    logger.info("evaluating %s patients in %d shards (%d touched)",
-                "all" if prepared.scope is None else len(prepared.scope), len(jobs),
-                len(prepared.changes.touched))
+    logger.info(
+        "evaluating %s patients in %d shards (%d touched)",
+        "all" if prepared.scope is None else len(prepared.scope),
+        len(jobs),
+        len(prepared.changes.touched),
+    )
     if parallel_shards:
         results = [f.result() for f in [screen_shard.submit(job) for job in jobs]]
     else:
         results = [screen_shard(job) for job in jobs]
     items, _ = read_items(results)
     summary = cohort_run.summarize(source, as_of, prepared, results, items, fetched)
-    summary = publish(summary, prepared, results, fetched, source, ids, settings,
-                      Path(export_dir) if export_dir else None)
-    logger.info("published run %s: flagged %s, quarantined %d", summary.run_id, summary.flagged,
-                summary.quarantined)
+    summary = publish(
+        summary,
+        prepared,
+        results,
+        fetched,
+        source,
+        ids,
+        settings,
+        Path(export_dir) if export_dir else None,
+    )
+    logger.info(
+        "published run %s: flagged %s, quarantined %d",
+        summary.run_id,
+        summary.flagged,
+        summary.quarantined,
+    )
     result = nightly.summary_dict(summary)
     result["rule_yield"] = rule_yield_rows(settings.store_url)  # counts per criterion, no rows
     markdown = nightly.summary_markdown(summary) + "\n\n## Yield and PPV per rule\n\n"
     if writeback_url:  # optional publish step: Task + DetectedIssue per new item
         result["writeback"] = write_back(settings.store_url, writeback_url, settings)
         logger.info("write-back: %s", result["writeback"])
-    create_markdown_artifact(key="screen-summary",
-                             markdown=markdown + rule_yield_markdown(result["rule_yield"]),
-                             description="Counts only: fetched, quarantined, staged, flagged")
+    create_markdown_artifact(
+        key="screen-summary",
+        markdown=markdown + rule_yield_markdown(result["rule_yield"]),
+        description="Counts only: fetched, quarantined, staged, flagged",
+    )
     return result
 
 

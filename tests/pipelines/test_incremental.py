@@ -30,12 +30,16 @@ def _settings(work: Path, shard_size: int = 1000) -> Settings:
 
 def _patients_with(source: Path, screen: str, n: int) -> list[str]:
     with (source / "labels.csv").open() as handle:
-        return [r["patient_id"] for r in csv.DictReader(handle) if screen in r["screens"].split()][:n]
+        return [r["patient_id"] for r in csv.DictReader(handle) if screen in r["screens"].split()][
+            :n
+        ]
 
 
 def _rewrite(path: Path, keep: object) -> None:
     lines = path.read_bytes().splitlines()
-    path.write_bytes(b"\n".join(x for x in (keep(orjson.loads(line)) for line in lines) if x) + b"\n")  # type: ignore[operator]
+    path.write_bytes(
+        b"\n".join(x for x in (keep(orjson.loads(line)) for line in lines) if x) + b"\n"
+    )  # type: ignore[operator]
 
 
 def change_one_percent(source: Path, target: Path) -> set[str]:
@@ -45,12 +49,30 @@ def change_one_percent(source: Path, target: Path) -> set[str]:
     clti = _patients_with(target, "clti", 1)
     diagnosed, modified, deleted = pad[0], pad[1], clti[0]
     with (target / "Condition.ndjson").open("ab") as handle:  # added: a PAD diagnosis
-        handle.write(orjson.dumps({
-            "resourceType": "Condition", "id": f"cond-{diagnosed}-new",
-            "subject": {"reference": f"Patient/{diagnosed}"},
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I70.213"}]},
-            "onsetDateTime": "2026-05-01"}) + b"\n")
+        handle.write(
+            orjson.dumps(
+                {
+                    "resourceType": "Condition",
+                    "id": f"cond-{diagnosed}-new",
+                    "subject": {"reference": f"Patient/{diagnosed}"},
+                    "clinicalStatus": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                "code": "active",
+                            }
+                        ]
+                    },
+                    "code": {
+                        "coding": [
+                            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I70.213"}
+                        ]
+                    },
+                    "onsetDateTime": "2026-05-01",
+                }
+            )
+            + b"\n"
+        )
 
     def modify(r: dict) -> bytes:  # type: ignore[type-arg]
         if r.get("subject", {}).get("reference") == f"Patient/{modified}" and "valueQuantity" in r:
@@ -58,7 +80,11 @@ def change_one_percent(source: Path, target: Path) -> set[str]:
         return orjson.dumps(r)
 
     def delete(r: dict) -> bytes | None:  # type: ignore[type-arg]
-        return None if r.get("subject", {}).get("reference") == f"Patient/{deleted}" else orjson.dumps(r)
+        return (
+            None
+            if r.get("subject", {}).get("reference") == f"Patient/{deleted}"
+            else orjson.dumps(r)
+        )
 
     _rewrite(target / "Observation.ndjson", modify)
     _rewrite(target / "Observation.ndjson", delete)
@@ -66,33 +92,49 @@ def change_one_percent(source: Path, target: Path) -> set[str]:
 
 
 def test_shard_count_does_not_change_the_worklist(cohort: Path, tmp_path: Path) -> None:
-    one = run_cohort(str(cohort), settings=_settings(tmp_path / "a"), as_of=AS_OF, export_dir=tmp_path / "a")
-    many = run_cohort(str(cohort), settings=_settings(tmp_path / "b", 70), as_of=AS_OF, export_dir=tmp_path / "b")
+    one = run_cohort(
+        str(cohort), settings=_settings(tmp_path / "a"), as_of=AS_OF, export_dir=tmp_path / "a"
+    )
+    many = run_cohort(
+        str(cohort), settings=_settings(tmp_path / "b", 70), as_of=AS_OF, export_dir=tmp_path / "b"
+    )
     assert (one.shards, many.shards) == (1, 5)
-    assert (tmp_path / "a" / "worklist.csv").read_bytes() == (tmp_path / "b" / "worklist.csv").read_bytes()
+    assert (tmp_path / "a" / "worklist.csv").read_bytes() == (
+        tmp_path / "b" / "worklist.csv"
+    ).read_bytes()
     assert one.flagged and one.evaluation == "full"
 
 
-def test_incremental_run_after_one_percent_change_equals_a_full_run(cohort: Path, tmp_path: Path) -> None:
+def test_incremental_run_after_one_percent_change_equals_a_full_run(
+    cohort: Path, tmp_path: Path
+) -> None:
     changed = tmp_path / "changed"
     touched = change_one_percent(cohort, changed)
     inc, full = _settings(tmp_path / "inc"), _settings(tmp_path / "full")
     for settings in (inc, full):
         run_cohort(str(cohort), settings=settings, as_of=AS_OF)
     second = run_cohort(str(changed), settings=inc, as_of=AS_OF, export_dir=tmp_path / "inc")
-    reference = run_cohort(str(changed), settings=full, as_of=AS_OF, full=True, export_dir=tmp_path / "full")
+    reference = run_cohort(
+        str(changed), settings=full, as_of=AS_OF, full=True, export_dir=tmp_path / "full"
+    )
     assert second.evaluation == "incremental" and reference.evaluation == "full"
     assert second.touched_patients == len(touched) == second.evaluated_patients
     assert second.publish["resolved"] >= 1  # the newly diagnosed patient leaves the pad worklist
-    assert (tmp_path / "inc" / "worklist.csv").read_bytes() == (tmp_path / "full" / "worklist.csv").read_bytes()
+    assert (tmp_path / "inc" / "worklist.csv").read_bytes() == (
+        tmp_path / "full" / "worklist.csv"
+    ).read_bytes()
 
 
-def test_rerun_without_changes_evaluates_nobody_and_keeps_the_worklist(cohort: Path, tmp_path: Path) -> None:
+def test_rerun_without_changes_evaluates_nobody_and_keeps_the_worklist(
+    cohort: Path, tmp_path: Path
+) -> None:
     settings = _settings(tmp_path)
     run_cohort(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
     again = run_cohort(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "2")
     assert (again.evaluation, again.evaluated_patients, again.shards) == ("incremental", 0, 0)
-    assert (tmp_path / "1" / "worklist.csv").read_bytes() == (tmp_path / "2" / "worklist.csv").read_bytes()
+    assert (tmp_path / "1" / "worklist.csv").read_bytes() == (
+        tmp_path / "2" / "worklist.csv"
+    ).read_bytes()
 
 
 def test_a_new_as_of_re_evaluates_everyone(cohort: Path, tmp_path: Path) -> None:

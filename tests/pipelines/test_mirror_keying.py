@@ -7,12 +7,16 @@ from pathlib import Path
 
 from pipelines.cohort_run import run_cohort
 from pipelines.settings import Settings
-from tests.pipelines.test_incremental import change_one_percent, cohort  # noqa: F401 (fixture)
+from tests.pipelines.test_incremental import change_one_percent
+from tests.pipelines.test_incremental import cohort as cohort  # the module-scoped fixture
 
 AS_OF = date(2026, 6, 30)
 
 
-def test_a_store_sees_a_change_first_published_into_another_store(cohort: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_a_store_sees_a_change_first_published_into_another_store(
+    cohort: Path,
+    tmp_path: Path,
+) -> None:
     changed = tmp_path / "changed"
     change_one_percent(cohort, changed)
     work = tmp_path / "work"

@@ -105,10 +105,13 @@ def test_screens_package_never_imports_pipelines_or_review() -> None:
     assert offenders == []
 
 
-def test_local_directory_extends_value_sets_and_changes_the_digest(monkeypatch: pytest.MonkeyPatch,
-                                                                     tmp_path: Path) -> None:
+def test_local_directory_extends_value_sets_and_changes_the_digest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     before = valuesets.content_digest()
-    (tmp_path / "toe_pressure.csv").write_text("system,code,display,source\nurn:oid:1.2.3.4,TP1,Toe,site\n")
+    (tmp_path / "toe_pressure.csv").write_text(
+        "system,code,display,source\nurn:oid:1.2.3.4,TP1,Toe,site\n"
+    )
     (tmp_path / "code_systems.csv").write_text("canonical,alias\nurn:oid:1.2.3.4,LOCALLAB\n")
     monkeypatch.setattr(valuesets, "LOCAL", tmp_path)
     valuesets.system_aliases.cache_clear()

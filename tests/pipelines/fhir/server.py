@@ -111,7 +111,7 @@ def _settings(root: Path, port: int, rs_pub: Path, es_pub: Path) -> dict[str, An
 
 @functools.cache
 def ensure_sekmet_installed() -> None:
-    """Put sekmet-fhir in uv's cache once (PyPI), so the offline starts below work on a new machine."""
+    """Put sekmet-fhir in uv's cache once (from PyPI): offline starts then work on a new machine."""
     if os.environ.get("VASCREEN_SEKMET_CMD"):
         return
     online = [arg for arg in SEKMET_CMD if arg != "--offline"]
