@@ -98,7 +98,7 @@ def _run_flow(
 
     flow = screen_cohort
     if runner == "dask":
-        from prefect_dask import DaskTaskRunner  # type: ignore[import-untyped]
+        from prefect_dask.task_runners import DaskTaskRunner
 
         task_runner = (
             DaskTaskRunner(address=dask_address)
@@ -107,10 +107,10 @@ def _run_flow(
                 cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}
             )
         )
-        flow = screen_cohort.with_options(task_runner=task_runner)
+        flow = screen_cohort.with_options(task_runner=task_runner)  # type: ignore[arg-type]
         params["parallel_shards"] = True
     try:
-        return flow(**params)  # type: ignore[arg-type]
+        return flow(**params)  # type: ignore[call-overload,no-any-return]
     except ScreeningError as err:
         # Drop the frames' locals (open DuckDB connections among them): otherwise they live
         # until interpreter exit, where DuckDB's bindings print leak reports after our one line.
@@ -222,10 +222,12 @@ def _print_summary(result: dict[str, object]) -> None:
             f"touched {result['touched_patients']}, shards {result['shards']}"
         )
     if result.get("since_not_honoured"):
+        not_honoured = result["since_not_honoured"]
+        assert isinstance(not_honoured, list | tuple)
         typer.echo(
             "re-pulled in full (server could not filter by date): "
-            + ", ".join(result["since_not_honoured"])
-        )  # type: ignore[arg-type]
+            + ", ".join(str(t) for t in not_honoured)
+        )
     if result.get("worklist_csv"):
         typer.echo(f"worklist: {result['worklist_csv']}")
 

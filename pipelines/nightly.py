@@ -62,8 +62,8 @@ def resolve_source(source: str, *, settings: Settings, mode: str | None, progres
     pull_to_directory(
         source,
         landing,
-        mode=mode,
-        auth=auth_from_settings(settings),  # type: ignore[arg-type]
+        mode=mode,  # type: ignore[arg-type]  # validated by the CLI: bulk | search | None
+        auth=auth_from_settings(settings),
         state_dir=settings.workdir / "pull-state",
         progress=progress,
     )

@@ -8,6 +8,7 @@ boundaries with `assert_schema`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 import polars as pl
@@ -208,7 +209,9 @@ def empty_frame(schema: dict[str, pl.DataType] | dict[str, type[pl.DataType]]) -
     return pl.DataFrame(schema=schema)
 
 
-def assert_schema(frame: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
+def assert_schema(
+    frame: pl.DataFrame, schema: Mapping[str, pl.DataType | type[pl.DataType]], name: str
+) -> pl.DataFrame:
     """Check that `frame` carries exactly the contracted columns and dtypes, in order.
 
     Raises:

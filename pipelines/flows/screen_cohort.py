@@ -23,17 +23,15 @@ from screens.notes import NLP_VERSION
 from screens.rules import rule_versions, select_screens
 from screens.valuesets import content_digest
 
-PHI_TASK = {"persist_result": False, "cache_policy": NO_CACHE}
 
-
-@task(name="fetch-source", **PHI_TASK)
+@task(name="fetch-source", persist_result=False, cache_policy=NO_CACHE)
 def fetch_source(
     source: str, settings: Settings, mode: str | None, full: bool, progress: bool
 ) -> cohort_run.Fetched:
     return cohort_run.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
 
 
-@task(name="land-and-merge", **PHI_TASK)
+@task(name="land-and-merge", persist_result=False, cache_policy=NO_CACHE)
 def land_and_merge(
     fetched: cohort_run.Fetched, settings: Settings, as_of: date, screens: list[str], full: bool
 ) -> cohort_run.Prepared:
@@ -47,13 +45,19 @@ def land_and_merge(
     )
 
 
-@task(name="screen-shard", task_run_name="screen shard {job.shard}", **PHI_TASK)
+# Tasks that touch patient data persist no results and use no cache.
+@task(
+    name="screen-shard",
+    task_run_name="screen shard {job.shard}",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def screen_shard(job: ShardJob) -> ShardResult:
     """One patient-hash shard; takes and returns file paths, so it can run on a Dask worker."""
     return run_shard(job)
 
 
-@task(name="publish-worklist", **PHI_TASK)
+@task(name="publish-worklist", persist_result=False, cache_policy=NO_CACHE)
 def publish(
     summary: nightly.RunSummary,
     prepared: cohort_run.Prepared,
@@ -76,7 +80,7 @@ def publish(
     )
 
 
-@task(name="write-back", **PHI_TASK)
+@task(name="write-back", persist_result=False, cache_policy=NO_CACHE)
 def write_back(store_url: str, base_url: str, settings: Settings) -> dict[str, int]:
     from pipelines.fhir.writeback import publish_writeback_for_run
 
@@ -152,14 +156,15 @@ def screen_cohort(
         summary.quarantined,
     )
     result = nightly.summary_dict(summary)
-    result["rule_yield"] = rule_yield_rows(settings.store_url)  # counts per criterion, no rows
+    yield_rows = rule_yield_rows(settings.store_url)  # counts per criterion, no rows
+    result["rule_yield"] = yield_rows
     markdown = nightly.summary_markdown(summary) + "\n\n## Yield and PPV per rule\n\n"
     if writeback_url:  # optional publish step: Task + DetectedIssue per new item
         result["writeback"] = write_back(settings.store_url, writeback_url, settings)
         logger.info("write-back: %s", result["writeback"])
     create_markdown_artifact(
         key="screen-summary",
-        markdown=markdown + rule_yield_markdown(result["rule_yield"]),
+        markdown=markdown + rule_yield_markdown(yield_rows),
         description="Counts only: fetched, quarantined, staged, flagged",
     )
     return result

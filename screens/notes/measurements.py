@@ -182,7 +182,7 @@ def _local(text: str, lo: int, hi: int, forward: bool) -> str:
 
 
 def _timing(concept: Concept, after: str, before: str, lead: str) -> str:
-    parts = (after, before, lead)
+    parts: tuple[str, ...] = (after, before, lead)
     if concept is C.COMPARTMENT_PRESSURE:
         # Timing written before the number ("1 minute post-exercise 30 mmHg") binds to it unless
         # that text is the tail of the previous value ("15 mmHg pre-exercise, ...").
