@@ -377,6 +377,7 @@ def serve(
     from pipelines.settings import Settings
     from review.app import serve as serve_app
 
+    typer.echo(f"review app on http://{host}:{port} (Ctrl-C to stop)")
     serve_app(store or Settings().store_url, host, port)
 
 
