@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -51,6 +52,12 @@ def _media_type(content_type: str | None) -> tuple[str, str]:
     return parts[0].lower(), charset
 
 
+_BLOCKS = (
+    "p,div,br,li,tr,td,th,h1,h2,h3,h4,h5,h6,ul,ol,table,section,article,header,footer,"
+    "pre,blockquote,dt,dd"
+)
+
+
 def html_to_text(html: str) -> str:
     """Visible text of an HTML document, one line per block, scripts and styles removed."""
     tree = LexborHTMLParser(html)
@@ -58,13 +65,34 @@ def html_to_text(html: str) -> str:
     body = tree.body or tree.root
     if body is None:
         return ""
-    return body.text(separator="\n", strip=True)
+    # Block elements end a line; inline ones (<b>, <span>) stay inside their sentence, so
+    # "Rest pain <b>left</b> foot" reads as one sentence.
+    for node in body.css(_BLOCKS):
+        node.insert_after("\n")
+    lines = (line.strip() for line in body.text(separator="", strip=False).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+_HTML_START = re.compile(rb"^\s*(?:<!doctype html|<html|<div|<p[ >])", re.IGNORECASE)
+# Plain-text types read as text/plain; RTF and other markup are not notes we can read.
+_TEXT_AS_PLAIN = ("text/markdown", "text/x-markdown", "text/csv")
+
+
+def _effective_media(media: str, raw: bytes) -> str | None:
+    """The media type to decode as: a missing contentType is sniffed (HTML or plain text)."""
+    if media in _PREFERENCE:
+        return media
+    if media in _TEXT_AS_PLAIN:
+        return _PLAIN
+    if not media:  # contentType is optional in R4; senders often leave it out
+        return "text/html" if _HTML_START.match(raw[:200]) else _PLAIN
+    return None
 
 
 def decode_attachment(content_type: str | None, data: str | None) -> str | None:
     """Decode one base64 attachment to text, or None when it is not usable."""
     media, charset = _media_type(content_type)
-    if not data or media not in _PREFERENCE:
+    if not data or (media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN):
         return None
     if len(data) > MAX_NOTE_BYTES * 4 // 3 + 4:
         return None
@@ -72,8 +100,11 @@ def decode_attachment(content_type: str | None, data: str | None) -> str | None:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         return None
+    media_used = _effective_media(media, raw)
+    if media_used is None or b"\x00" in raw[:1024]:  # binary (PDF, images) is not a note
+        return None
     text = raw.decode(charset, errors="replace")
-    if media in _HTML:
+    if media_used in _HTML:
         text = html_to_text(text)
     text = text.strip()
     return text or None
@@ -90,7 +121,7 @@ def decode_notes(attachments: pl.DataFrame) -> DecodedNotes:
             text, rank = (row["conclusion"] or "").strip() or None, 2
         else:
             media, _ = _media_type(row["content_type"])
-            rank = _PREFERENCE.get(media, 9)
+            rank = _PREFERENCE.get(media, 0 if media in _TEXT_AS_PLAIN or not media else 9)
             if ref in best and best[ref][0] <= rank:
                 continue  # a better attachment already decoded; skip the base64 work
             text = decode_attachment(row["content_type"], row["data"])
