@@ -9,6 +9,7 @@ count only when final/amended/corrected and in the criterion's UCUM unit (never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -47,6 +48,7 @@ def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
         system_aliases(), default=None, return_dtype=pl.String
     )
     norm = pl.col("code").str.replace_all(r"[.\s]", "").str.to_uppercase()
+    every = frame
     frame = frame.with_columns(_sys=canonical, _norm=norm).filter(
         pl.col("_sys").is_in(list(vs.systems))
     )
@@ -59,7 +61,14 @@ def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
         matched = matched | ((pl.col("_sys") == system) & pl.col("_norm").str.starts_with(prefix))
     by_exact = frame.join(exact, on=["_sys", "_norm"], how="semi")
     by_prefix = frame.filter(matched) if vs.prefixes else frame.clear()
-    return pl.concat([by_exact, by_prefix]).unique(maintain_order=True).drop("_sys", "_norm")
+    found = [by_exact.drop("_sys", "_norm"), by_prefix.drop("_sys", "_norm")]
+    if vs.text_patterns:
+        # Python's re (look-arounds allowed), run once per distinct display, not per row.
+        named = re.compile("|".join(f"(?:{p})" for p in vs.text_patterns), re.IGNORECASE)
+        displays = every.get_column("display").drop_nulls().unique().to_list()
+        matching = [d for d in displays if named.search(d)]
+        found.append(every.filter(pl.col("display").is_in(matching)))
+    return pl.concat(found).unique(maintain_order=True)
 
 
 def _hits(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
@@ -131,8 +140,15 @@ def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     if f.text is not None:
         frame = frame.filter(pl.col("value_str").str.contains(f"(?i){f.text}").fill_null(False))
     else:
+        # An index sent as valueString "0.62" is read as a number; a pressure needs its unit.
         # Values in a unit we could not map ("unit_unrecognized") are never compared.
-        frame = frame.filter((pl.col("unit") == f.unit) & _bounds(pl.col("value_num"), f.bounds))
+        as_number = pl.col("value_str").str.strip_chars().cast(pl.Float64, strict=False)
+        is_index = pl.lit(f.unit == "1")
+        from_string = pl.col("value_num").is_null() & as_number.is_not_null() & is_index
+        frame = frame.with_columns(
+            value_num=pl.when(from_string).then(as_number).otherwise(pl.col("value_num")),
+            unit=pl.when(from_string).then(pl.lit("1")).otherwise(pl.col("unit")),
+        ).filter((pl.col("unit") == f.unit) & _bounds(pl.col("value_num"), f.bounds))
     return _hits(
         frame,
         patient_id=pl.col("patient_id"),

@@ -63,13 +63,14 @@ class ValueSet:
     exact: frozenset[tuple[str, str]]  # (canonical system, normalised code)
     prefixes: tuple[tuple[str, str], ...]  # (canonical system, normalised prefix)
     digest: str
+    text_patterns: tuple[str, ...] = ()  # regexes on display / code.text (system "text")
 
     @property
     def systems(self) -> frozenset[str]:
         return frozenset(s for s, _ in self.exact) | frozenset(s for s, _ in self.prefixes)
 
     def __len__(self) -> int:
-        return len(self.exact) + len(self.prefixes)
+        return len(self.exact) + len(self.prefixes) + len(self.text_patterns)
 
     def matches(self, system: str, code: str) -> bool:
         canonical = canonical_system(system)
@@ -91,10 +92,14 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 def _parse(name: str, paths: list[Path]) -> ValueSet:
     exact: set[tuple[str, str]] = set()
     prefixes: set[tuple[str, str]] = set()
+    patterns: list[str] = []
     hasher = hashlib.sha256()
     for path in paths:
         hasher.update(path.read_bytes())
         for line, row in enumerate(_read_rows(path), start=2):
+            if (row["system"] or "").strip() == TEXT_SYSTEM:
+                patterns.append(_checked_pattern(path, line, row["code"] or ""))
+                continue
             system = canonical_system(row["system"] or "")
             if system is None:
                 raise ValueSetError(f"{path.name}:{line}: unknown code system {row['system']!r}")
@@ -105,9 +110,24 @@ def _parse(name: str, paths: list[Path]) -> ValueSet:
                 prefixes.add((system, normalise_code(code[:-1])))
             else:
                 exact.add((system, normalise_code(code)))
-    if not exact and not prefixes:
+    if not exact and not prefixes and not patterns:
         raise ValueSetError(f"value set {name} is empty")
-    return ValueSet(name, frozenset(exact), tuple(sorted(prefixes)), hasher.hexdigest()[:12])
+    return ValueSet(
+        name, frozenset(exact), tuple(sorted(prefixes)), hasher.hexdigest()[:12], tuple(patterns)
+    )
+
+
+TEXT_SYSTEM = "text"
+
+
+def _checked_pattern(path: Path, line: int, pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueSetError(f"{path.name}:{line}: bad text pattern ({err.msg})") from None
+    if not pattern.strip():
+        raise ValueSetError(f"{path.name}:{line}: empty text pattern")
+    return pattern
 
 
 _extra_dirs: tuple[Path, ...] = ()

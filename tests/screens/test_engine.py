@@ -370,3 +370,79 @@ def test_named_clti_in_notes(modifiers: str, clti_flag: bool, pad_known: bool) -
     )
     assert ("p1" in flagged(evaluate_screen(CLTI, t, AS_OF))) is clti_flag
     assert ("p1" in flagged(evaluate_screen(PAD, t, AS_OF))) is not pad_known
+
+
+def _named(
+    patient: str,
+    display: str,
+    *,
+    system: str = "http://example.org/local-codes",
+    code: str = "L1",
+    n: int = 1,
+) -> dict[str, object]:
+    row = condition(patient, code, date(2026, 5, 1), system=system, n=n)
+    return {**row, "display": display}
+
+
+@pytest.mark.parametrize(
+    ("display", "excluded"),
+    [
+        ("Peripheral arterial disease", True),
+        ("Atherosclerosis of native arteries of left leg", True),
+        ("Peripheral neuropathy", False),
+        ("Posterior vitreous detachment (PVD)", False),
+    ],
+    ids=["pad_name", "atherosclerosis_name", "neuropathy", "pvd_eye"],
+)
+def test_uncoded_diagnosis_is_read_by_its_name(display: str, excluded: bool) -> None:
+    t = tables(observation=[abi("p1", 0.7, date(2026, 5, 1))], condition=[_named("p1", display)])
+    assert ("p1" not in flagged(evaluate_screen(PAD, t, AS_OF))) is excluded
+
+
+def test_locally_coded_abi_named_in_display_and_sent_as_string_is_read() -> None:
+    row = abi("p1", 0.0, date(2026, 5, 1))
+    row.update(
+        system="http://example.org/lab",
+        code="VL-17",
+        display="Ankle Brachial Index (left)",
+        value_num=None,
+        value_str="0.62",
+        unit=None,
+    )
+    pressure = abi("p2", 0.0, date(2026, 5, 1))
+    pressure.update(
+        system="http://example.org/lab",
+        code="VL-18",
+        display="Toe pressure",
+        value_num=None,
+        value_str="22",
+        unit=None,
+    )
+    t = tables(observation=[row, pressure])
+    assert flagged(evaluate_screen(PAD, t, AS_OF)) == {"p1"}
+    assert flagged(evaluate_screen(CLTI, t, AS_OF)) == set()  # a pressure needs its unit
+
+
+@pytest.mark.parametrize(
+    ("display", "expected"),
+    [
+        ("Acute deep vein thrombosis of left femoral vein", True),
+        ("Acute deep vein thrombosis of right femoral vein", False),
+        ("Left popliteal vein thrombosis", False),
+    ],
+    ids=["left_femoral", "right_femoral", "left_popliteal_single"],
+)
+def test_uncoded_dvt_is_read_by_side_and_vein(display: str, expected: bool) -> None:
+    t = tables(condition=[_named("p1", display)])
+    assert ("p1" in flagged(evaluate_screen(MAY_THURNER, t, AS_OF))) is expected
+
+
+def test_uncoded_pressure_ulcer_is_not_tissue_loss_but_toe_gangrene_is() -> None:
+    t = tables(
+        condition=[
+            _named("p1", "Pressure ulcer of left heel"),
+            _named("p2", "Gangrene of right great toe"),
+        ],
+        observation=[abi("p1", 0.7, date(2026, 5, 1)), abi("p2", 0.7, date(2026, 5, 1))],
+    )
+    assert flagged(evaluate_screen(CLTI, t, AS_OF)) == {"p2"}
