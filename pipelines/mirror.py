@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.land import RESOURCE_FIELDS, duckdb_type
+from pipelines.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
 from pipelines.stage import SQL_DIR, TABLE_SQL
 
 # Staged shapes kept in the mirror: table -> ORDER BY of its staging SQL (a shard reads rows back
@@ -51,6 +51,7 @@ _HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
 def fingerprint() -> str:
     """Changes whenever the landed field shapes change (the mirror is then rebuilt)."""
     shapes = ";".join(f"{k}:{duckdb_type(v)}" for k, v in RESOURCE_FIELDS.items())
+    shapes += ";".join(f"{t}:{','.join(f)}" for t, f in sorted(TYPE_FIELDS.items()))
     sql = "".join((SQL_DIR / name).read_text() for name in TABLE_SQL)
     return hashlib.sha256((shapes + sql).encode()).hexdigest()[:12]
 
