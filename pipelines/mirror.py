@@ -199,15 +199,17 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
 
 def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
     """Run the staging SQL over the changed resources only and swap their rows in the mirror."""
+    # A view, not a table: each staging statement reads one resource type of it, and its
+    # output tables live in the scratch database file (spillable), not in temp memory.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE stg_delta AS SELECT s.* FROM stg_resource AS s "
+        "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT s.* FROM stg_resource AS s "
         "SEMI JOIN changed_key AS c USING (resourcetype, id)"
     )
     for name in TABLE_SQL:
         con.execute(
             (SQL_DIR / name).read_text().replace("FROM stg_resource AS res", "FROM stg_delta AS res")
         )
-    con.execute("DROP TABLE stg_delta")
+    con.execute("DROP VIEW stg_delta")
     for table in STAGED_TABLES:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
