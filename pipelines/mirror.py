@@ -14,9 +14,10 @@ NLP and the engine then run over those patients' whole history, read from the mi
 The mirror holds staged rows, not resources: ``resource`` keeps one key row per resource type +
 id (patient id and ``content_hash``), and one table per staged shape (``stg_patient``,
 ``stg_condition``, ``stg_observation``, ``stg_procedure``, ``stg_medication``,
-``stg_note_attachment``) keeps that resource's flattened rows with ``patient_hash``
-(``md5_number(patient_id)``), so a shard reads its patients' staged rows without re-running the
-staging SQL. Only changed resources are flattened on a merge. ``content_hash`` covers the typed
+``stg_note_attachment``) keeps that resource's flattened rows with ``patient_bucket``
+(``md5_number(patient_id) % BUCKETS``), written in bucket order, so a shard (a contiguous
+bucket range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB zone maps)
+and never re-runs the staging SQL. Only changed resources are flattened on a merge. ``content_hash`` covers the typed
 fields staging reads (`pipelines.land.RESOURCE_FIELDS`) without ``meta`` or the file location:
 a change elsewhere (narrative, meta) must not re-evaluate a patient. A change of those fields or
 of the staging SQL makes a new fingerprint, hence a fresh mirror (a full run).
@@ -25,6 +26,7 @@ of the staging SQL makes a new fingerprint, hence a fresh mirror (a full run).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,10 @@ import duckdb
 
 from pipelines.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
 from pipelines.stage import SQL_DIR, TABLE_SQL
+
+_TRAILING_ORDER = re.compile(r"\nORDER BY [^;]*;\s*$")
+BUCKETS = 65536  # patient hash buckets; a shard is a contiguous range of them
+BUCKET_EXPR = f"(md5_number(patient_id) % {BUCKETS})::UINTEGER"
 
 # Staged shapes kept in the mirror: table -> ORDER BY of its staging SQL (a shard reads rows back
 # in the same order a full staging pass produces them).
@@ -53,7 +59,7 @@ def fingerprint() -> str:
     shapes = ";".join(f"{k}:{duckdb_type(v)}" for k, v in RESOURCE_FIELDS.items())
     shapes += ";".join(f"{t}:{','.join(f)}" for t, f in sorted(TYPE_FIELDS.items()))
     sql = "".join((SQL_DIR / name).read_text() for name in TABLE_SQL)
-    return hashlib.sha256((shapes + sql).encode()).hexdigest()[:12]
+    return hashlib.sha256((shapes + sql + BUCKET_EXPR).encode()).hexdigest()[:12]
 
 
 def mirror_path(workdir: Path, *, store_url: str) -> Path:
@@ -206,19 +212,20 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
         "SEMI JOIN changed_key AS c USING (resourcetype, id)"
     )
     for name in TABLE_SQL:
-        con.execute(
-            (SQL_DIR / name).read_text().replace("FROM stg_resource AS res", "FROM stg_delta AS res")
-        )
+        sql = (SQL_DIR / name).read_text().replace("FROM stg_resource AS res",
+                                                    "FROM stg_delta AS res")
+        # The rows go to the mirror in bucket order; a shard sorts its own rows on reading.
+        con.execute(_TRAILING_ORDER.sub(";", sql))
     con.execute("DROP VIEW stg_delta")
     for table in STAGED_TABLES:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
-            f"md5_number(patient_id) AS patient_hash FROM {table} LIMIT 0"
+            f"{BUCKET_EXPR} AS patient_bucket FROM {table} LIMIT 0"
         )
         match = ("d.resourcetype = 'Patient' AND m.patient_id = d.id" if table == "stg_patient"
                  else "m.source_ref = d.source_ref")
         con.execute(f"DELETE FROM mirror.{table} AS m USING dropped_key AS d WHERE {match}")  # noqa: S608
         con.execute(
-            f"INSERT INTO mirror.{table} SELECT *, md5_number(patient_id) FROM {table}"  # noqa: S608
+            f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608
         )
         con.execute(f"DROP TABLE {table}")
