@@ -207,9 +207,16 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
     """Run the staging SQL over the changed resources only and swap their rows in the mirror."""
     # A view, not a table: each staging statement reads one resource type of it, and its
     # output tables live in the scratch database file (spillable), not in temp memory.
+    # The changed rows' locations first (narrow): each staging statement then probes this small
+    # table instead of re-joining every landed row with its outcome.
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT s.* FROM stg_resource AS s "
-        "SEMI JOIN changed_key AS c USING (resourcetype, id)"
+        "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.patient_id, o.source_ref "
+        "FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c USING (resourcetype, id) "
+        "WHERE o.outcome = 'staged'"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT raw.*, d.patient_id, d.source_ref "
+        "FROM raw_resource AS raw JOIN delta_pos AS d USING (src, src_pos)"
     )
     for name in TABLE_SQL:
         sql = (SQL_DIR / name).read_text().replace("FROM stg_resource AS res",
@@ -217,6 +224,7 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
         # The rows go to the mirror in bucket order; a shard sorts its own rows on reading.
         con.execute(_TRAILING_ORDER.sub(";", sql))
     con.execute("DROP VIEW stg_delta")
+    con.execute("DROP TABLE delta_pos")
     for table in STAGED_TABLES:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
