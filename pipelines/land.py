@@ -1,8 +1,10 @@
 """Land FHIR files into DuckDB's ``raw_resource`` table: one row per line or Bundle entry.
 
-Reading is DuckDB's ``read_json`` with an explicit column schema (`RESOURCE_COLUMNS`), which
-extracts the fields staging needs while parsing and is several times faster than schema
-inference or Python parsing (design.md, "Known traps"). Fields absent from a resource, or of
+Reading is DuckDB's ``read_json`` with an explicit, narrow column schema per resource type
+(`TYPE_FIELDS`: the fields staging reads that the type has; `BASE_FIELDS` for unstaged types),
+which extracts them while parsing and is several times faster than schema inference or Python
+parsing (design.md, "Known traps"). ``raw_resource`` has the union of the columns
+(`RESOURCE_FIELDS`); a type's other columns stay NULL. Fields absent from a resource, or of
 an unexpected JSON shape, read as NULL; the structural checks in ``sql/staging`` and the
 sampled R4B validation in `pipelines.fhir.validate` catch what matters.
 
@@ -10,6 +12,11 @@ Grain of ``raw_resource``: one row per NDJSON line, per single-resource ``.json`
 Bundle ``entry.resource``; ``src`` (file name) and ``src_pos`` (non-blank line ordinal, or
 1-based entry index) locate it. Lines DuckDB could not read become NULL rows, which are
 re-read in Python (only in the files that have them) to quarantine them by file:line.
+
+NDJSON is the bulk path (one ``read_json`` per file, straight into ``raw_resource``). ``.json``
+files (single resources, Bundles) take a slower path: read as JSON values, unpacked, then
+transformed per type with ``json_transform``; fine for the Bundle volumes seen (Synthea-style
+transaction Bundles), not tuned for health-system scale.
 
 Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
 Entries without a resource (e.g. batch GET requests) are skipped. A Bundle nested inside a

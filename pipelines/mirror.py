@@ -15,12 +15,14 @@ The mirror holds staged rows, not resources: ``resource`` keeps one key row per 
 id (patient id and ``content_hash``), and one table per staged shape (``stg_patient``,
 ``stg_condition``, ``stg_observation``, ``stg_procedure``, ``stg_medication``,
 ``stg_note_attachment``) keeps that resource's flattened rows with ``patient_bucket``
-(``md5_number(patient_id) % BUCKETS``), written in bucket order, so a shard (a contiguous
-bucket range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB zone maps)
-and never re-runs the staging SQL. Only changed resources are flattened on a merge. ``content_hash`` covers the typed
-fields staging reads (`pipelines.land.RESOURCE_FIELDS`) without ``meta`` or the file location:
-a change elsewhere (narrative, meta) must not re-evaluate a patient. A change of those fields or
-of the staging SQL makes a new fingerprint, hence a fresh mirror (a full run).
+(``md5_number(patient_id) % BUCKETS``), written in bucket order. A shard (a contiguous bucket
+range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB zone maps) and
+never re-runs the staging SQL. Change detection is an anti-join of the incoming
+``content_hash`` against the mirror's; only changed resources are flattened on a merge.
+``content_hash`` covers the typed fields staging reads (`pipelines.land.RESOURCE_FIELDS`)
+without ``meta`` or the file location: a change elsewhere (narrative, meta) must not re-evaluate
+a patient. A change of those fields, of the staging SQL or of the bucketing makes a new
+fingerprint, hence a fresh mirror (a full run).
 """
 
 from __future__ import annotations
