@@ -21,7 +21,7 @@ import orjson
 
 from pipelines import cohort_run
 from pipelines.fhir.files import MAX_LINE_BYTES, discover_source
-from pipelines.land import BASE_FIELDS, RESOURCE_FIELDS, STAGED_TYPES, _columns_literal, _sql_str
+from pipelines.land import _columns_literal, _sql_str, fields_for
 from pipelines.nlp_cache import nlp_worker_peak_mb, shutdown_nlp_pool
 from pipelines.settings import Settings
 from pipelines.shards import read_results, run_shard
@@ -66,13 +66,16 @@ def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
 
 
 def bare_scan(source: Path) -> tuple[float, int]:
-    """Seconds and rows of a read_json scan materialising every landed column (LOAD only)."""
+    """Seconds and rows of a read_json scan materialising every landed column (LOAD only).
+
+    Each file is read with the landing's own per-type narrow schema (`pipelines.land.fields_for`).
+    """
     files = discover_source(source)
     with duckdb.connect() as con:
         con.execute("LOAD json")
         start, rows = time.perf_counter(), 0
         for f in files.ndjson:
-            fields = RESOURCE_FIELDS if f.resource_type in STAGED_TYPES else BASE_FIELDS
+            fields = fields_for(f.resource_type)
             scan = (f"read_json({_sql_str(str(f.path))}, format = 'newline_delimited', "
                     f"columns = {_columns_literal(fields)}, ignore_errors = true, "
                     f"maximum_object_size = {MAX_LINE_BYTES})")

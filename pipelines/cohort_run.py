@@ -3,8 +3,8 @@
 `prepare` lands the source, merges it into the raw mirror (`pipelines.mirror`) and decides the
 scope: every patient (first run, ``--full``, a new as_of or new rule versions, since lookbacks
 move with as_of) or only the patients the merge touched. Shard jobs
-(`pipelines.shards.run_shard`) then stage, read notes and evaluate the scope's whole history
-from the mirror, and `publish_results` publishes scoped to the evaluated patients.
+(`pipelines.shards.run_shard`) then read the scope's staged rows (its whole history) from the
+mirror, read notes and evaluate, and `publish_results` publishes scoped to the evaluated patients.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Land FHIR files into DuckDB's ``raw_resource`` table: one row per line or Bundle entry.
 
-Reading is DuckDB's ``read_json`` with an explicit column schema (`RESOURCE_COLUMNS`), which
-extracts the fields staging needs while parsing and is several times faster than schema
-inference or Python parsing (design.md, "Known traps"). Fields absent from a resource, or of
+Reading is DuckDB's ``read_json`` with an explicit, narrow column schema per resource type
+(`TYPE_FIELDS`: the fields staging reads that the type has; `BASE_FIELDS` for unstaged types),
+which extracts them while parsing and is several times faster than schema inference or Python
+parsing (design.md, "Known traps"). ``raw_resource`` has the union of the columns
+(`RESOURCE_FIELDS`); a type's other columns stay NULL. Fields absent from a resource, or of
 an unexpected JSON shape, read as NULL; the structural checks in ``sql/staging`` and the
 sampled R4B validation in `pipelines.fhir.validate` catch what matters.
 
@@ -10,6 +12,11 @@ Grain of ``raw_resource``: one row per NDJSON line, per single-resource ``.json`
 Bundle ``entry.resource``; ``src`` (file name) and ``src_pos`` (non-blank line ordinal, or
 1-based entry index) locate it. Lines DuckDB could not read become NULL rows, which are
 re-read in Python (only in the files that have them) to quarantine them by file:line.
+
+NDJSON is the bulk path (one ``read_json`` per file, straight into ``raw_resource``). ``.json``
+files (single resources, Bundles) take a slower path: read as JSON values, unpacked, then
+transformed per type with ``json_transform``; fine for the Bundle volumes seen (Synthea-style
+transaction Bundles), not tuned for health-system scale.
 
 Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
 Entries without a resource (e.g. batch GET requests) are skipped. A Bundle nested inside a
@@ -93,17 +100,37 @@ RESOURCE_FIELDS: dict[str, Shape] = {
     "conclusion": "VARCHAR",
 }
 
-STAGED_TYPES = frozenset(
-    {
-        "Patient",
-        "Condition",
-        "Observation",
-        "Procedure",
-        "MedicationRequest",
-        "DocumentReference",
-        "DiagnosticReport",
-    }
-)
+# Per staged type, the fields of `RESOURCE_FIELDS` that type has in R4 and staging reads: each
+# file is read with this narrow schema (design.md, "Known traps": explicit narrow columns=), the
+# other columns of ``raw_resource`` stay NULL for its rows.
+_TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "Patient": ("birthDate", "gender"),
+    "Condition": (
+        "subject", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod",
+        "recordedDate",
+    ),
+    "Observation": (
+        "subject", "code", "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued",
+        "valueQuantity", "valueString", "valueCodeableConcept", "bodySite", "component",
+    ),
+    "Procedure": ("subject", "code", "performedDateTime", "performedPeriod"),
+    "MedicationRequest": ("subject", "medicationCodeableConcept", "authoredOn"),
+    "DocumentReference": ("docStatus", "subject", "type", "date", "context", "content"),
+    "DiagnosticReport": (
+        "subject", "code", "effectiveDateTime", "effectivePeriod", "issued", "presentedForm",
+        "conclusion",
+    ),
+}
+TYPE_FIELDS: dict[str, dict[str, Shape]] = {
+    t: {**BASE_FIELDS, **{k: RESOURCE_FIELDS[k] for k in names}}
+    for t, names in _TYPE_FIELD_NAMES.items()
+}
+STAGED_TYPES = frozenset(TYPE_FIELDS)
+
+
+def fields_for(resource_type: str | None) -> dict[str, Shape]:
+    """The landed schema of one resource type: its staged fields, or the base fields only."""
+    return TYPE_FIELDS.get(resource_type or "", BASE_FIELDS)
 
 
 def duckdb_type(shape: Shape) -> str:
@@ -145,9 +172,9 @@ def _columns_literal(fields: dict[str, Shape]) -> str:
 
 
 def _ndjson_select(path: Path, file_type: str) -> str:
-    # Unstaged types land with the base fields only: parsing their other fields against the
-    # staged shapes would only produce type mismatches, which are slow to recover from.
-    fields = RESOURCE_FIELDS if file_type in STAGED_TYPES else BASE_FIELDS
+    # Each type lands with its own narrow schema; unstaged types with the base fields only:
+    # parsing other fields against the staged shapes would only produce type mismatches (slow).
+    fields = fields_for(file_type)
     return (
         f"SELECT {_sql_str(path.name)} AS src, ordinality AS src_pos, 'ndjson' AS src_kind, "  # noqa: S608
         f"{_sql_str(file_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
@@ -234,17 +261,15 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
         f"maximum_object_size = {MAX_LINE_BYTES}) WHERE resourceType = 'Bundle') "
         "WHERE e.resource IS NOT NULL"
     )
-    for fields, cond in (
-        (RESOURCE_FIELDS, "IN"),
-        (BASE_FIELDS, "NOT IN"),
-    ):
+    staged = ", ".join(_sql_str(t) for t in sorted(STAGED_TYPES))
+    groups = [(fields_for(t), f"= {_sql_str(t)}") for t in sorted(STAGED_TYPES)]
+    for fields, cond in [*groups, (BASE_FIELDS, f"NOT IN ({staged})")]:
         structure = _sql_str(orjson.dumps(_json_structure(fields)).decode())
-        staged = ", ".join(_sql_str(t) for t in sorted(STAGED_TYPES))
         con.execute(
             "INSERT INTO raw_resource BY NAME SELECT src, src_pos, src_kind, "  # noqa: S608
             "NULL AS file_type, full_url, "
             f"unnest(json_transform(resource, {structure})) FROM json_resource "
-            f"WHERE coalesce((resource ->> 'resourceType'), '') {cond} ({staged})"
+            f"WHERE coalesce((resource ->> 'resourceType'), '') {cond}"
         )
     con.execute("DROP TABLE json_resource")
     rows = con.execute(

@@ -11,31 +11,57 @@ NLP and the engine then run over those patients' whole history, read from the mi
 - A landed resource that no longer stages (entered-in-error, quarantined, no patient) leaves
   the mirror like a deletion, so the mirror holds exactly what a full run would stage.
 
-Rows keep the typed fields staging reads (`pipelines.land.RESOURCE_FIELDS`) rather than the
-JSON text: only those fields can change a screen, and a change elsewhere (narrative, meta)
-must not re-evaluate a patient. ``content_hash`` covers them without ``meta`` or the file
-location. A change of those fields makes a new fingerprint, hence a fresh mirror (a full run).
+The mirror holds staged rows, not resources: ``resource`` keeps one key row per resource type +
+id (patient id and ``content_hash``), and one table per staged shape (``stg_patient``,
+``stg_condition``, ``stg_observation``, ``stg_procedure``, ``stg_medication``,
+``stg_note_attachment``) keeps that resource's flattened rows with ``patient_bucket``
+(``md5_number(patient_id) % BUCKETS``), written in bucket order. A shard (a contiguous bucket
+range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB zone maps) and
+never re-runs the staging SQL. Change detection is an anti-join of the incoming
+``content_hash`` against the mirror's; only changed resources are flattened on a merge.
+``content_hash`` covers the typed fields staging reads (`pipelines.land.RESOURCE_FIELDS`)
+without ``meta`` or the file location: a change elsewhere (narrative, meta) must not re-evaluate
+a patient. A change of those fields, of the staging SQL or of the bucketing makes a new
+fingerprint, hence a fresh mirror (a full run).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from pipelines.land import RESOURCE_FIELDS, duckdb_type
+from pipelines.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
+from pipelines.stage import SQL_DIR, TABLE_SQL
 
-_LOCATION = ("src", "src_pos", "src_kind", "file_type", "full_url")
+_TRAILING_ORDER = re.compile(r"\nORDER BY [^;]*;\s*$")
+BUCKETS = 65536  # patient hash buckets; a shard is a contiguous range of them
+BUCKET_EXPR = f"(md5_number(patient_id) % {BUCKETS})::UINTEGER"
+
+# Staged shapes kept in the mirror: table -> ORDER BY of its staging SQL (a shard reads rows back
+# in the same order a full staging pass produces them).
+STAGED_TABLES: dict[str, str] = {
+    "stg_patient": "patient_id",
+    "stg_condition": "source_ref, system, code",
+    "stg_observation": "source_ref, system, code, value_num",
+    "stg_procedure": "source_ref, system, code",
+    "stg_medication": "source_ref, system, code",
+    "stg_note_attachment": "source_ref, attachment_pos",
+}
+
 _HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
 
 
 def fingerprint() -> str:
     """Changes whenever the landed field shapes change (the mirror is then rebuilt)."""
     shapes = ";".join(f"{k}:{duckdb_type(v)}" for k, v in RESOURCE_FIELDS.items())
-    return hashlib.sha256(shapes.encode()).hexdigest()[:12]
+    shapes += ";".join(f"{t}:{','.join(f)}" for t, f in sorted(TYPE_FIELDS.items()))
+    sql = "".join((SQL_DIR / name).read_text() for name in TABLE_SQL)
+    return hashlib.sha256((shapes + sql + BUCKET_EXPR).encode()).hexdigest()[:12]
 
 
 def mirror_path(workdir: Path, *, store_url: str) -> Path:
@@ -85,9 +111,8 @@ def merge_staged(
     con.execute(f"ATTACH '{path}' AS mirror")
     try:
         con.execute(
-            "CREATE TABLE IF NOT EXISTS mirror.resource AS SELECT * EXCLUDE ("
-            + ", ".join(_LOCATION)
-            + "), 0::UBIGINT AS content_hash FROM stg_resource LIMIT 0"
+            "CREATE TABLE IF NOT EXISTS mirror.resource (resourcetype VARCHAR, id VARCHAR, "
+            "patient_id VARCHAR, content_hash UBIGINT)"
         )
         _stage_keys(con, snapshot_types, deleted or {})
         changes = _apply(con)
@@ -159,25 +184,58 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
     ).fetchone() or (0, 0)
     removed = con.execute("SELECT count(*) FROM gone").fetchone()[0]  # type: ignore[index]
     con.execute(
-        "DELETE FROM mirror.resource AS m USING (SELECT resourcetype, id FROM changed_key "
-        "WHERE NOT is_new UNION ALL SELECT resourcetype, id FROM gone) AS d "
+        "CREATE OR REPLACE TEMP TABLE dropped_key AS SELECT resourcetype, id, "
+        "resourcetype || '/' || id AS source_ref FROM (SELECT resourcetype, id FROM changed_key "
+        "WHERE NOT is_new UNION ALL SELECT resourcetype, id FROM gone)"
+    )
+    con.execute(
+        "DELETE FROM mirror.resource AS m USING dropped_key AS d "
         "WHERE m.resourcetype = d.resourcetype AND m.id = d.id"
     )
-    # One resource type at a time: the join's working set stays within DuckDB's memory_limit.
-    types = [r[0] for r in con.execute(
-        "SELECT DISTINCT resourcetype FROM changed_key ORDER BY 1").fetchall()]
-    for resource_type in types:
-        con.execute(
-            "INSERT INTO mirror.resource BY NAME SELECT s.* EXCLUDE ("
-            + ", ".join(_LOCATION)
-            + f"), {_hash_expr('s')} AS content_hash FROM stg_resource AS s "
-            "SEMI JOIN (SELECT resourcetype, id FROM changed_key WHERE resourcetype = ?) AS c "
-            "USING (resourcetype, id) WHERE s.resourcetype = ?",
-            [resource_type, resource_type],
-        )
+    con.execute(
+        "INSERT INTO mirror.resource SELECT resourcetype, id, patient_id, content_hash "
+        "FROM incoming_key SEMI JOIN changed_key USING (resourcetype, id)"
+    )
+    _flatten_changed(con)
     total, patients = con.execute(
         "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
     ).fetchone() or (0, 0)
     unchanged = int(total) - int(added) - int(changed)
     return ChangeSet(tuple(touched), int(added), int(changed), int(removed), unchanged,
                      int(patients))
+
+
+def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
+    """Run the staging SQL over the changed resources only and swap their rows in the mirror."""
+    # A view, not a table: each staging statement reads one resource type of it, and its
+    # output tables live in the scratch database file (spillable), not in temp memory.
+    # The changed rows' locations first (narrow): each staging statement then probes this small
+    # table instead of re-joining every landed row with its outcome.
+    con.execute(
+        "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.patient_id, o.source_ref "
+        "FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c USING (resourcetype, id) "
+        "WHERE o.outcome = 'staged'"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT raw.*, d.patient_id, d.source_ref "
+        "FROM raw_resource AS raw JOIN delta_pos AS d USING (src, src_pos)"
+    )
+    for name in TABLE_SQL:
+        sql = (SQL_DIR / name).read_text().replace("FROM stg_resource AS res",
+                                                    "FROM stg_delta AS res")
+        # The rows go to the mirror in bucket order; a shard sorts its own rows on reading.
+        con.execute(_TRAILING_ORDER.sub(";", sql))
+    con.execute("DROP VIEW stg_delta")
+    con.execute("DROP TABLE delta_pos")
+    for table in STAGED_TABLES:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
+            f"{BUCKET_EXPR} AS patient_bucket FROM {table} LIMIT 0"
+        )
+        match = ("d.resourcetype = 'Patient' AND m.patient_id = d.id" if table == "stg_patient"
+                 else "m.source_ref = d.source_ref")
+        con.execute(f"DELETE FROM mirror.{table} AS m USING dropped_key AS d WHERE {match}")  # noqa: S608
+        con.execute(
+            f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608
+        )
+        con.execute(f"DROP TABLE {table}")

@@ -1,6 +1,9 @@
 """One patient-hash shard: mirror rows -> staged tables -> note mentions -> evidence and items.
 
-A shard is every patient whose ``md5(patient_id) mod n_shards`` equals its index, so a
+A shard is every patient whose hash bucket falls in the shard's range (the mirror
+stores ``md5_number(patient_id) % BUCKETS`` as ``patient_bucket`` next to each staged row, in
+bucket order; a shard is a contiguous bucket range, so it reads only its own row groups of the
+staged rows and never re-runs the staging SQL), so a
 patient's whole history is in one shard, whatever the shard count, and the union of the
 shards' results does not depend on it. A job takes and returns file paths (the mirror, a
 Parquet list of patients, Parquet outputs), so it runs the same in-process or on a Dask
@@ -18,7 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.stage import staged_tables
+from pipelines.mirror import BUCKETS, STAGED_TABLES
+from pipelines.stage import read_staged_tables
 from screens.model import EVIDENCE, STG_NOTE_MENTION, WORKLIST_ITEM, assert_schema
 from screens.rules import select_screens
 
@@ -61,8 +65,13 @@ def shard_count(patients: int, shard_size: int) -> int:
     return max(1, math.ceil(patients / max(1, shard_size)))
 
 
-def shard_filter(n_shards: int, shard: int, column: str = "patient_id") -> str:
-    return f"md5_number({column}) % {int(n_shards)} = {int(shard)}"
+def shard_filter(n_shards: int, shard: int, column: str = "patient_bucket") -> str:
+    """Rows of shard `shard` of `n_shards`: a contiguous range of `column` (a patient bucket).
+
+    A range, not a modulo, so DuckDB prunes row groups by their min/max (zone maps).
+    """
+    low, high = shard * BUCKETS // n_shards, (shard + 1) * BUCKETS // n_shards
+    return f"{column} >= {int(low)} AND {column} < {int(high)}"
 
 
 def configure(con: duckdb.DuckDBPyConnection, limits: DuckDBLimits, temp_dir: Path) -> None:
@@ -87,10 +96,11 @@ def run_shard(job: ShardJob) -> ShardResult:
         if job.patients is not None:
             where += (f" AND patient_id IN (SELECT patient_id FROM "
                       f"read_parquet('{job.patients}'))")
-        con.execute("CREATE TABLE stg_resource AS SELECT * EXCLUDE (content_hash) "  # noqa: S608
-                    f"FROM mirror.resource WHERE {where}")
+        for table, order in STAGED_TABLES.items():
+            con.execute(f"CREATE TABLE {table} AS SELECT * EXCLUDE (patient_bucket) "  # noqa: S608
+                        f"FROM mirror.{table} WHERE {where} ORDER BY {order}")
         con.execute("DETACH mirror")
-        tables, unavailable = staged_tables(con)
+        tables, unavailable = read_staged_tables(con)
     seconds = {"stage": time.perf_counter() - clock}
     clock = time.perf_counter()
     mentions = _read_notes(tables["note"], job.nlp_cache_dir, job.nlp_workers)

@@ -137,6 +137,11 @@ def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFram
     """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also notes unavailable."""
     for name in TABLE_SQL:
         con.execute((SQL_DIR / name).read_text())
+    return read_staged_tables(con)
+
+
+def read_staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFrame], int]:
+    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded)."""
     tables = {
         key: assert_schema(con.sql(f"SELECT * FROM {table}").pl(), schema, table)  # noqa: S608
         for key, (table, schema) in TABLES.items()

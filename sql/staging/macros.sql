@@ -27,6 +27,9 @@ CREATE OR REPLACE MACRO code_norm(c) AS upper(replace(replace(c, '.', ''), ' ', 
 CREATE OR REPLACE MACRO patient_ref(ref) AS
     CASE
         WHEN ref LIKE 'urn:uuid:%' THEN nullif(substr(ref, 10), '')
+        -- Fast path for the common 'Patient/<id>' (same result as the pattern below).
+        WHEN starts_with(ref, 'Patient/') AND strpos(substr(ref, 9), '/') = 0
+            THEN nullif(substr(ref, 9), '')
         ELSE nullif(regexp_extract(ref, '(^|/)Patient/([^/]+)(/_history/[^/]+)?$', 2), '')
     END;
 

@@ -11,6 +11,7 @@ CREATE OR REPLACE TABLE stg_resource_outcome AS
 WITH checked AS (
     SELECT
         raw.*,
+        patient_ref(raw.subject.reference) AS subject_patient,
         CASE
             WHEN raw.resourcetype IN (SELECT u.resource_type FROM unknown_resource_type AS u)
                 THEN 'unsupported_type'
@@ -53,6 +54,17 @@ with_validation AS (
         ON checked.src = vq.src AND checked.src_pos = vq.src_pos
 ),
 
+-- Only ids landed more than once need ranking: the window runs over those rows alone.
+dup_key AS (
+    SELECT
+        with_validation.resourcetype,
+        with_validation.id
+    FROM with_validation
+    WHERE with_validation.quarantine_reason IS NULL
+    GROUP BY with_validation.resourcetype, with_validation.id
+    HAVING count(*) > 1
+),
+
 ranked AS (
     SELECT
         with_validation.*,
@@ -65,6 +77,18 @@ ranked AS (
                 with_validation.src_pos DESC
         ) AS version_rank
     FROM with_validation
+    SEMI JOIN dup_key
+        ON with_validation.resourcetype = dup_key.resourcetype
+        AND with_validation.id IS NOT DISTINCT FROM dup_key.id
+    WHERE with_validation.quarantine_reason IS NULL
+    UNION ALL BY NAME
+    SELECT
+        with_validation.*,
+        1 AS version_rank
+    FROM with_validation
+    ANTI JOIN dup_key
+        ON with_validation.resourcetype = dup_key.resourcetype
+        AND with_validation.id IS NOT DISTINCT FROM dup_key.id
     WHERE with_validation.quarantine_reason IS NULL
 )
 
@@ -75,7 +99,7 @@ SELECT
     ranked.resourcetype,
     ranked.id,
     CASE WHEN ranked.resourcetype = 'Patient' THEN ranked.id
-        ELSE patient_ref(ranked.subject.reference)
+        ELSE ranked.subject_patient
     END AS patient_id,
     ranked.resourcetype || '/' || ranked.id AS source_ref,
     CASE
@@ -88,7 +112,7 @@ SELECT
             'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
             'DocumentReference', 'DiagnosticReport'
         ) THEN 'ignored'
-        WHEN ranked.resourcetype <> 'Patient' AND patient_ref(ranked.subject.reference) IS NULL
+        WHEN ranked.resourcetype <> 'Patient' AND ranked.subject_patient IS NULL
             THEN 'no_patient'
         ELSE 'staged'
     END AS outcome,
