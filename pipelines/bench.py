@@ -55,8 +55,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-
-
 def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
     source = out / f"n{patients}-s{seed}" / "source"
     if not (source / "labels.csv").exists():
@@ -76,10 +74,14 @@ def bare_scan(source: Path) -> tuple[float, int]:
         start, rows = time.perf_counter(), 0
         for f in files.ndjson:
             fields = fields_for(f.resource_type)
-            scan = (f"read_json({_sql_str(str(f.path))}, format = 'newline_delimited', "
-                    f"columns = {_columns_literal(fields)}, ignore_errors = true, "
-                    f"maximum_object_size = {MAX_LINE_BYTES})")
-            found = con.execute(f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {scan}").fetchone()  # noqa: S608
+            scan = (
+                f"read_json({_sql_str(str(f.path))}, format = 'newline_delimited', "
+                f"columns = {_columns_literal(fields)}, ignore_errors = true, "
+                f"maximum_object_size = {MAX_LINE_BYTES})"
+            )
+            # `scan` is built here from file paths, not from input data.
+            query = f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {scan}"  # noqa: S608
+            found = con.execute(query).fetchone()
             rows += int(found[0]) if found else 0
         return time.perf_counter() - start, rows
 
@@ -92,8 +94,10 @@ def change_patients(source: Path, target: Path, every: int = 100) -> int:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("Observation.ndjson"))
     picked: set[str] = set()
-    with (source / "Observation.ndjson").open("rb") as src, \
-            (target / "Observation.ndjson").open("wb") as dst:
+    with (
+        (source / "Observation.ndjson").open("rb") as src,
+        (target / "Observation.ndjson").open("wb") as dst,
+    ):
         for line in src:
             if not line.strip():
                 continue
@@ -107,34 +111,68 @@ def change_patients(source: Path, target: Path, every: int = 100) -> int:
     return len(picked)
 
 
-def _run(label: str, source: Path, settings: Settings, as_of: date, full: bool,
-         report: BenchReport) -> float:
+def _run(
+    label: str, source: Path, settings: Settings, as_of: date, full: bool, report: BenchReport
+) -> float:
     ids = sorted(s.id for s in select_screens(None))
     start = time.perf_counter()
     fetched = cohort_run.fetch(str(source), settings=settings, mode=None, full=full, progress=False)
-    prepared = cohort_run.prepare(fetched, settings=settings, as_of=as_of, screens=ids, full=full,
-                                  rule_versions=rule_versions())
+    prepared = cohort_run.prepare(
+        fetched,
+        settings=settings,
+        as_of=as_of,
+        screens=ids,
+        full=full,
+        rule_versions=rule_versions(),
+    )
     landed = time.perf_counter() - start
-    report.rows.append(Row(f"{label}: land + checks + mirror merge", landed, report.resources,
-                           "resources", peak_rss_mb()))
-    results = [run_shard(job) for job in cohort_run.shard_jobs(prepared, settings=settings,
-                                                               as_of=as_of, screens=ids)]
+    report.rows.append(
+        Row(
+            f"{label}: land + checks + mirror merge",
+            landed,
+            report.resources,
+            "resources",
+            peak_rss_mb(),
+        )
+    )
+    results = [
+        run_shard(job)
+        for job in cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
+    ]
     report.worker_rss_mb = max(report.worker_rss_mb, nlp_worker_peak_mb())
     shutdown_nlp_pool()  # each run starts its workers, as a nightly CLI run does
     total = {k: sum(r.seconds[k] for r in results) for k in ("stage", "nlp", "engine")}
     notes = sum(r.notes for r in results)
     evaluated = sum(r.patients for r in results)
-    report.rows.append(Row(f"{label}: staging from mirror ({len(results)} shards)", total["stage"],
-                           evaluated, "patients", peak_rss_mb()))
+    report.rows.append(
+        Row(
+            f"{label}: staging from mirror ({len(results)} shards)",
+            total["stage"],
+            evaluated,
+            "patients",
+            peak_rss_mb(),
+        )
+    )
     report.rows.append(Row(f"{label}: NLP", total["nlp"], notes, "notes", peak_rss_mb()))
-    report.rows.append(Row(f"{label}: engine", total["engine"], evaluated, "patients", peak_rss_mb()))
+    report.rows.append(
+        Row(f"{label}: engine", total["engine"], evaluated, "patients", peak_rss_mb())
+    )
     clock = time.perf_counter()
     items, _ = read_results(results)
     summary = cohort_run.summarize(str(source), as_of, prepared, results, items, fetched)
-    cohort_run.publish_results(summary, prepared, results, fetched, source=str(source), screens=ids,
-                               settings=settings, export_dir=settings.workdir / label)
-    report.rows.append(Row(f"{label}: publish", time.perf_counter() - clock, items.height, "items",
-                           peak_rss_mb()))
+    cohort_run.publish_results(
+        summary,
+        prepared,
+        results,
+        fetched,
+        source=str(source),
+        screens=ids,
+        settings=settings,
+        export_dir=settings.workdir / label,
+    )
+    report.rows.append(
+        Row(f"{label}: publish", time.perf_counter() - clock, items.height, "items", peak_rss_mb())
+    )
     report.totals[f"{label}: ingest+staging"] = landed + total["stage"]
     report.totals[f"{label}: NLP"] = total["nlp"]
     report.notes = max(report.notes, notes)
@@ -159,21 +197,28 @@ def run_bench(patients: int, seed: int, out: Path, *, progress: bool = False) ->
 
 
 def format_bench(report: BenchReport) -> str:
-    lines = [f"vascreen bench: {report.patients} patients, {report.resources} resources, "
-             f"{report.notes} notes; 2-core targets in the README", "",
-             f"{'stage':<48} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}"]
-    lines.append(f"{'bare DuckDB read_json scan (explicit columns)':<48} {report.bare_scan_s:>8.2f} "
-                 f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}")
+    lines = [
+        f"vascreen bench: {report.patients} patients, {report.resources} resources, "
+        f"{report.notes} notes; 2-core targets in the README",
+        "",
+        f"{'stage':<48} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}",
+    ]
+    lines.append(
+        f"{'bare DuckDB read_json scan (explicit columns)':<48} {report.bare_scan_s:>8.2f} "
+        f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}"
+    )
     for r in report.rows:
         rate = f"{r.units / r.seconds:>8.0f} {r.unit[:3]}" if r.seconds > 0 else ""
         lines.append(f"{r.stage:<48} {r.seconds:>8.2f} {rate:>12} {r.peak_rss_mb:>12.0f}")
     t = report.totals
-    lines += ["",
-              f"ingest+staging / bare scan: {t['full: ingest+staging'] / report.bare_scan_s:.2f}x",
-              f"full run: {t['full: total']:.1f} s; NLP rerun / first: "
-              f"{t['rerun: NLP'] / max(t['full: NLP'], 1e-9):.1%}",
-              f"incremental ({t['changed patients']:.0f} patients changed) / full: "
-              f"{t['incremental: total'] / t['full: total']:.1%}",
-              f"peak RSS: {max(r.peak_rss_mb for r in report.rows):.0f} MB (flow process); "
-              f"largest NLP worker {report.worker_rss_mb:.0f} MB"]
+    lines += [
+        "",
+        f"ingest+staging / bare scan: {t['full: ingest+staging'] / report.bare_scan_s:.2f}x",
+        f"full run: {t['full: total']:.1f} s; NLP rerun / first: "
+        f"{t['rerun: NLP'] / max(t['full: NLP'], 1e-9):.1%}",
+        f"incremental ({t['changed patients']:.0f} patients changed) / full: "
+        f"{t['incremental: total'] / t['full: total']:.1%}",
+        f"peak RSS: {max(r.peak_rss_mb for r in report.rows):.0f} MB (flow process); "
+        f"largest NLP worker {report.worker_rss_mb:.0f} MB",
+    ]
     return "\n".join(lines)

@@ -60,7 +60,9 @@ def limits(settings: Settings) -> DuckDBLimits:
     return DuckDBLimits(settings.duckdb_memory_limit, settings.duckdb_threads)
 
 
-def fetch(source: str, *, settings: Settings, mode: str | None, full: bool, progress: bool) -> Fetched:
+def fetch(
+    source: str, *, settings: Settings, mode: str | None, full: bool, progress: bool
+) -> Fetched:
     """A local directory to land: the source itself, or a (delta) pull from a FHIR server."""
     if not is_url(source):
         path = Path(source)
@@ -75,18 +77,42 @@ def fetch(source: str, *, settings: Settings, mode: str | None, full: bool, prog
         marks = {} if full or not mirror.exists() else store.watermarks(source)
     since = min(marks[t] for t in DEFAULT_TYPES) if all(t in marks for t in DEFAULT_TYPES) else None
     landing = settings.workdir / "landing"
-    report = pull_to_directory(source, landing, mode=mode, auth=auth_from_settings(settings),  # type: ignore[arg-type]
-                               since=since, state_dir=settings.workdir / "pull-state", progress=progress)
+    report = pull_to_directory(
+        source,
+        landing,
+        mode=mode,  # type: ignore[arg-type]  # validated by the CLI: bulk | search | None
+        auth=auth_from_settings(settings),
+        since=since,
+        state_dir=settings.workdir / "pull-state",
+        progress=progress,
+    )
     if since is None:
-        return Fetched(landing, None, transaction_time=report.transaction_time,
-                       since_honoured=report.since_honoured)
+        return Fetched(
+            landing,
+            None,
+            transaction_time=report.transaction_time,
+            since_honoured=report.since_honoured,
+        )
     full_types = tuple(sorted(t for t, ok in report.since_honoured.items() if not ok))
-    return Fetched(landing, full_types, dict(report.deleted), full_types, report.transaction_time,
-                   report.since_honoured)
+    return Fetched(
+        landing,
+        full_types,
+        dict(report.deleted),
+        full_types,
+        report.transaction_time,
+        report.since_honoured,
+    )
 
 
-def prepare(fetched: Fetched, *, settings: Settings, as_of: date, screens: list[str],
-            full: bool, rule_versions: dict[str, int]) -> Prepared:
+def prepare(
+    fetched: Fetched,
+    *,
+    settings: Settings,
+    as_of: date,
+    screens: list[str],
+    full: bool,
+    rule_versions: dict[str, int],
+) -> Prepared:
     """Land and check the source, merge it into the mirror and choose the patients to evaluate."""
     files = discover_source(fetched.source_dir)
     work = settings.workdir / "run"
@@ -105,27 +131,41 @@ def prepare(fetched: Fetched, *, settings: Settings, as_of: date, screens: list[
         with duckdb.connect(str(scratch)) as con:
             configure(con, limits(settings), work / "duckdb_tmp")
             problems = land_and_classify(con, files)
-            quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE,
-                                       "quarantine")
+            quarantine = assert_schema(
+                build_quarantine(con, files, problems), QUARANTINE, "quarantine"
+            )
             counts = count_outcomes(con, problems)
             _check_threshold(counts, settings.max_quarantine_ratio)
             path.parent.mkdir(parents=True, exist_ok=True)
             unpublished.touch()  # before the mirror changes; removed once the store published
-            changes = merge_staged(con, path, snapshot_types=fetched.snapshot_types,
-                                   deleted=fetched.deleted)
+            changes = merge_staged(
+                con, path, snapshot_types=fetched.snapshot_types, deleted=fetched.deleted
+            )
     finally:
         _remove_db(scratch)  # raw resources (PHI) do not outlive the run
-    everyone = (first or full or interrupted
-                or not _same_evaluation(settings, as_of, screens, rule_versions))
+    everyone = (
+        first
+        or full
+        or interrupted
+        or not _same_evaluation(settings, as_of, screens, rule_versions)
+    )
     scope = None if everyone else changes.touched
     patients_file = None
     if scope is not None:
         patients_file = work / "scope.parquet"
         pl.DataFrame({"patient_id": list(scope)}, schema={"patient_id": pl.String}).write_parquet(
-            patients_file)
+            patients_file
+        )
     evaluated = changes.patients if scope is None else len(scope)
-    return Prepared(path, quarantine, counts, changes, scope, patients_file,
-                    shard_count(evaluated, settings.shard_size))
+    return Prepared(
+        path,
+        quarantine,
+        counts,
+        changes,
+        scope,
+        patients_file,
+        shard_count(evaluated, settings.shard_size),
+    )
 
 
 def _remove_db(path: Path) -> None:
@@ -133,8 +173,9 @@ def _remove_db(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _same_evaluation(settings: Settings, as_of: date, screens: list[str],
-                     rule_versions: dict[str, int]) -> bool:
+def _same_evaluation(
+    settings: Settings, as_of: date, screens: list[str], rule_versions: dict[str, int]
+) -> bool:
     """Whether the store's last run evaluated the same as_of, screens and rule versions."""
     from pipelines.store import Store
 
@@ -142,54 +183,102 @@ def _same_evaluation(settings: Settings, as_of: date, screens: list[str],
     return last is not None and last == (as_of, json.dumps(rule_versions, sort_keys=True))
 
 
-def shard_jobs(prepared: Prepared, *, settings: Settings, as_of: date, screens: list[str]) -> list[ShardJob]:
+def shard_jobs(
+    prepared: Prepared, *, settings: Settings, as_of: date, screens: list[str]
+) -> list[ShardJob]:
     if prepared.scope is not None and not prepared.scope:
         return []
     out = settings.workdir / "run" / "shards"
     remove_shard_outputs(out)  # a killed run's leftovers must not mix into this one
     cache = settings.workdir / "nlp-cache" if settings.nlp_cache else None
-    return [ShardJob(prepared.mirror, k, prepared.n_shards, prepared.patients_file, out, as_of,
-                     tuple(screens), cache, limits(settings), settings.nlp_workers)
-            for k in range(prepared.n_shards)]
+    return [
+        ShardJob(
+            prepared.mirror,
+            k,
+            prepared.n_shards,
+            prepared.patients_file,
+            out,
+            as_of,
+            tuple(screens),
+            cache,
+            limits(settings),
+            settings.nlp_workers,
+        )
+        for k in range(prepared.n_shards)
+    ]
 
 
-def summarize(source: str, as_of: date, prepared: Prepared, results: list[ShardResult],
-              items: pl.DataFrame, fetched: Fetched) -> RunSummary:
+def summarize(
+    source: str,
+    as_of: date,
+    prepared: Prepared,
+    results: list[ShardResult],
+    items: pl.DataFrame,
+    fetched: Fetched,
+) -> RunSummary:
     flagged = items.group_by("screen").len().sort("screen")
     return RunSummary(
-        run_id="", as_of=as_of, source_kind="fhir" if is_url(source) else "files",
+        run_id="",
+        as_of=as_of,
+        source_kind="fhir" if is_url(source) else "files",
         counts=prepared.counts,
         flagged=dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True)),
         quarantined=prepared.quarantine.height,
-        notes=sum(r.notes for r in results), mentions=sum(r.mentions for r in results),
+        notes=sum(r.notes for r in results),
+        mentions=sum(r.mentions for r in results),
         notes_unavailable=sum(r.notes_unavailable for r in results),
         undated_skipped=sum(r.undated_skipped for r in results),
         evaluation="full" if prepared.scope is None else "incremental",
-        evaluated_patients=sum(r.patients for r in results) if prepared.scope is None else len(prepared.scope),
-        touched_patients=len(prepared.changes.touched), shards=len(results),
+        evaluated_patients=sum(r.patients for r in results)
+        if prepared.scope is None
+        else len(prepared.scope),
+        touched_patients=len(prepared.changes.touched),
+        shards=len(results),
         since_not_honoured=list(fetched.since_not_honoured),
     )
 
 
-def publish_results(summary: RunSummary, prepared: Prepared, results: list[ShardResult],
-                    fetched: Fetched, *, source: str, screens: list[str], settings: Settings,
-                    export_dir: Path | None) -> RunSummary:
+def publish_results(
+    summary: RunSummary,
+    prepared: Prepared,
+    results: list[ShardResult],
+    fetched: Fetched,
+    *,
+    source: str,
+    screens: list[str],
+    settings: Settings,
+    export_dir: Path | None,
+) -> RunSummary:
     """Publish the shards' items and evidence (scoped on an incremental run), then export."""
     from pipelines.store import Store
     from screens.rules import rule_versions
 
     items, evidence = read_results(results)
     store = Store.connect(settings.store_url)
-    run_id = store.start_run(as_of=summary.as_of, source=summary.source_kind, screens=screens,
-                             rule_versions=rule_versions())
+    run_id = store.start_run(
+        as_of=summary.as_of,
+        source=summary.source_kind,
+        screens=screens,
+        rule_versions=rule_versions(),
+    )
     summary.run_id = run_id
     store.save_quarantine(run_id, prepared.quarantine)
-    counts = store.publish(run_id, as_of=summary.as_of, screens=screens, items=items,
-                           evidence=evidence, patients=prepared.scope)
+    counts = store.publish(
+        run_id,
+        as_of=summary.as_of,
+        screens=screens,
+        items=items,
+        evidence=evidence,
+        patients=prepared.scope,
+    )
     summary.publish = counts.as_dict()
     if is_url(source) and fetched.transaction_time is not None:
-        store.save_watermarks(run_id, source, fetched.transaction_time,  # type: ignore[arg-type]
-                              fetched.since_honoured)
+        store.save_watermarks(
+            run_id,
+            source,
+            fetched.transaction_time,  # type: ignore[arg-type]
+            fetched.since_honoured,
+        )
     from pipelines.nightly import summary_dict
 
     summary.store_url = settings.store_url
@@ -217,19 +306,43 @@ def remove_shard_outputs(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def run_cohort(source: str, *, settings: Settings, as_of: date, screens: list[str] | None = None,
-               full: bool = False, export_dir: Path | None = None, mode: str | None = None,
-               progress: bool = False) -> RunSummary:
+def run_cohort(
+    source: str,
+    *,
+    settings: Settings,
+    as_of: date,
+    screens: list[str] | None = None,
+    full: bool = False,
+    export_dir: Path | None = None,
+    mode: str | None = None,
+    progress: bool = False,
+) -> RunSummary:
     """The whole run without Prefect, shards one after another (tests and `vascreen bench`)."""
     from pipelines.shards import run_shard
     from screens.rules import rule_versions, select_screens
 
     ids = sorted(s.id for s in select_screens(screens))
     fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
-    prepared = prepare(fetched, settings=settings, as_of=as_of, screens=ids, full=full,
-                       rule_versions=rule_versions())
-    results = [run_shard(job) for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)]
+    prepared = prepare(
+        fetched,
+        settings=settings,
+        as_of=as_of,
+        screens=ids,
+        full=full,
+        rule_versions=rule_versions(),
+    )
+    results = [
+        run_shard(job) for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
+    ]
     items, _ = read_results(results)
     summary = summarize(source, as_of, prepared, results, items, fetched)
-    return publish_results(summary, prepared, results, fetched, source=source, screens=ids,
-                           settings=settings, export_dir=export_dir)
+    return publish_results(
+        summary,
+        prepared,
+        results,
+        fetched,
+        source=source,
+        screens=ids,
+        settings=settings,
+        export_dir=export_dir,
+    )

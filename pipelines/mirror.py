@@ -1,7 +1,7 @@
 """The raw mirror: every staged resource seen so far, one row per resource type + id.
 
 A run lands its source (`pipelines.stage.land_and_classify`) and merges the staged rows
-(``stg_resource``) into ``<workdir>/mirror/mirror-<store key>-<fingerprint>.duckdb``. The merge yields
+(``stg_resource``) into ``<workdir>/mirror/mirror-<store>-<fingerprint>.duckdb``. The merge yields
 the change set: which patients have a resource that was added, changed or removed. Staging,
 NLP and the engine then run over those patients' whole history, read from the mirror.
 
@@ -127,14 +127,12 @@ def _stage_keys(
     deleted: Mapping[str, Iterable[str]],
 ) -> None:
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE incoming_key AS SELECT s.resourcetype, s.id, s.patient_id, "
+        "CREATE OR REPLACE TEMP TABLE incoming_key AS SELECT s.resourcetype, s.id, s.patient_id, "  # noqa: S608
         f"{_hash_expr('s')} AS content_hash FROM stg_resource AS s"
     )
     # Removed: keys of snapshot types that did not stage this time, landed keys that no longer
     # stage (entered-in-error, quarantined, no patient) and keys the server reported deleted.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE removed_key (resourcetype VARCHAR, id VARCHAR)"
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE removed_key (resourcetype VARCHAR, id VARCHAR)")
     if snapshot_types is None:
         con.execute(
             "INSERT INTO removed_key SELECT m.resourcetype, m.id FROM mirror.resource AS m "
@@ -201,8 +199,9 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
         "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
     ).fetchone() or (0, 0)
     unchanged = int(total) - int(added) - int(changed)
-    return ChangeSet(tuple(touched), int(added), int(changed), int(removed), unchanged,
-                     int(patients))
+    return ChangeSet(
+        tuple(touched), int(added), int(changed), int(removed), unchanged, int(patients)
+    )
 
 
 def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
@@ -221,8 +220,11 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
         "FROM raw_resource AS raw JOIN delta_pos AS d USING (src, src_pos)"
     )
     for name in TABLE_SQL:
-        sql = (SQL_DIR / name).read_text().replace("FROM stg_resource AS res",
-                                                    "FROM stg_delta AS res")
+        sql = (
+            (SQL_DIR / name)
+            .read_text()
+            .replace("FROM stg_resource AS res", "FROM stg_delta AS res")
+        )
         # The rows go to the mirror in bucket order; a shard sorts its own rows on reading.
         con.execute(_TRAILING_ORDER.sub(";", sql))
     con.execute("DROP VIEW stg_delta")
@@ -232,8 +234,11 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
             f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
             f"{BUCKET_EXPR} AS patient_bucket FROM {table} LIMIT 0"
         )
-        match = ("d.resourcetype = 'Patient' AND m.patient_id = d.id" if table == "stg_patient"
-                 else "m.source_ref = d.source_ref")
+        match = (
+            "d.resourcetype = 'Patient' AND m.patient_id = d.id"
+            if table == "stg_patient"
+            else "m.source_ref = d.source_ref"
+        )
         con.execute(f"DELETE FROM mirror.{table} AS m USING dropped_key AS d WHERE {match}")  # noqa: S608
         con.execute(
             f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608

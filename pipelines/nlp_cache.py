@@ -26,8 +26,11 @@ from screens.notes import NLP_VERSION, extract_mention_frame
 
 NOTE_KEYS = ("patient_id", "source_ref", "note_on")
 CACHED_COLUMNS = [c for c in STG_NOTE_MENTION if c not in NOTE_KEYS]
-_CACHED_SCHEMA = {"text_hash": pl.String, "part": pl.String,
-                  **{c: STG_NOTE_MENTION[c] for c in CACHED_COLUMNS}}
+_CACHED_SCHEMA = {
+    "text_hash": pl.String,
+    "part": pl.String,
+    **{c: STG_NOTE_MENTION[c] for c in CACHED_COLUMNS},
+}
 
 
 # Below this many fresh notes the NLP runs in this process: starting workers (spaCy import and
@@ -73,26 +76,34 @@ def shutdown_nlp_pool() -> None:
 atexit.register(shutdown_nlp_pool)
 
 
-def extract_frame(notes: pl.DataFrame, *, workers: int = 1,
-                  min_parallel: int = PARALLEL_MIN_NOTES) -> pl.DataFrame:
+def extract_frame(
+    notes: pl.DataFrame, *, workers: int = 1, min_parallel: int = PARALLEL_MIN_NOTES
+) -> pl.DataFrame:
     """`extract_mention_frame` of `notes`, over `workers` processes when there are enough notes.
 
     Chunks are contiguous runs of notes and their frames are re-sorted with the same stable
     order, so the result is identical to one `extract_mention_frame` call.
     """
     notes = notes.select("patient_id", "source_ref", "note_on", "text")
-    if (workers <= 1 or notes.height < max(1, min_parallel)
-            or multiprocessing.current_process().daemon):  # a daemon may not start children
+    if (
+        workers <= 1
+        or notes.height < max(1, min_parallel)
+        or multiprocessing.current_process().daemon
+    ):  # a daemon may not start children
         return extract_mention_frame(notes)
     size = math.ceil(notes.height / (workers * _CHUNKS_PER_WORKER))
     chunks = [notes.slice(start, size) for start in range(0, notes.height, size)]
     frames = list(_nlp_pool(workers).map(extract_mention_frame, chunks))
-    return pl.concat(frames).sort("source_ref", "span_start", "concept", "span_end",
-                                  maintain_order=True)
+    return pl.concat(frames).sort(
+        "source_ref", "span_start", "concept", "span_end", maintain_order=True
+    )
 
 
 def text_hashes(texts: list[str]) -> list[str]:
-    return [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest() for t in texts]
+    return [
+        hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        for t in texts
+    ]
 
 
 def _version_dir(cache_dir: Path) -> Path:
@@ -104,38 +115,50 @@ def _known(version_dir: Path, wanted: pl.DataFrame) -> pl.DataFrame:
     if not any(version_dir.glob("seen-*.parquet")):
         return pl.DataFrame(schema={"text_hash": pl.String, "part": pl.String})
     seen = pl.scan_parquet(version_dir / "seen-*.parquet").join(
-        wanted.lazy(), on="text_hash", how="semi")
+        wanted.lazy(), on="text_hash", how="semi"
+    )
     return seen.group_by("text_hash").agg(pl.col("part").min()).collect()
 
 
-def extract_with_cache(notes: pl.DataFrame, *, cache_dir: Path, progress: bool = False,
-                       workers: int = 1) -> pl.DataFrame:
+def extract_with_cache(
+    notes: pl.DataFrame, *, cache_dir: Path, progress: bool = False, workers: int = 1
+) -> pl.DataFrame:
     """STG_NOTE_MENTION for `notes`, running the NLP only on texts not seen before."""
     del progress  # the NLP itself reports nothing per note
     version_dir = _version_dir(cache_dir)
     notes = notes.with_columns(
-        text_hash=pl.Series(text_hashes(notes.get_column("text").to_list()), dtype=pl.String))
+        text_hash=pl.Series(text_hashes(notes.get_column("text").to_list()), dtype=pl.String)
+    )
     known = _known(version_dir, notes.select("text_hash").unique())
     fresh = notes.join(known, on="text_hash", how="anti").unique(
-        "text_hash", keep="first", maintain_order=True)
+        "text_hash", keep="first", maintain_order=True
+    )
     new_cached = pl.DataFrame(schema=_CACHED_SCHEMA)
     if fresh.height:
         part = uuid.uuid4().hex
         new_mentions = extract_frame(fresh.drop("text_hash"), workers=workers)
-        new_cached = new_mentions.join(fresh.select("source_ref", "text_hash"), on="source_ref").select(
-            "text_hash", pl.lit(part).alias("part"), *CACHED_COLUMNS)
+        new_cached = new_mentions.join(
+            fresh.select("source_ref", "text_hash"), on="source_ref"
+        ).select("text_hash", pl.lit(part).alias("part"), *CACHED_COLUMNS)
         version_dir.mkdir(parents=True, exist_ok=True)
         # mentions first: a reader that sees a hash in `seen` finds its mentions
         _atomic_write(new_cached, version_dir / f"mentions-{part}.parquet")
-        _atomic_write(fresh.select("text_hash", pl.lit(part).alias("part")),
-                      version_dir / f"seen-{part}.parquet")
+        _atomic_write(
+            fresh.select("text_hash", pl.lit(part).alias("part")),
+            version_dir / f"seen-{part}.parquet",
+        )
     cached = new_cached
     if known.height:
-        old = pl.scan_parquet(version_dir / "mentions-*.parquet").join(
-            known.lazy(), on=["text_hash", "part"], how="semi").collect()
+        old = (
+            pl.scan_parquet(version_dir / "mentions-*.parquet")
+            .join(known.lazy(), on=["text_hash", "part"], how="semi")
+            .collect()
+        )
         cached = pl.concat([old.select(list(_CACHED_SCHEMA)), new_cached])
     keys = notes.select(*NOTE_KEYS, "text_hash")
-    result = keys.join(cached.drop("part"), on="text_hash", how="inner").select(list(STG_NOTE_MENTION))
+    result = keys.join(cached.drop("part"), on="text_hash", how="inner").select(
+        list(STG_NOTE_MENTION)
+    )
     return result.sort(["source_ref", "span_start", "concept", "span_end"])
 
 

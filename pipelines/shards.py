@@ -94,11 +94,14 @@ def run_shard(job: ShardJob) -> ShardResult:
         con.execute(f"ATTACH '{job.mirror}' AS mirror (READ_ONLY)")
         where = shard_filter(job.n_shards, job.shard)
         if job.patients is not None:
-            where += (f" AND patient_id IN (SELECT patient_id FROM "
-                      f"read_parquet('{job.patients}'))")
+            # A path the run wrote itself, not input data.
+            scope = f"SELECT patient_id FROM read_parquet('{job.patients}')"  # noqa: S608
+            where += f" AND patient_id IN ({scope})"
         for table, order in STAGED_TABLES.items():
-            con.execute(f"CREATE TABLE {table} AS SELECT * EXCLUDE (patient_bucket) "  # noqa: S608
-                        f"FROM mirror.{table} WHERE {where} ORDER BY {order}")
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT * EXCLUDE (patient_bucket) "  # noqa: S608
+                f"FROM mirror.{table} WHERE {where} ORDER BY {order}"
+            )
         con.execute("DETACH mirror")
         tables, unavailable = read_staged_tables(con)
     seconds = {"stage": time.perf_counter() - clock}
@@ -113,10 +116,17 @@ def run_shard(job: ShardJob) -> ShardResult:
     evidence_path = job.out_dir / f"evidence-{job.shard:04d}.parquet"
     evaluation.items.write_parquet(items_path)
     evaluation.evidence.write_parquet(evidence_path)
-    return ShardResult(job.shard, items_path, evidence_path, tables["patient"].height,
-                       n_notes, mentions.height, unavailable,
-                       sum(evaluation.undated_skipped.values()),
-                       seconds | {"engine": time.perf_counter() - clock})
+    return ShardResult(
+        job.shard,
+        items_path,
+        evidence_path,
+        tables["patient"].height,
+        n_notes,
+        mentions.height,
+        unavailable,
+        sum(evaluation.undated_skipped.values()),
+        seconds | {"engine": time.perf_counter() - clock},
+    )
 
 
 def _read_notes(notes: pl.DataFrame, cache_dir: Path | None, workers: int) -> pl.DataFrame:
@@ -135,9 +145,13 @@ def read_results(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame
     items = pl.concat([pl.read_parquet(r.items) for r in ordered]) if ordered else None
     evidence = pl.concat([pl.read_parquet(r.evidence) for r in ordered]) if ordered else None
     items = (items if items is not None else pl.DataFrame(schema=WORKLIST_ITEM)).sort(
-        ["patient_id", "screen"])
+        ["patient_id", "screen"]
+    )
     evidence = (evidence if evidence is not None else pl.DataFrame(schema=EVIDENCE)).sort(
         ["patient_id", "screen_id", "criterion_id", "role", "source_ref", "span_start"],
-        nulls_last=True)
-    return (assert_schema(items, WORKLIST_ITEM, "worklist_item"),
-            assert_schema(evidence, EVIDENCE, "evidence"))
+        nulls_last=True,
+    )
+    return (
+        assert_schema(items, WORKLIST_ITEM, "worklist_item"),
+        assert_schema(evidence, EVIDENCE, "evidence"),
+    )

@@ -22,8 +22,16 @@ TEXTS = [
 
 
 def _notes(n: int) -> pl.DataFrame:
-    rows = [(f"p{i % 7}", f"DocumentReference/n{i:03d}", date(2025, 1, 1 + i % 28), "note",
-             TEXTS[i % len(TEXTS)] + f" Visit {i}.") for i in range(n)]
+    rows = [
+        (
+            f"p{i % 7}",
+            f"DocumentReference/n{i:03d}",
+            date(2025, 1, 1 + i % 28),
+            "note",
+            TEXTS[i % len(TEXTS)] + f" Visit {i}.",
+        )
+        for i in range(n)
+    ]
     return pl.DataFrame(rows, schema=STG_NOTE, orient="row")
 
 
