@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 from openpyxl import Workbook
 
+from pipelines.store import CSV_COLUMNS
 from pipelines.store_status import OPEN_STATUSES
 from screens.model import PRIORITY_RANK, ItemStatus, Priority
 
@@ -26,22 +27,8 @@ SORTS = {
     "last_evidence": "last_evidence_on",
 }
 STATUS_CHOICES = ("open", "all", *(str(s) for s in ItemStatus))
-EXPORT_COLUMNS = [
-    "patient_id",
-    "screen",
-    "priority",
-    "status",
-    "first_flagged_on",
-    "last_evidence_on",
-    "criteria",
-    "evidence",
-    "mimics",
-    "alerts",
-    "screen_version",
-    "reflagged_on",
-    "snoozed_until",
-    "last_action",
-]
+# The worklist.csv contract columns, then what a coordinator's view adds.
+EXPORT_COLUMNS = [*CSV_COLUMNS, "reflagged_on", "snoozed_until", "last_action"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
