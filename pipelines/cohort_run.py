@@ -10,6 +10,7 @@ mirror, read notes and evaluate, and `publish_results` publishes scoped to the e
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ import polars as pl
 
 from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source
+from pipelines.known_lines import landing_counts
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
 from pipelines.nightly import RunSummary, is_url
 from pipelines.quarantine import build_quarantine
@@ -54,6 +56,9 @@ class Prepared:
     scope: tuple[str, ...] | None  # patients to evaluate; None = every patient
     patients_file: Path | None
     n_shards: int
+    # Wall seconds of land / checks / merge, and NDJSON records seen / parsed (bench figures).
+    seconds: dict[str, float] = field(default_factory=dict)
+    records: tuple[int, int] = (0, 0)
 
 
 def limits(settings: Settings) -> DuckDBLimits:
@@ -130,17 +135,27 @@ def prepare(
     try:
         with duckdb.connect(str(scratch)) as con:
             configure(con, limits(settings), work / "duckdb_tmp")
-            problems = land_and_classify(con, files)
+            clock = time.perf_counter()
+            # Records the mirror already holds are recognised by hash, not parsed.
+            problems = land_and_classify(
+                con, files, track_lines=True, prior=None if first else path, scratch=work
+            )
+            seconds = {"land": time.perf_counter() - clock}
+            records = landing_counts(con)
+            clock = time.perf_counter()
             quarantine = assert_schema(
                 build_quarantine(con, files, problems), QUARANTINE, "quarantine"
             )
             counts = count_outcomes(con, problems)
             _check_threshold(counts, settings.max_quarantine_ratio)
+            seconds["checks"] = time.perf_counter() - clock
+            clock = time.perf_counter()
             path.parent.mkdir(parents=True, exist_ok=True)
             unpublished.touch()  # before the mirror changes; removed once the store published
             changes = merge_staged(
                 con, path, snapshot_types=fetched.snapshot_types, deleted=fetched.deleted
             )
+            seconds["merge"] = time.perf_counter() - clock
     finally:
         _remove_db(scratch)  # raw resources (PHI) do not outlive the run
     everyone = (
@@ -165,6 +180,8 @@ def prepare(
         scope,
         patients_file,
         shard_count(evaluated, settings.shard_size),
+        seconds,
+        records,
     )
 
 

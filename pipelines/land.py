@@ -18,6 +18,15 @@ files (single resources, Bundles) take a slower path: read as JSON values, unpac
 transformed per type with ``json_transform``; fine for the Bundle volumes seen (Synthea-style
 transaction Bundles), not tuned for health-system scale.
 
+Known lines (a run with a mirror, `pipelines.known_lines`): every NDJSON record's text is
+hashed first (``read_json_objects``, which numbers records exactly as ``read_json`` does) into
+``raw_line`` (src, src_pos, line_hash, line_len). A record whose hash and length the mirror
+already holds (table ``known_line``) is not parsed: ``raw_line`` says what it is. Only the other
+records land in ``raw_resource``: copied byte for byte to a small delta file and read with the same
+``read_json`` options, or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
+unreadable records, read from the whole file and filtered by ordinal. Either way a record lands
+or is rejected exactly as in a full parse, at its own file ordinal.
+
 Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
 Entries without a resource (e.g. batch GET requests) are skipped. A Bundle nested inside a
 Bundle's entry is quarantined as ``nested_bundle`` rather than unpacked: nested Bundles only
@@ -203,9 +212,14 @@ def _ndjson_select(path: Path, file_type: str) -> str:
     )
 
 
-def _land_ndjson(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
-    selects = [_ndjson_select(f.path, f.resource_type) for f in files.ndjson]
-    con.execute(f"INSERT INTO raw_resource BY NAME {' UNION ALL BY NAME '.join(selects)}")
+def _land_ndjson(
+    con: duckdb.DuckDBPyConnection, files: SourceFiles, *, track_lines: bool, scratch: Path
+) -> list[LandingProblem]:
+    if track_lines:
+        _land_unknown_lines(con, files, scratch)
+    else:
+        selects = [_ndjson_select(f.path, f.resource_type) for f in files.ndjson]
+        con.execute(f"INSERT INTO raw_resource BY NAME {' UNION ALL BY NAME '.join(selects)}")
     bad = con.execute(
         "SELECT src, list(src_pos ORDER BY src_pos) FROM raw_resource "
         "WHERE src_kind = 'ndjson' AND resourceType IS NULL GROUP BY src ORDER BY src"
@@ -221,6 +235,105 @@ def _land_ndjson(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Lan
                 )
             )
     return problems
+
+
+# Above this share of unknown records, a file is parsed whole and filtered: copying most of it
+# to a delta file would cost more than it saves.
+DELTA_MAX_SHARE = 0.2
+
+
+# The mirror's line keys (`pipelines.known_lines.load_known_lines` fills it): a record with one
+# of these hashes and lengths is the resource of that type the mirror holds, staged or ignored.
+KNOWN_LINE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS known_line "
+    "(line_hash UBIGINT, line_len BIGINT, resourcetype VARCHAR, staged BOOLEAN)"
+)
+
+
+def _objects_scan(path: Path) -> str:
+    return (
+        f"read_json_objects({_sql_str(str(path))}, format = 'newline_delimited', "
+        f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES}) WITH ORDINALITY"
+    )
+
+
+def _land_unknown_lines(con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path) -> None:
+    """Hash every record into ``raw_line``; parse into ``raw_resource`` only unknown ones.
+
+    A record is known when ``known_line`` (the mirror's line keys; empty on a first run) has
+    its hash and length. An unreadable record (NULL text) is never known.
+    """
+    con.execute(KNOWN_LINE_DDL)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE line_hash "
+        "(src VARCHAR, src_pos BIGINT, line_hash UBIGINT, line_len BIGINT)"
+    )
+    for f in files.ndjson:
+        con.execute(
+            f"INSERT INTO line_hash SELECT {_sql_str(f.path.name)}, ordinality, "  # noqa: S608
+            "CASE WHEN json IS NOT NULL THEN hash(json) END, strlen(json::VARCHAR) "
+            f"FROM {_objects_scan(f.path)}"
+        )
+    con.execute(
+        "CREATE OR REPLACE TABLE raw_line AS SELECT l.src, l.src_pos, l.line_hash, l.line_len, "
+        "k.resourcetype AS known_type, k.staged AS known_staged "
+        "FROM line_hash AS l LEFT JOIN known_line AS k USING (line_hash, line_len)"
+    )
+    con.execute("DROP TABLE line_hash")
+    stats = {
+        src: (int(total), int(unknown), int(unreadable))
+        for src, total, unknown, unreadable in con.execute(
+            "SELECT src, count(*), count(*) FILTER (WHERE known_type IS NULL), "
+            "count(*) FILTER (WHERE line_len IS NULL) FROM raw_line GROUP BY src"
+        ).fetchall()
+    }
+    for f in files.ndjson:
+        total, unknown, unreadable = stats.get(f.path.name, (0, 0, 0))
+        if unknown == 0:
+            continue
+        unknown_pos = (
+            "SELECT src_pos FROM raw_line WHERE known_type IS NULL "  # noqa: S608
+            f"AND src = {_sql_str(f.path.name)}"
+        )
+        whole = unknown == total or unreadable > 0 or unknown > DELTA_MAX_SHARE * total
+        if whole or not _land_delta(con, f.path, f.resource_type, unknown_pos, scratch):
+            where = "" if unknown == total else f" WHERE ordinality IN ({unknown_pos})"
+            con.execute(
+                f"INSERT INTO raw_resource BY NAME {_ndjson_select(f.path, f.resource_type)}"
+                + where
+            )
+
+
+def _land_delta(
+    con: duckdb.DuckDBPyConnection, path: Path, file_type: str, unknown_pos: str, scratch: Path
+) -> bool:
+    """Copy the unknown records of `path` to a delta file and land them at their own ordinals.
+
+    The copy is each record's text as read, one per line, so ``read_json`` parses it as it
+    would in the whole file. False (nothing landed) if DuckDB cannot write the copy.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    delta = scratch / f"delta-{path.name.removesuffix('.gz')}"
+    try:
+        try:
+            con.execute(
+                f"COPY (SELECT json FROM (SELECT * FROM {_objects_scan(path)}) "  # noqa: S608
+                f"WHERE ordinality IN ({unknown_pos}) ORDER BY ordinality) "
+                f"TO {_sql_str(str(delta))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
+                "DELIMITER '\x01')"
+            )
+        except duckdb.Error:
+            return False
+        con.execute(
+            "INSERT INTO raw_resource BY NAME SELECT d.* REPLACE "  # noqa: S608
+            f"({_sql_str(path.name)} AS src, m.src_pos AS src_pos) "
+            f"FROM ({_ndjson_select(delta, file_type)}) AS d JOIN (SELECT src_pos, "
+            f"row_number() OVER (ORDER BY src_pos) AS delta_pos FROM ({unknown_pos})) AS m "
+            "ON d.src_pos = m.delta_pos"
+        )
+        return True
+    finally:
+        delta.unlink(missing_ok=True)
 
 
 def _json_scan(paths: list[Path]) -> str:
@@ -321,11 +434,19 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
     return problems
 
 
-def land_source(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
+def land_source(
+    con: duckdb.DuckDBPyConnection,
+    files: SourceFiles,
+    *,
+    track_lines: bool = False,
+    scratch: Path | None = None,
+) -> list[LandingProblem]:
     """Create and fill ``raw_resource``; return the lines and files that could not be landed.
 
     Unreadable rows are deleted from ``raw_resource`` once reported, so every remaining row has
-    a resourceType.
+    a resourceType. With `track_lines`, NDJSON records are hashed into ``raw_line`` and only
+    those not in ``known_line`` are parsed (module docstring); delta files go to `scratch`.
+    Without it, ``raw_line`` is created empty.
     """
     con.execute("LOAD json")
     # Row order is carried by src/src_pos (WITH ORDINALITY), so the scan need not keep it.
@@ -335,9 +456,15 @@ def land_source(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Land
         "CREATE OR REPLACE TABLE raw_resource (src VARCHAR, src_pos BIGINT, src_kind VARCHAR, "
         f"file_type VARCHAR, full_url VARCHAR, {fields})"
     )
+    con.execute(
+        "CREATE OR REPLACE TABLE raw_line (src VARCHAR, src_pos BIGINT, line_hash UBIGINT, "
+        "line_len BIGINT, known_type VARCHAR, known_staged BOOLEAN)"
+    )
     problems: list[LandingProblem] = []
     if files.ndjson:
-        problems += _land_ndjson(con, files)
+        if track_lines and scratch is None:
+            raise ValueError("track_lines needs a scratch directory for delta files")
+        problems += _land_ndjson(con, files, track_lines=track_lines, scratch=scratch or Path())
     if files.json:
         problems += _land_json(con, files)
     # Transaction Bundles may POST resources without an id; their fullUrl names them, and

@@ -19,6 +19,11 @@ id (patient id and ``content_hash``), and one table per staged shape (``stg_pati
 range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB zone maps) and
 never re-runs the staging SQL. Change detection is an anti-join of the incoming
 ``content_hash`` against the mirror's; only changed resources are flattened on a merge.
+Each ``resource`` row also keeps the hash and length of the NDJSON record it came from and its
+meta (versionId, lastUpdated), and ``ignored_line`` does the same for resources of unstaged
+types: the next landing recognises those records without parsing them (`pipelines.known_lines`).
+Such a record is "seen" (not deleted) and unchanged; a record whose content is unchanged but
+whose bytes differ (a meta update) is parsed once and its new line key is kept.
 ``content_hash`` covers the typed fields staging reads (`pipelines.land.RESOURCE_FIELDS`)
 without ``meta`` or the file location: a change elsewhere (narrative, meta) must not re-evaluate
 a patient. A change of those fields, of the staging SQL or of the bucketing makes a new
@@ -54,11 +59,15 @@ STAGED_TABLES: dict[str, str] = {
 }
 
 _HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
+# The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
+# 3: line keys and meta per resource, ignored_line.
+MIRROR_VERSION = 3
 
 
 def fingerprint() -> str:
     """Changes whenever the landed field shapes change (the mirror is then rebuilt)."""
-    shapes = ";".join(f"{k}:{duckdb_type(v)}" for k, v in RESOURCE_FIELDS.items())
+    shapes = f"mirror:{MIRROR_VERSION};"
+    shapes += ";".join(f"{k}:{duckdb_type(v)}" for k, v in RESOURCE_FIELDS.items())
     shapes += ";".join(f"{t}:{','.join(f)}" for t, f in sorted(TYPE_FIELDS.items()))
     sql = "".join((SQL_DIR / name).read_text() for name in TABLE_SQL)
     return hashlib.sha256((shapes + sql + BUCKET_EXPR).encode()).hexdigest()[:12]
@@ -112,10 +121,16 @@ def merge_staged(
     try:
         con.execute(
             "CREATE TABLE IF NOT EXISTS mirror.resource (resourcetype VARCHAR, id VARCHAR, "
-            "patient_id VARCHAR, content_hash UBIGINT)"
+            "patient_id VARCHAR, content_hash UBIGINT, line_hash UBIGINT, line_len BIGINT, "
+            "version_id VARCHAR, last_updated VARCHAR)"
+        )
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS mirror.ignored_line (line_hash UBIGINT, line_len BIGINT, "
+            "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR)"
         )
         _stage_keys(con, snapshot_types, deleted or {})
         changes = _apply(con)
+        _remember_ignored_lines(con, every_type_is_snapshot=snapshot_types is None)
     finally:
         con.execute("DETACH mirror")
     return changes
@@ -126,35 +141,40 @@ def _stage_keys(
     snapshot_types: Iterable[str] | None,
     deleted: Mapping[str, Iterable[str]],
 ) -> None:
+    # Parsed rows that staged, with their record's line key (NULL for .json/Bundle rows).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE incoming_key AS SELECT s.resourcetype, s.id, s.patient_id, "  # noqa: S608
-        f"{_hash_expr('s')} AS content_hash FROM stg_resource AS s"
+        f"{_hash_expr('s')} AS content_hash, l.line_hash, l.line_len, "
+        's.meta."versionId" AS version_id, s.meta."lastUpdated" AS last_updated '
+        "FROM stg_resource AS s LEFT JOIN raw_line AS l USING (src, src_pos)"
+    )
+    # Known records that staged again: their mirror rows are seen and unchanged.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE seen_line AS SELECT l.line_hash, l.line_len "
+        "FROM raw_line AS l ANTI JOIN (SELECT src, src_pos FROM stg_resource_outcome "
+        "WHERE known AND outcome <> 'staged') AS lost USING (src, src_pos) WHERE l.known_staged"
     )
     # Removed: keys of snapshot types that did not stage this time, landed keys that no longer
-    # stage (entered-in-error, quarantined, no patient) and keys the server reported deleted.
+    # stage (entered-in-error, quarantined, no patient, or lost to such a version) and keys the
+    # server reported deleted.
     con.execute("CREATE OR REPLACE TEMP TABLE removed_key (resourcetype VARCHAR, id VARCHAR)")
-    if snapshot_types is None:
+    types = None if snapshot_types is None else sorted(set(snapshot_types))
+    if types is None or types:
+        only = "" if types is None else "WHERE m.resourcetype IN (SELECT unnest(?)) "
         con.execute(
-            "INSERT INTO removed_key SELECT m.resourcetype, m.id FROM mirror.resource AS m "
-            "ANTI JOIN incoming_key AS i USING (resourcetype, id)"
+            "INSERT INTO removed_key SELECT m.resourcetype, m.id FROM mirror.resource AS m "  # noqa: S608
+            "ANTI JOIN incoming_key AS i USING (resourcetype, id) "
+            f"ANTI JOIN seen_line AS k USING (line_hash, line_len) {only}",
+            [] if types is None else [types],
         )
-    else:
-        types = sorted(set(snapshot_types))
-        if types:
-            con.execute(
-                "INSERT INTO removed_key SELECT m.resourcetype, m.id FROM mirror.resource AS m "
-                "ANTI JOIN incoming_key AS i USING (resourcetype, id) "
-                "WHERE m.resourcetype IN (SELECT unnest(?))",
-                [types],
-            )
-        con.execute(
-            "INSERT INTO removed_key SELECT DISTINCT o.resourcetype, o.id FROM "
-            "stg_resource_outcome AS o ANTI JOIN incoming_key AS i USING (resourcetype, id) "
-            "WHERE o.id IS NOT NULL"
-        )
-        pairs = [(t, i) for t, ids in deleted.items() for i in ids]
-        if pairs:
-            con.executemany("INSERT INTO removed_key VALUES (?, ?)", pairs)
+    con.execute(
+        "INSERT INTO removed_key SELECT DISTINCT o.resourcetype, o.id FROM "
+        "stg_resource_outcome AS o ANTI JOIN (SELECT resourcetype, id FROM stg_resource_outcome "
+        "WHERE outcome = 'staged') AS s USING (resourcetype, id) WHERE o.id IS NOT NULL"
+    )
+    pairs = [(t, i) for t, ids in deleted.items() for i in ids]
+    if pairs:
+        con.executemany("INSERT INTO removed_key VALUES (?, ?)", pairs)
 
 
 def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
@@ -191,8 +211,19 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
         "WHERE m.resourcetype = d.resourcetype AND m.id = d.id"
     )
     con.execute(
-        "INSERT INTO mirror.resource SELECT resourcetype, id, patient_id, content_hash "
+        "INSERT INTO mirror.resource SELECT resourcetype, id, patient_id, content_hash, "
+        "line_hash, line_len, version_id, last_updated "
         "FROM incoming_key SEMI JOIN changed_key USING (resourcetype, id)"
+    )
+    # Same content, other bytes (a meta update, a re-serialised record): keep the new line key
+    # and meta, so the record is known next time and ranks by its current version.
+    con.execute(
+        "UPDATE mirror.resource AS m SET line_hash = i.line_hash, line_len = i.line_len, "
+        "version_id = i.version_id, last_updated = i.last_updated FROM incoming_key AS i "
+        "WHERE m.resourcetype = i.resourcetype AND m.id = i.id "
+        "AND m.content_hash = i.content_hash AND (m.line_hash IS DISTINCT FROM i.line_hash "
+        "OR m.line_len IS DISTINCT FROM i.line_len OR m.version_id IS DISTINCT FROM i.version_id "
+        "OR m.last_updated IS DISTINCT FROM i.last_updated)"
     )
     _flatten_changed(con)
     total, patients = con.execute(
@@ -213,7 +244,7 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.patient_id, o.source_ref "
         "FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c USING (resourcetype, id) "
-        "WHERE o.outcome = 'staged'"
+        "WHERE o.outcome = 'staged' AND NOT o.known"
     )
     con.execute(
         "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT raw.*, d.patient_id, d.source_ref "
@@ -244,3 +275,32 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
             f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608
         )
         con.execute(f"DROP TABLE {table}")
+
+
+def _remember_ignored_lines(
+    con: duckdb.DuckDBPyConnection, *, every_type_is_snapshot: bool
+) -> None:
+    """Keep the line keys of this run's ignored resources (unstaged types), one per id.
+
+    On a file snapshot, lines not landed this time are forgotten; on a delta pull they stay (a
+    stale key only ever matches the same bytes, which would be ignored again).
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE new_ignored AS SELECT l.line_hash, l.line_len, "
+        'o.resourcetype, o.id, r.meta."versionId" AS version_id, '
+        'r.meta."lastUpdated" AS last_updated FROM stg_resource_outcome AS o '
+        "JOIN raw_line AS l USING (src, src_pos) JOIN raw_resource AS r USING (src, src_pos) "
+        "WHERE o.outcome = 'ignored' AND NOT o.known"
+    )
+    con.execute(
+        "DELETE FROM mirror.ignored_line AS m USING new_ignored AS n "
+        "WHERE m.resourcetype = n.resourcetype AND m.id = n.id"
+    )
+    if every_type_is_snapshot:
+        con.execute(
+            "DELETE FROM mirror.ignored_line WHERE (line_hash, line_len) NOT IN "
+            "(SELECT line_hash, line_len FROM raw_line WHERE known_type IS NOT NULL "
+            "AND NOT known_staged)"
+        )
+    con.execute("INSERT INTO mirror.ignored_line SELECT * FROM new_ignored")
+    con.execute("DROP TABLE new_ignored")

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from pipelines.errors import QuarantineThresholdError
 from pipelines.fhir.files import SourceFiles, discover_source
 from pipelines.fhir.validate import is_known_type
+from pipelines.known_lines import PRIOR, attach_prior, classify_known
 from pipelines.land import STAGED_TYPES, LandingProblem, land_source
 from pipelines.notes import decode_notes
 from pipelines.quarantine import (
@@ -120,12 +121,30 @@ def stage_source(
     return StagedData(tables, quarantine, counts, unavailable)
 
 
-def land_and_classify(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[LandingProblem]:
+def land_and_classify(
+    con: duckdb.DuckDBPyConnection,
+    files: SourceFiles,
+    *,
+    track_lines: bool = False,
+    prior: Path | None = None,
+    scratch: Path | None = None,
+) -> list[LandingProblem]:
     """Land `files` into ``raw_resource``, validate a sample and build ``stg_resource_outcome``.
 
-    Afterwards ``stg_resource`` (a view) holds one row per staged resource of these files.
+    Afterwards ``stg_resource`` (a view) holds one row per staged resource of these files that
+    was parsed. With `track_lines` (a mirror run), NDJSON records are hashed into ``raw_line``
+    and those the `prior` mirror already holds are not parsed (`pipelines.known_lines`): they
+    are counted in ``known_count``, or ranked in ``stg_resource_outcome`` (``known``) when their
+    id landed more than once. Delta files go to `scratch`.
     """
-    problems = land_source(con, files)
+    attached = track_lines and attach_prior(con, prior)
+    try:
+        problems = land_source(con, files, track_lines=track_lines, scratch=scratch)
+    except BaseException:
+        if attached:
+            con.execute(f"DETACH {PRIOR}")
+        raise
+    classify_known(con, attached=attached)
     _register_types(con)
     sample_validation(con, files)
     for name in OUTCOME_SQL:
@@ -176,7 +195,8 @@ def count_outcomes(
         return counts.setdefault(resource_type, dict.fromkeys(COUNT_KEYS, 0))
 
     rows = con.execute(
-        "SELECT resourceType, outcome, count(*) FROM stg_resource_outcome GROUP BY ALL"
+        "SELECT resourceType, outcome, count(*) FROM stg_resource_outcome GROUP BY ALL "
+        "UNION ALL SELECT resourcetype, outcome, n FROM known_count"
     ).fetchall()
     for resource_type, outcome, n in rows:
         b = bucket(resource_type)

@@ -5,8 +5,14 @@
 -- allows that), ignored (a type we do not stage) or staged.
 -- Narrow on purpose (keys and outcome only): the wide fields stay in raw_resource and
 -- stg_resource joins them back for staged rows.
+-- Known lines (records the mirror already holds, not parsed; pipelines/known_lines.py) are
+-- not in raw_resource. Those whose id also landed another way are in known_resource, with the
+-- outcome they had (staged or ignored) and their meta: they take part in the dedupe and get a
+-- row here with known = true. The others keep their outcome and are counted apart.
 -- Inputs: raw_resource, unknown_resource_type(resource_type),
---         validation_quarantine(src, src_pos, reason, detail).
+--         validation_quarantine(src, src_pos, reason, detail),
+--         known_resource(src, src_pos, resourcetype, id, version_id, last_updated, patient_id,
+--                        known_outcome).
 CREATE OR REPLACE TABLE stg_resource_outcome AS
 WITH checked AS (
     SELECT
@@ -54,42 +60,61 @@ with_validation AS (
         ON checked.src = vq.src AND checked.src_pos = vq.src_pos
 ),
 
+-- Rows that can stage: parsed rows that passed the checks, and known rows.
+candidate AS (
+    SELECT
+        with_validation.*,
+        NULL::VARCHAR AS known_outcome,
+        NULL::VARCHAR AS known_patient_id
+    FROM with_validation
+    WHERE with_validation.quarantine_reason IS NULL
+    UNION ALL BY NAME
+    SELECT
+        known_resource.src,
+        known_resource.src_pos,
+        'ndjson' AS src_kind,
+        known_resource.resourcetype,
+        known_resource.id,
+        {'versionId': known_resource.version_id, 'lastUpdated': known_resource.last_updated}
+            AS meta,
+        known_resource.known_outcome,
+        known_resource.patient_id AS known_patient_id
+    FROM known_resource
+),
+
 -- Only ids landed more than once need ranking: the window runs over those rows alone.
 dup_key AS (
     SELECT
-        with_validation.resourcetype,
-        with_validation.id
-    FROM with_validation
-    WHERE with_validation.quarantine_reason IS NULL
-    GROUP BY with_validation.resourcetype, with_validation.id
+        candidate.resourcetype,
+        candidate.id
+    FROM candidate
+    GROUP BY candidate.resourcetype, candidate.id
     HAVING count(*) > 1
 ),
 
 ranked AS (
     SELECT
-        with_validation.*,
+        candidate.*,
         row_number() OVER (
-            PARTITION BY with_validation.resourcetype, with_validation.id
+            PARTITION BY candidate.resourcetype, candidate.id
             ORDER BY
-                try_cast(with_validation.meta.versionid AS BIGINT) DESC NULLS LAST,
-                try_cast(with_validation.meta.lastupdated AS TIMESTAMPTZ) DESC NULLS LAST,
-                with_validation.src DESC,
-                with_validation.src_pos DESC
+                try_cast(candidate.meta.versionid AS BIGINT) DESC NULLS LAST,
+                try_cast(candidate.meta.lastupdated AS TIMESTAMPTZ) DESC NULLS LAST,
+                candidate.src DESC,
+                candidate.src_pos DESC
         ) AS version_rank
-    FROM with_validation
+    FROM candidate
     SEMI JOIN dup_key
-        ON with_validation.resourcetype = dup_key.resourcetype
-        AND with_validation.id IS NOT DISTINCT FROM dup_key.id
-    WHERE with_validation.quarantine_reason IS NULL
+        ON candidate.resourcetype = dup_key.resourcetype
+        AND candidate.id IS NOT DISTINCT FROM dup_key.id
     UNION ALL BY NAME
     SELECT
-        with_validation.*,
+        candidate.*,
         1 AS version_rank
-    FROM with_validation
+    FROM candidate
     ANTI JOIN dup_key
-        ON with_validation.resourcetype = dup_key.resourcetype
-        AND with_validation.id IS NOT DISTINCT FROM dup_key.id
-    WHERE with_validation.quarantine_reason IS NULL
+        ON candidate.resourcetype = dup_key.resourcetype
+        AND candidate.id IS NOT DISTINCT FROM dup_key.id
 )
 
 SELECT
@@ -98,12 +123,15 @@ SELECT
     ranked.src_kind,
     ranked.resourcetype,
     ranked.id,
-    CASE WHEN ranked.resourcetype = 'Patient' THEN ranked.id
+    CASE WHEN ranked.known_outcome IS NOT NULL THEN ranked.known_patient_id
+        WHEN ranked.resourcetype = 'Patient' THEN ranked.id
         ELSE ranked.subject_patient
     END AS patient_id,
     ranked.resourcetype || '/' || ranked.id AS source_ref,
+    ranked.known_outcome IS NOT NULL AS known,
     CASE
         WHEN ranked.version_rank > 1 THEN 'duplicate'
+        WHEN ranked.known_outcome IS NOT NULL THEN ranked.known_outcome
         WHEN ranked.status = 'entered-in-error' OR ranked.docstatus = 'entered-in-error'
             OR list_contains(
                 list_transform(ranked.verificationstatus.coding, lambda c: c.code), 'entered-in-error'
@@ -130,6 +158,7 @@ SELECT
     with_validation.quarantine_detail,
     NULL::VARCHAR AS patient_id,
     with_validation.resourcetype || '/' || coalesce(with_validation.id, '') AS source_ref,
+    false AS known,
     'quarantined' AS outcome
 FROM with_validation
 WHERE with_validation.quarantine_reason IS NOT NULL;

@@ -1,0 +1,128 @@
+"""Known lines: NDJSON records the mirror already holds are recognised by hash, not parsed.
+
+A nightly file snapshot is mostly last night's snapshot again. The mirror (`pipelines.mirror`)
+keeps, per staged resource, the hash and length of the record it came from, and per resource of
+an unstaged type (Encounter, ...) the same in ``ignored_line``. Landing (`pipelines.land`)
+hashes every record into ``raw_line`` and parses only the records those keys do not match.
+
+A known record is the resource the mirror holds, byte for byte, so its outcome is the one it had:
+staged (with the mirror's patient id) or ignored. The exception is an id that lands more than
+once (a known record twice, or a known record and a parsed one): those known records go to
+``known_resource`` with their meta, and the outcome SQL ranks them with the others, as a full
+parse would. ``known_count`` counts the rest per type and outcome.
+
+The line key is DuckDB's 64-bit ``hash`` of the record text plus its length: a changed record
+is missed only if it collides with an unchanged one of the same length (about 1e-8 per night for
+millions of records). Sampled R4B validation (`pipelines.quarantine.sample_validation`) samples
+the parsed records: a known record passed the checks when it first landed, and content alone
+decides them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.land import KNOWN_LINE_DDL
+
+PRIOR = "prior"  # the mirror, attached read-only while landing
+
+KNOWN_RESOURCE_DDL = (
+    "CREATE OR REPLACE TEMP TABLE known_resource (src VARCHAR, src_pos BIGINT, "
+    "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR, "
+    "patient_id VARCHAR, known_outcome VARCHAR)"
+)
+KNOWN_COUNT_DDL = (
+    "CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, outcome VARCHAR, n BIGINT)"
+)
+
+
+def _has_line_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [PRIOR]
+        ).fetchall()
+    }
+    return {"resource", "ignored_line"} <= names
+
+
+def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
+    """Attach `mirror` read-only and load its line keys into ``known_line``; False if none.
+
+    ``known_line`` is created empty when there is no mirror (a first run, a new fingerprint).
+    """
+    con.execute(KNOWN_LINE_DDL)
+    con.execute("DELETE FROM known_line")
+    if mirror is None or not mirror.exists():
+        return False
+    con.execute(f"ATTACH '{mirror}' AS {PRIOR} (READ_ONLY)")
+    if not _has_line_tables(con):
+        # A mirror whose first merge never finished: nothing in it can be trusted as known.
+        con.execute(f"DETACH {PRIOR}")
+        return False
+    con.execute(
+        f"INSERT INTO known_line SELECT line_hash, line_len, resourcetype, true "  # noqa: S608
+        f"FROM {PRIOR}.resource WHERE line_hash IS NOT NULL UNION ALL "
+        f"SELECT line_hash, line_len, resourcetype, false FROM {PRIOR}.ignored_line"
+    )
+    return True
+
+
+def classify_known(con: duckdb.DuckDBPyConnection, *, attached: bool) -> None:
+    """Fill ``known_resource`` (known records to rank) and ``known_count`` (the others).
+
+    Needs ``raw_line`` and ``raw_resource`` (landed) and, when `attached`, the prior mirror;
+    detaches it afterwards.
+    """
+    con.execute(KNOWN_RESOURCE_DDL)
+    con.execute(KNOWN_COUNT_DDL)
+    if not attached:
+        return
+    try:
+        # Lines to rank: a known record landed twice, or the id of a known record also landed
+        # as a parsed row (a newer or older version, or the same resource from a Bundle).
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE rank_line AS "  # noqa: S608
+            "SELECT line_hash, line_len FROM raw_line WHERE known_type IS NOT NULL "
+            "GROUP BY line_hash, line_len HAVING count(*) > 1 "
+            f"UNION SELECT m.line_hash, m.line_len FROM {PRIOR}.resource AS m "
+            "SEMI JOIN raw_resource AS r ON m.resourcetype = r.resourcetype AND m.id = r.id "
+            "WHERE m.line_hash IS NOT NULL "
+            f"UNION SELECT m.line_hash, m.line_len FROM {PRIOR}.ignored_line AS m "
+            "SEMI JOIN raw_resource AS r ON m.resourcetype = r.resourcetype AND m.id = r.id"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE rank_key AS "  # noqa: S608
+            "SELECT line_hash, line_len, resourcetype, id, version_id, last_updated, patient_id, "
+            f"'staged' AS known_outcome FROM {PRIOR}.resource "
+            "SEMI JOIN rank_line USING (line_hash, line_len) UNION ALL "
+            "SELECT line_hash, line_len, resourcetype, id, version_id, last_updated, "
+            f"NULL, 'ignored' FROM {PRIOR}.ignored_line SEMI JOIN rank_line "
+            "USING (line_hash, line_len)"
+        )
+    finally:
+        con.execute(f"DETACH {PRIOR}")
+    con.execute(
+        "INSERT INTO known_resource SELECT l.src, l.src_pos, k.resourcetype, k.id, k.version_id, "
+        "k.last_updated, k.patient_id, k.known_outcome "
+        "FROM rank_key AS k JOIN raw_line AS l USING (line_hash, line_len)"
+    )
+    con.execute(
+        "INSERT INTO known_count SELECT known_type, "
+        "CASE WHEN known_staged THEN 'staged' ELSE 'ignored' END, count(*) "
+        "FROM raw_line ANTI JOIN rank_line USING (line_hash, line_len) "
+        "WHERE known_type IS NOT NULL GROUP BY ALL"
+    )
+    con.execute("DROP TABLE rank_line")
+    con.execute("DROP TABLE rank_key")
+
+
+def landing_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(NDJSON records seen, records parsed) of this landing: what known lines saved."""
+    seen, known = con.execute("SELECT count(*), count(known_type) FROM raw_line").fetchone() or (
+        0,
+        0,
+    )
+    return int(seen), int(seen) - int(known)

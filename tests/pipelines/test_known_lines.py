@@ -1,0 +1,213 @@
+"""Known lines: a record the mirror holds is not parsed again, and nothing else changes.
+
+Each test lands a first snapshot, then a second one into the same mirror, and compares the
+mirror (every table, every row) and the counts with a fresh mirror built from the second
+snapshot alone: the incremental landing must be indistinguishable from a full one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from pipelines import land
+from pipelines.cohort_run import Fetched, Prepared, prepare
+from pipelines.mirror import STAGED_TABLES
+from pipelines.settings import Settings
+from pipelines.synth import write_cohort
+from screens.rules import rule_versions
+from tests.pipelines.test_incremental import change_one_percent
+
+AS_OF = date(2026, 6, 30)
+SCREENS = ["cecs", "clti", "may_thurner", "pad"]
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("known") / "source"
+    write_cohort(120, 5, out)
+    return out
+
+
+def _prepare(source: Path, work: Path) -> Prepared:
+    settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'store.db'}")
+    return prepare(
+        Fetched(source, None),
+        settings=settings,
+        as_of=AS_OF,
+        screens=SCREENS,
+        full=False,
+        rule_versions=rule_versions(),
+    )
+
+
+def _dump(mirror: Path) -> dict[str, list[tuple[object, ...]]]:
+    with duckdb.connect(str(mirror), read_only=True) as con:
+        return {
+            table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            for table in ["resource", "ignored_line", *STAGED_TABLES]
+        }
+
+
+def _same_as_fresh(second: Path, tmp_path: Path, incremental: Prepared) -> None:
+    fresh = _prepare(second, tmp_path / "fresh")
+    assert incremental.counts == fresh.counts
+    assert _dump(incremental.mirror) == _dump(fresh.mirror)
+    assert incremental.quarantine.equals(fresh.quarantine)
+
+
+def _copy(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+def _lines(path: Path) -> list[bytes]:
+    return [x for x in path.read_bytes().splitlines() if x.strip()]
+
+
+def _write(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+@pytest.mark.parametrize("delta_max_share", [land.DELTA_MAX_SHARE, 0.0])
+def test_one_percent_change_parses_only_changed_records_and_equals_a_fresh_mirror(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_max_share: float
+) -> None:
+    # 0.0 forces the whole-file path (parse, then keep the unknown ordinals).
+    monkeypatch.setattr(land, "DELTA_MAX_SHARE", delta_max_share)
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    assert first.records[0] == first.records[1] > 0  # nothing known on a first run
+    second = tmp_path / "second"
+    change_one_percent(cohort, second)
+    before = {p.name: set(_lines(p)) for p in cohort.glob("*.ndjson")}
+    new_lines = sum(len(set(_lines(p)) - before[p.name]) for p in second.glob("*.ndjson"))
+    incremental = _prepare(second, work)
+    assert incremental.records[1] == new_lines > 0
+    assert incremental.records[0] == sum(len(_lines(p)) for p in second.glob("*.ndjson"))
+    assert 0 < incremental.changes.changed + incremental.changes.added
+    assert incremental.changes.removed > 0
+    _same_as_fresh(second, tmp_path, incremental)
+    assert not list(work.glob("run/delta-*"))
+
+
+def test_unchanged_snapshot_parses_nothing(cohort: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    again = _prepare(cohort, work)
+    assert again.records == (first.records[0], 0)
+    assert (again.changes.added, again.changes.changed, again.changes.removed) == (0, 0, 0)
+    assert again.counts == first.counts
+    assert _dump(again.mirror) == _dump(first.mirror)
+
+
+def test_meta_only_change_is_parsed_once_and_touches_nobody(cohort: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    _prepare(cohort, work)
+    second = _copy(cohort, tmp_path / "second")
+    conditions = _lines(second / "Condition.ndjson")
+    record = orjson.loads(conditions[0])
+    record["meta"] = {"versionId": "7", "lastUpdated": "2026-06-01T00:00:00Z"}
+    conditions[0] = orjson.dumps(record)
+    _write(second / "Condition.ndjson", conditions)
+    once = _prepare(second, work)
+    assert once.records[1] == 1 and once.changes.touched == ()
+    _same_as_fresh(second, tmp_path, once)
+    twice = _prepare(second, work)
+    assert twice.records[1] == 0 and twice.changes.touched == ()
+
+
+def test_newer_version_of_a_known_record_wins_and_a_repeated_line_is_a_duplicate(
+    cohort: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    _prepare(cohort, work)
+    second = _copy(cohort, tmp_path / "second")
+    observations = _lines(second / "Observation.ndjson")
+    newer = orjson.loads(observations[3])
+    newer["meta"] = {"versionId": "2"}
+    newer["status"] = "amended"
+    newer.setdefault("valueQuantity", {})["value"] = 12.5
+    conditions = _lines(second / "Condition.ndjson")
+    # A newer version before the known one (the rank decides, not the order), and a known
+    # Condition line repeated verbatim.
+    _write(second / "Observation.ndjson", [orjson.dumps(newer), *observations])
+    _write(second / "Condition.ndjson", [*conditions, conditions[1]])
+    incremental = _prepare(second, work)
+    assert incremental.records[1] == 1
+    assert incremental.counts["Observation"]["duplicates"] == 1
+    assert incremental.counts["Condition"]["duplicates"] == 1
+    assert incremental.changes.changed == 1
+    _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_entered_in_error_version_removes_a_known_resource(cohort: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    _prepare(cohort, work)
+    second = _copy(cohort, tmp_path / "second")
+    procedures = _lines(second / "Procedure.ndjson")
+    voided = orjson.loads(procedures[0])
+    voided["meta"] = {"versionId": "99"}
+    voided["status"] = "entered-in-error"
+    _write(second / "Procedure.ndjson", [*procedures, orjson.dumps(voided)])
+    incremental = _prepare(second, work)
+    assert incremental.changes.removed == 1
+    assert incremental.counts["Procedure"]["entered_in_error"] == 1
+    _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_known_ignored_types_are_counted_and_forgotten_when_gone(
+    cohort: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    encounters = _lines(cohort / "Encounter.ndjson")
+    assert first.counts["Encounter"]["ignored"] == len(encounters) > 2
+    second = _copy(cohort, tmp_path / "second")
+    _write(second / "Encounter.ndjson", encounters[2:])
+    incremental = _prepare(second, work)
+    assert incremental.records[1] == 0
+    assert incremental.counts["Encounter"]["ignored"] == len(encounters) - 2
+    _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_broken_line_in_an_incremental_run_is_quarantined_where_a_full_run_puts_it(
+    cohort: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    _prepare(cohort, work)
+    second = _copy(cohort, tmp_path / "second")
+    lines = (second / "Condition.ndjson").read_bytes().splitlines()
+    lines.insert(4, b"")  # a blank line: ordinals and physical lines part ways
+    lines.insert(6, b'{"resourceType": "Condition", "id": ')
+    _write(second / "Condition.ndjson", lines)
+    incremental = _prepare(second, work)
+    assert incremental.quarantine.height == 1
+    assert incremental.quarantine["source"].to_list() == ["Condition.ndjson:7"]
+    _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_gzipped_files_take_the_same_paths_and_leave_no_delta_file(
+    cohort: Path, tmp_path: Path
+) -> None:
+    def gzipped(source: Path, target: Path) -> Path:
+        target.mkdir()
+        for path in source.glob("*.ndjson"):
+            (target / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes()))
+        return target
+
+    work = tmp_path / "work"
+    _prepare(gzipped(cohort, tmp_path / "first"), work)
+    changed = tmp_path / "changed"
+    change_one_percent(cohort, changed)
+    second = gzipped(changed, tmp_path / "second")
+    incremental = _prepare(second, work)
+    assert 0 < incremental.records[1] < incremental.records[0] / 10
+    assert not list((work / "run").glob("delta-*"))
+    _same_as_fresh(second, tmp_path, incremental)
