@@ -126,14 +126,17 @@ def _run(
         rule_versions=rule_versions(),
     )
     landed = time.perf_counter() - start
+    seen, parsed = prepared.records
+    rss = peak_rss_mb()
+    report.rows += [
+        Row(f"{label}: land ({parsed} of {seen} records parsed)", 0.0, seen, "records", rss),
+        Row(f"{label}: checks (validation, outcomes)", 0.0, seen, "records", rss),
+        Row(f"{label}: mirror merge (staging SQL of changes)", 0.0, seen, "records", rss),
+    ]
+    for row, step in zip(report.rows[-3:], ("land", "checks", "merge"), strict=True):
+        row.seconds = prepared.seconds.get(step, 0.0)
     report.rows.append(
-        Row(
-            f"{label}: land + checks + mirror merge",
-            landed,
-            report.resources,
-            "resources",
-            peak_rss_mb(),
-        )
+        Row(f"{label}: land + checks + merge (+ fetch)", landed, seen, "records", rss)
     )
     results = [
         run_shard(job)
@@ -201,15 +204,15 @@ def format_bench(report: BenchReport) -> str:
         f"vascreen bench: {report.patients} patients, {report.resources} resources, "
         f"{report.notes} notes; 2-core targets in the README",
         "",
-        f"{'stage':<48} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}",
+        f"{'stage':<58} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}",
     ]
     lines.append(
-        f"{'bare DuckDB read_json scan (explicit columns)':<48} {report.bare_scan_s:>8.2f} "
+        f"{'bare DuckDB read_json scan (explicit columns)':<58} {report.bare_scan_s:>8.2f} "
         f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}"
     )
     for r in report.rows:
         rate = f"{r.units / r.seconds:>8.0f} {r.unit[:3]}" if r.seconds > 0 else ""
-        lines.append(f"{r.stage:<48} {r.seconds:>8.2f} {rate:>12} {r.peak_rss_mb:>12.0f}")
+        lines.append(f"{r.stage:<58} {r.seconds:>8.2f} {rate:>12} {r.peak_rss_mb:>12.0f}")
     t = report.totals
     lines += [
         "",

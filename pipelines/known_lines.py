@@ -63,9 +63,9 @@ def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
         con.execute(f"DETACH {PRIOR}")
         return False
     con.execute(
-        f"INSERT INTO known_line SELECT line_hash, line_len, resourcetype, true "  # noqa: S608
+        f"INSERT INTO known_line SELECT line_hash, line_len, resourcetype "  # noqa: S608
         f"FROM {PRIOR}.resource WHERE line_hash IS NOT NULL UNION ALL "
-        f"SELECT line_hash, line_len, resourcetype, false FROM {PRIOR}.ignored_line"
+        f"SELECT line_hash, line_len, resourcetype FROM {PRIOR}.ignored_line"
     )
     return True
 

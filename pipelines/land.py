@@ -43,6 +43,7 @@ import orjson
 
 from pipelines.fhir.files import (
     MAX_LINE_BYTES,
+    NdjsonFile,
     SourceFiles,
     json_file_problem,
     locate_lines,
@@ -242,11 +243,12 @@ def _land_ndjson(
 DELTA_MAX_SHARE = 0.2
 
 
-# The mirror's line keys (`pipelines.known_lines.load_known_lines` fills it): a record with one
-# of these hashes and lengths is the resource of that type the mirror holds, staged or ignored.
+# The mirror's line keys (`pipelines.known_lines.attach_prior` fills it): a record with one of
+# these hashes and lengths is the resource of that type the mirror holds (staged, or ignored if
+# the type is not staged).
 KNOWN_LINE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS known_line "
-    "(line_hash UBIGINT, line_len BIGINT, resourcetype VARCHAR, staged BOOLEAN)"
+    "(line_hash UBIGINT, line_len BIGINT, resourcetype VARCHAR)"
 )
 
 
@@ -257,6 +259,34 @@ def _objects_scan(path: Path) -> str:
     )
 
 
+def _hash_lines(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
+    """One pass over `f`: every record's line key into ``raw_line``, with its text if unknown.
+
+    Only the mirror's keys of the file's own type are looked up (``IN``: a hash table built on
+    those keys, probed by the scan); a record of another type in the file is simply parsed.
+    Without any such key (a first run), no text is kept: the whole file is parsed.
+    """
+    rtype = _sql_str(f.resource_type)
+    has_keys = con.execute(
+        "SELECT count(*) > 0 FROM known_line WHERE resourcetype = ?", [f.resource_type]
+    ).fetchone()
+    known = (
+        "(line_hash, line_len) IN (SELECT line_hash, line_len FROM known_line "  # noqa: S608
+        f"WHERE resourcetype = {rtype})"
+        if has_keys and has_keys[0]
+        else "NULL::BOOLEAN"
+    )
+    text = "json" if has_keys and has_keys[0] else "NULL"
+    staged = "true" if f.resource_type in STAGED_TYPES else "false"
+    con.execute(
+        f"INSERT INTO raw_line SELECT {_sql_str(f.path.name)}, ordinality, line_hash, line_len, "  # noqa: S608
+        f"CASE WHEN known THEN {rtype} END, CASE WHEN known THEN {staged} END, "
+        f"CASE WHEN known IS NOT TRUE THEN {text} END FROM (SELECT *, {known} AS known FROM ("
+        "SELECT ordinality, json, CASE WHEN json IS NOT NULL THEN hash(json) END AS line_hash, "
+        f"strlen(json::VARCHAR) AS line_len FROM {_objects_scan(f.path)}))"
+    )
+
+
 def _land_unknown_lines(con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path) -> None:
     """Hash every record into ``raw_line``; parse into ``raw_resource`` only unknown ones.
 
@@ -264,72 +294,59 @@ def _land_unknown_lines(con: duckdb.DuckDBPyConnection, files: SourceFiles, scra
     its hash and length. An unreadable record (NULL text) is never known.
     """
     con.execute(KNOWN_LINE_DDL)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE line_hash "
-        "(src VARCHAR, src_pos BIGINT, line_hash UBIGINT, line_len BIGINT)"
-    )
     for f in files.ndjson:
-        con.execute(
-            f"INSERT INTO line_hash SELECT {_sql_str(f.path.name)}, ordinality, "  # noqa: S608
-            "CASE WHEN json IS NOT NULL THEN hash(json) END, strlen(json::VARCHAR) "
-            f"FROM {_objects_scan(f.path)}"
-        )
-    con.execute(
-        "CREATE OR REPLACE TABLE raw_line AS SELECT l.src, l.src_pos, l.line_hash, l.line_len, "
-        "k.resourcetype AS known_type, k.staged AS known_staged "
-        "FROM line_hash AS l LEFT JOIN known_line AS k USING (line_hash, line_len)"
-    )
-    con.execute("DROP TABLE line_hash")
+        _hash_lines(con, f)
     stats = {
-        src: (int(total), int(unknown), int(unreadable))
-        for src, total, unknown, unreadable in con.execute(
+        src: (int(total), int(unknown), int(unreadable), int(kept))
+        for src, total, unknown, unreadable, kept in con.execute(
             "SELECT src, count(*), count(*) FILTER (WHERE known_type IS NULL), "
-            "count(*) FILTER (WHERE line_len IS NULL) FROM raw_line GROUP BY src"
+            "count(*) FILTER (WHERE line_len IS NULL), count(line_text) FROM raw_line GROUP BY src"
         ).fetchall()
     }
     for f in files.ndjson:
-        total, unknown, unreadable = stats.get(f.path.name, (0, 0, 0))
+        total, unknown, unreadable, kept = stats.get(f.path.name, (0, 0, 0, 0))
         if unknown == 0:
             continue
         unknown_pos = (
             "SELECT src_pos FROM raw_line WHERE known_type IS NULL "  # noqa: S608
             f"AND src = {_sql_str(f.path.name)}"
         )
-        whole = unknown == total or unreadable > 0 or unknown > DELTA_MAX_SHARE * total
-        if whole or not _land_delta(con, f.path, f.resource_type, unknown_pos, scratch):
+        whole = kept < unknown or unreadable > 0 or unknown > DELTA_MAX_SHARE * total
+        if whole or not _land_delta(con, f, unknown_pos, scratch):
             where = "" if unknown == total else f" WHERE ordinality IN ({unknown_pos})"
             con.execute(
                 f"INSERT INTO raw_resource BY NAME {_ndjson_select(f.path, f.resource_type)}"
                 + where
             )
+    con.execute("UPDATE raw_line SET line_text = NULL WHERE line_text IS NOT NULL")
 
 
 def _land_delta(
-    con: duckdb.DuckDBPyConnection, path: Path, file_type: str, unknown_pos: str, scratch: Path
+    con: duckdb.DuckDBPyConnection, f: NdjsonFile, unknown_pos: str, scratch: Path
 ) -> bool:
-    """Copy the unknown records of `path` to a delta file and land them at their own ordinals.
+    """Write the unknown records of `f` to a delta file and land them at their own ordinals.
 
     The copy is each record's text as read, one per line, so ``read_json`` parses it as it
     would in the whole file. False (nothing landed) if DuckDB cannot write the copy.
     """
     scratch.mkdir(parents=True, exist_ok=True)
-    delta = scratch / f"delta-{path.name.removesuffix('.gz')}"
+    name = _sql_str(f.path.name)
+    delta = scratch / f"delta-{f.path.name.removesuffix('.gz')}"
     try:
         try:
             con.execute(
-                f"COPY (SELECT json FROM (SELECT * FROM {_objects_scan(path)}) "  # noqa: S608
-                f"WHERE ordinality IN ({unknown_pos}) ORDER BY ordinality) "
+                f"COPY (SELECT line_text FROM raw_line WHERE src = {name} "  # noqa: S608
+                "AND line_text IS NOT NULL ORDER BY src_pos) "
                 f"TO {_sql_str(str(delta))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
                 "DELIMITER '\x01')"
             )
         except duckdb.Error:
             return False
         con.execute(
-            "INSERT INTO raw_resource BY NAME SELECT d.* REPLACE "  # noqa: S608
-            f"({_sql_str(path.name)} AS src, m.src_pos AS src_pos) "
-            f"FROM ({_ndjson_select(delta, file_type)}) AS d JOIN (SELECT src_pos, "
-            f"row_number() OVER (ORDER BY src_pos) AS delta_pos FROM ({unknown_pos})) AS m "
-            "ON d.src_pos = m.delta_pos"
+            f"INSERT INTO raw_resource BY NAME SELECT d.* REPLACE ({name} AS src, "  # noqa: S608
+            f"m.src_pos AS src_pos) FROM ({_ndjson_select(delta, f.resource_type)}) AS d "
+            "JOIN (SELECT src_pos, row_number() OVER (ORDER BY src_pos) AS delta_pos "
+            f"FROM ({unknown_pos})) AS m ON d.src_pos = m.delta_pos"
         )
         return True
     finally:
@@ -457,8 +474,8 @@ def land_source(
         f"file_type VARCHAR, full_url VARCHAR, {fields})"
     )
     con.execute(
-        "CREATE OR REPLACE TABLE raw_line (src VARCHAR, src_pos BIGINT, line_hash UBIGINT, "
-        "line_len BIGINT, known_type VARCHAR, known_staged BOOLEAN)"
+        "CREATE OR REPLACE TEMP TABLE raw_line (src VARCHAR, src_pos BIGINT, line_hash UBIGINT, "
+        "line_len BIGINT, known_type VARCHAR, known_staged BOOLEAN, line_text VARCHAR)"
     )
     problems: list[LandingProblem] = []
     if files.ndjson:

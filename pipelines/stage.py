@@ -10,6 +10,7 @@ and quarantine are then copied to ``<workdir>/stage.duckdb`` so ``sql/checks`` c
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +129,7 @@ def land_and_classify(
     track_lines: bool = False,
     prior: Path | None = None,
     scratch: Path | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> list[LandingProblem]:
     """Land `files` into ``raw_resource``, validate a sample and build ``stg_resource_outcome``.
 
@@ -135,8 +137,10 @@ def land_and_classify(
     was parsed. With `track_lines` (a mirror run), NDJSON records are hashed into ``raw_line``
     and those the `prior` mirror already holds are not parsed (`pipelines.known_lines`): they
     are counted in ``known_count``, or ranked in ``stg_resource_outcome`` (``known``) when their
-    id landed more than once. Delta files go to `scratch`.
+    id landed more than once. Delta files go to `scratch`. `seconds` receives the wall time of
+    landing ("land") and of validation and outcomes ("checks").
     """
+    clock = time.perf_counter()
     attached = track_lines and attach_prior(con, prior)
     try:
         problems = land_source(con, files, track_lines=track_lines, scratch=scratch)
@@ -145,10 +149,14 @@ def land_and_classify(
             con.execute(f"DETACH {PRIOR}")
         raise
     classify_known(con, attached=attached)
+    landed = time.perf_counter()
     _register_types(con)
     sample_validation(con, files)
     for name in OUTCOME_SQL:
         con.execute((SQL_DIR / name).read_text())
+    if seconds is not None:
+        seconds["land"] = landed - clock
+        seconds["checks"] = time.perf_counter() - landed
     return problems
 
 
