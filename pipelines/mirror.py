@@ -129,11 +129,26 @@ def merge_staged(
             "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR)"
         )
         _stage_keys(con, snapshot_types, deleted or {})
-        changes = _apply(con)
-        _remember_ignored_lines(con, every_type_is_snapshot=snapshot_types is None)
+        touched, added, changed, removed = _plan(con)
+        _flatten_changed(con)
+        _find_ignored_lines(con)
+        # Every write to the mirror in one transaction: a run killed mid-merge leaves the
+        # mirror as it was, so the next run sees the same changes (and known lines stay true).
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _write(con, every_type_is_snapshot=snapshot_types is None)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for table in STAGED_TABLES:
+            con.execute(f"DROP TABLE {table}")
+        total, patients = con.execute(
+            "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
+        ).fetchone() or (0, 0)
     finally:
         con.execute("DETACH mirror")
-    return changes
+    return ChangeSet(touched, added, changed, removed, int(total) - added - changed, int(patients))
 
 
 def _stage_keys(
@@ -177,7 +192,8 @@ def _stage_keys(
         con.executemany("INSERT INTO removed_key VALUES (?, ?)", pairs)
 
 
-def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
+def _plan(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int, int, int]:
+    """Changed, gone and dropped keys (temp tables); touched patients, added, changed, removed."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE changed_key AS SELECT i.resourcetype, i.id, i.patient_id, "
         "m.patient_id AS old_patient_id, m.id IS NULL AS is_new FROM incoming_key AS i "
@@ -189,14 +205,14 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
         "FROM mirror.resource AS m SEMI JOIN (SELECT DISTINCT * FROM removed_key) AS r "
         "USING (resourcetype, id)"
     )
-    touched = [
+    touched = tuple(
         r[0]
         for r in con.execute(
             "SELECT DISTINCT p FROM (SELECT patient_id AS p FROM changed_key UNION ALL "
             "SELECT old_patient_id FROM changed_key UNION ALL SELECT patient_id FROM gone) "
             "WHERE p IS NOT NULL ORDER BY p"
         ).fetchall()
-    ]
+    )
     added, changed = con.execute(
         "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM changed_key"
     ).fetchone() or (0, 0)
@@ -206,6 +222,11 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
         "resourcetype || '/' || id AS source_ref FROM (SELECT resourcetype, id FROM changed_key "
         "WHERE NOT is_new UNION ALL SELECT resourcetype, id FROM gone)"
     )
+    return touched, int(added), int(changed), int(removed)
+
+
+def _write(con: duckdb.DuckDBPyConnection, *, every_type_is_snapshot: bool) -> None:
+    """Apply the planned changes to the mirror (the caller holds the transaction)."""
     con.execute(
         "DELETE FROM mirror.resource AS m USING dropped_key AS d "
         "WHERE m.resourcetype = d.resourcetype AND m.id = d.id"
@@ -225,18 +246,26 @@ def _apply(con: duckdb.DuckDBPyConnection) -> ChangeSet:
         "OR m.line_len IS DISTINCT FROM i.line_len OR m.version_id IS DISTINCT FROM i.version_id "
         "OR m.last_updated IS DISTINCT FROM i.last_updated)"
     )
-    _flatten_changed(con)
-    total, patients = con.execute(
-        "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
-    ).fetchone() or (0, 0)
-    unchanged = int(total) - int(added) - int(changed)
-    return ChangeSet(
-        tuple(touched), int(added), int(changed), int(removed), unchanged, int(patients)
-    )
+    for table in STAGED_TABLES:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
+            f"{BUCKET_EXPR} AS patient_bucket FROM {table} LIMIT 0"
+        )
+        match = (
+            "d.resourcetype = 'Patient' AND m.patient_id = d.id"
+            if table == "stg_patient"
+            else "m.source_ref = d.source_ref"
+        )
+        con.execute(f"DELETE FROM mirror.{table} AS m USING dropped_key AS d WHERE {match}")  # noqa: S608
+        # The rows go to the mirror in bucket order; a shard sorts its own rows on reading.
+        con.execute(
+            f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608
+        )
+    _remember_ignored_lines(con, every_type_is_snapshot=every_type_is_snapshot)
 
 
 def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
-    """Run the staging SQL over the changed resources only and swap their rows in the mirror."""
+    """Run the staging SQL over the changed resources only, into this run's ``stg_*`` tables."""
     # A view, not a table: each staging statement reads one resource type of it, and its
     # output tables live in the scratch database file (spillable), not in temp memory.
     # The changed rows' locations first (narrow): each staging statement then probes this small
@@ -256,25 +285,20 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
             .read_text()
             .replace("FROM stg_resource AS res", "FROM stg_delta AS res")
         )
-        # The rows go to the mirror in bucket order; a shard sorts its own rows on reading.
-        con.execute(_TRAILING_ORDER.sub(";", sql))
+        con.execute(_TRAILING_ORDER.sub(";", sql))  # the mirror is written in bucket order
     con.execute("DROP VIEW stg_delta")
     con.execute("DROP TABLE delta_pos")
-    for table in STAGED_TABLES:
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS mirror.{table} AS SELECT *, "  # noqa: S608
-            f"{BUCKET_EXPR} AS patient_bucket FROM {table} LIMIT 0"
-        )
-        match = (
-            "d.resourcetype = 'Patient' AND m.patient_id = d.id"
-            if table == "stg_patient"
-            else "m.source_ref = d.source_ref"
-        )
-        con.execute(f"DELETE FROM mirror.{table} AS m USING dropped_key AS d WHERE {match}")  # noqa: S608
-        con.execute(
-            f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608
-        )
-        con.execute(f"DROP TABLE {table}")
+
+
+def _find_ignored_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """This run's parsed resources of unstaged types that were ignored, with their line keys."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE new_ignored AS SELECT l.line_hash, l.line_len, "
+        'o.resourcetype, o.id, r.meta."versionId" AS version_id, '
+        'r.meta."lastUpdated" AS last_updated FROM stg_resource_outcome AS o '
+        "JOIN raw_line AS l USING (src, src_pos) JOIN raw_resource AS r USING (src, src_pos) "
+        "WHERE o.outcome = 'ignored' AND NOT o.known"
+    )
 
 
 def _remember_ignored_lines(
@@ -286,13 +310,6 @@ def _remember_ignored_lines(
     stale key only ever matches the same bytes, which would be ignored again).
     """
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE new_ignored AS SELECT l.line_hash, l.line_len, "
-        'o.resourcetype, o.id, r.meta."versionId" AS version_id, '
-        'r.meta."lastUpdated" AS last_updated FROM stg_resource_outcome AS o '
-        "JOIN raw_line AS l USING (src, src_pos) JOIN raw_resource AS r USING (src, src_pos) "
-        "WHERE o.outcome = 'ignored' AND NOT o.known"
-    )
-    con.execute(
         "DELETE FROM mirror.ignored_line AS m USING new_ignored AS n "
         "WHERE m.resourcetype = n.resourcetype AND m.id = n.id"
     )
@@ -303,4 +320,3 @@ def _remember_ignored_lines(
             "AND NOT known_staged)"
         )
     con.execute("INSERT INTO mirror.ignored_line SELECT * FROM new_ignored")
-    con.execute("DROP TABLE new_ignored")

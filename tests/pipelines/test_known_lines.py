@@ -211,3 +211,27 @@ def test_gzipped_files_take_the_same_paths_and_leave_no_delta_file(
     assert 0 < incremental.records[1] < incremental.records[0] / 10
     assert not list((work / "run").glob("delta-*"))
     _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_a_merge_that_fails_midway_leaves_the_mirror_as_it_was(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import mirror as mirror_module
+
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    before = _dump(first.mirror)
+    second = tmp_path / "second"
+    change_one_percent(cohort, second)
+
+    def fail(*args: object, **kwargs: object) -> None:  # the last write of the merge
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mirror_module, "_remember_ignored_lines", fail)
+    with pytest.raises(OSError, match="disk full"):
+        _prepare(second, work)
+    assert _dump(first.mirror) == before  # the resource and stg_* writes were rolled back
+    monkeypatch.undo()
+    retried = _prepare(second, work)
+    assert retried.changes.touched  # the retry still sees every change
+    _same_as_fresh(second, tmp_path, retried)
