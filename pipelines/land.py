@@ -259,31 +259,40 @@ def _objects_scan(path: Path) -> str:
     )
 
 
-def _hash_lines(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
-    """One pass over `f`: every record's line key into ``raw_line``, with its text if unknown.
+def _hash_lines(
+    con: duckdb.DuckDBPyConnection, resource_type: str, files: list[NdjsonFile]
+) -> None:
+    """One pass over one type's files: each record's line key into ``raw_line``, text if unknown.
 
-    Only the mirror's keys of the file's own type are looked up (``IN``: a hash table built on
-    those keys, probed by the scan); a record of another type in the file is simply parsed.
-    Without any such key (a first run), no text is kept: the whole file is parsed.
+    Only the mirror's keys of that type are looked up (``IN``: one hash table built on those
+    keys per type, whatever the number of files, probed by the scans); a record of another type
+    in the file is simply parsed. Without any such key (a first run), no text is kept: the
+    whole file is parsed.
     """
-    rtype = _sql_str(f.resource_type)
-    has_keys = con.execute(
-        "SELECT count(*) > 0 FROM known_line WHERE resourcetype = ?", [f.resource_type]
+    rtype = _sql_str(resource_type)
+    found = con.execute(
+        "SELECT count(*) > 0 FROM known_line WHERE resourcetype = ?", [resource_type]
     ).fetchone()
+    has_keys = bool(found and found[0])
     known = (
         "(line_hash, line_len) IN (SELECT line_hash, line_len FROM known_line "  # noqa: S608
         f"WHERE resourcetype = {rtype})"
-        if has_keys and has_keys[0]
+        if has_keys
         else "NULL::BOOLEAN"
     )
-    text = "json" if has_keys and has_keys[0] else "NULL"
-    staged = "true" if f.resource_type in STAGED_TYPES else "false"
+    text = "json" if has_keys else "NULL"
+    staged = "true" if resource_type in STAGED_TYPES else "false"
+    scans = " UNION ALL ".join(
+        f"SELECT {_sql_str(f.path.name)} AS src, ordinality AS src_pos, json, "  # noqa: S608
+        "CASE WHEN json IS NOT NULL THEN hash(json) END AS line_hash, "
+        f"strlen(json::VARCHAR) AS line_len FROM {_objects_scan(f.path)}"
+        for f in files
+    )
     con.execute(
-        f"INSERT INTO raw_line SELECT {_sql_str(f.path.name)}, ordinality, line_hash, line_len, "  # noqa: S608
+        "INSERT INTO raw_line SELECT src, src_pos, line_hash, line_len, "  # noqa: S608
         f"CASE WHEN known THEN {rtype} END, CASE WHEN known THEN {staged} END, "
-        f"CASE WHEN known IS NOT TRUE THEN {text} END FROM (SELECT *, {known} AS known FROM ("
-        "SELECT ordinality, json, CASE WHEN json IS NOT NULL THEN hash(json) END AS line_hash, "
-        f"strlen(json::VARCHAR) AS line_len FROM {_objects_scan(f.path)}))"
+        f"CASE WHEN known IS NOT TRUE THEN {text} END FROM (SELECT *, {known} AS known "
+        f"FROM ({scans}))"
     )
 
 
@@ -294,8 +303,11 @@ def _land_unknown_lines(con: duckdb.DuckDBPyConnection, files: SourceFiles, scra
     its hash and length. An unreadable record (NULL text) is never known.
     """
     con.execute(KNOWN_LINE_DDL)
+    by_type: dict[str, list[NdjsonFile]] = {}
     for f in files.ndjson:
-        _hash_lines(con, f)
+        by_type.setdefault(f.resource_type, []).append(f)
+    for resource_type, same_type in sorted(by_type.items()):
+        _hash_lines(con, resource_type, same_type)
     stats = {
         src: (int(total), int(unknown), int(unreadable), int(kept))
         for src, total, unknown, unreadable, kept in con.execute(

@@ -235,3 +235,29 @@ def test_a_merge_that_fails_midway_leaves_the_mirror_as_it_was(
     retried = _prepare(second, work)
     assert retried.changes.touched  # the retry still sees every change
     _same_as_fresh(second, tmp_path, retried)
+
+
+def test_a_type_split_over_several_files_keeps_each_files_ordinals(
+    cohort: Path, tmp_path: Path
+) -> None:
+    def split(source: Path, target: Path) -> Path:
+        shutil.copytree(source, target)
+        lines = _lines(target / "Observation.ndjson")
+        (target / "Observation.ndjson").unlink()
+        third = len(lines) // 3
+        for k, part in enumerate((lines[:third], lines[third : 2 * third], lines[2 * third :])):
+            _write(target / f"Observation.{k:03d}.ndjson", part)
+        return target
+
+    work = tmp_path / "work"
+    _prepare(split(cohort, tmp_path / "first"), work)
+    changed = tmp_path / "changed"
+    change_one_percent(cohort, changed)
+    second = split(changed, tmp_path / "second")
+    lines = _lines(second / "Observation.002.ndjson")
+    lines.insert(1, b"[not a resource")  # a bad line in the last part: named in its own file
+    _write(second / "Observation.002.ndjson", lines)
+    incremental = _prepare(second, work)
+    assert 0 < incremental.records[1] < incremental.records[0] / 10
+    assert incremental.quarantine["source"].to_list() == ["Observation.002.ndjson:2"]
+    _same_as_fresh(second, tmp_path, incremental)
