@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -75,6 +76,31 @@ def _write(path: Path, lines: list[bytes]) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
 
 
+def _landed_then_copied(cohort: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """(work directory whose mirror holds `cohort`, a copy of `cohort` to change)."""
+    work = tmp_path / "work"
+    _prepare(cohort, work)
+    return work, _copy(cohort, tmp_path / "second")
+
+
+def _laid_out(
+    cohort: Path, tmp_path: Path, layout: Callable[[Path, Path], Path]
+) -> tuple[Path, Path]:
+    """(work directory whose mirror holds `cohort`, the 1%-changed cohort), both in `layout`."""
+    work = tmp_path / "work"
+    _prepare(layout(cohort, tmp_path / "first"), work)
+    changed = tmp_path / "changed"
+    change_one_percent(cohort, changed)
+    return work, layout(changed, tmp_path / "second")
+
+
+def _new_version(line: bytes, version: str, **fields: object) -> bytes:
+    record = orjson.loads(line)
+    record["meta"] = {"versionId": version}
+    record.update(fields)
+    return orjson.dumps(record)
+
+
 @pytest.mark.parametrize("delta_max_share", [land.DELTA_MAX_SHARE, 0.0])
 def test_one_percent_change_parses_only_changed_records_and_equals_a_fresh_mirror(
     cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_max_share: float
@@ -108,13 +134,9 @@ def test_unchanged_snapshot_parses_nothing(cohort: Path, tmp_path: Path) -> None
 
 
 def test_meta_only_change_is_parsed_once_and_touches_nobody(cohort: Path, tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    _prepare(cohort, work)
-    second = _copy(cohort, tmp_path / "second")
+    work, second = _landed_then_copied(cohort, tmp_path)
     conditions = _lines(second / "Condition.ndjson")
-    record = orjson.loads(conditions[0])
-    record["meta"] = {"versionId": "7", "lastUpdated": "2026-06-01T00:00:00Z"}
-    conditions[0] = orjson.dumps(record)
+    conditions[0] = _new_version(conditions[0], "7")
     _write(second / "Condition.ndjson", conditions)
     once = _prepare(second, work)
     assert once.records[1] == 1 and once.changes.touched == ()
@@ -126,18 +148,13 @@ def test_meta_only_change_is_parsed_once_and_touches_nobody(cohort: Path, tmp_pa
 def test_newer_version_of_a_known_record_wins_and_a_repeated_line_is_a_duplicate(
     cohort: Path, tmp_path: Path
 ) -> None:
-    work = tmp_path / "work"
-    _prepare(cohort, work)
-    second = _copy(cohort, tmp_path / "second")
+    work, second = _landed_then_copied(cohort, tmp_path)
     observations = _lines(second / "Observation.ndjson")
-    newer = orjson.loads(observations[3])
-    newer["meta"] = {"versionId": "2"}
-    newer["status"] = "amended"
-    newer.setdefault("valueQuantity", {})["value"] = 12.5
+    newer = _new_version(observations[3], "2", status="amended")
     conditions = _lines(second / "Condition.ndjson")
     # A newer version before the known one (the rank decides, not the order), and a known
     # Condition line repeated verbatim.
-    _write(second / "Observation.ndjson", [orjson.dumps(newer), *observations])
+    _write(second / "Observation.ndjson", [newer, *observations])
     _write(second / "Condition.ndjson", [*conditions, conditions[1]])
     incremental = _prepare(second, work)
     assert incremental.records[1] == 1
@@ -148,14 +165,10 @@ def test_newer_version_of_a_known_record_wins_and_a_repeated_line_is_a_duplicate
 
 
 def test_entered_in_error_version_removes_a_known_resource(cohort: Path, tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    _prepare(cohort, work)
-    second = _copy(cohort, tmp_path / "second")
+    work, second = _landed_then_copied(cohort, tmp_path)
     procedures = _lines(second / "Procedure.ndjson")
-    voided = orjson.loads(procedures[0])
-    voided["meta"] = {"versionId": "99"}
-    voided["status"] = "entered-in-error"
-    _write(second / "Procedure.ndjson", [*procedures, orjson.dumps(voided)])
+    voided = _new_version(procedures[0], "99", status="entered-in-error")
+    _write(second / "Procedure.ndjson", [*procedures, voided])
     incremental = _prepare(second, work)
     assert incremental.changes.removed == 1
     assert incremental.counts["Procedure"]["entered_in_error"] == 1
@@ -180,9 +193,7 @@ def test_known_ignored_types_are_counted_and_forgotten_when_gone(
 def test_broken_line_in_an_incremental_run_is_quarantined_where_a_full_run_puts_it(
     cohort: Path, tmp_path: Path
 ) -> None:
-    work = tmp_path / "work"
-    _prepare(cohort, work)
-    second = _copy(cohort, tmp_path / "second")
+    work, second = _landed_then_copied(cohort, tmp_path)
     lines = (second / "Condition.ndjson").read_bytes().splitlines()
     lines.insert(4, b"")  # a blank line: ordinals and physical lines part ways
     lines.insert(6, b'{"resourceType": "Condition", "id": ')
@@ -202,11 +213,7 @@ def test_gzipped_files_take_the_same_paths_and_leave_no_delta_file(
             (target / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes()))
         return target
 
-    work = tmp_path / "work"
-    _prepare(gzipped(cohort, tmp_path / "first"), work)
-    changed = tmp_path / "changed"
-    change_one_percent(cohort, changed)
-    second = gzipped(changed, tmp_path / "second")
+    work, second = _laid_out(cohort, tmp_path, gzipped)
     incremental = _prepare(second, work)
     assert 0 < incremental.records[1] < incremental.records[0] / 10
     assert not list((work / "run").glob("delta-*"))
@@ -249,11 +256,7 @@ def test_a_type_split_over_several_files_keeps_each_files_ordinals(
             _write(target / f"Observation.{k:03d}.ndjson", part)
         return target
 
-    work = tmp_path / "work"
-    _prepare(split(cohort, tmp_path / "first"), work)
-    changed = tmp_path / "changed"
-    change_one_percent(cohort, changed)
-    second = split(changed, tmp_path / "second")
+    work, second = _laid_out(cohort, tmp_path, split)
     lines = _lines(second / "Observation.002.ndjson")
     lines.insert(1, b"[not a resource")  # a bad line in the last part: named in its own file
     _write(second / "Observation.002.ndjson", lines)
