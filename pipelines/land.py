@@ -330,6 +330,10 @@ def _land_unknown_lines(con: duckdb.DuckDBPyConnection, files: SourceFiles, scra
                 f"INSERT INTO raw_resource BY NAME {_ndjson_select(f.path, f.resource_type)}"
                 + where
             )
+
+
+def clear_line_text(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the kept record texts once validation has read them (they hold PHI)."""
     con.execute("UPDATE raw_line SET line_text = NULL WHERE line_text IS NOT NULL")
 
 
@@ -475,7 +479,8 @@ def land_source(
     Unreadable rows are deleted from ``raw_resource`` once reported, so every remaining row has
     a resourceType. With `track_lines`, NDJSON records are hashed into ``raw_line`` and only
     those not in ``known_line`` are parsed (module docstring); delta files go to `scratch`.
-    Without it, ``raw_line`` is created empty.
+    ``raw_line.line_text`` keeps the text of unknown records for the sampled validation; the
+    caller clears it (`clear_line_text`). Without `track_lines`, ``raw_line`` is created empty.
     """
     con.execute("LOAD json")
     # Row order is carried by src/src_pos (WITH ORDINALITY), so the scan need not keep it.

@@ -60,11 +60,34 @@ def _raw_resources(
     return out
 
 
+def _kept_texts(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str]]
+) -> dict[tuple[str, int], bytes]:
+    """Sampled NDJSON records whose text landing kept in ``raw_line`` (the unknown records of a
+    run with known lines): no need to re-read their files."""
+    wanted = [(src, pos) for src, pos, kind in rows if kind == "ndjson"]
+    if not wanted:
+        return {}
+    found = con.execute(
+        "SELECT l.src, l.src_pos, l.line_text FROM raw_line AS l SEMI JOIN "
+        "(SELECT unnest(?) AS src, unnest(?) AS src_pos) AS w USING (src, src_pos) "
+        "WHERE l.line_text IS NOT NULL",
+        [[w[0] for w in wanted], [w[1] for w in wanted]],
+    ).fetchall()
+    return {(src, pos): text.encode() for src, pos, text in found}
+
+
 def sample_validation(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> int:
     """Fully validate a deterministic sample of staged-type resources; return failures."""
     source_dir = {f.path.name: f.path for f in files.ndjson} | {p.name: p for p in files.json}
+    rows = _sample_rows(con)
+    kept = _kept_texts(con, rows)
+    texts: list[tuple[str, int, bytes | dict[str, Any]]] = [
+        (src, pos, kept[src, pos]) for src, pos, _ in rows if (src, pos) in kept
+    ]
+    texts += _raw_resources(source_dir, [r for r in rows if (r[0], r[1]) not in kept])
     failures: list[tuple[str, int, str, str]] = []
-    for src, pos, raw in _raw_resources(source_dir, _sample_rows(con)):
+    for src, pos, raw in sorted(texts, key=lambda t: (t[0], t[1])):
         detail = validate_json(raw if isinstance(raw, bytes) else orjson.dumps(raw))
         if detail is not None:
             failures.append((src, pos, QuarantineReason.INVALID_RESOURCE.value, detail))

@@ -22,7 +22,7 @@ from pipelines.errors import QuarantineThresholdError
 from pipelines.fhir.files import SourceFiles, discover_source
 from pipelines.fhir.validate import is_known_type
 from pipelines.known_lines import PRIOR, attach_prior, classify_known
-from pipelines.land import STAGED_TYPES, LandingProblem, land_source
+from pipelines.land import STAGED_TYPES, LandingProblem, clear_line_text, land_source
 from pipelines.notes import decode_notes
 from pipelines.quarantine import (
     MIN_READ_FOR_THRESHOLD,
@@ -152,6 +152,7 @@ def land_and_classify(
     landed = time.perf_counter()
     _register_types(con)
     sample_validation(con, files)
+    clear_line_text(con)
     for name in OUTCOME_SQL:
         con.execute((SQL_DIR / name).read_text())
     if seconds is not None:

@@ -264,3 +264,19 @@ def test_a_type_split_over_several_files_keeps_each_files_ordinals(
     assert 0 < incremental.records[1] < incremental.records[0] / 10
     assert incremental.quarantine["source"].to_list() == ["Observation.002.ndjson:2"]
     _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_a_changed_record_that_fails_validation_is_quarantined_as_in_a_full_run(
+    cohort: Path, tmp_path: Path
+) -> None:
+    work, second = _landed_then_copied(cohort, tmp_path)
+    observations = _lines(second / "Observation.ndjson")
+    record = orjson.loads(observations[0])  # the head of a type is always in the sample
+    record["notAnR4Field"] = True  # ignored by landing, rejected by R4B validation
+    observations[0] = orjson.dumps(record)
+    _write(second / "Observation.ndjson", observations)
+    incremental = _prepare(second, work)
+    assert incremental.records[1] == 1
+    assert incremental.quarantine["reason"].to_list() == ["invalid_resource"]
+    assert incremental.quarantine["source"].to_list() == ["Observation.ndjson:1"]
+    _same_as_fresh(second, tmp_path, incremental)
