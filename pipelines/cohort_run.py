@@ -132,6 +132,8 @@ def prepare(
     # disk, and the peak stays at the configured memory_limit whatever the cohort size.
     scratch = work / "landing.duckdb"
     _remove_db(scratch)
+    for leftover in work.glob("delta-*"):  # record copies (PHI) of a run killed while landing
+        leftover.unlink()
     try:
         with duckdb.connect(str(scratch)) as con:
             configure(con, limits(settings), work / "duckdb_tmp")

@@ -280,3 +280,12 @@ def test_a_changed_record_that_fails_validation_is_quarantined_as_in_a_full_run(
     assert incremental.quarantine["reason"].to_list() == ["invalid_resource"]
     assert incremental.quarantine["source"].to_list() == ["Observation.ndjson:1"]
     _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_a_killed_runs_delta_file_is_removed_by_the_next_run(cohort: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "run").mkdir(parents=True)
+    leftover = work / "run" / "delta-Observation.ndjson"
+    leftover.write_bytes(b'{"resourceType": "Observation", "id": "left-behind"}\n')
+    _prepare(cohort, work)
+    assert not leftover.exists()
