@@ -186,7 +186,10 @@ def _run(
 
 def run_bench(patients: int, seed: int, out: Path, *, progress: bool = False) -> BenchReport:
     source = cohort_dir(out, patients, seed, progress)
-    scan_s, rows = bare_scan(source)
+    # Best of three: the reference is what reading these files can cost here, and this shared
+    # box's page cache and neighbours make any single scan noisy.
+    scans = [bare_scan(source) for _ in range(3)]
+    scan_s, rows = min(s for s, _ in scans), scans[0][1]
     report = BenchReport(patients, rows, 0, scan_s)
     work = out / f"n{patients}-s{seed}" / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -207,7 +210,8 @@ def format_bench(report: BenchReport) -> str:
         f"{'stage':<58} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}",
     ]
     lines.append(
-        f"{'bare DuckDB read_json scan (explicit columns)':<58} {report.bare_scan_s:>8.2f} "
+        f"{'bare DuckDB read_json scan (explicit columns, best of 3)':<58} "
+        f"{report.bare_scan_s:>8.2f} "
         f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}"
     )
     for r in report.rows:
@@ -216,7 +220,8 @@ def format_bench(report: BenchReport) -> str:
     t = report.totals
     lines += [
         "",
-        f"ingest+staging / bare scan: {t['full: ingest+staging'] / report.bare_scan_s:.2f}x",
+        f"ingest+staging / bare scan: full {t['full: ingest+staging'] / report.bare_scan_s:.2f}x, "
+        f"nightly with 1% changed {t['incremental: ingest+staging'] / report.bare_scan_s:.2f}x",
         f"full run: {t['full: total']:.1f} s; NLP rerun / first: "
         f"{t['rerun: NLP'] / max(t['full: NLP'], 1e-9):.1%}",
         f"incremental ({t['changed patients']:.0f} patients changed) / full: "

@@ -1,0 +1,26 @@
+"""`vascreen bench` runs end to end on a tiny cohort and reports what known lines saved."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipelines.bench import format_bench, run_bench
+
+
+def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: Path) -> None:
+    report = run_bench(250, 3, tmp_path)
+    text = format_bench(report)
+    assert re.search(r"ingest\+staging / bare scan: full [\d.]+x, nightly with 1% changed", text)
+    parsed = {
+        m["run"]: (int(m["parsed"]), int(m["seen"]))
+        for m in re.finditer(
+            r"^(?P<run>full|rerun|incremental): land \((?P<parsed>\d+) of (?P<seen>\d+)", text, re.M
+        )
+    }
+    assert parsed["full"][0] == parsed["full"][1] == report.resources
+    # A rerun parses only records that never stage (entered-in-error, duplicates): none known.
+    assert parsed["rerun"][0] < parsed["rerun"][1] / 100
+    assert report.totals["changed patients"] > 0
+    assert parsed["rerun"][0] < parsed["incremental"][0] < parsed["incremental"][1] / 10
+    assert (tmp_path / "n250-s3" / "work" / "incremental" / "worklist.csv").exists()
