@@ -22,7 +22,7 @@ from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source
 from pipelines.known_lines import landing_counts
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
-from pipelines.nightly import RunSummary, is_url
+from pipelines.nightly import RunSummary, flagged_by_screen, is_url
 from pipelines.quarantine import build_quarantine
 from pipelines.settings import Settings
 from pipelines.shards import (
@@ -239,13 +239,12 @@ def summarize(
     items: pl.DataFrame,
     fetched: Fetched,
 ) -> RunSummary:
-    flagged = items.group_by("screen").len().sort("screen")
     return RunSummary(
         run_id="",
         as_of=as_of,
         source_kind="fhir" if is_url(source) else "files",
         counts=prepared.counts,
-        flagged=dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True)),
+        flagged=flagged_by_screen(items),
         quarantined=prepared.quarantine.height,
         notes=sum(r.notes for r in results),
         mentions=sum(r.mentions for r in results),

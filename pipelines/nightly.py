@@ -98,16 +98,21 @@ def screen(tables: dict[str, pl.DataFrame], screens: list[Screen], as_of: date) 
     return evaluate_screens(screens, tables, as_of)
 
 
+def flagged_by_screen(items: pl.DataFrame) -> dict[str, int]:
+    """Worklist items per screen, sorted by screen (counts only: no PHI)."""
+    flagged = items.group_by("screen").len().sort("screen")
+    return dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True))
+
+
 def start_summary(
     source: str, as_of: date, staged: StagedData, mentions: pl.DataFrame, evaluation: Evaluation
 ) -> RunSummary:
-    flagged = evaluation.items.group_by("screen").len().sort("screen")
     return RunSummary(
         run_id="",
         as_of=as_of,
         source_kind="fhir" if is_url(source) else "files",
         counts=staged.counts,
-        flagged=dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True)),
+        flagged=flagged_by_screen(evaluation.items),
         quarantined=staged.quarantine.height,
         notes=staged.tables["note"].height,
         mentions=mentions.height,
