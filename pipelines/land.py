@@ -200,30 +200,73 @@ def _columns_literal(fields: dict[str, Shape]) -> str:
     )
 
 
-def _ndjson_select(path: Path, file_type: str) -> str:
+def _typed_scan(path: Path, file_type: str) -> str:
     # Each type lands with its own narrow schema; unstaged types with the base fields only:
     # parsing other fields against the staged shapes would only produce type mismatches (slow).
-    fields = fields_for(file_type)
     return (
-        f"SELECT {_sql_str(path.name)} AS src, ordinality AS src_pos, 'ndjson' AS src_kind, "  # noqa: S608
-        f"{_sql_str(file_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
-        f"* EXCLUDE (ordinality) FROM read_json({_sql_str(str(path))}, "
-        f"format = 'newline_delimited', columns = {_columns_literal(fields)}, "
-        f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES}) WITH ORDINALITY"
+        f"read_json({_sql_str(str(path))}, format = 'newline_delimited', "
+        f"columns = {_columns_literal(fields_for(file_type))}, "
+        f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES})"
     )
+
+
+def _objects_scan(path: Path) -> str:
+    return (
+        f"read_json_objects({_sql_str(str(path))}, format = 'newline_delimited', "
+        f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES})"
+    )
+
+
+def _ordered(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """Run a ``CREATE TABLE ... AS SELECT ... FROM <one file scan>`` keeping the file's order.
+
+    With insertion order preserved, DuckDB still reads the file on every thread and writes the
+    rows in file order, so a row's ``rowid + 1`` is its record ordinal (the numbering ``WITH
+    ORDINALITY`` gives, which instead reads on one thread: half the speed on two cores). Only a
+    plain scan and projection keep that order: no join may sit in `statement`.
+    """
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(statement)
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
+def _file_branch(table: str, f: NdjsonFile) -> str:
+    """A whole-file table as ``raw_resource`` rows: its ordinal is its rowid + 1."""
+    return (
+        f"SELECT {_sql_str(f.path.name)} AS src, rowid + 1 AS src_pos, 'ndjson' AS src_kind, "  # noqa: S608
+        f"{_sql_str(f.resource_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, * "
+        f"FROM {table}"
+    )
+
+
+def _land_whole(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
+    """Parse every record of `f` into `table`, in file order (`_ordered`)."""
+    scan = _typed_scan(f.path, f.resource_type)
+    _ordered(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {scan}")  # noqa: S608
 
 
 def _land_ndjson(
     con: duckdb.DuckDBPyConnection, files: SourceFiles, *, track_lines: bool, scratch: Path
-) -> list[LandingProblem]:
+) -> tuple[list[str], list[LandingProblem]]:
+    """Land the NDJSON files; return the ``raw_resource`` branches of whole-file tables."""
     if track_lines:
-        _land_unknown_lines(con, files, scratch)
+        branches = _land_unknown_lines(con, files, scratch)
     else:
-        selects = [_ndjson_select(f.path, f.resource_type) for f in files.ndjson]
-        con.execute(f"INSERT INTO raw_resource BY NAME {' UNION ALL BY NAME '.join(selects)}")
+        branches = []
+        for i, f in enumerate(files.ndjson):
+            _land_whole(con, f, f"raw_file_{i}")
+            branches.append(_file_branch(f"raw_file_{i}", f))
+    landed = " UNION ALL ".join(
+        [
+            *(f"SELECT src, src_pos, resourceType FROM ({b})" for b in branches),  # noqa: S608
+            "SELECT src, src_pos, resourceType FROM raw_parsed WHERE src_kind = 'ndjson'",
+        ]
+    )
     bad = con.execute(
-        "SELECT src, list(src_pos ORDER BY src_pos) FROM raw_resource "
-        "WHERE src_kind = 'ndjson' AND resourceType IS NULL GROUP BY src ORDER BY src"
+        f"SELECT src, list(src_pos ORDER BY src_pos) FROM ({landed}) "  # noqa: S608
+        "WHERE resourceType IS NULL GROUP BY src ORDER BY src"
     ).fetchall()
     by_name = {f.path.name: f for f in files.ndjson}
     problems: list[LandingProblem] = []
@@ -235,7 +278,7 @@ def _land_ndjson(
                     ndjson_file.resource_type, None, f"{src}:{p.line}", p.reason, p.detail
                 )
             )
-    return problems
+    return branches, problems
 
 
 # Above this share of unknown records, a file is parsed whole and filtered: copying most of it
@@ -251,85 +294,137 @@ KNOWN_LINE_DDL = (
     "(line_hash UBIGINT, line_len BIGINT, resourcetype VARCHAR)"
 )
 
-
-def _objects_scan(path: Path) -> str:
-    return (
-        f"read_json_objects({_sql_str(str(path))}, format = 'newline_delimited', "
-        f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES}) WITH ORDINALITY"
-    )
+# A record's line key: the hash and length of its text as ``read_json_objects`` returns it
+# (NULL for an unreadable record, which is then never known).
+_LINE_KEY = (
+    "CASE WHEN json IS NOT NULL THEN hash(json) END AS line_hash, strlen(json::VARCHAR) AS line_len"
+)
 
 
 def _hash_lines(
-    con: duckdb.DuckDBPyConnection, resource_type: str, files: list[NdjsonFile]
+    con: duckdb.DuckDBPyConnection, resource_type: str, files: list[tuple[int, NdjsonFile]]
 ) -> None:
-    """One pass over one type's files: each record's line key into ``raw_line``, text if unknown.
+    """One type's files: each record's line key into ``raw_line``, and whether it is known.
 
-    Only the mirror's keys of that type are looked up (``IN``: one hash table built on those
-    keys per type, whatever the number of files, probed by the scans); a record of another type
-    in the file is simply parsed. Without any such key (a first run), no text is kept: the
-    whole file is parsed.
+    Each file is hashed in file order (`_ordered`, no lookup in that scan); then one statement
+    looks every key up among the mirror's keys of that type (``IN``: one hash table built on
+    them, probed by all the type's records). A record of another type in the file is simply
+    parsed. Texts are fetched afterwards, for unknown records only (`_fetch_unknown_texts`).
     """
+    for i, f in files:
+        _ordered(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE line_file_{i} AS SELECT {_LINE_KEY} "  # noqa: S608
+            f"FROM {_objects_scan(f.path)}",
+        )
     rtype = _sql_str(resource_type)
-    found = con.execute(
-        "SELECT count(*) > 0 FROM known_line WHERE resourcetype = ?", [resource_type]
-    ).fetchone()
-    has_keys = bool(found and found[0])
     known = (
         "(line_hash, line_len) IN (SELECT line_hash, line_len FROM known_line "  # noqa: S608
         f"WHERE resourcetype = {rtype})"
-        if has_keys
-        else "NULL::BOOLEAN"
     )
-    text = "json" if has_keys else "NULL"
     staged = "true" if resource_type in STAGED_TYPES else "false"
     scans = " UNION ALL ".join(
-        f"SELECT {_sql_str(f.path.name)} AS src, ordinality AS src_pos, json, "  # noqa: S608
-        "CASE WHEN json IS NOT NULL THEN hash(json) END AS line_hash, "
-        f"strlen(json::VARCHAR) AS line_len FROM {_objects_scan(f.path)}"
-        for f in files
+        f"SELECT {_sql_str(f.path.name)} AS src, rowid + 1 AS src_pos, line_hash, line_len "  # noqa: S608
+        f"FROM line_file_{i}"
+        for i, f in files
     )
     con.execute(
         "INSERT INTO raw_line SELECT src, src_pos, line_hash, line_len, "  # noqa: S608
-        f"CASE WHEN known THEN {rtype} END, CASE WHEN known THEN {staged} END, "
-        f"CASE WHEN known IS NOT TRUE THEN {text} END FROM (SELECT *, {known} AS known "
-        f"FROM ({scans}))"
+        f"CASE WHEN known THEN {rtype} END, CASE WHEN known THEN {staged} END, NULL "
+        f"FROM (SELECT *, {known} AS known FROM ({scans}))"
     )
+    for i, _ in files:
+        con.execute(f"DROP TABLE line_file_{i}")
 
 
-def _land_unknown_lines(con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path) -> None:
-    """Hash every record into ``raw_line``; parse into ``raw_resource`` only unknown ones.
+# Buckets of the unknown-key prefilter in `_fetch_unknown_texts` (one character each).
+_PREFILTER_BUCKETS = 1 << 20
+
+
+def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
+    """Keep in ``raw_line.line_text`` the text of `f`'s unknown records, found by line key.
+
+    A second scan of the file, on every thread. A join on the record text is slow (its probe
+    carries every text), so a record first passes a prefilter: the bucket of its hash must be
+    one of the unknown keys' buckets (a string of '0'/'1' passed as a parameter, read with
+    ``substr``). Only the few that pass are matched exactly on the key. Records with the same
+    key have the same text, so the key alone says where each text goes.
+    """
+    name = _sql_str(f.path.name)
+    unknown = (
+        f"SELECT line_hash, line_len FROM raw_line WHERE src = {name} "  # noqa: S608
+        "AND known_type IS NULL AND line_len IS NOT NULL"
+    )
+    n = _PREFILTER_BUCKETS
+    bits = bytearray(b"0" * n)
+    for (bucket,) in con.execute(
+        f"SELECT DISTINCT (line_hash % {n})::BIGINT FROM ({unknown})"  # noqa: S608
+    ).fetchall():
+        bits[bucket] = ord("1")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE unknown_text AS SELECT line_hash, line_len, "  # noqa: S608
+        f"any_value(json::VARCHAR) AS line_text FROM (SELECT * FROM (SELECT {_LINE_KEY}, json "
+        f"FROM {_objects_scan(f.path)}) WHERE substr($1, (line_hash % {n})::BIGINT + 1, 1) = '1') "
+        f"WHERE (line_hash, line_len) IN ({unknown}) GROUP BY line_hash, line_len",
+        [bits.decode()],
+    )
+    con.execute(
+        "UPDATE raw_line SET line_text = t.line_text FROM unknown_text AS t "  # noqa: S608
+        f"WHERE raw_line.src = {name} AND raw_line.known_type IS NULL "
+        "AND raw_line.line_hash = t.line_hash AND raw_line.line_len = t.line_len"
+    )
+    con.execute("DROP TABLE unknown_text")
+
+
+def _land_unknown_lines(
+    con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path
+) -> list[str]:
+    """Hash every record into ``raw_line``; parse only unknown ones; return whole-file branches.
 
     A record is known when ``known_line`` (the mirror's line keys; empty on a first run) has
-    its hash and length. An unreadable record (NULL text) is never known.
+    its hash and length. An unreadable record (NULL key) is never known. A file with no known
+    record lands whole (its own table, a ``raw_resource`` branch); one with few unknown records
+    lands them from a delta file, one with many from the whole file, filtered; both into
+    ``raw_parsed``.
     """
     con.execute(KNOWN_LINE_DDL)
-    by_type: dict[str, list[NdjsonFile]] = {}
-    for f in files.ndjson:
-        by_type.setdefault(f.resource_type, []).append(f)
+    by_type: dict[str, list[tuple[int, NdjsonFile]]] = {}
+    for i, f in enumerate(files.ndjson):
+        by_type.setdefault(f.resource_type, []).append((i, f))
     for resource_type, same_type in sorted(by_type.items()):
         _hash_lines(con, resource_type, same_type)
     stats = {
-        src: (int(total), int(unknown), int(unreadable), int(kept))
-        for src, total, unknown, unreadable, kept in con.execute(
+        src: (int(total), int(unknown), int(unreadable))
+        for src, total, unknown, unreadable in con.execute(
             "SELECT src, count(*), count(*) FILTER (WHERE known_type IS NULL), "
-            "count(*) FILTER (WHERE line_len IS NULL), count(line_text) FROM raw_line GROUP BY src"
+            "count(*) FILTER (WHERE line_len IS NULL) FROM raw_line GROUP BY src"
         ).fetchall()
     }
-    for f in files.ndjson:
-        total, unknown, unreadable, kept = stats.get(f.path.name, (0, 0, 0, 0))
+    branches: list[str] = []
+    for i, f in enumerate(files.ndjson):
+        total, unknown, unreadable = stats.get(f.path.name, (0, 0, 0))
         if unknown == 0:
+            continue
+        table = f"raw_file_{i}"
+        if unknown == total:
+            _land_whole(con, f, table)
+            branches.append(_file_branch(table, f))
             continue
         unknown_pos = (
             "SELECT src_pos FROM raw_line WHERE known_type IS NULL "  # noqa: S608
             f"AND src = {_sql_str(f.path.name)}"
         )
-        whole = kept < unknown or unreadable > 0 or unknown > DELTA_MAX_SHARE * total
-        if whole or not _land_delta(con, f, unknown_pos, scratch):
-            where = "" if unknown == total else f" WHERE ordinality IN ({unknown_pos})"
-            con.execute(
-                f"INSERT INTO raw_resource BY NAME {_ndjson_select(f.path, f.resource_type)}"
-                + where
-            )
+        if unreadable == 0 and unknown <= DELTA_MAX_SHARE * total:
+            _fetch_unknown_texts(con, f)
+            if _land_delta(con, f, unknown, unknown_pos, scratch):
+                continue
+        _land_whole(con, f, table)
+        con.execute(
+            f"INSERT INTO raw_parsed BY NAME SELECT * FROM ({_file_branch(table, f)}) "  # noqa: S608
+            f"WHERE src_pos IN ({unknown_pos})"
+        )
+        con.execute(f"DROP TABLE {table}")
+    return branches
 
 
 def clear_line_text(con: duckdb.DuckDBPyConnection) -> None:
@@ -338,31 +433,39 @@ def clear_line_text(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _land_delta(
-    con: duckdb.DuckDBPyConnection, f: NdjsonFile, unknown_pos: str, scratch: Path
+    con: duckdb.DuckDBPyConnection, f: NdjsonFile, unknown: int, unknown_pos: str, scratch: Path
 ) -> bool:
     """Write the unknown records of `f` to a delta file and land them at their own ordinals.
 
     The copy is each record's text as read, one per line, so ``read_json`` parses it as it
-    would in the whole file. False (nothing landed) if DuckDB cannot write the copy.
+    would in the whole file. False (nothing landed) if a text is missing (the file changed
+    while it was read) or DuckDB cannot write the copy.
     """
-    scratch.mkdir(parents=True, exist_ok=True)
     name = _sql_str(f.path.name)
+    found = con.execute(
+        f"SELECT count(line_text) FROM raw_line WHERE src = {name} AND known_type IS NULL"  # noqa: S608
+    ).fetchone()
+    if not found or found[0] != unknown:
+        return False
+    scratch.mkdir(parents=True, exist_ok=True)
     delta = scratch / f"delta-{f.path.name.removesuffix('.gz')}"
     try:
         try:
             con.execute(
                 f"COPY (SELECT line_text FROM raw_line WHERE src = {name} "  # noqa: S608
-                "AND line_text IS NOT NULL ORDER BY src_pos) "
+                "AND known_type IS NULL ORDER BY src_pos) "
                 f"TO {_sql_str(str(delta))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
                 "DELIMITER '\x01')"
             )
         except duckdb.Error:
             return False
         con.execute(
-            f"INSERT INTO raw_resource BY NAME SELECT d.* REPLACE ({name} AS src, "  # noqa: S608
-            f"m.src_pos AS src_pos) FROM ({_ndjson_select(delta, f.resource_type)}) AS d "
-            "JOIN (SELECT src_pos, row_number() OVER (ORDER BY src_pos) AS delta_pos "
-            f"FROM ({unknown_pos})) AS m ON d.src_pos = m.delta_pos"
+            f"INSERT INTO raw_parsed BY NAME SELECT {name} AS src, m.src_pos, "  # noqa: S608
+            "'ndjson' AS src_kind, "
+            f"{_sql_str(f.resource_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
+            f"d.* EXCLUDE (ordinality) FROM (SELECT * FROM {_typed_scan(delta, f.resource_type)} "
+            "WITH ORDINALITY) AS d JOIN (SELECT src_pos, row_number() OVER (ORDER BY src_pos) "
+            f"AS delta_pos FROM ({unknown_pos})) AS m ON d.ordinality = m.delta_pos"
         )
         return True
     finally:
@@ -431,14 +534,14 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
     for fields, cond in [*groups, (BASE_FIELDS, f"NOT IN ({staged})")]:
         structure = _sql_str(orjson.dumps(_json_structure(fields)).decode())
         con.execute(
-            "INSERT INTO raw_resource BY NAME SELECT src, src_pos, src_kind, "  # noqa: S608
+            "INSERT INTO raw_parsed BY NAME SELECT src, src_pos, src_kind, "  # noqa: S608
             "NULL AS file_type, full_url, "
             f"unnest(json_transform(resource, {structure})) FROM json_resource "
             f"WHERE coalesce((resource ->> 'resourceType'), '') {cond}"
         )
     con.execute("DROP TABLE json_resource")
     rows = con.execute(
-        "SELECT src, src_kind, resourceType, id, src_pos FROM raw_resource "
+        "SELECT src, src_kind, resourceType, id, src_pos FROM raw_parsed "
         "WHERE src_kind <> 'ndjson' AND (resourceType IS NULL OR "
         "(src_kind = 'bundle' AND resourceType = 'Bundle')) ORDER BY src, src_pos"
     ).fetchall()
@@ -476,18 +579,21 @@ def land_source(
 ) -> list[LandingProblem]:
     """Create and fill ``raw_resource``; return the lines and files that could not be landed.
 
-    Unreadable rows are deleted from ``raw_resource`` once reported, so every remaining row has
-    a resourceType. With `track_lines`, NDJSON records are hashed into ``raw_line`` and only
-    those not in ``known_line`` are parsed (module docstring); delta files go to `scratch`.
-    ``raw_line.line_text`` keeps the text of unknown records for the sampled validation; the
-    caller clears it (`clear_line_text`). Without `track_lines`, ``raw_line`` is created empty.
+    ``raw_resource`` is a view: the whole-file tables (``raw_file_<n>``, one per NDJSON file
+    parsed whole, its ordinal the rowid + 1) and ``raw_parsed`` (records landed any other way:
+    delta files, filtered files, ``.json`` files and Bundles). Unreadable rows are left out of
+    it once reported, so every row has a resourceType. With `track_lines`, NDJSON records are
+    hashed into ``raw_line`` and only those not in ``known_line`` are parsed (module docstring);
+    delta files go to `scratch`. ``raw_line.line_text`` keeps the text of records landed from a
+    delta file for the sampled validation; the caller clears it (`clear_line_text`). Without
+    `track_lines`, ``raw_line`` is created empty.
     """
     con.execute("LOAD json")
-    # Row order is carried by src/src_pos (WITH ORDINALITY), so the scan need not keep it.
+    # Row order is carried by src/src_pos, so scans need not keep it (`_ordered` asks for it).
     con.execute("SET preserve_insertion_order = false")
     fields = ", ".join(f'"{k}" {duckdb_type(v)}' for k, v in RESOURCE_FIELDS.items())
     con.execute(
-        "CREATE OR REPLACE TABLE raw_resource (src VARCHAR, src_pos BIGINT, src_kind VARCHAR, "
+        "CREATE OR REPLACE TABLE raw_parsed (src VARCHAR, src_pos BIGINT, src_kind VARCHAR, "
         f"file_type VARCHAR, full_url VARCHAR, {fields})"
     )
     con.execute(
@@ -495,21 +601,31 @@ def land_source(
         "line_len BIGINT, known_type VARCHAR, known_staged BOOLEAN, line_text VARCHAR)"
     )
     problems: list[LandingProblem] = []
+    branches: list[str] = []
     if files.ndjson:
         if track_lines and scratch is None:
             raise ValueError("track_lines needs a scratch directory for delta files")
-        problems += _land_ndjson(con, files, track_lines=track_lines, scratch=scratch or Path())
+        branches, found = _land_ndjson(
+            con, files, track_lines=track_lines, scratch=scratch or Path()
+        )
+        problems += found
     if files.json:
         problems += _land_json(con, files)
     # Transaction Bundles may POST resources without an id; their fullUrl names them, and
     # references inside the Bundle use that same fullUrl ('urn:uuid:<id>' or '.../Type/<id>').
     con.execute(
-        "UPDATE raw_resource SET id = coalesce(nullif(regexp_extract(full_url, "
+        "UPDATE raw_parsed SET id = coalesce(nullif(regexp_extract(full_url, "
         "'^urn:uuid:(.+)$', 1), ''), nullif(regexp_extract(full_url, '/' || resourceType || "
         "'/([^/]+)$', 1), '')) WHERE src_kind = 'bundle' AND nullif(trim(id), '') IS NULL"
     )
     con.execute(
-        "DELETE FROM raw_resource WHERE resourceType IS NULL "
+        "DELETE FROM raw_parsed WHERE resourceType IS NULL "
         "OR (src_kind = 'bundle' AND resourceType = 'Bundle')"
     )
+    # raw_parsed first: the view has its (every landed field's) column order.
+    whole = "".join(
+        f" UNION ALL BY NAME SELECT * FROM ({b}) WHERE resourceType IS NOT NULL"  # noqa: S608
+        for b in branches
+    )
+    con.execute(f"CREATE OR REPLACE VIEW raw_resource AS SELECT * FROM raw_parsed{whole}")  # noqa: S608
     return problems
