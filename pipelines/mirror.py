@@ -60,8 +60,8 @@ STAGED_TABLES: dict[str, str] = {
 
 _HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
-# 3: line keys and meta per resource, ignored_line.
-MIRROR_VERSION = 3
+# 3: line keys and meta per resource, ignored_line. 4: line keys are MD5, not DuckDB's hash.
+MIRROR_VERSION = 4
 
 
 def fingerprint() -> str:
@@ -121,11 +121,11 @@ def merge_staged(
     try:
         con.execute(
             "CREATE TABLE IF NOT EXISTS mirror.resource (resourcetype VARCHAR, id VARCHAR, "
-            "patient_id VARCHAR, content_hash UBIGINT, line_hash UBIGINT, line_len BIGINT, "
+            "patient_id VARCHAR, content_hash UBIGINT, line_hash UHUGEINT, line_len BIGINT, "
             "version_id VARCHAR, last_updated VARCHAR)"
         )
         con.execute(
-            "CREATE TABLE IF NOT EXISTS mirror.ignored_line (line_hash UBIGINT, line_len BIGINT, "
+            "CREATE TABLE IF NOT EXISTS mirror.ignored_line (line_hash UHUGEINT, line_len BIGINT, "
             "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR)"
         )
         _stage_keys(con, snapshot_types, deleted or {})
