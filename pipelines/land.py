@@ -1,10 +1,10 @@
-"""Land FHIR files into DuckDB's ``raw_resource`` table: one row per line or Bundle entry.
+"""Land FHIR files into DuckDB's ``raw_resource`` view: one row per line or Bundle entry.
 
 Reading is DuckDB's ``read_json`` with an explicit, narrow column schema per resource type
 (`TYPE_FIELDS`: the fields staging reads that the type has; `BASE_FIELDS` for unstaged types),
 which extracts them while parsing and is several times faster than schema inference or Python
 parsing (design.md, "Known traps"). ``raw_resource`` has the union of the columns
-(`RESOURCE_FIELDS`); a type's other columns stay NULL. Fields absent from a resource, or of
+(`RESOURCE_FIELDS`); a type's other columns are NULL. Fields absent from a resource, or of
 an unexpected JSON shape, read as NULL; the structural checks in ``sql/staging`` and the
 sampled R4B validation in `pipelines.fhir.validate` catch what matters.
 
@@ -13,18 +13,22 @@ Bundle ``entry.resource``; ``src`` (file name) and ``src_pos`` (non-blank line o
 1-based entry index) locate it. Lines DuckDB could not read become NULL rows, which are
 re-read in Python (only in the files that have them) to quarantine them by file:line.
 
-NDJSON is the bulk path (one ``read_json`` per file, straight into ``raw_resource``). ``.json``
-files (single resources, Bundles) take a slower path: read as JSON values, unpacked, then
-transformed per type with ``json_transform``; fine for the Bundle volumes seen (Synthea-style
-transaction Bundles), not tuned for health-system scale.
+NDJSON is the bulk path: a file parsed whole goes to its own table (``raw_file_<n>``), read on
+every thread with insertion order kept, so a row's rowid + 1 is its record ordinal (`_ordered`;
+``WITH ORDINALITY`` reads on one thread, half the speed on two cores). ``raw_resource`` is a
+view over those tables and ``raw_parsed``, which holds what lands any other way (with
+``src_pos`` stored). ``.json`` files (single resources, Bundles) take a slower path: read as
+JSON values, unpacked, then transformed per type with ``json_transform``; fine for the Bundle
+volumes seen (Synthea-style transaction Bundles), not tuned for health-system scale.
 
-Known lines (a run with a mirror, `pipelines.known_lines`): every NDJSON record's text is
-hashed first (``read_json_objects``, which numbers records exactly as ``read_json`` does) into
-``raw_line`` (src, src_pos, line_hash, line_len). A record whose hash and length the mirror
-already holds (table ``known_line``) is not parsed: ``raw_line`` says what it is. Only the other
-records land in ``raw_resource``: copied byte for byte to a small delta file and read with the same
-``read_json`` options, or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
-unreadable records, read from the whole file and filtered by ordinal. Either way a record lands
+Known lines (a run with a mirror, `pipelines.known_lines`): every NDJSON record's text is keyed
+first (MD5 and length of the text ``read_json_objects`` returns; it numbers records exactly as
+``read_json`` does), in file order, into ``raw_line`` (src, src_pos, line_hash, line_len). A
+record whose key the mirror already holds (table ``known_line``) is not parsed: ``raw_line``
+says what it is. Only the other records land: their texts are fetched by key (a second,
+prefiltered scan), copied byte for byte to a small delta file and read with the same
+``read_json`` options; or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
+unreadable records, the whole file is parsed and filtered by ordinal. Either way a record lands
 or is rejected exactly as in a full parse, at its own file ordinal.
 
 Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
