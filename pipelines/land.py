@@ -320,10 +320,16 @@ def _hash_lines(
     them, probed by all the type's records). A record of another type in the file is simply
     parsed. Texts are fetched afterwards, for unknown records only (`_fetch_unknown_texts`).
     """
+    found = con.execute(
+        "SELECT count(*) > 0 FROM known_line WHERE resourcetype = ?", [resource_type]
+    ).fetchone()
+    # Without keys of this type (a first run) every record is unknown and its file is parsed
+    # whole: no text is fetched, so the prefilter's fast hash is not needed.
+    key = _LINE_KEY if found and found[0] else _LINE_KEY.replace("hash(json)", "NULL::UBIGINT")
     for i, f in files:
         _ordered(
             con,
-            f"CREATE OR REPLACE TEMP TABLE line_file_{i} AS SELECT {_LINE_KEY} "  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE line_file_{i} AS SELECT {key} "  # noqa: S608
             f"FROM {_objects_scan(f.path)}",
         )
     rtype = _sql_str(resource_type)
