@@ -20,8 +20,8 @@ import duckdb
 import orjson
 
 from pipelines import cohort_run
-from pipelines.fhir.files import MAX_LINE_BYTES, discover_source
-from pipelines.land import _columns_literal, _sql_str, fields_for
+from pipelines.fhir.files import discover_source
+from pipelines.land import typed_scan
 from pipelines.nlp_cache import nlp_worker_peak_mb, shutdown_nlp_pool
 from pipelines.settings import Settings
 from pipelines.shards import read_results, run_shard
@@ -66,19 +66,14 @@ def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
 def bare_scan(source: Path) -> tuple[float, int]:
     """Seconds and rows of a read_json scan materialising every landed column (LOAD only).
 
-    Each file is read with the landing's own per-type narrow schema (`pipelines.land.fields_for`).
+    Each file is read exactly as the landing reads it whole (`pipelines.land.typed_scan`).
     """
     files = discover_source(source)
     with duckdb.connect() as con:
         con.execute("LOAD json")
         start, rows = time.perf_counter(), 0
         for f in files.ndjson:
-            fields = fields_for(f.resource_type)
-            scan = (
-                f"read_json({_sql_str(str(f.path))}, format = 'newline_delimited', "
-                f"columns = {_columns_literal(fields)}, ignore_errors = true, "
-                f"maximum_object_size = {MAX_LINE_BYTES})"
-            )
+            scan = typed_scan(f.path, f.resource_type)
             # `scan` is built here from file paths, not from input data.
             query = f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {scan}"  # noqa: S608
             found = con.execute(query).fetchone()

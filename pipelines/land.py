@@ -204,7 +204,8 @@ def _columns_literal(fields: dict[str, Shape]) -> str:
     )
 
 
-def _typed_scan(path: Path, file_type: str) -> str:
+def typed_scan(path: Path, file_type: str) -> str:
+    """The landing's ``read_json`` of one NDJSON file (its type's narrow schema)."""
     # Each type lands with its own narrow schema; unstaged types with the base fields only:
     # parsing other fields against the staged shapes would only produce type mismatches (slow).
     return (
@@ -247,7 +248,7 @@ def _file_branch(table: str, f: NdjsonFile) -> str:
 
 def _land_whole(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
     """Parse every record of `f` into `table`, in file order (`_ordered`)."""
-    scan = _typed_scan(f.path, f.resource_type)
+    scan = typed_scan(f.path, f.resource_type)
     _ordered(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {scan}")  # noqa: S608
 
 
@@ -298,16 +299,21 @@ KNOWN_LINE_DDL = (
     "(line_hash UHUGEINT, line_len BIGINT, resourcetype VARCHAR)"
 )
 
-# A record's line key: the MD5 (128 bits) and length of its text as ``read_json_objects``
-# returns it, NULL for an unreadable record (then never known). DuckDB's own ``hash`` is a fast
-# hash-table hash, not a fingerprint: near-identical records collide (1,202 pairs among 150,000
-# synthetic records differing in their ids, tests/pipelines/test_land_order.py), and a changed
-# record colliding with a known one would never be parsed. ``line_fast`` (that fast hash) only
-# buckets records for the prefilter of `_fetch_unknown_texts`.
-_LINE_KEY = (
-    "CASE WHEN json IS NOT NULL THEN md5_number(json::VARCHAR) END AS line_hash, "
-    "strlen(json::VARCHAR) AS line_len, hash(json) AS line_fast"
-)
+
+def _line_key(*, fast: bool = True) -> str:
+    """A record's line key: the MD5 (128 bits) and length of its ``read_json_objects`` text.
+
+    NULL for an unreadable record (then never known). DuckDB's own ``hash`` is a fast
+    hash-table hash, not a fingerprint: near-identical records collide (1,202 pairs among
+    150,000 synthetic records differing in their ids, tests/pipelines/test_land_order.py), and
+    a changed record colliding with a known one would never be parsed. ``line_fast`` (that fast
+    hash; NULL unless `fast`) only buckets records for the prefilter of `_fetch_unknown_texts`.
+    """
+    return (
+        "CASE WHEN json IS NOT NULL THEN md5_number(json::VARCHAR) END AS line_hash, "
+        f"strlen(json::VARCHAR) AS line_len, {'hash(json)' if fast else 'NULL::UBIGINT'} "
+        "AS line_fast"
+    )
 
 
 def _hash_lines(
@@ -325,7 +331,7 @@ def _hash_lines(
     ).fetchone()
     # Without keys of this type (a first run) every record is unknown and its file is parsed
     # whole: no text is fetched, so the prefilter's fast hash is not needed.
-    key = _LINE_KEY if found and found[0] else _LINE_KEY.replace("hash(json)", "NULL::UBIGINT")
+    key = _line_key(fast=bool(found and found[0]))
     for i, f in files:
         _ordered(
             con,
@@ -366,23 +372,22 @@ def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
     the same key have the same text, so the key alone says where each text goes.
     """
     name = _sql_str(f.path.name)
-    unknown = (
-        f"SELECT line_hash, line_len FROM raw_line WHERE src = {name} "  # noqa: S608
-        "AND known_type IS NULL AND line_len IS NOT NULL"
+    unknown_lines = (
+        f"FROM raw_line WHERE src = {name} AND known_type IS NULL AND line_len IS NOT NULL"
     )
     n = _PREFILTER_BUCKETS
     bits = bytearray(b"0" * n)
     for (bucket,) in con.execute(
-        f"SELECT DISTINCT (line_fast % {n})::BIGINT FROM raw_line WHERE src = {name} "  # noqa: S608
-        "AND known_type IS NULL AND line_len IS NOT NULL"
+        f"SELECT DISTINCT (line_fast % {n})::BIGINT {unknown_lines}"
     ).fetchall():
         bits[bucket] = ord("1")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE unknown_text AS SELECT line_hash, line_len, "  # noqa: S608
-        f"any_value(json::VARCHAR) AS line_text FROM (SELECT {_LINE_KEY}, json FROM "
+        f"any_value(json::VARCHAR) AS line_text FROM (SELECT {_line_key()}, json FROM "
         f"(SELECT json FROM {_objects_scan(f.path)} "
         f"WHERE substr($1, (hash(json) % {n})::BIGINT + 1, 1) = '1')) "
-        f"WHERE (line_hash, line_len) IN ({unknown}) GROUP BY line_hash, line_len",
+        f"WHERE (line_hash, line_len) IN (SELECT line_hash, line_len {unknown_lines}) "
+        "GROUP BY line_hash, line_len",
         [bits.decode()],
     )
     con.execute(
@@ -480,7 +485,7 @@ def _land_delta(
             f"INSERT INTO raw_parsed BY NAME SELECT {name} AS src, m.src_pos, "  # noqa: S608
             "'ndjson' AS src_kind, "
             f"{_sql_str(f.resource_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
-            f"d.* EXCLUDE (ordinality) FROM (SELECT * FROM {_typed_scan(delta, f.resource_type)} "
+            f"d.* EXCLUDE (ordinality) FROM (SELECT * FROM {typed_scan(delta, f.resource_type)} "
             "WITH ORDINALITY) AS d JOIN (SELECT src_pos, row_number() OVER (ORDER BY src_pos) "
             f"AS delta_pos FROM ({unknown_pos})) AS m ON d.ordinality = m.delta_pos"
         )
