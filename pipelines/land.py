@@ -25,8 +25,9 @@ Known lines (a run with a mirror, `pipelines.known_lines`): every NDJSON record'
 first (MD5 and length of the text ``read_json_objects`` returns; it numbers records exactly as
 ``read_json`` does), in file order, into ``raw_line`` (src, src_pos, line_hash, line_len). A
 record whose key the mirror already holds (table ``known_line``) is not parsed: ``raw_line``
-says what it is. Only the other records land: their texts are fetched by key (a second,
-prefiltered scan), copied byte for byte to a small delta file and read with the same
+says what it is. Only the other records land: their texts are read at their byte offsets
+(a file of one record per line) or fetched by key (a second, prefiltered scan), each checked
+against its key, copied byte for byte to a small delta file and read with the same
 ``read_json`` options; or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
 unreadable records, the whole file is parsed and filtered by ordinal. Either way a record lands
 or is rejected exactly as in a full parse, at its own file ordinal.
@@ -39,11 +40,14 @@ occur in responses and messages, which are not a data source.
 
 from __future__ import annotations
 
+import hashlib
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import orjson
+import polars as pl
 
 from pipelines.fhir.files import (
     MAX_LINE_BYTES,
@@ -365,12 +369,15 @@ _PREFILTER_BUCKETS = 1 << 20
 def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
     """Keep in ``raw_line.line_text`` the text of `f`'s unknown records, found by line key.
 
-    A second scan of the file, on every thread. A join on the record text is slow (its probe
+    Read at their byte offsets when the file allows it (`_read_at_offsets`), else a second
+    scan of the file, on every thread. A join on the record text is slow (its probe
     carries every text), so a record first passes a prefilter: the bucket of its fast hash must
     be one of the unknown records' buckets (a string of '0'/'1' passed as a parameter, read
     with ``substr``). Only the few that pass are keyed (MD5) and matched exactly. Records with
     the same key have the same text, so the key alone says where each text goes.
     """
+    if _read_at_offsets(con, f):
+        return
     name = _sql_str(f.path.name)
     unknown_lines = (
         f"FROM raw_line WHERE src = {name} AND known_type IS NULL AND line_len IS NOT NULL"
@@ -396,6 +403,64 @@ def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
         "AND raw_line.line_hash = t.line_hash AND raw_line.line_len = t.line_len"
     )
     con.execute("DROP TABLE unknown_text")
+
+
+def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
+    """Keep the unknown records' texts of `f`, read at their byte offsets; False if it cannot.
+
+    In a file of one record per line, each followed by one newline (what a bulk export writes:
+    no blank, padded or CRLF lines), record k starts after the lengths of records 1..k-1 plus
+    their newlines. A text read there is kept only if its MD5 and length are the record's key,
+    so a file laid out otherwise is never misread: the first mismatch returns False with
+    nothing kept, and the caller scans instead. Compressed files are always scanned.
+    """
+    if f.path.suffix == ".gz":
+        return False
+    src = f.path.name
+    lengths = (
+        con.sql(
+            f"SELECT src_pos, line_len FROM raw_line WHERE src = {_sql_str(src)}"  # noqa: S608
+        )
+        .pl()
+        .sort("src_pos")
+    )
+    n = lengths.height
+    if n == 0 or lengths["src_pos"][0] != 1 or lengths["src_pos"][-1] != n:
+        return False  # ordinals 1..n, each once (src_pos is unique per file)
+    line_len = lengths["line_len"]
+    starts = (line_len + 1).cum_sum() - line_len - 1
+    unknown = con.execute(
+        # hex: DuckDB hands over a UHUGEINT as a Python int at ~50 us each, a string at once
+        "SELECT src_pos, hex(line_hash), line_len FROM raw_line "
+        "WHERE src = ? AND known_type IS NULL ORDER BY src_pos",
+        [src],
+    ).fetchall()
+    offsets = starts.gather([pos - 1 for pos, _, _ in unknown]).to_list()
+    texts: list[str] = []
+    try:
+        with f.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for (_, key, length), start in zip(unknown, offsets, strict=True):
+                raw = mm[start : start + length]
+                digest = hashlib.md5(raw).digest()  # noqa: S324 (a key, as md5_number)
+                if format(int.from_bytes(digest, "little"), "X") != key:
+                    return False
+                texts.append(raw.decode("utf-8"))
+    except (OSError, ValueError):  # unreadable, changed or not UTF-8: scan instead
+        return False
+    fetched = pl.DataFrame(
+        {"src_pos": [pos for pos, _, _ in unknown], "line_text": texts},
+        schema={"src_pos": pl.Int64, "line_text": pl.String},
+    )
+    con.register("fetched_text", fetched)
+    try:
+        con.execute(
+            "UPDATE raw_line SET line_text = t.line_text FROM fetched_text AS t "
+            "WHERE raw_line.src = ? AND raw_line.src_pos = t.src_pos",
+            [src],
+        )
+    finally:
+        con.unregister("fetched_text")
+    return True
 
 
 def _land_unknown_lines(

@@ -5,7 +5,8 @@ rowid + 1 as its record ordinal (not ``WITH ORDINALITY``, which reads on one thr
 here is big enough, with a 1 MiB object limit (DuckDB's read buffers follow that limit), that
 DuckDB reads it in several buffers on two threads: checked by hand, an unordered copy of it
 comes back out of order (119,381 of 150,000 rows moved). Blank lines (not records) and broken
-lines (records DuckDB cannot read) sit in different buffers.
+lines (records DuckDB cannot read) sit in different buffers. A third copy is laid out as a
+bulk export writes it (no blank lines), so unknown texts are read at their byte offsets.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import duckdb
 import pytest
 
 from pipelines import land
-from pipelines.fhir.files import discover_source
+from pipelines.fhir.files import NdjsonFile, discover_source
 from pipelines.land import KNOWN_LINE_DDL, land_source
 
 RECORDS = 150_000
@@ -25,7 +26,7 @@ BROKEN_AFTER = {1, 55_555, 120_000}  # a broken line follows these records
 PAD = "x" * 200
 
 
-def _write(path: Path, *, broken_lines: bool) -> tuple[dict[str, int], set[int]]:
+def _write(path: Path, *, layout: str) -> tuple[dict[str, int], set[int]]:
     """Write the file; return each record id's ordinal and the broken lines' line numbers."""
     ordinal_of: dict[str, int] = {}
     broken: set[int] = set()
@@ -39,10 +40,10 @@ def _write(path: Path, *, broken_lines: bool) -> tuple[dict[str, int], set[int]]
                 f'"subject":{{"reference":"Patient/p{i % 97}"}},"code":{{"text":"{PAD}"}}}}\n'
             )
             ordinal_of[f"o{i}"] = ordinal
-            if i in BLANK_AFTER:
+            if layout != "export" and i in BLANK_AFTER:
                 line += 1
                 f.write("\n")
-            if broken_lines and i in BROKEN_AFTER:
+            if layout == "broken-lines" and i in BROKEN_AFTER:
                 line += 1
                 ordinal += 1
                 broken.add(line)
@@ -51,13 +52,14 @@ def _write(path: Path, *, broken_lines: bool) -> tuple[dict[str, int], set[int]]
 
 
 Source = tuple[Path, dict[str, int], set[int]]
+LAYOUTS = ["broken-lines", "blank-lines", "export"]
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["broken-lines", "clean"])
+@pytest.fixture(scope="module", params=LAYOUTS)
 def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Source:
     out = tmp_path_factory.mktemp("order") / "source"
     out.mkdir()
-    ordinal_of, broken = _write(out / "Observation.ndjson", broken_lines=request.param)
+    ordinal_of, broken = _write(out / "Observation.ndjson", layout=request.param)
     return out, ordinal_of, broken
 
 
@@ -68,6 +70,20 @@ def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConne
     connection.execute("SET threads = 2")
     connection.execute("SET preserve_insertion_order = false")  # as the pipeline sets it
     return connection
+
+
+@pytest.fixture
+def offset_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What each `land._read_at_offsets` call returned (True: texts read at their offsets)."""
+    read_at_offsets = land._read_at_offsets
+    returned: list[bool] = []
+
+    def spy(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
+        returned.append(read_at_offsets(con, f))
+        return returned[-1]
+
+    monkeypatch.setattr(land, "_read_at_offsets", spy)
+    return returned
 
 
 def _truth(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -115,10 +131,12 @@ def test_whole_file_lands_every_record_at_its_ordinal(
 @pytest.mark.parametrize("unknown_every", [7, 500])  # 14% and 0.2% of the records unknown
 @pytest.mark.parametrize("delta_max_share", [land.DELTA_MAX_SHARE, 0.0])  # 0.0: whole, filtered
 def test_unknown_records_land_at_their_ordinals(
+    request: pytest.FixtureRequest,
     source: Source,
     con: duckdb.DuckDBPyConnection,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    offset_reads: list[bool],
     unknown_every: int,
     delta_max_share: float,
 ) -> None:
@@ -141,3 +159,36 @@ def test_unknown_records_land_at_their_ordinals(
     known = con.execute("SELECT count(known_type) FROM raw_line").fetchone()
     assert known == (len(ordinal_of) - len(expected),)
     assert not list(tmp_path.glob("delta-*"))
+    # Texts are read at their offsets only from a file laid out one record per line; after a
+    # blank line the offsets are off, no text matches its key, and the file is scanned instead.
+    layout = request.node.callspec.params["source"]
+    if delta_max_share == 0.0 or layout == "broken-lines":
+        assert offset_reads == []  # parsed whole and filtered: no text fetched
+    else:
+        assert offset_reads == [layout == "export"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", " \n"])
+def test_texts_read_at_offsets_or_scanned_by_layout(
+    con: duckdb.DuckDBPyConnection, offset_reads: list[bool], tmp_path: Path, newline: str
+) -> None:
+    """A CRLF or padded file lands its unknown records as a plain one does, whichever way
+    their texts are fetched (a misplaced offset never passes the key check)."""
+    src = tmp_path / "source"
+    src.mkdir()
+    records = [
+        f'{{"resourceType":"Observation","id":"o{i}","status":"final",'
+        f'"subject":{{"reference":"Patient/p{i}"}},"code":{{"text":"é{i}"}}}}'
+        for i in range(1, 41)
+    ]
+    (src / "Observation.ndjson").write_bytes(newline.join(records).encode() + newline.encode())
+    _truth(con, src / "Observation.ndjson")
+    con.execute(KNOWN_LINE_DDL)
+    con.execute(
+        "INSERT INTO known_line SELECT line_hash, line_len, 'Observation' FROM truth "
+        "WHERE src_pos NOT IN (3, 40)"
+    )
+    land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
+
+    assert _landed(con) == {"o3": 3, "o40": 40}
+    assert offset_reads == [newline == "\n"]
