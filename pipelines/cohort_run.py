@@ -272,43 +272,39 @@ def publish_results(
     export_dir: Path | None,
 ) -> RunSummary:
     """Publish the shards' items and evidence (scoped on an incremental run), then export."""
+    from pipelines.nightly import finish
     from pipelines.store import Store
     from screens.rules import rule_versions
 
     items, evidence = read_results(results)
-    store = Store.connect(settings.store_url)
-    run_id = store.start_run(
-        as_of=summary.as_of,
-        source=summary.source_kind,
-        screens=screens,
-        rule_versions=rule_versions(),
-    )
-    summary.run_id = run_id
-    store.save_quarantine(run_id, prepared.quarantine)
-    counts = store.publish(
-        run_id,
-        as_of=summary.as_of,
-        screens=screens,
-        items=items,
-        evidence=evidence,
-        patients=prepared.scope,
-    )
-    summary.publish = counts.as_dict()
-    if is_url(source) and fetched.transaction_time is not None:
-        store.save_watermarks(
+    with (
+        Store.connect(settings.store_url) as store,
+        store.recorded_run(
+            as_of=summary.as_of,
+            source=summary.source_kind,
+            screens=screens,
+            rule_versions=rule_versions(),
+        ) as run_id,
+    ):
+        summary.run_id = run_id
+        store.save_quarantine(run_id, prepared.quarantine)
+        counts = store.publish(
             run_id,
-            source,
-            fetched.transaction_time,  # type: ignore[arg-type]
-            fetched.since_honoured,
+            as_of=summary.as_of,
+            screens=screens,
+            items=items,
+            evidence=evidence,
+            patients=prepared.scope,
         )
-    from pipelines.nightly import summary_dict
-
-    summary.store_url = settings.store_url
-    if export_dir is not None:
-        export_dir.mkdir(parents=True, exist_ok=True)
-        summary.worklist_csv = export_dir / "worklist.csv"
-        store.export_worklist_csv(summary.worklist_csv)
-    store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
+        summary.publish = counts.as_dict()
+        if is_url(source) and fetched.transaction_time is not None:
+            store.save_watermarks(
+                run_id,
+                source,
+                fetched.transaction_time,  # type: ignore[arg-type]
+                fetched.since_honoured,
+            )
+        finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
     unpublished_marker(prepared.mirror).unlink(missing_ok=True)
     for result in results:
         remove_shard_outputs(result.items.parent)

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -19,6 +20,9 @@ from pipelines.stage import StagedData, stage_source
 from screens.dsl import Screen
 from screens.engine import Evaluation, evaluate_screens
 from screens.model import STG_NOTE_MENTION, assert_schema
+
+if TYPE_CHECKING:
+    from pipelines.store import Store
 
 log = logging.getLogger("vascreen")
 
@@ -134,13 +138,15 @@ def publish(
     from pipelines.store import Store
     from screens.rules import rule_versions
 
-    with Store.connect(settings.store_url) as store:
-        run_id = store.start_run(
+    with (
+        Store.connect(settings.store_url) as store,
+        store.recorded_run(
             as_of=summary.as_of,
             source=summary.source_kind,
             screens=[s.id for s in screens],
             rule_versions=rule_versions(),
-        )
+        ) as run_id,
+    ):
         summary.run_id = run_id
         store.save_quarantine(run_id, staged.quarantine)
         counts = store.publish(
@@ -151,13 +157,20 @@ def publish(
             evidence=evaluation.evidence,
         )
         summary.publish = counts.as_dict()
-        store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
-        summary.store_url = settings.store_url
-        if export_dir is not None:
-            export_dir.mkdir(parents=True, exist_ok=True)
-            summary.worklist_csv = export_dir / "worklist.csv"
-            store.export_worklist_csv(summary.worklist_csv)
+        finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
     return summary
+
+
+def finish(
+    store: Store, run_id: str, summary: RunSummary, *, store_url: str, export_dir: Path | None
+) -> None:
+    """Export worklist.csv if asked, then mark the run succeeded with its summary."""
+    summary.store_url = store_url
+    if export_dir is not None:
+        export_dir.mkdir(parents=True, exist_ok=True)
+        summary.worklist_csv = export_dir / "worklist.csv"
+        store.export_worklist_csv(summary.worklist_csv)
+    store.finish_run(run_id, status="succeeded", counts=summary_dict(summary))
 
 
 def summary_dict(summary: RunSummary) -> dict[str, object]:

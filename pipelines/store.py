@@ -2,9 +2,10 @@
 
 SQLite file by default (`sqlite:///var/vascreen.db`), PostgreSQL in production
 (`postgresql://user@host/db`). The schema lives in `sql/worklist/` as numbered migrations,
-applied by `Store.connect`. The nightly flow calls `start_run`, `save_quarantine`,
-`publish` and `finish_run`; the review app uses the reader and decision methods from
-`pipelines.store_review` (mixed in here so both share one engine).
+applied by `Store.connect`. The nightly flow opens a run with `recorded_run` (marked "failed"
+if its work raises), calls `save_quarantine` and `publish`, then `finish_run`; the review app
+uses the reader and decision methods from `pipelines.store_review` (mixed in here so both share
+one engine).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import os
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,26 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
                 )
             )
         return run_id
+
+    @contextmanager
+    def recorded_run(
+        self, *, as_of: date, source: str, screens: list[str], rule_versions: dict[str, int]
+    ) -> Iterator[str]:
+        """`start_run`, then the caller's work; a run whose work raises is marked failed.
+
+        The caller calls `finish_run` with "succeeded" as its last step. A failure before that
+        leaves the run "failed" (counts name the exception class only: no PHI), not "running";
+        only a killed process leaves a "running" row behind.
+        """
+        run_id = self.start_run(
+            as_of=as_of, source=source, screens=screens, rule_versions=rule_versions
+        )
+        try:
+            yield run_id
+        except BaseException as exc:
+            with suppress(Exception):  # the original failure is the one to report
+                self.finish_run(run_id, status="failed", counts={"error": type(exc).__name__})
+            raise
 
     def save_quarantine(self, run_id: str, quarantine_rows: pl.DataFrame) -> int:
         """Replace the run's quarantine rows (idempotent per run). Returns the row count."""

@@ -136,10 +136,10 @@ def run_nightly(
 ) -> PublishCounts:
     """The store side of a nightly run: start, publish the frames for `hits`, finish."""
     screens = screens or ["pad", "clti"]
-    run_id = store.start_run(
+    with store.recorded_run(
         as_of=as_of, source="tests", screens=screens, rule_versions=dict.fromkeys(screens, 1)
-    )
-    items, evidence = frames(hits, as_of)
-    counts = store.publish(run_id, as_of=as_of, screens=screens, items=items, evidence=evidence)
-    store.finish_run(run_id, status="succeeded", counts=counts.as_dict())
+    ) as run_id:
+        items, evidence = frames(hits, as_of)
+        counts = store.publish(run_id, as_of=as_of, screens=screens, items=items, evidence=evidence)
+        store.finish_run(run_id, status="succeeded", counts=counts.as_dict())
     return counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -146,6 +147,10 @@ def test_publish_is_atomic(store: Store, nightly: Nightly, monkeypatch: pytest.M
     with pytest.raises(RuntimeError):
         nightly(D2, [REST_PAIN])
     assert store.worklist(include_closed=True).equals(before)
+    # The run that failed says so (the exception class only), instead of staying "running".
+    latest, first = store.runs()
+    assert (first["status"], latest["status"]) == ("succeeded", "failed")
+    assert json.loads(latest["counts"]) == {"error": "RuntimeError"}
 
 
 def test_publish_rejects_items_of_screens_it_did_not_run(store: Store) -> None:
