@@ -10,6 +10,7 @@ mirror, read notes and evaluate, and `publish_results` publishes scoped to the e
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,6 +36,8 @@ from pipelines.shards import (
 )
 from pipelines.stage import _check_threshold, count_outcomes, land_and_classify
 from screens.model import QUARANTINE, assert_schema
+
+log = logging.getLogger("vascreen")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +205,14 @@ def _same_evaluation(
     """Whether the store's last run evaluated the same as_of, screens and rule versions."""
     from pipelines.store import Store
 
-    last = Store.connect(settings.store_url).last_published(screens)
+    with Store.connect(settings.store_url) as store:
+        last = store.last_published(screens)
     return last is not None and last == (as_of, json.dumps(rule_versions, sort_keys=True))
+
+
+def nlp_cache_dir(settings: Settings) -> Path | None:
+    """Where the shards keep NLP results (None: the cache is off)."""
+    return settings.workdir / "nlp-cache" if settings.nlp_cache else None
 
 
 def shard_jobs(
@@ -213,7 +222,7 @@ def shard_jobs(
         return []
     out = settings.workdir / "run" / "shards"
     remove_shard_outputs(out)  # a killed run's leftovers must not mix into this one
-    cache = settings.workdir / "nlp-cache" if settings.nlp_cache else None
+    cache = nlp_cache_dir(settings)
     return [
         ShardJob(
             prepared.mirror,
@@ -308,6 +317,13 @@ def publish_results(
     unpublished_marker(prepared.mirror).unlink(missing_ok=True)
     for result in results:
         remove_shard_outputs(result.items.parent)
+    cache = nlp_cache_dir(settings)
+    if cache is not None:  # the shards are done: nobody reads the cache now
+        from pipelines.nlp_cache import compact
+
+        merged = compact(cache)
+        if merged:
+            log.info("NLP cache: %d parts merged into one", merged)
     return summary
 
 

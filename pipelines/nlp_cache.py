@@ -7,6 +7,8 @@ with the store under access control. A new NLP_VERSION starts a new directory.
 Writes are append-only parts (``seen-<part>.parquet`` lists the text hashes a part read,
 ``mentions-<part>.parquet`` their mentions), so shards on different workers can add to the
 cache at once. Two parts may hold the same hash; reads keep the smallest part name per hash.
+Every run adds parts (one per shard that read a new text), so once `COMPACT_MIN_PARTS` have
+gathered, the flow merges them into one (`compact`) after its shards are done.
 """
 
 from __future__ import annotations
@@ -166,3 +168,43 @@ def _atomic_write(frame: pl.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     frame.write_parquet(tmp)
     tmp.replace(path)
+
+
+# Parts of one NLP version after which `compact` merges them: each read opens every part.
+COMPACT_MIN_PARTS = 32
+
+
+def compact(cache_dir: Path, *, min_parts: int | None = None) -> int:
+    """Merge the NLP version's parts into one once there are `min_parts` (default
+    `COMPACT_MIN_PARTS`); return how many were merged (0: none).
+
+    Runs when no shard is reading the cache (the flow calls it after its shards): a part is
+    deleted once the merged part holds its hashes and mentions. The merged part keeps, per
+    hash, the part a reader would have chosen (the smallest name). Streams from Parquet to
+    Parquet, so memory follows the number of distinct texts, not the mentions.
+    """
+    version_dir = _version_dir(cache_dir)
+    parts = sorted(
+        p.name[len("seen-") : -len(".parquet")] for p in version_dir.glob("seen-*.parquet")
+    )
+    if len(parts) < max(2, COMPACT_MIN_PARTS if min_parts is None else min_parts):
+        return 0
+    seen = [version_dir / f"seen-{p}.parquet" for p in parts]
+    mentions = [version_dir / f"mentions-{p}.parquet" for p in parts]
+    merged = uuid.uuid4().hex
+    chosen = pl.scan_parquet(seen).group_by("text_hash").agg(pl.col("part").min()).collect()
+    merged_mentions = version_dir / f"mentions-{merged}.parquet"
+    tmp = merged_mentions.with_name(merged_mentions.name + ".tmp")
+    (
+        pl.scan_parquet(mentions)
+        .join(chosen.lazy(), on=["text_hash", "part"], how="semi")
+        .with_columns(part=pl.lit(merged))
+        .sink_parquet(tmp)
+    )
+    tmp.replace(merged_mentions)  # mentions first, as a write does
+    _atomic_write(
+        chosen.select("text_hash", part=pl.lit(merged)), version_dir / f"seen-{merged}.parquet"
+    )
+    for path in seen + mentions:  # a seen part goes before its mentions
+        path.unlink(missing_ok=True)
+    return len(parts)

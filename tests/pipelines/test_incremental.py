@@ -10,9 +10,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pipelines import nlp_cache
 from pipelines.cohort_run import run_cohort
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
+from screens.notes import NLP_VERSION
 
 AS_OF = date(2026, 6, 30)
 
@@ -142,3 +144,17 @@ def test_a_new_as_of_re_evaluates_everyone(cohort: Path, tmp_path: Path) -> None
     run_cohort(str(cohort), settings=settings, as_of=AS_OF)
     later = run_cohort(str(cohort), settings=settings, as_of=date(2026, 7, 1))
     assert later.evaluation == "full"  # lookbacks move with as_of
+
+
+def test_the_run_merges_the_nlp_cache_parts_of_its_shards(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nlp_cache, "COMPACT_MIN_PARTS", 2)
+    settings = _settings(tmp_path, 70)
+    first = run_cohort(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
+    seen = sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet"))
+    assert first.shards == 5 and len(seen) == 1  # five shards' parts, merged once they finished
+    later = run_cohort(str(cohort), settings=settings, as_of=date(2026, 7, 1))
+    assert later.evaluation == "full" and later.notes == first.notes > 0
+    # Every note text was read from the merged part: the NLP wrote nothing new.
+    assert sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet")) == seen
