@@ -417,25 +417,15 @@ def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
     if f.path.suffix == ".gz":
         return False
     src = f.path.name
-    lengths = (
-        con.sql(
-            f"SELECT src_pos, line_len FROM raw_line WHERE src = {_sql_str(src)}"  # noqa: S608
-        )
-        .pl()
-        .sort("src_pos")
-    )
-    n = lengths.height
-    if n == 0 or lengths["src_pos"][0] != 1 or lengths["src_pos"][-1] != n:
-        return False  # ordinals 1..n, each once (src_pos is unique per file)
-    line_len = lengths["line_len"]
-    starts = (line_len + 1).cum_sum() - line_len - 1
+    offsets = _unknown_offsets(con, src)
+    if offsets is None:
+        return False
     unknown = con.execute(
         # hex: DuckDB hands over a UHUGEINT as a Python int at ~50 us each, a string at once
         "SELECT src_pos, hex(line_hash), line_len FROM raw_line "
         "WHERE src = ? AND known_type IS NULL ORDER BY src_pos",
         [src],
     ).fetchall()
-    offsets = starts.gather([pos - 1 for pos, _, _ in unknown]).to_list()
     texts: list[str] = []
     try:
         with f.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
@@ -461,6 +451,38 @@ def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
     finally:
         con.unregister("fetched_text")
     return True
+
+
+# Rows of ``raw_line`` per batch when summing record lengths into offsets.
+_OFFSET_BATCH = 1 << 20
+
+
+def _unknown_offsets(con: duckdb.DuckDBPyConnection, src: str) -> list[int] | None:
+    """Byte offset of each unknown record of `src` (in ordinal order), were each record one
+    line; None if the file has an unreadable record. Streams the lengths in ordinal order, so
+    memory follows the batch, not the file."""
+    reader = con.sql(
+        "SELECT src_pos, line_len, known_type IS NULL AS unknown FROM raw_line "  # noqa: S608
+        f"WHERE src = {_sql_str(src)} ORDER BY src_pos"
+    ).to_arrow_reader(_OFFSET_BATCH)
+    offsets: list[int] = []
+    start = 0  # of the batch's first record
+    ordinal = 1
+    try:
+        for batch in reader:
+            rows = pl.DataFrame(batch)
+            step = rows["line_len"] + 1
+            if step.null_count() or rows["src_pos"][0] != ordinal:
+                return None
+            ordinal += rows.height
+            if rows["src_pos"][-1] != ordinal - 1:
+                return None  # ordinals are unique per file: first and last fix the run
+            starts = step.cum_sum() - step + start
+            offsets += starts.filter(rows["unknown"]).to_list()
+            start += int(step.sum())
+    finally:
+        reader.close()
+    return offsets
 
 
 def _land_unknown_lines(

@@ -66,6 +66,7 @@ def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConnection:
     monkeypatch.setattr(land, "MAX_LINE_BYTES", 1 << 20)
+    monkeypatch.setattr(land, "_OFFSET_BATCH", 5000)  # offsets summed over many batches
     connection = duckdb.connect(str(tmp_path / "landing.duckdb"))
     connection.execute("SET threads = 2")
     connection.execute("SET preserve_insertion_order = false")  # as the pipeline sets it
