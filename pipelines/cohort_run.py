@@ -62,6 +62,9 @@ class Prepared:
     # Wall seconds of land / checks / merge, and NDJSON records seen / parsed (bench figures).
     seconds: dict[str, float] = field(default_factory=dict)
     records: tuple[int, int] = (0, 0)
+    # An earlier run merged into the mirror and died before it published: its store row, if
+    # it got that far, still says "running".
+    interrupted: bool = False
 
 
 def limits(settings: Settings) -> DuckDBLimits:
@@ -191,6 +194,7 @@ def prepare(
         shard_count(evaluated, settings.shard_size),
         seconds,
         records,
+        interrupted,
     )
 
 
@@ -296,6 +300,8 @@ def publish_results(
         ) as run_id,
     ):
         summary.run_id = run_id
+        if prepared.interrupted:
+            store.mark_interrupted(before=run_id)
         store.save_quarantine(run_id, prepared.quarantine)
         counts = store.publish(
             run_id,

@@ -153,6 +153,22 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
                 self.finish_run(run_id, status="failed", counts={"error": type(exc).__name__})
             raise
 
+    def mark_interrupted(self, *, before: str) -> int:
+        """Mark failed the runs still "running" that started before run `before` (their process
+        was killed: the caller knows from the mirror's unpublished marker). Returns how many."""
+        with self.write() as conn:
+            started = sa.select(run.c.started_at).where(run.c.run_id == before).scalar_subquery()
+            done = conn.execute(
+                run.update()
+                .where(run.c.status == "running", run.c.started_at < started)
+                .values(
+                    status="failed",
+                    counts=json.dumps({"error": "interrupted"}),
+                    finished_at=utcnow(),
+                )
+            )
+        return int(done.rowcount)
+
     def save_quarantine(self, run_id: str, quarantine_rows: pl.DataFrame) -> int:
         """Replace the run's quarantine rows (idempotent per run). Returns the row count."""
         frame = assert_schema(quarantine_rows, QUARANTINE, "quarantine")

@@ -134,7 +134,9 @@ def _store_facts(url: str) -> dict[str, object]:
             "SELECT i.patient_id, i.screen, d.seq, d.action, d.reason, d.decided_by FROM "
             "review_decision d JOIN worklist_item i USING (item_id) ORDER BY 1, 2, 3"
         ).fetchall()
+        runs = con.execute("SELECT status, counts FROM run ORDER BY started_at").fetchall()
     return {
+        "runs": runs,
         "dup_items": dup_items,
         "dup_evidence": dup_evidence,
         "items": items,
@@ -175,6 +177,14 @@ def test_rerun_after_sigkill_equals_an_uninterrupted_run(
     assert rerun.code == 0, rerun.stderr[-3000:]
     got, want = _store_facts(night.store_url), _store_facts(nights.reference.store_url)
     assert got["dup_items"] == [] and got["dup_evidence"] == []
+    # A run killed after its store row was written is marked failed by the rerun, not left
+    # "running"; the rerun itself succeeded.
+    statuses = [status for status, _ in got["runs"]]  # type: ignore[attr-defined]
+    killed_after_start = point in ("publish", "published", "worklist-write")
+    assert statuses[-1] == "succeeded" and "running" not in statuses
+    assert statuses.count("failed") == killed_after_start
+    if killed_after_start:
+        assert ("failed", '{"error": "interrupted"}') in got["runs"]  # type: ignore[operator]
     if got["decisions"] != want["decisions"]:
         tally("decisions lost")
     assert got["decisions"] == want["decisions"]
