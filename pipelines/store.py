@@ -141,7 +141,8 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
 
         The caller calls `finish_run` with "succeeded" as its last step. A failure before that
         leaves the run "failed" (counts name the exception class only: no PHI), not "running";
-        only a killed process leaves a "running" row behind.
+        only a killed process leaves a "running" row behind, for the next run to mark
+        (`mark_interrupted`).
         """
         run_id = self.start_run(
             as_of=as_of, source=source, screens=screens, rule_versions=rule_versions
