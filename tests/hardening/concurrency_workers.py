@@ -2,7 +2,9 @@
 
 Each runs in its own process (multiprocessing spawn) with its own store engine, the way the
 review app and the nightly flow share a production store. Workers return what happened; they
-never raise, so the parent can report every error a coordinator would have seen.
+never raise, so the parent can report every error a coordinator would have seen. All of them
+start their work together (`start`, a barrier): a publisher that finished before the
+coordinators' processes were up would test nothing.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import time
 import traceback
 from datetime import date, timedelta
+from threading import Barrier
 
 from pipelines.store import Store
 from pipelines.store_testing import Hit, run_nightly
 
 ACTIONS = ("needs_info", "referred", "open", "under_care")
 AS_OF = date(2026, 6, 30)
+START_TIMEOUT_S = 120  # every worker process imported and connected
 
 
 def hits_for(night: int, patients: int) -> list[Hit]:
@@ -36,12 +40,13 @@ def hits_for(night: int, patients: int) -> list[Hit]:
     return out
 
 
-def publisher(url: str, nights: int, patients: int) -> dict[str, object]:
+def publisher(url: str, nights: int, patients: int, start: Barrier) -> dict[str, object]:
     store = Store.connect(url)
     errors: list[str] = []
     windows: list[tuple[float, float]] = []
     done = 0
     try:
+        start.wait(START_TIMEOUT_S)
         for night in range(nights):
             try:
                 started = time.time()
@@ -57,12 +62,15 @@ def publisher(url: str, nights: int, patients: int) -> dict[str, object]:
     return {"published": done, "errors": errors, "windows": windows}
 
 
-def coordinator(url: str, name: str, item_ids: list[str], rounds: int) -> dict[str, object]:
+def coordinator(
+    url: str, name: str, item_ids: list[str], rounds: int, start: Barrier
+) -> dict[str, object]:
     store = Store.connect(url)
     recorded: list[tuple[str, str]] = []
     times: list[float] = []
     errors: list[str] = []
     try:
+        start.wait(START_TIMEOUT_S)
         for r in range(rounds):
             item_id = item_ids[r % len(item_ids)]
             action = ACTIONS[(r + len(name)) % len(ACTIONS)]

@@ -44,10 +44,14 @@ def test_decisions_during_publish_are_never_lost_or_refused(store_url: str) -> N
     items = sorted(item_id_for(f"cc-{p:04d}", "pad") for p in range(1, PATIENTS, 10) if p % 7)
     store.close()
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=COORDINATORS + 1, mp_context=ctx) as pool:
-        futures = [pool.submit(workers.publisher, store_url, NIGHTS, PATIENTS)]
+    with (
+        ctx.Manager() as manager,
+        ProcessPoolExecutor(max_workers=COORDINATORS + 1, mp_context=ctx) as pool,
+    ):
+        start = manager.Barrier(COORDINATORS + 1)  # everyone starts once all are up
+        futures = [pool.submit(workers.publisher, store_url, NIGHTS, PATIENTS, start)]
         futures += [
-            pool.submit(workers.coordinator, store_url, f"coord{k}", items, ROUNDS)
+            pool.submit(workers.coordinator, store_url, f"coord{k}", items, ROUNDS, start)
             for k in range(COORDINATORS)
         ]
         _, pending = wait(futures, timeout=TIMEOUT_S)
