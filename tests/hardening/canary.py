@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,34 @@ def write_canary_cohort(out: Path, *, patients: int = 30, seed: int = 5) -> int:
     return planted
 
 
+# The ABI marker is a number, so it is matched as one: not inside a longer number (a timestamp
+# such as 06:38:10.391712 holds "0.3917"), but also when written with trailing zeros.
+_ABI_NUMBER = re.compile(rb"(?<![\d.])" + re.escape(ABI.encode()) + rb"(?!0*[1-9])")
+
+
+def _find(raw: bytes, marker: str) -> int:
+    """Where `marker` first occurs in `raw` (-1: nowhere)."""
+    if marker == ABI:
+        match = _ABI_NUMBER.search(raw)
+        return -1 if match is None else match.start()
+    return raw.find(marker.encode())
+
+
+def _contains(raw: bytes, marker: str) -> bool:
+    return _find(raw, marker) >= 0
+
+
+def marker_context(data: str | bytes, marker: str, width: int = 40) -> bytes:
+    """The bytes around the first `marker` in `data` (synthetic canary data: a failure message
+    may show them)."""
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    at = _find(raw, marker)
+    return b"" if at < 0 else raw[max(0, at - width) : at + len(marker) + width]
+
+
 def find_markers(data: str | bytes) -> list[str]:
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
-    found = [m for m in MARKERS if m.encode() in raw]
+    found = [m for m in MARKERS if _contains(raw, m)]
     # base64 of a note travels in the raw resource; catch its encoded form too.
     encoded = base64.b64encode(REST_PAIN.encode()).decode()[:40].encode()
     if encoded in raw:

@@ -49,7 +49,8 @@ def _assert_clean(where: str, data: str | bytes) -> None:
     found = canary.find_markers(data)
     if found:
         tally("leaks found", len(found))
-    assert not found, f"PHI marker(s) {found} in {where}"
+    context = [canary.marker_context(data, m) for m in found]
+    assert not found, f"PHI marker(s) {found} in {where}, at {context}"
 
 
 def _one_line_failure(result: CliResult, code: ExitCode) -> None:
