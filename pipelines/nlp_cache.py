@@ -119,6 +119,11 @@ def _known(version_dir: Path, wanted: pl.DataFrame) -> pl.DataFrame:
     seen = pl.scan_parquet(version_dir / "seen-*.parquet").join(
         wanted.lazy(), on="text_hash", how="semi"
     )
+    return _choose_parts(seen)
+
+
+def _choose_parts(seen: pl.LazyFrame) -> pl.DataFrame:
+    """(text_hash, part): the part reads take a hash from when several hold it (the smallest)."""
     return seen.group_by("text_hash").agg(pl.col("part").min()).collect()
 
 
@@ -192,7 +197,7 @@ def compact(cache_dir: Path, *, min_parts: int | None = None) -> int:
     seen = [version_dir / f"seen-{p}.parquet" for p in parts]
     mentions = [version_dir / f"mentions-{p}.parquet" for p in parts]
     merged = uuid.uuid4().hex
-    chosen = pl.scan_parquet(seen).group_by("text_hash").agg(pl.col("part").min()).collect()
+    chosen = _choose_parts(pl.scan_parquet(seen))
     merged_mentions = version_dir / f"mentions-{merged}.parquet"
     tmp = merged_mentions.with_name(merged_mentions.name + ".tmp")
     (
