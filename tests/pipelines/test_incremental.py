@@ -7,11 +7,13 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import orjson
 import pytest
 
 from pipelines import nlp_cache
 from pipelines.cohort_run import run_cohort
+from pipelines.mirror import ZSTD_COLUMNS, mirror_path
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
 from screens.notes import NLP_VERSION
@@ -158,3 +160,29 @@ def test_the_run_merges_the_nlp_cache_parts_of_its_shards(
     assert later.evaluation == "full" and later.notes == first.notes > 0
     # Every note text was read from the merged part: the NLP wrote nothing new.
     assert sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet")) == seen
+
+
+def test_the_mirror_keeps_note_texts_in_zstd_and_leaves_other_columns_to_duckdb(
+    cohort: Path, tmp_path: Path
+) -> None:
+    # The landing forces ZSTD on its scratch tables; the mirror, attached to the same
+    # connection, must keep its own choice, with ZSTD only where ZSTD_COLUMNS asks for it.
+    settings = _settings(tmp_path)
+    run_cohort(str(cohort), settings=settings, as_of=AS_OF)
+    change_one_percent(cohort, tmp_path / "changed")
+    run_cohort(str(tmp_path / "changed"), settings=settings, as_of=AS_OF)
+    path = mirror_path(tmp_path, store_url=settings.store_url)
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        segments = {
+            (table, column, method)
+            for table in tables
+            for column, method in con.execute(
+                "SELECT column_name, compression FROM pragma_storage_info(?) "
+                "WHERE segment_type = 'VARCHAR'",
+                [table],
+            ).fetchall()
+        }
+    zstd = {(t, c) for t, c, method in segments if method == "ZSTD"}
+    assert zstd == {(t, c) for t, cols in ZSTD_COLUMNS.items() for c in cols}
+    assert {(t, c) for t, c, _ in segments} > zstd  # other string columns were looked at too
