@@ -180,7 +180,13 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist."""
+    """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist.
+
+    One run at a time per work directory (VASCREEN_WORKDIR).
+
+    Exit codes: 0 ok, 2 usage, 3 source, 4 FHIR server, 5 invalid rule, 6 store,
+    7 quarantine threshold, 8 work directory busy (another run holds it).
+    """
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
     if runner not in ("local", "dask"):

@@ -35,6 +35,7 @@ from pipelines.shards import (
     shard_count,
 )
 from pipelines.stage import _check_threshold, count_outcomes, land_and_classify
+from pipelines.workdir_lock import hold_workdir
 from screens.model import QUARANTINE, assert_schema
 
 log = logging.getLogger("vascreen")
@@ -362,32 +363,37 @@ def run_cohort(
     mode: str | None = None,
     progress: bool = False,
 ) -> RunSummary:
-    """The whole run without Prefect, shards one after another (tests and `vascreen bench`)."""
+    """The whole run without Prefect, shards one after another (tests and `vascreen bench`).
+
+    Like the flow, it holds the work directory (`pipelines.workdir_lock`) from fetch to publish.
+    """
     from pipelines.shards import run_shard
     from screens.rules import rule_versions, select_screens
 
     ids = sorted(s.id for s in select_screens(screens))
-    fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
-    prepared = prepare(
-        fetched,
-        settings=settings,
-        as_of=as_of,
-        screens=ids,
-        full=full,
-        rule_versions=rule_versions(),
-    )
-    results = [
-        run_shard(job) for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-    ]
-    items, _ = read_results(results)
-    summary = summarize(source, as_of, prepared, results, items, fetched)
-    return publish_results(
-        summary,
-        prepared,
-        results,
-        fetched,
-        source=source,
-        screens=ids,
-        settings=settings,
-        export_dir=export_dir,
-    )
+    with hold_workdir(settings.workdir):
+        fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
+        prepared = prepare(
+            fetched,
+            settings=settings,
+            as_of=as_of,
+            screens=ids,
+            full=full,
+            rule_versions=rule_versions(),
+        )
+        results = [
+            run_shard(job)
+            for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
+        ]
+        items, _ = read_results(results)
+        summary = summarize(source, as_of, prepared, results, items, fetched)
+        return publish_results(
+            summary,
+            prepared,
+            results,
+            fetched,
+            source=source,
+            screens=ids,
+            settings=settings,
+            export_dir=export_dir,
+        )

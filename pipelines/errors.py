@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     INVALID_RULE = 5
     STORE = 6
     QUARANTINE_THRESHOLD = 7
+    WORKDIR_BUSY = 8
 
 
 class ScreeningError(Exception):
@@ -57,3 +58,9 @@ class QuarantineThresholdError(ScreeningError):
     """Too large a share of some resource type was quarantined: a systemic data problem."""
 
     exit_code = ExitCode.QUARANTINE_THRESHOLD
+
+
+class WorkdirBusyError(ScreeningError):
+    """Another run holds the work directory (`pipelines.workdir_lock`)."""
+
+    exit_code = ExitCode.WORKDIR_BUSY

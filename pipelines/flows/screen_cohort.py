@@ -19,6 +19,7 @@ from pipelines import cohort_run, nightly
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, run_shard
+from pipelines.workdir_lock import hold_workdir
 from screens.notes import NLP_VERSION
 from screens.rules import rule_versions, select_screens
 from screens.valuesets import content_digest
@@ -124,31 +125,33 @@ def screen_cohort(
         content_digest(),
         NLP_VERSION,
     )
-    fetched = fetch_source(source, settings, mode, full, progress)
-    prepared = land_and_merge(fetched, settings, as_of, ids, full)
-    jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-    logger.info(
-        "evaluating %s patients in %d shards (%d touched)",
-        "all" if prepared.scope is None else len(prepared.scope),
-        len(jobs),
-        len(prepared.changes.touched),
-    )
-    if parallel_shards:
-        results = [f.result() for f in [screen_shard.submit(job) for job in jobs]]
-    else:
-        results = [screen_shard(job) for job in jobs]
-    items, _ = read_items(results)
-    summary = cohort_run.summarize(source, as_of, prepared, results, items, fetched)
-    summary = publish(
-        summary,
-        prepared,
-        results,
-        fetched,
-        source,
-        ids,
-        settings,
-        Path(export_dir) if export_dir else None,
-    )
+    # One run at a time per work directory (mirror, scratch, NLP cache): refused at once.
+    with hold_workdir(settings.workdir):
+        fetched = fetch_source(source, settings, mode, full, progress)
+        prepared = land_and_merge(fetched, settings, as_of, ids, full)
+        jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
+        logger.info(
+            "evaluating %s patients in %d shards (%d touched)",
+            "all" if prepared.scope is None else len(prepared.scope),
+            len(jobs),
+            len(prepared.changes.touched),
+        )
+        if parallel_shards:
+            results = [f.result() for f in [screen_shard.submit(job) for job in jobs]]
+        else:
+            results = [screen_shard(job) for job in jobs]
+        items, _ = read_items(results)
+        summary = cohort_run.summarize(source, as_of, prepared, results, items, fetched)
+        summary = publish(
+            summary,
+            prepared,
+            results,
+            fetched,
+            source,
+            ids,
+            settings,
+            Path(export_dir) if export_dir else None,
+        )
     logger.info(
         "published run %s: flagged %s, quarantined %d",
         summary.run_id,
