@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 from dataclasses import dataclass
 
@@ -35,8 +36,12 @@ class DecodedNotes:
     unavailable: int
 
 
+@functools.lru_cache(maxsize=1024)
 def _media_type(content_type: str | None) -> tuple[str, str]:
-    """Split 'text/plain; charset=ISO-8859-1' into ('text/plain', 'iso-8859-1')."""
+    """Split 'text/plain; charset=ISO-8859-1' into ('text/plain', 'iso-8859-1').
+
+    Cached: a shard asks twice per attachment, and a source uses a handful of content types.
+    """
     if not content_type:
         return "", "utf-8"
     parts = [p.strip() for p in content_type.split(";")]
@@ -140,8 +145,6 @@ def decode_notes(attachments: pl.DataFrame) -> DecodedNotes:
                 },
             )
     rows = [best[ref][2] for ref in sorted(best)]
-    notes = (
-        pl.DataFrame(rows, schema=STG_NOTE, orient="row") if rows else pl.DataFrame(schema=STG_NOTE)
-    )
+    notes = pl.DataFrame({c: [r[c] for r in rows] for c in STG_NOTE}, schema=STG_NOTE)
     assert_schema(notes, STG_NOTE, "stg_note")
     return DecodedNotes(notes=notes, unavailable=len(refs) - len(best))
