@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from screens import dsl
-from screens.finders import HIT, find_hits
+from screens.finders import HIT, find_hits, with_code_keys
 from screens.model import EVIDENCE, PRIORITY_RANK, WORKLIST_ITEM, assert_schema, empty_frame
 
 
@@ -145,6 +145,7 @@ def evaluate_screen(
     screen: dsl.Screen, tables: Mapping[str, pl.DataFrame], as_of: date
 ) -> Evaluation:
     """Flag patients whose include tree holds and exclude tree does not, with their evidence."""
+    tables = with_code_keys(tables)
     universe = set(tables["patient"].get_column("patient_id").to_list())
     ctx = _Context(tables, as_of, universe)
     for (
@@ -180,7 +181,8 @@ def evaluate_screen(
 def evaluate_screens(
     screens: Sequence[dsl.Screen], tables: Mapping[str, pl.DataFrame], as_of: date
 ) -> Evaluation:
-    results = [evaluate_screen(screen, tables, as_of) for screen in screens]
+    keyed = with_code_keys(tables)  # once for every screen
+    results = [evaluate_screen(screen, keyed, as_of) for screen in screens]
     undated: dict[str, int] = {}
     for result in results:
         undated.update(result.undated_skipped)

@@ -43,15 +43,35 @@ def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
     return frame
 
 
+# Staged tables whose rows carry a code: value sets match them on `_code_keys`.
+CODED_TABLES = ("condition", "procedure", "medication", "observation")
+
+
+def _code_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with ``_sys`` (the canonical code system) and ``_norm`` (the code upper case,
+    without dots or spaces): what a value set matches."""
+    return frame.with_columns(
+        _sys=pl.col("system").replace_strict(
+            system_aliases(), default=None, return_dtype=pl.String
+        ),
+        _norm=pl.col("code").str.replace_all(r"[.\s]", "").str.to_uppercase(),
+    )
+
+
+def with_code_keys(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The staged tables with their code keys, so criteria share them (once per table, not
+    once per criterion: the keys of a shard's observations took most of the engine's time)."""
+    return {
+        name: _code_keys(frame) if name in CODED_TABLES and "_norm" not in frame.columns else frame
+        for name, frame in tables.items()
+    }
+
+
 def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
-    canonical = pl.col("system").replace_strict(
-        system_aliases(), default=None, return_dtype=pl.String
-    )
-    norm = pl.col("code").str.replace_all(r"[.\s]", "").str.to_uppercase()
-    every = frame
-    frame = frame.with_columns(_sys=canonical, _norm=norm).filter(
-        pl.col("_sys").is_in(list(vs.systems))
-    )
+    """Rows of `frame` in `vs`, with the columns `frame` came with."""
+    keyed = "_norm" in frame.columns
+    every = frame if keyed else _code_keys(frame)
+    frame = every.filter(pl.col("_sys").is_in(list(vs.systems)))
     exact = pl.DataFrame(
         {"_sys": [s for s, _ in sorted(vs.exact)], "_norm": [c for _, c in sorted(vs.exact)]},
         schema={"_sys": pl.String, "_norm": pl.String},
@@ -61,14 +81,15 @@ def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
         matched = matched | ((pl.col("_sys") == system) & pl.col("_norm").str.starts_with(prefix))
     by_exact = frame.join(exact, on=["_sys", "_norm"], how="semi")
     by_prefix = frame.filter(matched) if vs.prefixes else frame.clear()
-    found = [by_exact.drop("_sys", "_norm"), by_prefix.drop("_sys", "_norm")]
+    found = [by_exact, by_prefix]
     if vs.text_patterns:
         # Python's re (look-arounds allowed), run once per distinct display, not per row.
         named = re.compile("|".join(f"(?:{p})" for p in vs.text_patterns), re.IGNORECASE)
         displays = every.get_column("display").drop_nulls().unique().to_list()
         matching = [d for d in displays if named.search(d)]
         found.append(every.filter(pl.col("display").is_in(matching)))
-    return pl.concat(found).unique(maintain_order=True)
+    rows = pl.concat(found).unique(maintain_order=True)
+    return rows if keyed else rows.drop("_sys", "_norm")
 
 
 def _hits(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
