@@ -23,7 +23,7 @@ import polars as pl
 
 from pipelines.mirror import BUCKETS, STAGED_TABLES
 from pipelines.stage import read_staged_tables
-from screens.model import EVIDENCE, STG_NOTE_MENTION, WORKLIST_ITEM, assert_schema
+from screens.model import EVIDENCE, EVIDENCE_ORDER, STG_NOTE_MENTION, WORKLIST_ITEM, assert_schema
 from screens.rules import select_screens
 
 
@@ -148,8 +148,7 @@ def read_results(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame
         ["patient_id", "screen"]
     )
     evidence = (evidence if evidence is not None else pl.DataFrame(schema=EVIDENCE)).sort(
-        ["patient_id", "screen_id", "criterion_id", "role", "source_ref", "span_start"],
-        nulls_last=True,
+        EVIDENCE_ORDER, nulls_last=True
     )
     return (
         assert_schema(items, WORKLIST_ITEM, "worklist_item"),

@@ -15,7 +15,14 @@ import polars as pl
 
 from screens import dsl
 from screens.finders import HIT, find_hits, with_code_keys
-from screens.model import EVIDENCE, PRIORITY_RANK, WORKLIST_ITEM, assert_schema, empty_frame
+from screens.model import (
+    EVIDENCE,
+    EVIDENCE_ORDER,
+    PRIORITY_RANK,
+    WORKLIST_ITEM,
+    assert_schema,
+    empty_frame,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +174,7 @@ def evaluate_screen(
             alerts.setdefault(patient, []).append(alert.id)
         frames += _evidence_rows(ctx, ctx.supporting(alert.when, raised), screen, "alert")
     evidence = (pl.concat(frames) if frames else empty_frame(EVIDENCE)).select(list(EVIDENCE))
-    evidence = evidence.unique().sort(
-        ["patient_id", "criterion_id", "role", "source_ref", "span_start"], nulls_last=True
-    )
+    evidence = evidence.unique().sort(EVIDENCE_ORDER, nulls_last=True)
     items = _items(screen, evidence, _priorities(ctx, screen, flagged), alerts, as_of)
     return Evaluation(
         assert_schema(evidence, EVIDENCE, "evidence"),

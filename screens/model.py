@@ -182,6 +182,12 @@ EVIDENCE = {  # one row per criterion hit per patient
     "as_of": pl.Date,
 }
 
+# How evidence rows are sorted: by patient, screen, criterion, role and source, then by every
+# other column, so that rows tied on those (the left and right ABI of one Observation) come out
+# in the same order on every run.
+_EVIDENCE_KEYS = ["patient_id", "screen_id", "criterion_id", "role", "source_ref", "span_start"]
+EVIDENCE_ORDER = _EVIDENCE_KEYS + [c for c in EVIDENCE if c not in _EVIDENCE_KEYS]
+
 WORKLIST_ITEM = {  # one row per patient x screen flagged at as_of
     "patient_id": pl.String,
     "screen": pl.String,

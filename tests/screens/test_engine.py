@@ -446,3 +446,15 @@ def test_uncoded_pressure_ulcer_is_not_tissue_loss_but_toe_gangrene_is() -> None
         observation=[abi("p1", 0.7, date(2026, 5, 1)), abi("p2", 0.7, date(2026, 5, 1))],
     )
     assert flagged(evaluate_screen(CLTI, t, AS_OF)) == {"p2"}
+
+
+def test_evidence_rows_tied_on_their_source_come_out_in_one_order() -> None:
+    # The left and right ABI of one Observation share patient, criterion and source: the order
+    # of the rows must not depend on the order they were staged in.
+    left = abi("p1", 0.62, date(2026, 5, 1)) | {"laterality": "left"}
+    right = abi("p1", 0.71, date(2026, 5, 1)) | {"laterality": "right"}
+    one = evaluate_screen(PAD, tables(observation=[left, right]), AS_OF).evidence
+    other = evaluate_screen(PAD, tables(observation=[right, left]), AS_OF).evidence
+    assert one.height == 2
+    assert one.equals(other)
+    assert one.get_column("laterality").to_list() == ["left", "right"]
