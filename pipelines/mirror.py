@@ -314,15 +314,19 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection) -> None:
     # A view, not a table: each staging statement reads one resource type of it, and its
     # output tables live in the scratch database file (spillable), not in temp memory.
     # The changed rows' locations first (narrow): each staging statement then probes this small
-    # table instead of re-joining every landed row with its outcome.
+    # table instead of re-joining every landed row with its outcome. Joined on the type too, so
+    # a statement's filter on its type reaches this side and its hash table holds that type's
+    # rows only: at 40,000 patients, all 7 million rows' table took the observations' join
+    # from 0.7 s (at 20,000) to 11.9 s; by type 2.0 s.
     con.execute(
-        "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.patient_id, o.source_ref "
-        "FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c USING (resourcetype, id) "
-        "WHERE o.outcome = 'staged' AND NOT o.known"
+        "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.resourcetype, "
+        "o.patient_id, o.source_ref FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c "
+        "USING (resourcetype, id) WHERE o.outcome = 'staged' AND NOT o.known"
     )
     con.execute(
         "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT raw.*, d.patient_id, d.source_ref "
-        "FROM raw_resource AS raw JOIN delta_pos AS d USING (src, src_pos)"
+        "FROM raw_resource AS raw JOIN delta_pos AS d ON raw.src = d.src "
+        "AND raw.src_pos = d.src_pos AND raw.resourceType = d.resourcetype"
     )
     for name in TABLE_SQL:
         sql = (
