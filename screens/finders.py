@@ -68,9 +68,8 @@ def with_code_keys(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame
 
 
 def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
-    """Rows of `frame` in `vs`, with the columns `frame` came with."""
-    keyed = "_norm" in frame.columns
-    every = frame if keyed else _code_keys(frame)
+    """Rows of `frame` (a coded table with its keys: `with_code_keys`) in `vs`."""
+    every = frame
     frame = every.filter(pl.col("_sys").is_in(list(vs.systems)))
     exact = pl.DataFrame(
         {"_sys": [s for s, _ in sorted(vs.exact)], "_norm": [c for _, c in sorted(vs.exact)]},
@@ -88,8 +87,7 @@ def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
         displays = every.get_column("display").drop_nulls().unique().to_list()
         matching = [d for d in displays if named.search(d)]
         found.append(every.filter(pl.col("display").is_in(matching)))
-    rows = pl.concat(found).unique(maintain_order=True)
-    return rows if keyed else rows.drop("_sys", "_norm")
+    return pl.concat(found).unique(maintain_order=True)
 
 
 def _hits(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
