@@ -22,15 +22,16 @@ JSON values, unpacked, then transformed per type with ``json_transform``; fine f
 volumes seen (Synthea-style transaction Bundles), not tuned for health-system scale.
 
 Known lines (a run with a mirror, `pipelines.known_lines`): every NDJSON record's text is keyed
-first (MD5 and length of the text ``read_json_objects`` returns; it numbers records exactly as
-``read_json`` does), in file order, into ``raw_line`` (src, src_pos, line_hash, line_len). A
-record whose key the mirror already holds (table ``known_line``) is not parsed: ``raw_line``
-says what it is. Only the other records land: their texts are read at their byte offsets
-(a file of one record per line) or fetched by key (a second, prefiltered scan), each checked
-against its key, copied byte for byte to a small delta file and read with the same
-``read_json`` options; or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
-unreadable records, the whole file is parsed and filtered by ordinal. Either way a record lands
-or is rejected exactly as in a full parse, at its own file ordinal.
+first (XXH3-128 and length of the text ``read_json_objects`` returns, which numbers records
+exactly as ``read_json`` does; the texts are streamed to polars in file order and hashed there),
+into ``raw_line`` (src, src_pos, line_hash, line_len). A record whose key the mirror already
+holds (table ``known_line``) is not parsed: ``raw_line`` says what it is. Only the other
+records land: their texts are read at their byte offsets (a file of one record per line) or
+taken by ordinal from a second streamed scan, each checked against its key, copied byte for
+byte to a small delta file and read with the same ``read_json`` options; or, when more than
+`DELTA_MAX_SHARE` of a file is unknown or it has unreadable records, the whole file is parsed
+and filtered by ordinal. Either way a record lands or is rejected exactly as in a full parse,
+at its own file ordinal.
 
 Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
 Entries without a resource (e.g. batch GET requests) are skipped. A Bundle nested inside a
@@ -40,14 +41,15 @@ occur in responses and messages, which are not a data source.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import orjson
 import polars as pl
+import polars_hash as plh
 
 from pipelines.fhir.files import (
     MAX_LINE_BYTES,
@@ -304,20 +306,92 @@ KNOWN_LINE_DDL = (
 )
 
 
-def _line_key(*, fast: bool = True) -> str:
-    """A record's line key: the MD5 (128 bits) and length of its ``read_json_objects`` text.
+# Records per Arrow batch when streaming a file's record texts out of DuckDB to key them
+# (about 45 MB of the bench cohort's Observation text).
+_KEY_BATCH = 1 << 16
+# Keyed rows gathered before they are written to DuckDB: memory follows this, not the file.
+_KEY_FLUSH_ROWS = 1 << 20
+_U64 = 1 << 64
+# A line key as DuckDB holds it, from the two 64-bit halves Arrow can carry.
+_KEY_SQL = "(key_hi::UHUGEINT << 64) | key_lo::UHUGEINT"
 
-    NULL for an unreadable record (then never known). DuckDB's own ``hash`` is a fast
-    hash-table hash, not a fingerprint: near-identical records collide (1,202 pairs among
-    150,000 synthetic records differing in their ids, tests/pipelines/test_land_order.py), and
-    a changed record colliding with a known one would never be parsed. ``line_fast`` (that fast
-    hash; NULL unless `fast`) only buckets records for the prefilter of `_fetch_unknown_texts`.
+
+def _records(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[pl.DataFrame]:
+    """The records of `path` as ``read_json_objects`` numbers them, in file order, streamed.
+
+    Each batch has ``src_pos`` (the record ordinal, as ``WITH ORDINALITY`` gives it) and
+    ``line`` (the record text, NULL when DuckDB cannot read it). The scan runs on a cursor of
+    its own with insertion order kept for its session only, on every thread: DuckDB hands the
+    batches over in file order (tests/pipelines/test_land_order.py checks it against ``WITH
+    ORDINALITY``), and `con` stays free for writes between batches.
     """
-    return (
-        "CASE WHEN json IS NOT NULL THEN md5_number(json::VARCHAR) END AS line_hash, "
-        f"strlen(json::VARCHAR) AS line_len, {'hash(json)' if fast else 'NULL::UBIGINT'} "
-        "AS line_fast"
+    cursor = con.cursor()
+    try:
+        cursor.execute("SET SESSION preserve_insertion_order = true")
+        reader = cursor.sql(
+            f"SELECT json::VARCHAR AS line FROM {_objects_scan(path)}"  # noqa: S608
+        ).to_arrow_reader(_KEY_BATCH)
+        start = 1
+        for batch in reader:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame.with_row_index("src_pos", offset=start).with_columns(
+                pl.col("src_pos").cast(pl.Int64)
+            )
+            start += frame.height
+    finally:
+        cursor.close()
+
+
+def _line_keys(texts: pl.DataFrame) -> pl.DataFrame:
+    """Each ``line``'s key: XXH3-128 of its UTF-8 bytes (``key_hi``, ``key_lo``) and its length.
+
+    NULL for an unreadable record (then never known). The hash is polars-hash's XXH3-128, a
+    128-bit fingerprint at memory speed (MD5 in DuckDB took 2 to 3 times the scan's time); its
+    halves travel separately because Arrow has no 128-bit integer. DuckDB's own ``hash`` is a
+    hash-table hash, not a fingerprint: near-identical records collide (1,202 pairs among
+    150,000 synthetic records differing in their ids, tests/pipelines/test_land_order.py), and a
+    changed record colliding with a known one would never be parsed.
+    """
+    key = plh.col("line").nchash.xxh3_128()
+    return texts.select(
+        "src_pos",
+        (key // _U64).cast(pl.UInt64, wrap_numerical=True).alias("key_hi"),
+        key.cast(pl.UInt64, wrap_numerical=True).alias("key_lo"),
+        pl.col("line").str.len_bytes().cast(pl.Int64).alias("line_len"),
     )
+
+
+def _insert_frames(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, frames: list[pl.DataFrame]
+) -> None:
+    """``INSERT INTO table SELECT <select> FROM`` the frames, stacked; empties `frames`."""
+    if not frames:
+        return
+    stacked = pl.concat(frames)
+    frames.clear()
+    con.register("frame_batch", stacked)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {select} FROM frame_batch")  # noqa: S608
+    finally:
+        con.unregister("frame_batch")
+
+
+def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
+    """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} "
+        "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT)"
+    )
+    pending: list[pl.DataFrame] = []
+    rows = 0
+    for texts in _records(con, f.path):
+        pending.append(_line_keys(texts))
+        rows += texts.height
+        if rows >= _KEY_FLUSH_ROWS:
+            _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", pending)
+            rows = 0
+    _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", pending)
 
 
 def _hash_lines(
@@ -325,23 +399,13 @@ def _hash_lines(
 ) -> None:
     """One type's files: each record's line key into ``raw_line``, and whether it is known.
 
-    Each file is hashed in file order (`_ordered`, no lookup in that scan); then one statement
+    Each file is keyed in file order (`_key_file`, no lookup in that pass); then one statement
     looks every key up among the mirror's keys of that type (``IN``: one hash table built on
     them, probed by all the type's records). A record of another type in the file is simply
     parsed. Texts are fetched afterwards, for unknown records only (`_fetch_unknown_texts`).
     """
-    found = con.execute(
-        "SELECT count(*) > 0 FROM known_line WHERE resourcetype = ?", [resource_type]
-    ).fetchone()
-    # Without keys of this type (a first run) every record is unknown and its file is parsed
-    # whole: no text is fetched, so the prefilter's fast hash is not needed.
-    key = _line_key(fast=bool(found and found[0]))
     for i, f in files:
-        _ordered(
-            con,
-            f"CREATE OR REPLACE TEMP TABLE line_file_{i} AS SELECT {key} "  # noqa: S608
-            f"FROM {_objects_scan(f.path)}",
-        )
+        _key_file(con, f, f"line_file_{i}")
     rtype = _sql_str(resource_type)
     known = (
         "(line_hash, line_len) IN (SELECT line_hash, line_len FROM known_line "  # noqa: S608
@@ -349,12 +413,12 @@ def _hash_lines(
     )
     staged = "true" if resource_type in STAGED_TYPES else "false"
     scans = " UNION ALL ".join(
-        f"SELECT {_sql_str(f.path.name)} AS src, rowid + 1 AS src_pos, line_hash, line_len, "  # noqa: S608
-        f"line_fast FROM line_file_{i}"
+        f"SELECT {_sql_str(f.path.name)} AS src, src_pos, line_hash, line_len "  # noqa: S608
+        f"FROM line_file_{i}"
         for i, f in files
     )
     con.execute(
-        "INSERT INTO raw_line SELECT src, src_pos, line_hash, line_len, line_fast, "  # noqa: S608
+        "INSERT INTO raw_line SELECT src, src_pos, line_hash, line_len, "  # noqa: S608
         f"CASE WHEN known THEN {rtype} END, CASE WHEN known THEN {staged} END, NULL "
         f"FROM (SELECT *, {known} AS known FROM ({scans}))"
     )
@@ -362,45 +426,45 @@ def _hash_lines(
         con.execute(f"DROP TABLE line_file_{i}")
 
 
-# Buckets of the unknown-key prefilter in `_fetch_unknown_texts` (one character each).
-_PREFILTER_BUCKETS = 1 << 20
-
-
 def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
-    """Keep in ``raw_line.line_text`` the text of `f`'s unknown records, found by line key.
+    """Keep in ``raw_line.line_text`` the text of `f`'s unknown records.
 
-    Read at their byte offsets when the file allows it (`_read_at_offsets`), else a second
-    scan of the file, on every thread. A join on the record text is slow (its probe
-    carries every text), so a record first passes a prefilter: the bucket of its fast hash must
-    be one of the unknown records' buckets (a string of '0'/'1' passed as a parameter, read
-    with ``substr``). Only the few that pass are keyed (MD5) and matched exactly. Records with
-    the same key have the same text, so the key alone says where each text goes.
+    Read at their byte offsets when the file allows it (`_read_at_offsets`), else taken by
+    ordinal from a second streamed scan of the file (`_records`, every thread). Either way a
+    text is kept only if its key is its record's: one that is not (the file changed between the
+    passes) is left out, and the file is then parsed whole (`_land_delta`).
     """
     if _read_at_offsets(con, f):
         return
     name = _sql_str(f.path.name)
-    unknown_lines = (
-        f"FROM raw_line WHERE src = {name} AND known_type IS NULL AND line_len IS NOT NULL"
+    wanted = pl.from_arrow(
+        con.sql(
+            f"SELECT src_pos FROM raw_line WHERE src = {name} "  # noqa: S608
+            "AND known_type IS NULL AND line_len IS NOT NULL"
+        ).to_arrow_table()
     )
-    n = _PREFILTER_BUCKETS
-    bits = bytearray(b"0" * n)
-    for (bucket,) in con.execute(
-        f"SELECT DISTINCT (line_fast % {n})::BIGINT {unknown_lines}"
-    ).fetchall():
-        bits[bucket] = ord("1")
+    assert isinstance(wanted, pl.DataFrame)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE unknown_text AS SELECT line_hash, line_len, "  # noqa: S608
-        f"any_value(json::VARCHAR) AS line_text FROM (SELECT {_line_key()}, json FROM "
-        f"(SELECT json FROM {_objects_scan(f.path)} "
-        f"WHERE substr($1, (hash(json) % {n})::BIGINT + 1, 1) = '1')) "
-        f"WHERE (line_hash, line_len) IN (SELECT line_hash, line_len {unknown_lines}) "
-        "GROUP BY line_hash, line_len",
-        [bits.decode()],
+        "CREATE OR REPLACE TEMP TABLE unknown_text "
+        "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT, line_text VARCHAR)"
     )
+    columns = f"src_pos, {_KEY_SQL}, line_len, line_text"
+    pending: list[pl.DataFrame] = []
+    rows = 0
+    for texts in _records(con, f.path):
+        kept = texts.join(wanted, on="src_pos", how="semi")
+        if kept.height:
+            pending.append(_line_keys(kept).with_columns(line_text=kept["line"]))
+            rows += kept.height
+        if rows >= _KEY_FLUSH_ROWS // 16:  # texts, not keys: flushed sooner
+            _insert_frames(con, "unknown_text", columns, pending)
+            rows = 0
+    _insert_frames(con, "unknown_text", columns, pending)
     con.execute(
         "UPDATE raw_line SET line_text = t.line_text FROM unknown_text AS t "  # noqa: S608
         f"WHERE raw_line.src = {name} AND raw_line.known_type IS NULL "
-        "AND raw_line.line_hash = t.line_hash AND raw_line.line_len = t.line_len"
+        "AND raw_line.src_pos = t.src_pos AND raw_line.line_hash = t.line_hash "
+        "AND raw_line.line_len = t.line_len"
     )
     con.execute("DROP TABLE unknown_text")
 
@@ -410,8 +474,8 @@ def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
 
     In a file of one record per line, each followed by one newline (what a bulk export writes:
     no blank, padded or CRLF lines), record k starts after the lengths of records 1..k-1 plus
-    their newlines. A text read there is kept only if its MD5 and length are the record's key,
-    so a file laid out otherwise is never misread: the first mismatch returns False with
+    their newlines. The texts read there are kept only if each one's key and length are its
+    record's, so a file laid out otherwise is never misread: any mismatch returns False with
     nothing kept, and the caller scans instead. Compressed files are always scanned.
     """
     if f.path.suffix == ".gz":
@@ -420,28 +484,29 @@ def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
     offsets = _unknown_offsets(con, src)
     if offsets is None:
         return False
-    unknown = con.execute(
-        # hex: DuckDB hands over a UHUGEINT as a Python int at ~50 us each, a string at once
-        "SELECT src_pos, hex(line_hash), line_len FROM raw_line "
-        "WHERE src = ? AND known_type IS NULL ORDER BY src_pos",
-        [src],
-    ).fetchall()
+    unknown = pl.from_arrow(
+        con.sql(
+            "SELECT src_pos, (line_hash >> 64)::UBIGINT AS key_hi, "
+            "(line_hash & 18446744073709551615::UHUGEINT)::UBIGINT AS key_lo, line_len "
+            "FROM raw_line WHERE src = ? AND known_type IS NULL ORDER BY src_pos",
+            params=[src],
+        ).to_arrow_table()
+    )
+    assert isinstance(unknown, pl.DataFrame)
     texts: list[str] = []
     try:
         with f.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            for (_, key, length), start in zip(unknown, offsets, strict=True):
-                raw = mm[start : start + length]
-                digest = hashlib.md5(raw).digest()  # noqa: S324 (a key, as md5_number)
-                if format(int.from_bytes(digest, "little"), "X") != key:
-                    return False
-                texts.append(raw.decode("utf-8"))
+            for length, start in zip(unknown["line_len"], offsets, strict=True):
+                texts.append(mm[start : start + length].decode("utf-8"))
     except (OSError, ValueError):  # unreadable, changed or not UTF-8: scan instead
         return False
-    fetched = pl.DataFrame(
-        {"src_pos": [pos for pos, _, _ in unknown], "line_text": texts},
-        schema={"src_pos": pl.Int64, "line_text": pl.String},
-    )
-    con.register("fetched_text", fetched)
+    fetched = unknown.select("src_pos").with_columns(line=pl.Series(texts, dtype=pl.String))
+    read_keys = _line_keys(fetched)
+    if not read_keys.select(["key_hi", "key_lo", "line_len"]).equals(
+        unknown.select(["key_hi", "key_lo", "line_len"])
+    ):
+        return False  # laid out otherwise: some text read there is not its record's
+    con.register("fetched_text", fetched.rename({"line": "line_text"}))
     try:
         con.execute(
             "UPDATE raw_line SET line_text = t.line_text FROM fetched_text AS t "
@@ -707,7 +772,7 @@ def land_source(
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE raw_line (src VARCHAR, src_pos BIGINT, "
-        "line_hash UHUGEINT, line_len BIGINT, line_fast UBIGINT, known_type VARCHAR, "
+        "line_hash UHUGEINT, line_len BIGINT, known_type VARCHAR, "
         "known_staged BOOLEAN, line_text VARCHAR)"
     )
     problems: list[LandingProblem] = []

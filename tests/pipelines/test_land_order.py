@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
+import xxhash
 
 from pipelines import land
 from pipelines.fhir.files import NdjsonFile, discover_source
@@ -67,6 +69,8 @@ def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConnection:
     monkeypatch.setattr(land, "MAX_LINE_BYTES", 1 << 20)
     monkeypatch.setattr(land, "_OFFSET_BATCH", 5000)  # offsets summed over many batches
+    monkeypatch.setattr(land, "_KEY_BATCH", 4096)  # records streamed in many batches
+    monkeypatch.setattr(land, "_KEY_FLUSH_ROWS", 50_000)  # and written to DuckDB in several
     connection = duckdb.connect(str(tmp_path / "landing.duckdb"))
     connection.execute("SET threads = 2")
     connection.execute("SET preserve_insertion_order = false")  # as the pipeline sets it
@@ -88,13 +92,29 @@ def offset_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 def _truth(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Line keys numbered by ``WITH ORDINALITY`` (one thread, file order): the reference."""
-    con.execute(
-        "CREATE TEMP TABLE truth AS SELECT ordinality AS src_pos, "
-        "CASE WHEN json IS NOT NULL THEN md5_number(json::VARCHAR) END AS line_hash, "
-        f"strlen(json::VARCHAR) AS line_len FROM read_json_objects('{path}', "
-        "format = 'newline_delimited', ignore_errors = true) WITH ORDINALITY"
+    """Line keys numbered by ``WITH ORDINALITY`` (one thread, file order) and hashed by the
+    ``xxhash`` package, the reference XXH3-128: the landing's keys must equal these."""
+    rows = con.execute(
+        "SELECT ordinality, json::VARCHAR FROM read_json_objects("
+        f"'{path}', format = 'newline_delimited', ignore_errors = true) WITH ORDINALITY"
+    ).fetchall()
+    truth = pl.DataFrame(
+        {
+            "src_pos": [pos for pos, _ in rows],
+            "line_hash": [
+                None if text is None else str(xxhash.xxh3_128_intdigest(text.encode()))
+                for _, text in rows
+            ],
+            "line_len": [None if text is None else len(text.encode()) for _, text in rows],
+        },
+        schema={"src_pos": pl.Int64, "line_hash": pl.String, "line_len": pl.Int64},
     )
+    con.register("truth_frame", truth)
+    con.execute(
+        "CREATE TEMP TABLE truth AS SELECT src_pos, line_hash::UHUGEINT AS line_hash, line_len "
+        "FROM truth_frame"
+    )
+    con.unregister("truth_frame")
 
 
 def _landed(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -193,3 +213,19 @@ def test_texts_read_at_offsets_or_scanned_by_layout(
 
     assert _landed(con) == {"o3": 3, "o40": 40}
     assert offset_reads == [newline == "\n"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 16, 17, 128, 129, 240, 241, 1000, 70_000])
+def test_line_keys_are_the_reference_xxh3_128_of_the_utf8_text(size: int) -> None:
+    """Keys are persisted in the mirror: they must be XXH3-128 as published, at every length
+    the algorithm treats apart (0, 1-3, 4-8, 9-16, 17-128, 129-240, longer), non-ASCII too."""
+    texts = [("é" * size)[:size], ("x" * size), None]
+    keys = land._line_keys(pl.DataFrame({"src_pos": [1, 2, 3], "line": texts}))
+
+    for row, text in zip(keys.iter_rows(named=True), texts, strict=True):
+        if text is None:
+            assert (row["key_hi"], row["key_lo"], row["line_len"]) == (None, None, None)
+            continue
+        expected = xxhash.xxh3_128_intdigest(text.encode())
+        assert (row["key_hi"] << 64) | row["key_lo"] == expected
+        assert row["line_len"] == len(text.encode())
