@@ -377,81 +377,12 @@ def _insert_frames(
         con.unregister("frame_batch")
 
 
-def _plain_line_batches(path: Path) -> Iterator[pl.DataFrame]:
-    """`path`'s lines read by polars alone, keyed (`_line_keys`), in file order, streamed.
-
-    Each batch also says whether each line is shaped as one JSON object (``{`` first, ``}``
-    last); `_key_plain_file` decides from that and the byte count whether the numbering is
-    ``read_json_objects``' own. Separator and quote are characters a JSON record cannot hold
-    raw, so each line is one field; polars raises on anything else (a raw U+0001, bad UTF-8).
-    """
-    lines = pl.scan_csv(
-        path,
-        has_header=False,
-        separator="\x01",
-        quote_char=None,
-        new_columns=["line"],
-        schema={"line": pl.String},
-        empty_string_is_null=False,
-        row_index_name="src_pos",
-        row_index_offset=1,
-    ).with_columns(pl.col("src_pos").cast(pl.Int64))
-    for batch in lines.collect_batches(chunk_size=_KEY_BATCH, maintain_order=True):
-        shaped = batch["line"].str.starts_with("{") & batch["line"].str.ends_with("}")
-        yield _line_keys(batch).with_columns(shaped=shaped.fill_null(False))
-
-
-def _key_plain_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> bool:
-    """Key `f` without DuckDB's JSON reader when it is laid out as a bulk export writes it.
-
-    That is: uncompressed, every line one object with nothing around it (``{`` first, ``}``
-    last) and every line ended by one newline (the last one may lack it), which the byte count
-    proves (lengths + newlines = file size: no CR, blank or padded line, no byte polars would
-    drop). Such a file's lines are ``read_json_objects``' records, numbered and worded alike,
-    and it reads several times faster (1.6 GB of Observation: 0.6 to 0.8 s against 2.3 s).
-    A line shaped so that is not valid JSON is keyed, never matches a mirror key (only records
-    that staged or were ignored leave one) and is parsed, so it is quarantined by file:line as
-    it would have been. False, with `table` left empty, for any other file.
-    """
-    size = f.path.stat().st_size
-    if f.path.suffix == ".gz" or size == 0:
-        return False
-    pending: list[pl.DataFrame] = []
-    rows = lines = text_bytes = 0
-    try:
-        for keys in _plain_line_batches(f.path):
-            if not keys["shaped"].all():
-                break
-            lines += keys.height
-            text_bytes += int(keys["line_len"].sum())
-            pending.append(keys.drop("shaped"))
-            rows += keys.height
-            if rows >= _KEY_FLUSH_ROWS:
-                _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", pending)
-                rows = 0
-        else:
-            if size in (text_bytes + lines, text_bytes + lines - 1):
-                _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", pending)
-                return True
-    except (pl.exceptions.PolarsError, OSError):
-        pass  # a line polars cannot take as one UTF-8 field: DuckDB's reader decides
-    con.execute(f"DELETE FROM {table}")  # noqa: S608
-    return False
-
-
 def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
-    """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key.
-
-    A file laid out as a bulk export writes it is read by polars alone (`_key_plain_file`);
-    any other (compressed, CRLF, blank or padded lines, a line that is no single object) goes
-    through DuckDB's ``read_json_objects``, its texts streamed to polars (`_records`).
-    """
+    """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} "
         "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT)"
     )
-    if _key_plain_file(con, f, table):
-        return
     pending: list[pl.DataFrame] = []
     rows = 0
     for texts in _records(con, f.path):

@@ -54,7 +54,7 @@ def _write(path: Path, *, layout: str) -> tuple[dict[str, int], set[int]]:
                 line += 1
                 ordinal += 1
                 broken.add(line)
-                # Shaped as an object or not: the first makes a file read by polars alone.
+                # Shaped as an object or not: DuckDB reads neither.
                 f.write(
                     '{"resourceType":"Observation","id":}\n'
                     if layout == "export-broken"
@@ -65,9 +65,8 @@ def _write(path: Path, *, layout: str) -> tuple[dict[str, int], set[int]]:
 
 Source = tuple[Path, dict[str, int], set[int]]
 # export: as a bulk export writes it; export-broken: the same with three lines that are shaped
-# as objects but are not JSON (both keyed by polars alone, `land._key_plain_file`).
+# as objects ({...}) but are not JSON.
 LAYOUTS = ["broken-lines", "blank-lines", "export", "export-broken"]
-PLAIN = {"export", "export-broken"}
 
 
 @pytest.fixture(scope="module", params=LAYOUTS)
@@ -88,20 +87,6 @@ def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConne
     connection.execute("SET threads = 2")
     connection.execute("SET preserve_insertion_order = false")  # as the pipeline sets it
     return connection
-
-
-@pytest.fixture
-def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """What each `land._key_plain_file` call returned (True: keyed by polars alone)."""
-    key_plain_file = land._key_plain_file
-    returned: list[bool] = []
-
-    def spy(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> bool:
-        returned.append(key_plain_file(con, f, table))
-        return returned[-1]
-
-    monkeypatch.setattr(land, "_key_plain_file", spy)
-    return returned
 
 
 @pytest.fixture
@@ -154,7 +139,6 @@ def test_whole_file_lands_every_record_at_its_ordinal(
     source: Source,
     con: duckdb.DuckDBPyConnection,
     tmp_path: Path,
-    plain_reads: list[bool],
     track_lines: bool,
 ) -> None:
     src, ordinal_of, broken = source
@@ -163,24 +147,17 @@ def test_whole_file_lands_every_record_at_its_ordinal(
     assert _landed(con) == ordinal_of
     assert {p.source for p in problems} == {f"Observation.ndjson:{n}" for n in broken}
     if track_lines:
-        plain = request.node.callspec.params["source"] in PLAIN
-        assert plain_reads == [plain]
         _truth(con, src / "Observation.ndjson")
-        # Every record DuckDB reads has its key; one it cannot read has none, unless the file
-        # was keyed by polars alone, which keys every line.
         differ = con.execute(
-            "SELECT count(*) FILTER (WHERE t.line_hash IS NOT NULL AND ("
-            "l.line_hash IS DISTINCT FROM t.line_hash OR l.line_len IS DISTINCT FROM t.line_len"
-            ")), count(*) FILTER (WHERE t.line_hash IS NULL AND l.line_hash IS NOT NULL), "
-            "count(*) FILTER (WHERE l.src_pos IS NULL OR t.src_pos IS NULL) "
-            "FROM raw_line AS l FULL JOIN truth AS t USING (src_pos)"
+            "SELECT count(*) FROM raw_line AS l FULL JOIN truth AS t USING (src_pos) "
+            "WHERE l.line_hash IS DISTINCT FROM t.line_hash "
+            "OR l.line_len IS DISTINCT FROM t.line_len"
         ).fetchone()
-        assert differ == (0, len(broken) if plain else 0, 0)
+        assert differ == (0,)
         # Every record differs from the others, so must its key. DuckDB's own hash() gives
         # these records 148,798 distinct values (1,202 collisions): not a fingerprint.
         keys = con.execute(
-            "SELECT count(DISTINCT (line_hash, line_len)) FROM raw_line "
-            "WHERE src_pos IN (SELECT src_pos FROM truth WHERE line_len IS NOT NULL)"
+            "SELECT count(DISTINCT (line_hash, line_len)) FROM raw_line WHERE line_len IS NOT NULL"
         ).fetchone()
         assert keys == (RECORDS,)
 
@@ -206,10 +183,9 @@ def test_unknown_records_land_at_their_ordinals(
         "INSERT INTO known_line SELECT line_hash, line_len, 'Observation' FROM truth "
         f"WHERE line_hash IS NOT NULL AND src_pos % {unknown_every} <> 3"
     )
-    # A broken line is never known. One DuckDB cannot read has no key, and its file is parsed
-    # whole and filtered; a file keyed by polars alone has keys for its broken lines, which
-    # go to the delta file with the unknown records and are rejected there. A clean file's
-    # unknown records are read from a delta file unless more than DELTA_MAX_SHARE are unknown.
+    # A broken line is never known: DuckDB cannot read it, it has no key, and its file is
+    # parsed whole and filtered. A clean file's unknown records are read from a delta file
+    # unless more than DELTA_MAX_SHARE are unknown.
     problems = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
     expected = {i: n for i, n in ordinal_of.items() if n % unknown_every == 3}
@@ -218,15 +194,15 @@ def test_unknown_records_land_at_their_ordinals(
     known = con.execute("SELECT count(known_type) FROM raw_line").fetchone()
     assert known == (len(ordinal_of) - len(expected),)
     assert not list(tmp_path.glob("delta-*"))
-    # Broken lines are quarantined at their own line, whichever way they were read.
+    # Broken lines are quarantined at their own line.
     assert {p.source for p in problems} == {f"Observation.ndjson:{n}" for n in broken}
     # Texts are read at their offsets only from a file laid out one record per line; after a
     # blank line the offsets are off, no text matches its key, and the file is scanned instead.
     layout = request.node.callspec.params["source"]
-    if delta_max_share == 0.0 or layout == "broken-lines":
+    if delta_max_share == 0.0 or layout in ("broken-lines", "export-broken"):
         assert offset_reads == []  # parsed whole and filtered: no text fetched
     else:
-        assert offset_reads == [layout in PLAIN]
+        assert offset_reads == [layout == "export"]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", " \n"])
@@ -275,41 +251,51 @@ _RECORD = (
     '{{"resourceType":"Observation","id":"o{i}","status":"final",'
     '"subject":{{"reference":"Patient/p{i}"}},"code":{{"text":"é{i}"}}}}'
 )
+_EXPORT = "".join(_RECORD.format(i=i) + "\n" for i in range(1, 31))
 
 
 @pytest.mark.parametrize(
-    ("text", "plain"),
+    "text",
     [
-        ("".join(_RECORD.format(i=i) + "\n" for i in range(1, 31)), True),
-        ("\n".join(_RECORD.format(i=i) for i in range(1, 31)), True),  # no final newline
-        ("".join(_RECORD.format(i=i) + "\r\n" for i in range(1, 31)), False),
-        ("\ufeff" + "".join(_RECORD.format(i=i) + "\n" for i in range(1, 31)), False),
-        ("".join(_RECORD.format(i=i) + "\n" for i in range(1, 31)) + "\n", False),
-        (_RECORD.format(i=1) + "\n" + '{"id":"o\x01"}\n' + _RECORD.format(i=3) + "\n", False),
-        (_RECORD.format(i=1) + "\n" + '{"id":"o2"} {"id":"o3"}\n' + _RECORD.format(i=4), True),
-        (_RECORD.format(i=1) + "\n" + '{"id":"o2",}\n' + _RECORD.format(i=3) + "\n", True),
+        _EXPORT,
+        _EXPORT.removesuffix("\n"),
+        _EXPORT.replace("\n", "\r\n"),
+        "\ufeff" + _EXPORT,
+        _EXPORT + "\n",
+        _RECORD.format(i=1) + "\n" + '{"id":"o\x01"}\n' + _RECORD.format(i=3) + "\n",
+        _RECORD.format(i=1) + "\n" + '{"id":"o2"} {"id":"o3"}\n' + _RECORD.format(i=4),
+        _RECORD.format(i=1) + "\n" + '{"id":"o2",}\n' + _RECORD.format(i=3) + "\n",
+        _RECORD.format(i=1) + "\n" + '{"id":"o2","x":"\udce9"}\n' + _RECORD.format(i=3),
+        _RECORD.format(i=1) + '\n{"resourceType":"Observation",\r"id":"o2"}\n',
     ],
-    ids=["export", "no-final-newline", "crlf", "bom", "blank-end", "raw-control", "two", "bad"],
+    ids=[
+        "export",
+        "no-final-newline",
+        "crlf",
+        "bom",
+        "blank-end",
+        "raw-control",
+        "two",
+        "bad",
+        "latin-1",
+        "inner-cr",
+    ],
 )
-def test_files_keyed_by_polars_alone_land_as_duckdb_reads_them(
-    con: duckdb.DuckDBPyConnection,
-    plain_reads: list[bool],
-    tmp_path: Path,
-    text: str,
-    plain: bool,
+def test_known_lines_land_and_quarantine_as_a_plain_parse(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, text: str
 ) -> None:
-    """Only a file laid out as a bulk export writes it is keyed without DuckDB's JSON reader,
-    and keyed either way, with a mirror knowing every other record, it lands and is
-    quarantined exactly as a plain parse lands it."""
+    """Whatever the file's layout, with a mirror knowing every other record that lands, the
+    landing lands the rest and quarantines exactly what a plain parse lands and quarantines."""
     src = tmp_path / "source"
     src.mkdir()
-    (src / "Observation.ndjson").write_bytes(text.encode())
+    # U+DCxx (a lone surrogate) stands for one byte that is not UTF-8 (\udce9: latin-1 'é').
+    (src / "Observation.ndjson").write_bytes(text.encode("utf-8", "surrogateescape"))
     parsed = land_source(con, discover_source(src), track_lines=False, scratch=tmp_path)
     expected = (_landed(con), sorted(p.source for p in parsed))
     _truth(con, src / "Observation.ndjson")
     con.execute(KNOWN_LINE_DDL)
     # The mirror holds keys of records that landed only (a quarantined one never stages).
-    known = sorted(n for n in expected[0].values() if n % 2 == 0)
+    known = sorted(expected[0].values())[1::2]
     con.execute(
         "INSERT INTO known_line SELECT line_hash, line_len, 'Observation' FROM truth "
         "WHERE list_contains($1, src_pos)",
@@ -318,7 +304,6 @@ def test_files_keyed_by_polars_alone_land_as_duckdb_reads_them(
 
     tracked = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
-    assert plain_reads == [plain]
-    unknown = {i: n for i, n in expected[0].items() if n % 2 == 1}
+    unknown = {i: n for i, n in expected[0].items() if n not in known}
     assert (_landed(con), sorted(p.source for p in tracked)) == (unknown, expected[1])
-    assert expected[0]
+    assert known
