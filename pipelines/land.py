@@ -42,7 +42,7 @@ occur in responses and messages, which are not a data source.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -312,8 +312,11 @@ _KEY_BATCH = 1 << 16
 # Keyed rows gathered before they are written to DuckDB: memory follows this, not the file.
 _KEY_FLUSH_ROWS = 1 << 20
 _U64 = 1 << 64
-# A line key as DuckDB holds it, from the two 64-bit halves Arrow can carry.
+# A line key as DuckDB holds it, from the two 64-bit halves Arrow can carry, and back.
 _KEY_SQL = "(key_hi::UHUGEINT << 64) | key_lo::UHUGEINT"
+_KEY_HALVES_SQL = (
+    f"(line_hash >> 64)::UBIGINT AS key_hi, (line_hash & {_U64 - 1}::UHUGEINT)::UBIGINT AS key_lo"
+)
 
 
 def _records(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[pl.DataFrame]:
@@ -363,6 +366,27 @@ def _line_keys(texts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _insert_frames(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select: str,
+    frames: Iterable[pl.DataFrame],
+    *,
+    flush_rows: int,
+) -> None:
+    """``INSERT INTO table SELECT <select> FROM`` the frames, stacked about `flush_rows` rows
+    at a time: memory follows `flush_rows`, not the stream."""
+    pending: list[pl.DataFrame] = []
+    rows = 0
+    for frame in frames:
+        pending.append(frame)
+        rows += frame.height
+        if rows >= flush_rows:
+            _insert_stacked(con, table, select, pending)
+            rows = 0
+    _insert_stacked(con, table, select, pending)
+
+
+def _insert_stacked(
     con: duckdb.DuckDBPyConnection, table: str, select: str, frames: list[pl.DataFrame]
 ) -> None:
     """``INSERT INTO table SELECT <select> FROM`` the frames, stacked; empties `frames`."""
@@ -383,15 +407,8 @@ def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None
         f"CREATE OR REPLACE TEMP TABLE {table} "
         "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT)"
     )
-    pending: list[pl.DataFrame] = []
-    rows = 0
-    for texts in _records(con, f.path):
-        pending.append(_line_keys(texts))
-        rows += texts.height
-        if rows >= _KEY_FLUSH_ROWS:
-            _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", pending)
-            rows = 0
-    _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", pending)
+    keys = (_line_keys(texts) for texts in _records(con, f.path))
+    _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", keys, flush_rows=_KEY_FLUSH_ROWS)
 
 
 def _hash_lines(
@@ -448,18 +465,14 @@ def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
         "CREATE OR REPLACE TEMP TABLE unknown_text "
         "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT, line_text VARCHAR)"
     )
-    columns = f"src_pos, {_KEY_SQL}, line_len, line_text"
-    pending: list[pl.DataFrame] = []
-    rows = 0
-    for texts in _records(con, f.path):
-        kept = texts.join(wanted, on="src_pos", how="semi")
-        if kept.height:
-            pending.append(_line_keys(kept).with_columns(line_text=kept["line"]))
-            rows += kept.height
-        if rows >= _KEY_FLUSH_ROWS // 16:  # texts, not keys: flushed sooner
-            _insert_frames(con, "unknown_text", columns, pending)
-            rows = 0
-    _insert_frames(con, "unknown_text", columns, pending)
+    kept = (texts.join(wanted, on="src_pos", how="semi") for texts in _records(con, f.path))
+    _insert_frames(
+        con,
+        "unknown_text",
+        f"src_pos, {_KEY_SQL}, line_len, line_text",
+        (_line_keys(k).with_columns(line_text=k["line"]) for k in kept if k.height),
+        flush_rows=_KEY_FLUSH_ROWS // 16,  # texts, not keys: flushed sooner
+    )
     con.execute(
         "UPDATE raw_line SET line_text = t.line_text FROM unknown_text AS t "  # noqa: S608
         f"WHERE raw_line.src = {name} AND raw_line.known_type IS NULL "
@@ -486,9 +499,8 @@ def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
         return False
     unknown = pl.from_arrow(
         con.sql(
-            "SELECT src_pos, (line_hash >> 64)::UBIGINT AS key_hi, "
-            "(line_hash & 18446744073709551615::UHUGEINT)::UBIGINT AS key_lo, line_len "
-            "FROM raw_line WHERE src = ? AND known_type IS NULL ORDER BY src_pos",
+            f"SELECT src_pos, {_KEY_HALVES_SQL}, line_len FROM raw_line "  # noqa: S608
+            "WHERE src = ? AND known_type IS NULL ORDER BY src_pos",
             params=[src],
         ).to_arrow_table()
     )
