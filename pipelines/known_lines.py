@@ -12,7 +12,7 @@ once (a known record twice, or a known record and a parsed one): those known rec
 parse would. ``known_count`` counts the rest per type and outcome.
 
 The line key is the XXH3-128 (128 bits) of the record text plus its length
-(`pipelines.land._line_keys`): a changed record is missed only if its 128-bit hash equals an
+(`pipelines.line_keys.line_keys`): a changed record is missed only if its 128-bit hash equals an
 unchanged one's. DuckDB's own 64-bit ``hash`` is no fingerprint (near-identical records
 collide: `pipelines.land`), which mirror version 4 replaced with MD5, and version 5 with
 XXH3-128 (MD5 in DuckDB took 2 to 3 times the scan of the same files).

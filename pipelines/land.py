@@ -49,7 +49,6 @@ from pathlib import Path
 import duckdb
 import orjson
 import polars as pl
-import polars_hash as plh
 
 from pipelines.fhir.files import (
     MAX_LINE_BYTES,
@@ -58,6 +57,7 @@ from pipelines.fhir.files import (
     json_file_problem,
     locate_lines,
 )
+from pipelines.line_keys import U64, NotExport, export_keys, line_keys
 from screens.model import QuarantineReason
 
 # A field shape: a DuckDB scalar type name, a dict (JSON object) or a one-item list (array).
@@ -311,11 +311,10 @@ KNOWN_LINE_DDL = (
 _KEY_BATCH = 1 << 16
 # Keyed rows gathered before they are written to DuckDB: memory follows this, not the file.
 _KEY_FLUSH_ROWS = 1 << 20
-_U64 = 1 << 64
 # A line key as DuckDB holds it, from the two 64-bit halves Arrow can carry, and back.
 _KEY_SQL = "(key_hi::UHUGEINT << 64) | key_lo::UHUGEINT"
 _KEY_HALVES_SQL = (
-    f"(line_hash >> 64)::UBIGINT AS key_hi, (line_hash & {_U64 - 1}::UHUGEINT)::UBIGINT AS key_lo"
+    f"(line_hash >> 64)::UBIGINT AS key_hi, (line_hash & {U64 - 1}::UHUGEINT)::UBIGINT AS key_lo"
 )
 
 
@@ -344,25 +343,6 @@ def _records(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[pl.DataFram
             start += frame.height
     finally:
         cursor.close()
-
-
-def _line_keys(texts: pl.DataFrame) -> pl.DataFrame:
-    """Each ``line``'s key: XXH3-128 of its UTF-8 bytes (``key_hi``, ``key_lo``) and its length.
-
-    NULL for an unreadable record (then never known). The hash is polars-hash's XXH3-128, a
-    128-bit fingerprint at memory speed (MD5 in DuckDB took 2 to 3 times the scan's time); its
-    halves travel separately because Arrow has no 128-bit integer. DuckDB's own ``hash`` is a
-    hash-table hash, not a fingerprint: near-identical records collide (1,202 pairs among
-    150,000 synthetic records differing in their ids, tests/pipelines/test_land_order.py), and a
-    changed record colliding with a known one would never be parsed.
-    """
-    key = plh.col("line").nchash.xxh3_128()
-    return texts.select(
-        "src_pos",
-        (key // _U64).cast(pl.UInt64, wrap_numerical=True).alias("key_hi"),
-        key.cast(pl.UInt64, wrap_numerical=True).alias("key_lo"),
-        pl.col("line").str.len_bytes().cast(pl.Int64).alias("line_len"),
-    )
 
 
 def _insert_frames(
@@ -402,13 +382,28 @@ def _insert_stacked(
 
 
 def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
-    """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key."""
+    """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key.
+
+    A file laid out as a bulk export writes it is keyed from its bytes on the connection's
+    threads (`pipelines.line_keys.export_keys`, 3 times faster); any other (compressed, CRLF,
+    blank or padded lines, a control byte, a line that is no single object) from DuckDB's
+    ``read_json_objects``, its texts streamed to polars (`_records`). The keys are the same.
+    """
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} "
         "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT)"
     )
-    keys = (_line_keys(texts) for texts in _records(con, f.path))
-    _insert_frames(con, table, f"src_pos, {_KEY_SQL}, line_len", keys, flush_rows=_KEY_FLUSH_ROWS)
+    select = f"src_pos, {_KEY_SQL}, line_len"
+    ((threads,),) = con.execute("SELECT current_setting('threads')::INTEGER").fetchall()
+    try:
+        _insert_frames(
+            con, table, select, export_keys(f.path, threads=threads), flush_rows=_KEY_FLUSH_ROWS
+        )
+        return
+    except NotExport:
+        con.execute(f"DELETE FROM {table}")  # noqa: S608
+    keys = (line_keys(texts) for texts in _records(con, f.path))
+    _insert_frames(con, table, select, keys, flush_rows=_KEY_FLUSH_ROWS)
 
 
 def _hash_lines(
@@ -470,7 +465,7 @@ def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
         con,
         "unknown_text",
         f"src_pos, {_KEY_SQL}, line_len, line_text",
-        (_line_keys(k).with_columns(line_text=k["line"]) for k in kept if k.height),
+        (line_keys(k).with_columns(line_text=k["line"]) for k in kept if k.height),
         flush_rows=_KEY_FLUSH_ROWS // 16,  # texts, not keys: flushed sooner
     )
     con.execute(
@@ -513,7 +508,7 @@ def _read_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
     except (OSError, ValueError):  # unreadable, changed or not UTF-8: scan instead
         return False
     fetched = unknown.select("src_pos").with_columns(line=pl.Series(texts, dtype=pl.String))
-    read_keys = _line_keys(fetched)
+    read_keys = line_keys(fetched)
     if not read_keys.select(["key_hi", "key_lo", "line_len"]).equals(
         unknown.select(["key_hi", "key_lo", "line_len"])
     ):

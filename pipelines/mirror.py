@@ -67,7 +67,7 @@ ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 _HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
 # 3: line keys and meta per resource, ignored_line. 4: line keys are MD5, not DuckDB's hash.
-# 5: line keys are XXH3-128 (`pipelines.land._line_keys`), not MD5.
+# 5: line keys are XXH3-128 (`pipelines.line_keys.line_keys`), not MD5.
 MIRROR_VERSION = 5
 
 

@@ -9,13 +9,15 @@ lines (records DuckDB cannot read) sit in different buffers. A third copy is lai
 bulk export writes it (no blank lines), so unknown texts are read at their byte offsets.
 
 Line keys come from the same kind of scan, its texts streamed to polars in file order
-(`land._records`) in many small batches here, and are checked against ``WITH ORDINALITY``
-numbering and the ``xxhash`` package: with the stream's insertion order not kept, 15 of these
-tests fail (checked by hand).
+(`land._records`) in many small batches here, or, for a file laid out as an export, from its
+bytes in many small blocks (`pipelines.line_keys.export_keys`), and are checked against ``WITH
+ORDINALITY`` numbering and the ``xxhash`` package: with the stream's insertion order not kept,
+15 of these tests fail (checked by hand).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -24,8 +26,10 @@ import pytest
 import xxhash
 
 from pipelines import land
+from pipelines import line_keys as line_keys_module
 from pipelines.fhir.files import NdjsonFile, discover_source
 from pipelines.land import KNOWN_LINE_DDL, land_source
+from pipelines.line_keys import NotExport, line_keys
 
 RECORDS = 150_000
 BLANK_AFTER = {10, 40_000, 77_777}  # a blank line follows these records
@@ -54,7 +58,8 @@ def _write(path: Path, *, layout: str) -> tuple[dict[str, int], set[int]]:
                 line += 1
                 ordinal += 1
                 broken.add(line)
-                # Shaped as an object or not: DuckDB reads neither.
+                # Shaped as an object or not: DuckDB reads neither; the first leaves the file
+                # laid out as an export (keyed from its bytes).
                 f.write(
                     '{"resourceType":"Observation","id":}\n'
                     if layout == "export-broken"
@@ -67,6 +72,7 @@ Source = tuple[Path, dict[str, int], set[int]]
 # export: as a bulk export writes it; export-broken: the same with three lines that are shaped
 # as objects ({...}) but are not JSON.
 LAYOUTS = ["broken-lines", "blank-lines", "export", "export-broken"]
+PLAIN = {"export", "export-broken"}  # keyed from their bytes, without DuckDB's JSON reader
 
 
 @pytest.fixture(scope="module", params=LAYOUTS)
@@ -83,10 +89,32 @@ def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConne
     monkeypatch.setattr(land, "_OFFSET_BATCH", 5000)  # offsets summed over many batches
     monkeypatch.setattr(land, "_KEY_BATCH", 4096)  # records streamed in many batches
     monkeypatch.setattr(land, "_KEY_FLUSH_ROWS", 50_000)  # and written to DuckDB in several
+    # Files laid out as exports keyed in 1,100 blocks, each reading past its end in 64-byte
+    # steps to finish its last line.
+    monkeypatch.setattr(line_keys_module, "EXPORT_BLOCK", 1 << 15)
+    monkeypatch.setattr(line_keys_module, "_TAIL", 64)
     connection = duckdb.connect(str(tmp_path / "landing.duckdb"))
     connection.execute("SET threads = 2")
     connection.execute("SET preserve_insertion_order = false")  # as the pipeline sets it
     return connection
+
+
+@pytest.fixture
+def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each file was keyed from its bytes (`export_keys` ran to the end) or not."""
+    export_keys = land.export_keys
+    returned: list[bool] = []
+
+    def spy(path: Path, **kwargs: int) -> Iterator[pl.DataFrame]:
+        try:
+            yield from export_keys(path, **kwargs)
+        except NotExport:
+            returned.append(False)
+            raise
+        returned.append(True)
+
+    monkeypatch.setattr(land, "export_keys", spy)
+    return returned
 
 
 @pytest.fixture
@@ -139,6 +167,7 @@ def test_whole_file_lands_every_record_at_its_ordinal(
     source: Source,
     con: duckdb.DuckDBPyConnection,
     tmp_path: Path,
+    plain_reads: list[bool],
     track_lines: bool,
 ) -> None:
     src, ordinal_of, broken = source
@@ -147,17 +176,24 @@ def test_whole_file_lands_every_record_at_its_ordinal(
     assert _landed(con) == ordinal_of
     assert {p.source for p in problems} == {f"Observation.ndjson:{n}" for n in broken}
     if track_lines:
+        plain = request.node.callspec.params["source"] in PLAIN
+        assert plain_reads == [plain]
         _truth(con, src / "Observation.ndjson")
+        # Every record DuckDB reads has its key; one it cannot read has none, unless the file
+        # was keyed from its bytes, which keys every line.
         differ = con.execute(
-            "SELECT count(*) FROM raw_line AS l FULL JOIN truth AS t USING (src_pos) "
-            "WHERE l.line_hash IS DISTINCT FROM t.line_hash "
-            "OR l.line_len IS DISTINCT FROM t.line_len"
+            "SELECT count(*) FILTER (WHERE t.line_hash IS NOT NULL AND ("
+            "l.line_hash IS DISTINCT FROM t.line_hash OR l.line_len IS DISTINCT FROM t.line_len"
+            ")), count(*) FILTER (WHERE t.line_hash IS NULL AND l.line_hash IS NOT NULL), "
+            "count(*) FILTER (WHERE l.src_pos IS NULL OR t.src_pos IS NULL) "
+            "FROM raw_line AS l FULL JOIN truth AS t USING (src_pos)"
         ).fetchone()
-        assert differ == (0,)
+        assert differ == (0, len(broken) if plain else 0, 0)
         # Every record differs from the others, so must its key. DuckDB's own hash() gives
         # these records 148,798 distinct values (1,202 collisions): not a fingerprint.
         keys = con.execute(
-            "SELECT count(DISTINCT (line_hash, line_len)) FROM raw_line WHERE line_len IS NOT NULL"
+            "SELECT count(DISTINCT (line_hash, line_len)) FROM raw_line "
+            "WHERE src_pos IN (SELECT src_pos FROM truth WHERE line_len IS NOT NULL)"
         ).fetchone()
         assert keys == (RECORDS,)
 
@@ -183,9 +219,10 @@ def test_unknown_records_land_at_their_ordinals(
         "INSERT INTO known_line SELECT line_hash, line_len, 'Observation' FROM truth "
         f"WHERE line_hash IS NOT NULL AND src_pos % {unknown_every} <> 3"
     )
-    # A broken line is never known: DuckDB cannot read it, it has no key, and its file is
-    # parsed whole and filtered. A clean file's unknown records are read from a delta file
-    # unless more than DELTA_MAX_SHARE are unknown.
+    # A broken line is never known. One DuckDB cannot read has no key, and its file is parsed
+    # whole and filtered; a file keyed from its bytes has keys for its broken lines, which go
+    # to the delta file with the unknown records and are rejected there. A clean file's
+    # unknown records are read from a delta file unless more than DELTA_MAX_SHARE are unknown.
     problems = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
     expected = {i: n for i, n in ordinal_of.items() if n % unknown_every == 3}
@@ -194,15 +231,15 @@ def test_unknown_records_land_at_their_ordinals(
     known = con.execute("SELECT count(known_type) FROM raw_line").fetchone()
     assert known == (len(ordinal_of) - len(expected),)
     assert not list(tmp_path.glob("delta-*"))
-    # Broken lines are quarantined at their own line.
+    # Broken lines are quarantined at their own line, whichever way they were keyed.
     assert {p.source for p in problems} == {f"Observation.ndjson:{n}" for n in broken}
     # Texts are read at their offsets only from a file laid out one record per line; after a
     # blank line the offsets are off, no text matches its key, and the file is scanned instead.
     layout = request.node.callspec.params["source"]
-    if delta_max_share == 0.0 or layout in ("broken-lines", "export-broken"):
+    if delta_max_share == 0.0 or layout == "broken-lines":
         assert offset_reads == []  # parsed whole and filtered: no text fetched
     else:
-        assert offset_reads == [layout == "export"]
+        assert offset_reads == [layout in PLAIN]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", " \n"])
@@ -236,7 +273,7 @@ def test_line_keys_are_the_reference_xxh3_128_of_the_utf8_text(size: int) -> Non
     """Keys are persisted in the mirror: they must be XXH3-128 as published, at every length
     the algorithm treats apart (0, 1-3, 4-8, 9-16, 17-128, 129-240, longer), non-ASCII too."""
     texts = [("é" * size)[:size], ("x" * size), None]
-    keys = land._line_keys(pl.DataFrame({"src_pos": [1, 2, 3], "line": texts}))
+    keys = line_keys(pl.DataFrame({"src_pos": [1, 2, 3], "line": texts}))
 
     for row, text in zip(keys.iter_rows(named=True), texts, strict=True):
         if text is None:
@@ -254,19 +291,28 @@ _RECORD = (
 _EXPORT = "".join(_RECORD.format(i=i) + "\n" for i in range(1, 31))
 
 
+_ONE = _RECORD.format(i=1) + "\n"
+_THREE = _RECORD.format(i=3)
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "plain"),
     [
-        _EXPORT,
-        _EXPORT.removesuffix("\n"),
-        _EXPORT.replace("\n", "\r\n"),
-        "\ufeff" + _EXPORT,
-        _EXPORT + "\n",
-        _RECORD.format(i=1) + "\n" + '{"id":"o\x01"}\n' + _RECORD.format(i=3) + "\n",
-        _RECORD.format(i=1) + "\n" + '{"id":"o2"} {"id":"o3"}\n' + _RECORD.format(i=4),
-        _RECORD.format(i=1) + "\n" + '{"id":"o2",}\n' + _RECORD.format(i=3) + "\n",
-        _RECORD.format(i=1) + "\n" + '{"id":"o2","x":"\udce9"}\n' + _RECORD.format(i=3),
-        _RECORD.format(i=1) + '\n{"resourceType":"Observation",\r"id":"o2"}\n',
+        (_EXPORT, True),
+        (_EXPORT.removesuffix("\n"), True),
+        (_EXPORT.replace("\n", "\r\n"), False),
+        ("\ufeff" + _EXPORT, False),
+        (_EXPORT + "\n", False),
+        (_ONE + '{"id":"o\x01"}\n' + _THREE + "\n", False),
+        (_ONE + '{"id":"o2"} {"id":"o3"}\n' + _RECORD.format(i=4), True),
+        (_ONE + '{"id":"o2"}{"id":"o3"}\n' + _RECORD.format(i=4), True),
+        (_ONE + '{"id":"o2",}\n' + _THREE + "\n", True),
+        (_ONE + '{"id":"o2","x":"\udce9"}\n' + _THREE, False),
+        (_ONE + '{"resourceType":"Observation",\r"id":"o2"}\n', False),
+        (_ONE + '{"resourceType":"Observation",\t"id":"o2"}\n' + _THREE, False),
+        (_ONE + ' {"resourceType":"Observation","id":"o2"}\n' + _THREE, False),
+        (_ONE + "{}\n" + '{"id":"o"}\n' + _THREE + "\n{}", True),
+        (_ONE + '{"resourceType":"Observation","id":"o2","note":"µ€😀"}\n' + _THREE, True),
     ],
     ids=[
         "export",
@@ -276,16 +322,26 @@ _EXPORT = "".join(_RECORD.format(i=i) + "\n" for i in range(1, 31))
         "blank-end",
         "raw-control",
         "two",
+        "two-touching",
         "bad",
         "latin-1",
         "inner-cr",
+        "tab",
+        "padded",
+        "short-objects",
+        "utf-8",
     ],
 )
 def test_known_lines_land_and_quarantine_as_a_plain_parse(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path, text: str
+    con: duckdb.DuckDBPyConnection,
+    plain_reads: list[bool],
+    tmp_path: Path,
+    text: str,
+    plain: bool,
 ) -> None:
     """Whatever the file's layout, with a mirror knowing every other record that lands, the
-    landing lands the rest and quarantines exactly what a plain parse lands and quarantines."""
+    landing lands the rest and quarantines exactly what a plain parse lands and quarantines;
+    only a file laid out as an export is keyed from its bytes."""
     src = tmp_path / "source"
     src.mkdir()
     # U+DCxx (a lone surrogate) stands for one byte that is not UTF-8 (\udce9: latin-1 'é').
@@ -304,6 +360,7 @@ def test_known_lines_land_and_quarantine_as_a_plain_parse(
 
     tracked = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
+    assert plain_reads == [plain]
     unknown = {i: n for i, n in expected[0].items() if n not in known}
     assert (_landed(con), sorted(p.source for p in tracked)) == (unknown, expected[1])
     assert known

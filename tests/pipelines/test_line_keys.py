@@ -1,0 +1,125 @@
+"""A file laid out as an export is keyed from its bytes exactly as DuckDB's records are keyed.
+
+The reference is DuckDB's own reading (``read_json_objects`` numbered by ``WITH ORDINALITY``,
+one thread, file order) hashed by the ``xxhash`` package. Blocks are made small (down to one
+byte) so that lines cross blocks, span several, and blocks fall inside one line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import threading
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import xxhash
+
+from pipelines import line_keys as line_keys_module
+from pipelines.line_keys import NotExport, export_keys
+
+
+def _reference(path: Path) -> list[tuple[int, int, int]]:
+    rows = duckdb.sql(
+        "SELECT ordinality, json::VARCHAR FROM read_json_objects("
+        f"'{path}', format = 'newline_delimited', ignore_errors = true) WITH ORDINALITY"
+    ).fetchall()
+    return [(pos, xxhash.xxh3_128_intdigest(t.encode()), len(t.encode())) for pos, t in rows]
+
+
+def _keys(path: Path, **kwargs: int) -> list[tuple[int, int, int]]:
+    frames = list(export_keys(path, **kwargs))
+    keys = pl.concat(frames) if frames else pl.DataFrame()
+    return [(pos, (hi << 64) | lo, n) for pos, hi, lo, n in keys.iter_rows()]
+
+
+def _record(rng: random.Random, i: int) -> str:
+    """An object of 2 to about 3,000 bytes: around the 12-byte inline limit of a string view
+    too, with non-ASCII text now and then."""
+    size = rng.choice([0, 1, 2, 3, 4, 5, 6, 20, 300, 3000])
+    if size == 0:
+        return "{}"
+    text = "".join(rng.choice("ab é€😀") for _ in range(size)) if i % 5 == 0 else "x" * size
+    return '{"i":' + str(i) + ',"t":"' + text + '"}' if size > 3 else '{"' + "k" * size + '":1}'
+
+
+@pytest.fixture(scope="module")
+def export_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = random.Random(7)
+    path = tmp_path_factory.mktemp("keys") / "Observation.ndjson"
+    path.write_text("".join(_record(rng, i) + "\n" for i in range(600)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("block", [97, 1000, 4096, 1 << 20])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_export_keys_are_duckdbs_records_keyed(
+    export_file: Path, monkeypatch: pytest.MonkeyPatch, block: int, threads: int
+) -> None:
+    monkeypatch.setattr(line_keys_module, "_TAIL", 5)  # lines finished in several reads
+    expected = _reference(export_file)
+
+    assert len(expected) == 600
+    assert _keys(export_file, block=block, threads=threads) == expected
+
+
+def test_last_line_without_newline_and_one_line_files(tmp_path: Path) -> None:
+    for text in ['{"a":1}\n{"b":"µ"}', "{}", '{"a":1}\n', '{"a":"' + "x" * 5000 + '"}']:
+        path = tmp_path / "Observation.ndjson"
+        path.write_text(text, encoding="utf-8")
+        for block in (1, 3, 1 << 20):
+            assert _keys(path, block=block) == _reference(path), (text[:20], block)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1}\r\n{"b":2}\r\n',  # CRLF
+        b'\xef\xbb\xbf{"a":1}\n',  # BOM
+        b'{"a":1}\n\n{"b":2}\n',  # blank line
+        b'{"a":1}\n{"b":2}\n\n',  # blank end
+        b'\n{"a":1}\n',  # blank start
+        b'{"a":1}\n {"b":2}\n',  # padded
+        b'{"a":1} \n',  # padded end
+        b'{"a":1}\n{"b":\t2}\n',  # tab
+        b'{"a":1}\n{"b":"\x01"}\n',  # raw control byte
+        b'{"a":1}\n{"b":"\xe9"}\n',  # latin-1
+        b'{"a":1}\n{"b":"\xed\xa0\x80"}\n',  # UTF-8 surrogate
+        b'{"a":1}\n[1]\n',  # not an object
+        b'{"a":1}\n1\n',  # one byte
+        b"",  # empty
+    ],
+)
+def test_any_other_layout_is_not_an_export(tmp_path: Path, raw: bytes) -> None:
+    path = tmp_path / "Observation.ndjson"
+    path.write_bytes(raw)
+    for block in (1, 4, 1 << 20):
+        with pytest.raises(NotExport):
+            _keys(path, block=block)
+
+
+def test_a_compressed_file_is_not_an_export(tmp_path: Path) -> None:
+    path = tmp_path / "Observation.ndjson.gz"
+    path.write_bytes(gzip.compress(b'{"a":1}\n'))
+    with pytest.raises(NotExport):
+        _keys(path)
+
+
+def _open_files() -> int:
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+
+def test_an_abandoned_pass_closes_its_file_and_threads(export_file: Path) -> None:
+    """A caller that stops early (a block not laid out as an export) leaves nothing open."""
+    fds = _open_files()
+    threads = threading.active_count()
+    keys = export_keys(export_file, block=64, threads=2)
+    first = next(keys)
+    assert first.height > 0
+    assert _open_files() == fds + 1
+    keys.close()
+
+    assert _open_files() == fds
+    assert threading.active_count() == threads
