@@ -23,15 +23,16 @@ volumes seen (Synthea-style transaction Bundles), not tuned for health-system sc
 
 Known lines (a run with a mirror, `pipelines.known_lines`): every NDJSON record's text is keyed
 first (XXH3-128 and length of the text ``read_json_objects`` returns, which numbers records
-exactly as ``read_json`` does; the texts are streamed to polars in file order and hashed there),
-into ``raw_line`` (src, src_pos, line_hash, line_len). A record whose key the mirror already
-holds (table ``known_line``) is not parsed: ``raw_line`` says what it is. Only the other
-records land: their texts are read at their byte offsets (a file of one record per line) or
-taken by ordinal from a second streamed scan, each checked against its key, copied byte for
-byte to a small delta file and read with the same ``read_json`` options; or, when more than
-`DELTA_MAX_SHARE` of a file is unknown or it has unreadable records, the whole file is parsed
-and filtered by ordinal. Either way a record lands or is rejected exactly as in a full parse,
-at its own file ordinal.
+exactly as ``read_json`` does; a file laid out as a bulk export is keyed from its bytes, whose
+lines are those records, `pipelines.line_keys.export_keys`; any other has its texts streamed to
+polars in file order and hashed there), into ``raw_line`` (src, src_pos, line_hash, line_len).
+A record whose key the mirror already holds (table ``known_line``) is not parsed: ``raw_line``
+says what it is. Only the other records land: their texts are read at their byte offsets (a
+file of one record per line) or taken by ordinal from a second streamed scan, each checked
+against its key, copied byte for byte to a small delta file and read with the same
+``read_json`` options; or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
+unreadable records, the whole file is parsed and filtered by ordinal. Either way a record lands
+or is rejected exactly as in a full parse, at its own file ordinal.
 
 Bundles of any type are unpacked (transaction, collection, searchset, batch, document, ...).
 Entries without a resource (e.g. batch GET requests) are skipped. A Bundle nested inside a

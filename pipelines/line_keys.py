@@ -73,7 +73,10 @@ def _block_lines(fd: int, start: int, stop: int, size: int) -> pl.DataFrame:
     base = max(start - 1, 0)  # the byte before `start` says whether a line starts there
     tail = _TAIL
     while True:
-        data = os.pread(fd, min(stop - base + tail, size - base), base)
+        wanted = min(stop - base + tail, size - base)
+        data = os.pread(fd, wanted, base)
+        if len(data) < wanted:
+            raise NotExport("file shorter than when it was opened")
         arr = np.frombuffer(data, np.uint8)
         # Control bytes and non-ASCII bytes in one pass (as int8 both are below 32).
         flagged = np.flatnonzero(arr.view(np.int8) < 32)

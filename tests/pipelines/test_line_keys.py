@@ -8,6 +8,7 @@ byte) so that lines cross blocks, span several, and blocks fall inside one line.
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import threading
 from pathlib import Path
@@ -123,3 +124,14 @@ def test_an_abandoned_pass_closes_its_file_and_threads(export_file: Path) -> Non
 
     assert _open_files() == fds
     assert threading.active_count() == threads
+
+
+def test_a_file_that_shrank_since_it_was_opened_is_not_read_as_an_export(tmp_path: Path) -> None:
+    path = tmp_path / "Observation.ndjson"
+    path.write_bytes(b'{"a":1}\n{"b":2}\n')
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(NotExport):
+            line_keys_module._block_lines(fd, 0, 10, size=1000)  # it was 1,000 bytes
+    finally:
+        os.close(fd)
