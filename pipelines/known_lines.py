@@ -84,26 +84,29 @@ def classify_known(con: duckdb.DuckDBPyConnection, *, attached: bool) -> None:
     if not attached:
         return
     try:
-        # Lines to rank: a known record landed twice, or the id of a known record also landed
-        # as a parsed row (a newer or older version, or the same resource from a Bundle).
+        # Known records to rank: the mirror's records whose id also landed as a parsed row (a
+        # newer or older version, or the same resource from a Bundle), and those whose line
+        # landed more than once. One scan of each mirror table looks both up (the second set
+        # is usually empty, and so cheap to probe).
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE rank_line AS "  # noqa: S608
-            "SELECT line_hash, line_len FROM raw_line WHERE known_type IS NOT NULL "
-            "GROUP BY line_hash, line_len HAVING count(*) > 1 "
-            f"UNION SELECT m.line_hash, m.line_len FROM {PRIOR}.resource AS m "
-            "SEMI JOIN raw_resource AS r ON m.resourcetype = r.resourcetype AND m.id = r.id "
-            "WHERE m.line_hash IS NOT NULL "
-            f"UNION SELECT m.line_hash, m.line_len FROM {PRIOR}.ignored_line AS m "
-            "SEMI JOIN raw_resource AS r ON m.resourcetype = r.resourcetype AND m.id = r.id"
+            "CREATE OR REPLACE TEMP TABLE dup_line AS SELECT line_hash, line_len FROM raw_line "
+            "WHERE known_type IS NOT NULL GROUP BY line_hash, line_len HAVING count(*) > 1"
+        )
+        wanted = (
+            "((m.resourcetype, m.id) IN (SELECT resourcetype, id FROM raw_resource) "
+            "OR (m.line_hash, m.line_len) IN (SELECT line_hash, line_len FROM dup_line))"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE rank_key AS "  # noqa: S608
-            "SELECT line_hash, line_len, resourcetype, id, version_id, last_updated, patient_id, "
-            f"'staged' AS known_outcome FROM {PRIOR}.resource "
-            "SEMI JOIN rank_line USING (line_hash, line_len) UNION ALL "
-            "SELECT line_hash, line_len, resourcetype, id, version_id, last_updated, "
-            f"NULL, 'ignored' FROM {PRIOR}.ignored_line SEMI JOIN rank_line "
-            "USING (line_hash, line_len)"
+            "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, m.last_updated, "
+            f"m.patient_id, 'staged' AS known_outcome FROM {PRIOR}.resource AS m "
+            f"WHERE m.line_hash IS NOT NULL AND {wanted} UNION ALL "
+            "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, "
+            f"m.last_updated, NULL, 'ignored' FROM {PRIOR}.ignored_line AS m WHERE {wanted}"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE rank_line AS "
+            "SELECT DISTINCT line_hash, line_len FROM rank_key"
         )
     finally:
         con.execute(f"DETACH {PRIOR}")
@@ -118,8 +121,8 @@ def classify_known(con: duckdb.DuckDBPyConnection, *, attached: bool) -> None:
         "FROM raw_line ANTI JOIN rank_line USING (line_hash, line_len) "
         "WHERE known_type IS NOT NULL GROUP BY ALL"
     )
-    con.execute("DROP TABLE rank_line")
-    con.execute("DROP TABLE rank_key")
+    for table in ("dup_line", "rank_line", "rank_key"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def landing_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
