@@ -42,6 +42,7 @@ occur in responses and messages, which are not a data source.
 
 from __future__ import annotations
 
+import logging
 import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ from pipelines.fhir.files import (
 )
 from pipelines.line_keys import U64, NotExport, export_keys, line_keys
 from screens.model import QuarantineReason
+
+log = logging.getLogger("vascreen")
 
 # A field shape: a DuckDB scalar type name, a dict (JSON object) or a one-item list (array).
 Shape = str | dict[str, "Shape"] | list["Shape"]
@@ -401,7 +404,9 @@ def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None
             con, table, select, export_keys(f.path, threads=threads), flush_rows=_KEY_FLUSH_ROWS
         )
         return
-    except NotExport:
+    except NotExport as why:
+        # Slower (about 3 times): say so, a run that suddenly takes longer is then explained.
+        log.info("%s: not laid out as an export (%s), keyed from DuckDB's stream", f.path.name, why)
         con.execute(f"DELETE FROM {table}")  # noqa: S608
     keys = (line_keys(texts) for texts in _records(con, f.path))
     _insert_frames(con, table, select, keys, flush_rows=_KEY_FLUSH_ROWS)

@@ -17,6 +17,7 @@ ORDINALITY`` numbering and the ``xxhash`` package: with the stream's insertion o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -334,6 +335,7 @@ _THREE = _RECORD.format(i=3)
 )
 def test_known_lines_land_and_quarantine_as_a_plain_parse(
     con: duckdb.DuckDBPyConnection,
+    caplog: pytest.LogCaptureFixture,
     plain_reads: list[bool],
     tmp_path: Path,
     text: str,
@@ -358,9 +360,13 @@ def test_known_lines_land_and_quarantine_as_a_plain_parse(
         [known],
     )
 
-    tracked = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
+    with caplog.at_level(logging.INFO, logger="vascreen"):
+        tracked = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
     assert plain_reads == [plain]
+    # The slower path is named, with the file and why (no record text).
+    said = [r.getMessage() for r in caplog.records if "DuckDB's stream" in r.getMessage()]
+    assert [m.split(":")[0] for m in said] == ([] if plain else ["Observation.ndjson"])
     unknown = {i: n for i, n in expected[0].items() if n not in known}
     assert (_landed(con), sorted(p.source for p in tracked)) == (unknown, expected[1])
     assert known
