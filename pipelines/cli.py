@@ -43,6 +43,9 @@ def main_options(
     os.environ.setdefault(
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO" if verbose else "CRITICAL"
     )
+    # The pipeline's own log lines (logger "vascreen": ids and counts, e.g. a file keyed the
+    # slow way) go where Prefect's go.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vascreen")
 
 
 app.add_typer(users_app, name="users")

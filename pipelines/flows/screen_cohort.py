@@ -6,6 +6,7 @@ carries counts only.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,11 @@ from pipelines.workdir_lock import hold_workdir
 from screens.notes import NLP_VERSION
 from screens.rules import rule_versions, select_screens
 from screens.valuesets import content_digest
+
+# The pipeline's own log lines (ids and counts: a file keyed the slow way, NLP cache parts
+# merged) join the run's log: Prefect hands this logger its handlers when it is named in
+# PREFECT_LOGGING_EXTRA_LOGGERS (the CLI and prefect.yaml name it), but not a level.
+logging.getLogger("vascreen").setLevel(logging.INFO)
 
 
 @task(name="fetch-source", persist_result=False, cache_policy=NO_CACHE)
