@@ -135,3 +135,17 @@ def test_a_file_that_shrank_since_it_was_opened_is_not_read_as_an_export(tmp_pat
             line_keys_module._block_lines(fd, 0, 10, size=1000)  # it was 1,000 bytes
     finally:
         os.close(fd)
+
+
+def test_a_line_longer_than_the_landing_reads_is_left_to_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_LINE_BYTES DuckDB's reader rejects a record (quarantined as too large): such a
+    file is keyed from its stream, and a block never reads a line without bound."""
+    monkeypatch.setattr(line_keys_module, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(line_keys_module, "_TAIL", 5)
+    path = tmp_path / "Observation.ndjson"
+    path.write_text('{"a":1}\n{"b":"' + "x" * 5000 + '"}\n', encoding="utf-8")
+    assert _keys(path, block=1 << 20) == _reference(path)  # within one block: keyed
+    with pytest.raises(NotExport):
+        _keys(path, block=16)
