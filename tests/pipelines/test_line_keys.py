@@ -149,3 +149,12 @@ def test_a_line_longer_than_the_landing_reads_is_left_to_duckdb(
     assert _keys(path, block=1 << 20) == _reference(path)  # within one block: keyed
     with pytest.raises(NotExport):
         _keys(path, block=16)
+
+
+def test_a_real_bulk_export_is_keyed_from_its_bytes_as_duckdb_keys_it(shared_data: Path) -> None:
+    """Synthea's bulk export (the shared data, read in place): every file is laid out as an
+    export, non-ASCII ones too, and its keys are DuckDB's records' keys."""
+    files = sorted((shared_data / "synthea-bulk-10").glob("*.ndjson"))
+    assert len(files) >= 10
+    for path in files:
+        assert _keys(path, block=1 << 16) == _reference(path), path.name
