@@ -158,6 +158,8 @@ def export_keys(
     size = path.stat().st_size
     if path.suffix == ".gz" or size == 0:
         raise NotExport("compressed or empty")
+    if not hasattr(os, "pread"):  # pragma: no cover - Windows: the stream works everywhere
+        raise NotExport("no positioned reads on this platform")
     fd = os.open(path, os.O_RDONLY)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="line-keys")
     try:
