@@ -114,15 +114,16 @@ def _block_lines(fd: int, start: int, stop: int, size: int) -> pl.DataFrame:
     shaped = (lens >= 2) & (arr[starts] == _OPEN) & (arr[np.maximum(stops - 1, 0)] == _CLOSE)
     if not shaped.all():
         raise NotExport("line not one object")
-    return _string_view(arr, data, starts, lens).to_frame("line")
+    return _string_view(data, starts, lens).to_frame("line")
 
 
-def _string_view(arr: np.ndarray, data: bytes, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
+def _string_view(data: bytes, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
     """The lines as a polars String series pointing into `data` (no copy of their bytes).
 
     An Arrow string view is 16 bytes per string: its length, then either the string itself
     (12 bytes or fewer, zero-padded) or its first 4 bytes, buffer index and offset.
     """
+    arr = np.frombuffer(data, np.uint8)
     n = starts.size
     views = np.zeros((n, 16), np.uint8)
     views[:, 0:4] = lens.astype("<i4").view(np.uint8).reshape(n, 4)
