@@ -46,7 +46,9 @@ from pipelines.stage import SQL_DIR, TABLE_SQL
 
 _TRAILING_ORDER = re.compile(r"\nORDER BY [^;]*;\s*$")
 BUCKETS = 65536  # patient hash buckets; a shard is a contiguous range of them
-BUCKET_EXPR = f"(md5_number(patient_id) % {BUCKETS})::UINTEGER"
+# md5_number(patient_id) % BUCKETS, taken with a mask (BUCKETS is a power of two): DuckDB's
+# UHUGEINT modulo took 4.2 s over 3.2 million rows, the mask 0.2 s, for the same buckets.
+BUCKET_EXPR = f"(md5_number(patient_id) & {BUCKETS - 1}::UHUGEINT)::UINTEGER"
 
 # Staged shapes kept in the mirror: table -> ORDER BY of its staging SQL (a shard reads rows back
 # in the same order a full staging pass produces them).

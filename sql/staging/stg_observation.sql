@@ -5,7 +5,10 @@
 -- unit is UCUM, or 'unit_unrecognized' (never compared numerically downstream), or NULL when
 -- there is no quantity.
 CREATE OR REPLACE TABLE stg_observation AS
-WITH obs AS (
+-- NOT MATERIALIZED: both branches below read obs; DuckDB would otherwise write every
+-- Observation's fields to a temporary result first (a full run of 20,000 patients: 6.1 s
+-- instead of 4.4 s).
+WITH obs AS NOT MATERIALIZED (
     SELECT
         res.*,
         coalesce(
