@@ -158,6 +158,7 @@ def prepare(
                 prior=None if first else path,
                 scratch=work,
                 seconds=seconds,
+                snapshot_types=fetched.snapshot_types,
             )
             records = landing_counts(con)
             clock = time.perf_counter()

@@ -23,9 +23,12 @@ decides them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import polars as pl
 
 from pipelines.land import KNOWN_LINE_DDL
 
@@ -36,6 +39,9 @@ KNOWN_RESOURCE_DDL = (
     "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR, "
     "patient_id VARCHAR, known_outcome VARCHAR)"
 )
+# The mirror's resources that no known record of this landing matched, or that have no line key:
+# the merge removes those that did not land as parsed records either (`pipelines.mirror`).
+UNSEEN_KNOWN_DDL = "CREATE OR REPLACE TEMP TABLE unseen_known (resourcetype VARCHAR, id VARCHAR)"
 KNOWN_COUNT_DDL = (
     "CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, outcome VARCHAR, n BIGINT)"
 )
@@ -56,8 +62,8 @@ def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
 
     ``known_line`` is created empty when there is no mirror (a first run, a new fingerprint).
     """
+    con.execute("DROP TABLE IF EXISTS known_line")  # a new table: its rowids start at 0
     con.execute(KNOWN_LINE_DDL)
-    con.execute("DELETE FROM known_line")
     if mirror is None or not mirror.exists():
         return False
     con.execute(f"ATTACH '{mirror}' AS {PRIOR} (READ_ONLY)")
@@ -73,43 +79,61 @@ def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
     return True
 
 
-def classify_known(con: duckdb.DuckDBPyConnection, *, attached: bool) -> None:
-    """Fill ``known_resource`` (known records to rank) and ``known_count`` (the others).
+def classify_known(
+    con: duckdb.DuckDBPyConnection, *, attached: bool, snapshot_types: Iterable[str] | None = None
+) -> None:
+    """Fill ``known_resource`` (known records to rank), ``known_count`` (the other known
+    records) and ``unseen_known`` (the mirror's resources no known record matched).
 
-    Needs ``raw_line`` and ``raw_resource`` (landed) and, when `attached`, the prior mirror;
-    detaches it afterwards.
+    Needs ``raw_line`` (with the mirror row each known record matched, ``known_row``) and
+    ``raw_resource`` (landed) and, when `attached`, the prior mirror; detaches it afterwards.
+    Without a prior mirror (a first run, or one whose first merge never committed) the mirror
+    holds no resources, and ``unseen_known`` stays empty. Only resources of `snapshot_types`
+    (None: every type) can be unseen: the others were not asked for (a delta pull).
     """
     con.execute(KNOWN_RESOURCE_DDL)
     con.execute(KNOWN_COUNT_DDL)
+    con.execute(UNSEEN_KNOWN_DDL)
     if not attached:
         return
     try:
+        _count_known_rows(con)
         # Known records to rank: the mirror's records whose id also landed as a parsed row (a
         # newer or older version, or the same resource from a Bundle), and those whose line
-        # landed more than once. One scan of each mirror table looks both up (the second set
-        # is usually empty, and so cheap to probe).
+        # landed more than once. Resources to check for removal: those whose line did not land,
+        # and those without a line key (from a .json file or a Bundle). One scan of each mirror
+        # table finds them all, probing the keys seen other than once (`odd_key`: few).
+        again = "(m.resourcetype, m.id) IN (SELECT resourcetype, id FROM raw_resource)"
+        unseen = "(o.n = 0 OR m.line_hash IS NULL)"
+        if snapshot_types is not None:
+            con.execute("CREATE OR REPLACE TEMP TABLE snapshot_type (resourcetype VARCHAR)")
+            types = sorted(set(snapshot_types))
+            if types:
+                con.executemany("INSERT INTO snapshot_type VALUES (?)", [[t] for t in types])
+            unseen = f"({unseen} AND m.resourcetype IN (SELECT * FROM snapshot_type))"  # noqa: S608
+        odd = "LEFT JOIN odd_key AS o ON m.line_hash = o.line_hash AND m.line_len = o.line_len"
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE dup_line AS SELECT line_hash, line_len FROM raw_line "
-            "WHERE known_type IS NOT NULL GROUP BY line_hash, line_len HAVING count(*) > 1"
-        )
-        wanted = (
-            "((m.resourcetype, m.id) IN (SELECT resourcetype, id FROM raw_resource) "
-            "OR (m.line_hash, m.line_len) IN (SELECT line_hash, line_len FROM dup_line))"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE rank_key AS "  # noqa: S608
+            "CREATE OR REPLACE TEMP TABLE odd_known AS "  # noqa: S608
             "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, m.last_updated, "
-            f"m.patient_id, 'staged' AS known_outcome FROM {PRIOR}.resource AS m "
-            f"WHERE m.line_hash IS NOT NULL AND {wanted} UNION ALL "
+            f"m.patient_id, 'staged' AS known_outcome, coalesce(o.n, 1) AS n, {again} AS again, "
+            f"coalesce({unseen}, false) AS unseen "
+            f"FROM {PRIOR}.resource AS m {odd} "
+            f"WHERE o.n > 1 OR {unseen} OR {again} UNION ALL "
             "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, "
-            f"m.last_updated, NULL, 'ignored' FROM {PRIOR}.ignored_line AS m WHERE {wanted}"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE rank_line AS "
-            "SELECT DISTINCT line_hash, line_len FROM rank_key"
+            f"m.last_updated, NULL, 'ignored', coalesce(o.n, 1), {again}, false "
+            f"FROM {PRIOR}.ignored_line AS m {odd} WHERE o.n > 1 OR {again}"
         )
     finally:
         con.execute(f"DETACH {PRIOR}")
+    con.execute("INSERT INTO unseen_known SELECT resourcetype, id FROM odd_known WHERE unseen")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rank_key AS SELECT * FROM odd_known "
+        "WHERE line_hash IS NOT NULL AND (again OR n > 1)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rank_line AS "
+        "SELECT DISTINCT line_hash, line_len FROM rank_key"
+    )
     con.execute(
         "INSERT INTO known_resource SELECT l.src, l.src_pos, k.resourcetype, k.id, k.version_id, "
         "k.last_updated, k.patient_id, k.known_outcome "
@@ -121,8 +145,35 @@ def classify_known(con: duckdb.DuckDBPyConnection, *, attached: bool) -> None:
         "FROM raw_line ANTI JOIN rank_line USING (line_hash, line_len) "
         "WHERE known_type IS NOT NULL GROUP BY ALL"
     )
-    for table in ("dup_line", "rank_line", "rank_key"):
-        con.execute(f"DROP TABLE {table}")
+    for table in ("odd_key", "odd_known", "rank_line", "rank_key", "snapshot_type"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _count_known_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """``odd_key`` (line_hash, line_len, n): the mirror's keys that this landing's records
+    matched other than once (n = 0 or n > 1).
+
+    Counted in numpy, one slot per key (``raw_line.known_row`` is the ``known_line`` rowid the
+    record matched). A nightly snapshot matches nearly every key once; this replaced a group-by
+    of the landed 128-bit keys and an anti-join of the mirror's keys with them (README,
+    Performance).
+    """
+    ((top,),) = con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM known_line").fetchall()
+    rows = con.execute("SELECT known_row FROM raw_line WHERE known_row IS NOT NULL").fetchnumpy()[
+        "known_row"
+    ]
+    counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=int(top))
+    del rows
+    odd = np.flatnonzero(counts != 1)
+    con.register("odd_row", pl.DataFrame({"known_row": odd, "n": counts[odd]}))
+    del counts
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, o.n "
+            "FROM known_line AS k JOIN odd_row AS o ON k.rowid = o.known_row"
+        )
+    finally:
+        con.unregister("odd_row")
 
 
 def landing_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:

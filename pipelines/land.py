@@ -52,6 +52,7 @@ import duckdb
 import orjson
 import polars as pl
 
+from pipelines.errors import ScreeningError
 from pipelines.fhir.files import (
     MAX_LINE_BYTES,
     NdjsonFile,
@@ -303,7 +304,9 @@ DELTA_MAX_SHARE = 0.2
 
 # The mirror's line keys (`pipelines.known_lines.attach_prior` fills it): a record with one of
 # these hashes and lengths is the resource of that type the mirror holds (staged, or ignored if
-# the type is not staged).
+# the type is not staged). Filled by one insert, so its rowids number its keys 0..n-1: a landed
+# record keeps the rowid of the key it matched (``raw_line.known_row``), and the records are
+# counted per key by that number (`pipelines.known_lines.classify_known`).
 KNOWN_LINE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS known_line "
     "(line_hash UHUGEINT, line_len BIGINT, resourcetype VARCHAR)"
@@ -418,28 +421,37 @@ def _hash_lines(
     """One type's files: each record's line key into ``raw_line``, and whether it is known.
 
     Each file is keyed in file order (`_key_file`, no lookup in that pass); then one statement
-    looks every key up among the mirror's keys of that type (``IN``: one hash table built on
-    them, probed by all the type's records). A record of another type in the file is simply
-    parsed. Texts are fetched afterwards, for unknown records only (`_fetch_unknown_texts`).
+    looks every key up among the mirror's keys of that type (one hash table built on them,
+    probed by all the type's records) and keeps the matched mirror row (``known_row``). A
+    record of another type in the file is simply parsed. Texts are fetched afterwards, for
+    unknown records only (`_fetch_unknown_texts`).
+
+    Raises:
+        ScreeningError: the mirror holds a line key twice (each of its rows has its own record,
+            so only a damaged mirror can): the lookup would count records twice.
     """
     for i, f in files:
         _key_file(con, f, f"line_file_{i}")
     rtype = _sql_str(resource_type)
-    known = (
-        "(line_hash, line_len) IN (SELECT line_hash, line_len FROM known_line "  # noqa: S608
-        f"WHERE resourcetype = {rtype})"
-    )
     staged = "true" if resource_type in STAGED_TYPES else "false"
     scans = " UNION ALL ".join(
         f"SELECT {_sql_str(f.path.name)} AS src, src_pos, line_hash, line_len "  # noqa: S608
         f"FROM line_file_{i}"
         for i, f in files
     )
-    con.execute(
-        "INSERT INTO raw_line SELECT src, src_pos, line_hash, line_len, "  # noqa: S608
-        f"CASE WHEN known THEN {rtype} END, CASE WHEN known THEN {staged} END, NULL "
-        f"FROM (SELECT *, {known} AS known FROM ({scans}))"
-    )
+    ((keyed,),) = con.execute(f"SELECT count(*) FROM ({scans})").fetchall()  # noqa: S608
+    ((inserted,),) = con.execute(
+        "INSERT INTO raw_line SELECT l.src, l.src_pos, l.line_hash, l.line_len, "  # noqa: S608
+        f"CASE WHEN k.known_row IS NOT NULL THEN {rtype} END, "
+        f"CASE WHEN k.known_row IS NOT NULL THEN {staged} END, NULL, k.known_row "
+        f"FROM ({scans}) AS l LEFT JOIN (SELECT line_hash, line_len, rowid AS known_row "
+        f"FROM known_line WHERE resourcetype = {rtype}) AS k USING (line_hash, line_len)"
+    ).fetchall()
+    if inserted != keyed:
+        raise ScreeningError(
+            f"{resource_type}: the mirror holds a line key more than once; delete the "
+            "work directory's mirror/ to rebuild it"
+        )
     for i, _ in files:
         con.execute(f"DROP TABLE line_file_{i}")
 
@@ -786,7 +798,7 @@ def land_source(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE raw_line (src VARCHAR, src_pos BIGINT, "
         "line_hash UHUGEINT, line_len BIGINT, known_type VARCHAR, "
-        "known_staged BOOLEAN, line_text VARCHAR)"
+        "known_staged BOOLEAN, line_text VARCHAR, known_row BIGINT)"
     )
     problems: list[LandingProblem] = []
     branches: list[str] = []

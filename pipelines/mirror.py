@@ -119,7 +119,9 @@ def merge_staged(
     """Merge this run's ``stg_resource`` rows into the mirror at `path`.
 
     Args:
-        con: the landing connection (``stg_resource`` and ``stg_resource_outcome`` exist).
+        con: the landing connection (``stg_resource``, ``stg_resource_outcome`` and
+            ``unseen_known`` exist: `pipelines.stage.land_and_classify`, given the same
+            `snapshot_types`, against this mirror).
         path: the mirror file (created when missing).
         snapshot_types: resource types this source holds in full (absent = deleted); None
             means every type (a file source).
@@ -137,7 +139,7 @@ def merge_staged(
             "CREATE TABLE IF NOT EXISTS mirror.ignored_line (line_hash UHUGEINT, line_len BIGINT, "
             "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR)"
         )
-        _stage_keys(con, snapshot_types, deleted or {})
+        _stage_keys(con, deleted or {})
         touched, added, changed, removed = _plan(con)
         _flatten_changed(con)
         _find_ignored_lines(con)
@@ -165,7 +167,6 @@ def merge_staged(
 
 def _stage_keys(
     con: duckdb.DuckDBPyConnection,
-    snapshot_types: Iterable[str] | None,
     deleted: Mapping[str, Iterable[str]],
 ) -> None:
     # Parsed rows that staged, with their record's line key (NULL for .json/Bundle rows). Two
@@ -184,26 +185,15 @@ def _stage_keys(
         "FROM staged_key AS s LEFT JOIN raw_line AS l USING (src, src_pos)"
     )
     con.execute("DROP TABLE staged_key")
-    # Known records that staged again: their mirror rows are seen and unchanged.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE seen_line AS SELECT l.line_hash, l.line_len "
-        "FROM raw_line AS l ANTI JOIN (SELECT src, src_pos FROM stg_resource_outcome "
-        "WHERE known AND outcome <> 'staged') AS lost USING (src, src_pos) WHERE l.known_staged"
-    )
     # Removed: keys of snapshot types that did not stage this time, landed keys that no longer
     # stage (entered-in-error, quarantined, no patient, or lost to such a version) and keys the
-    # server reported deleted.
-    con.execute("CREATE OR REPLACE TEMP TABLE removed_key (resourcetype VARCHAR, id VARCHAR)")
-    types = None if snapshot_types is None else sorted(set(snapshot_types))
-    if types is None or types:
-        only = "" if types is None else "WHERE m.resourcetype IN (SELECT unnest(?)) "
-        # Known lines first: an integer anti-join leaves few keys for the string one.
-        con.execute(
-            "INSERT INTO removed_key SELECT u.resourcetype, u.id FROM (SELECT m.resourcetype, "  # noqa: S608
-            "m.id FROM mirror.resource AS m ANTI JOIN seen_line AS k USING (line_hash, line_len) "
-            f"{only}) AS u ANTI JOIN incoming_key AS i USING (resourcetype, id)",
-            [] if types is None else [types],
-        )
+    # server reported deleted. The first are the mirror's resources of snapshot types that no
+    # landed record matched (``unseen_known``, `pipelines.known_lines`) and that were not parsed
+    # and staged either; a known record that landed and lost its rank is among the second.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE removed_key AS SELECT u.resourcetype, u.id "
+        "FROM unseen_known AS u ANTI JOIN incoming_key AS i USING (resourcetype, id)"
+    )
     con.execute(
         "INSERT INTO removed_key SELECT DISTINCT o.resourcetype, o.id FROM "
         "stg_resource_outcome AS o ANTI JOIN (SELECT resourcetype, id FROM stg_resource_outcome "

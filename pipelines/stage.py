@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,7 @@ def land_and_classify(
     prior: Path | None = None,
     scratch: Path | None = None,
     seconds: dict[str, float] | None = None,
+    snapshot_types: Iterable[str] | None = None,
 ) -> list[LandingProblem]:
     """Land `files` into ``raw_resource``, validate a sample and build ``stg_resource_outcome``.
 
@@ -137,8 +139,10 @@ def land_and_classify(
     was parsed. With `track_lines` (a mirror run), NDJSON records are hashed into ``raw_line``
     and those the `prior` mirror already holds are not parsed (`pipelines.known_lines`): they
     are counted in ``known_count``, or ranked in ``stg_resource_outcome`` (``known``) when their
-    id landed more than once. Delta files go to `scratch`. `seconds` receives the wall time of
-    landing ("land") and of validation and outcomes ("checks").
+    id landed more than once; ``unseen_known`` lists the prior mirror's resources of
+    `snapshot_types` (None: all) that no record matched. Delta files go to `scratch`.
+    `seconds` receives the wall time of landing ("land") and of validation and outcomes
+    ("checks").
     """
     clock = time.perf_counter()
     attached = track_lines and attach_prior(con, prior)
@@ -148,7 +152,7 @@ def land_and_classify(
         if attached:
             con.execute(f"DETACH {PRIOR}")
         raise
-    classify_known(con, attached=attached)
+    classify_known(con, attached=attached, snapshot_types=snapshot_types)
     landed = time.perf_counter()
     _register_types(con)
     sample_validation(con, files)

@@ -19,6 +19,7 @@ import pytest
 
 from pipelines import land
 from pipelines.cohort_run import Fetched, Prepared, prepare
+from pipelines.errors import ScreeningError
 from pipelines.mirror import STAGED_TABLES
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
@@ -289,3 +290,69 @@ def test_a_killed_runs_delta_file_is_removed_by_the_next_run(cohort: Path, tmp_p
     leftover.write_bytes(b'{"resourceType": "Observation", "id": "left-behind"}\n')
     _prepare(cohort, work)
     assert not leftover.exists()
+
+
+def _bundle(resources: list[bytes]) -> bytes:
+    entries = [{"resource": orjson.loads(r)} for r in resources]
+    return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+
+
+def test_resources_from_a_bundle_stay_while_it_lands_and_go_with_it(
+    cohort: Path, tmp_path: Path
+) -> None:
+    # Bundle entries have no line key: every run parses them again, and a mirror row of theirs
+    # is only kept while the Bundle still brings it.
+    first = _copy(cohort, tmp_path / "first")
+    conditions = _lines(first / "Condition.ndjson")
+    moved = [_new_version(c, "1", id=f"from-bundle-{k}") for k, c in enumerate(conditions[:3])]
+    (first / "extra.json").write_bytes(_bundle(moved))
+    work = tmp_path / "work"
+    _prepare(first, work)
+    again = _prepare(first, work)
+    assert again.changes.removed == again.changes.added == again.changes.changed == 0
+    second = _copy(first, tmp_path / "second")
+    (second / "extra.json").write_bytes(_bundle(moved[1:]))
+    _write(second / "Condition.ndjson", conditions[1:])  # and one known line dropped
+    incremental = _prepare(second, work)
+    assert incremental.changes.removed == 2
+    _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_a_delta_pull_removes_only_what_its_snapshot_types_lack(
+    cohort: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    _prepare(cohort, work)
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    procedures = _lines(cohort / "Procedure.ndjson")
+    _write(delta / "Procedure.ndjson", procedures[1:])  # Procedure in full, less one
+    conditions = _lines(cohort / "Condition.ndjson")
+    _write(delta / "Condition.ndjson", conditions[:1])  # a Condition delta: the rest stay
+    settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'store.db'}")
+    pulled = prepare(
+        Fetched(delta, ("Procedure",)),
+        settings=settings,
+        as_of=AS_OF,
+        screens=SCREENS,
+        full=False,
+        rule_versions=rule_versions(),
+    )
+    assert pulled.changes.removed == 1
+    assert pulled.changes.added == pulled.changes.changed == 0
+    held = _dump(pulled.mirror)["resource"]
+    kinds = [row[0] for row in held]
+    assert kinds.count("Condition") == len(conditions)
+    assert kinds.count("Procedure") == len(procedures) - 1
+    assert kinds.count("Observation") > 0  # not in the pull at all, and kept
+
+
+def test_a_mirror_holding_a_line_key_twice_fails_the_run_loudly(
+    cohort: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    with duckdb.connect(str(first.mirror)) as con:
+        con.execute("INSERT INTO ignored_line SELECT * FROM ignored_line LIMIT 1")
+    with pytest.raises(ScreeningError, match=r"^Encounter: the mirror holds a line key more"):
+        _prepare(cohort, work)
