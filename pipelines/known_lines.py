@@ -9,7 +9,10 @@ A known record is the resource the mirror holds, byte for byte, so its outcome i
 staged (with the mirror's patient id) or ignored. The exception is an id that lands more than
 once (a known record twice, or a known record and a parsed one): those known records go to
 ``known_resource`` with their meta, and the outcome SQL ranks them with the others, as a full
-parse would. ``known_count`` counts the rest per type and outcome.
+parse would. ``known_count`` counts the rest per type and outcome. The known records are
+counted per mirror key: a key matched twice is a repeated line (ranked), a key matched by none
+a resource this snapshot no longer holds (``unseen_known``; the merge removes it unless it was
+parsed and staged).
 
 The line key is the XXH3-128 (128 bits) of the record text plus its length
 (`pipelines.line_keys.line_keys`): a changed record is missed only if its 128-bit hash equals an
