@@ -88,7 +88,7 @@ def classify_known(
     """Fill ``known_resource`` (known records to rank), ``known_count`` (the other known
     records) and ``unseen_known`` (the mirror's resources no known record matched).
 
-    Needs ``raw_line`` (with the mirror row each known record matched, ``known_row``) and
+    Needs ``raw_line`` (with the mirror key each known record matched, ``known_row``) and
     ``raw_resource`` (landed) and, when `attached`, the prior mirror; detaches it afterwards.
     Without a prior mirror (a first run, or one whose first merge never committed) the mirror
     holds no resources, and ``unseen_known`` stays empty. Only resources of `snapshot_types`
