@@ -22,6 +22,7 @@ import polars as pl
 from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source
 from pipelines.known_lines import landing_counts
+from pipelines.line_memo import MEMO_DIR
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
 from pipelines.nightly import RunSummary, flagged_by_screen, is_url
 from pipelines.quarantine import build_quarantine
@@ -159,6 +160,7 @@ def prepare(
                 scratch=work,
                 seconds=seconds,
                 snapshot_types=fetched.snapshot_types,
+                line_memo=path.parent / MEMO_DIR,
             )
             records = landing_counts(con)
             clock = time.perf_counter()

@@ -264,11 +264,16 @@ def _land_whole(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> No
 
 
 def _land_ndjson(
-    con: duckdb.DuckDBPyConnection, files: SourceFiles, *, track_lines: bool, scratch: Path
+    con: duckdb.DuckDBPyConnection,
+    files: SourceFiles,
+    *,
+    track_lines: bool,
+    scratch: Path,
+    memo_dir: Path | None,
 ) -> tuple[list[str], list[LandingProblem]]:
     """Land the NDJSON files; return the ``raw_resource`` branches of whole-file tables."""
     if track_lines:
-        branches = _land_unknown_lines(con, files, scratch)
+        branches = _land_unknown_lines(con, files, scratch, memo_dir)
     else:
         branches = []
         for i, f in enumerate(files.ndjson):
@@ -388,13 +393,17 @@ def _insert_stacked(
         con.unregister("frame_batch")
 
 
-def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
+def _key_file(
+    con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str, memo_dir: Path | None
+) -> None:
     """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key.
 
     A file laid out as a bulk export writes it is keyed from its bytes on the connection's
     threads (`pipelines.line_keys.export_keys`, 3 times faster); any other (compressed, CRLF,
     blank or padded lines, a control byte, a line that is no single object) from DuckDB's
     ``read_json_objects``, its texts streamed to polars (`_records`). The keys are the same.
+    With `memo_dir`, an export file's keys are read back from the memo of the last file of its
+    name where its bytes recur, and remembered for the next run (`pipelines.line_memo`).
     """
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} "
@@ -404,7 +413,11 @@ def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None
     ((threads,),) = con.execute("SELECT current_setting('threads')::INTEGER").fetchall()
     try:
         _insert_frames(
-            con, table, select, export_keys(f.path, threads=threads), flush_rows=_KEY_FLUSH_ROWS
+            con,
+            table,
+            select,
+            export_keys(f.path, threads=threads, memo_dir=memo_dir),
+            flush_rows=_KEY_FLUSH_ROWS,
         )
         return
     except NotExport as why:
@@ -416,7 +429,10 @@ def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None
 
 
 def _hash_lines(
-    con: duckdb.DuckDBPyConnection, resource_type: str, files: list[tuple[int, NdjsonFile]]
+    con: duckdb.DuckDBPyConnection,
+    resource_type: str,
+    files: list[tuple[int, NdjsonFile]],
+    memo_dir: Path | None,
 ) -> None:
     """One type's files: each record's line key into ``raw_line``, and whether it is known.
 
@@ -431,7 +447,7 @@ def _hash_lines(
             so only a damaged mirror can): the lookup would count records twice.
     """
     for i, f in files:
-        _key_file(con, f, f"line_file_{i}")
+        _key_file(con, f, f"line_file_{i}", memo_dir)
     rtype = _sql_str(resource_type)
     staged = "true" if resource_type in STAGED_TYPES else "false"
     scans = " UNION ALL ".join(
@@ -576,7 +592,7 @@ def _unknown_offsets(con: duckdb.DuckDBPyConnection, src: str) -> list[int] | No
 
 
 def _land_unknown_lines(
-    con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path
+    con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path, memo_dir: Path | None
 ) -> list[str]:
     """Hash every record into ``raw_line``; parse only unknown ones; return whole-file branches.
 
@@ -591,7 +607,7 @@ def _land_unknown_lines(
     for i, f in enumerate(files.ndjson):
         by_type.setdefault(f.resource_type, []).append((i, f))
     for resource_type, same_type in sorted(by_type.items()):
-        _hash_lines(con, resource_type, same_type)
+        _hash_lines(con, resource_type, same_type, memo_dir)
     stats = {
         src: (int(total), int(unknown), int(unreadable))
         for src, total, unknown, unreadable in con.execute(
@@ -775,6 +791,7 @@ def land_source(
     *,
     track_lines: bool = False,
     scratch: Path | None = None,
+    line_memo: Path | None = None,
 ) -> list[LandingProblem]:
     """Create and fill ``raw_resource``; return the lines and files that could not be landed.
 
@@ -783,8 +800,10 @@ def land_source(
     delta files, filtered files, ``.json`` files and Bundles). Unreadable rows are left out of
     it once reported, so every row has a resourceType. With `track_lines`, NDJSON records are
     hashed into ``raw_line`` and only those not in ``known_line`` are parsed (module docstring);
-    delta files go to `scratch`. ``raw_line.line_text`` keeps the text of records landed from a
-    delta file for the sampled validation; the caller clears it (`clear_line_text`). Without
+    delta files go to `scratch`, and an export file's line keys are remembered in `line_memo`
+    (a directory; `pipelines.line_memo`), so that the next run reads back those of its
+    unchanged stretches. ``raw_line.line_text`` keeps the text of records landed from a delta
+    file for the sampled validation; the caller clears it (`clear_line_text`). Without
     `track_lines`, ``raw_line`` is created empty.
     """
     con.execute("LOAD json")
@@ -806,7 +825,7 @@ def land_source(
         if track_lines and scratch is None:
             raise ValueError("track_lines needs a scratch directory for delta files")
         branches, found = _land_ndjson(
-            con, files, track_lines=track_lines, scratch=scratch or Path()
+            con, files, track_lines=track_lines, scratch=scratch or Path(), memo_dir=line_memo
         )
         problems += found
     if files.json:

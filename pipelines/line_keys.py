@@ -24,14 +24,24 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import polars_hash as plh
 import pyarrow as pa
+import xxhash
 
 from pipelines.fhir.files import MAX_LINE_BYTES
+from pipelines.line_memo import (
+    CHUNK_BYTES,
+    MemoReader,
+    MemoWriter,
+    chunk_block,
+    line_records,
+    memo_file,
+)
 
 U64 = 1 << 64
 
@@ -66,7 +76,26 @@ def line_keys(texts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _block_lines(fd: int, start: int, stop: int, size: int) -> pl.DataFrame:
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """Lines read from a file: a string view over `data`, which holds file bytes from `base`."""
+
+    frame: pl.DataFrame  # "line"
+    data: bytes
+    base: int
+    starts: np.ndarray  # each line's first byte in `data`
+    lens: np.ndarray  # its bytes, without the newline
+    last_nl: bool  # a newline follows the last line (False only at the end of the file)
+
+    @property
+    def stop(self) -> int:
+        """The file offset just past the last line (and its newline)."""
+        if self.starts.size == 0:
+            return self.base
+        return self.base + int(self.starts[-1] + self.lens[-1]) + int(self.last_nl)
+
+
+def _block_lines(fd: int, start: int, stop: int, size: int) -> _Lines:
     """The lines that start in bytes [start, stop) of the file, as a string view over them.
 
     Raises `NotExport` for a line that is not one object alone on it, a control byte other
@@ -87,14 +116,15 @@ def _block_lines(fd: int, start: int, stop: int, size: int) -> pl.DataFrame:
         starts = starts[starts < stop - base]
         if start == 0:
             starts = np.concatenate([np.zeros(1, np.int64), starts])
-        if starts.size == 0:
-            return pl.DataFrame(schema={"line": pl.String})  # inside a line begun earlier
+        if starts.size == 0:  # inside a line begun earlier
+            none = np.zeros(0, np.int64)
+            return _Lines(pl.DataFrame(schema={"line": pl.String}), data, base, none, none, True)
         after = np.searchsorted(ends, starts[-1])  # the newline ending the last line
         if after < ends.size:
-            end = int(ends[after])
+            end, last_nl = int(ends[after]), True
             break
         if base + len(data) == size:
-            end = len(data)  # the file's last line, with no newline after it
+            end, last_nl = len(data), False  # the file's last line, with no newline after it
             break
         if tail > MAX_LINE_BYTES:
             raise NotExport("a line longer than the landing reads")  # DuckDB's reader decides
@@ -114,7 +144,9 @@ def _block_lines(fd: int, start: int, stop: int, size: int) -> pl.DataFrame:
     shaped = (lens >= 2) & (arr[starts] == _OPEN) & (arr[np.maximum(stops - 1, 0)] == _CLOSE)
     if not shaped.all():
         raise NotExport("line not one object")
-    return _string_view(data, starts, lens).to_frame("line")
+    return _Lines(
+        _string_view(data, starts, lens).to_frame("line"), data, base, starts, lens, last_nl
+    )
 
 
 def _string_view(data: bytes, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
@@ -146,7 +178,11 @@ def _string_view(data: bytes, starts: np.ndarray, lens: np.ndarray) -> pl.Series
 
 
 def export_keys(
-    path: Path, *, threads: int = 2, block: int | None = None
+    path: Path,
+    *,
+    threads: int = 2,
+    block: int | None = None,
+    memo_dir: Path | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Keys (`line_keys` columns) of every line of `path`, in file order, block by block.
 
@@ -154,6 +190,9 @@ def export_keys(
     empty or not laid out as an export (module docstring): the caller drops what it has and
     keys the file from DuckDB's stream. At most ``threads + 1`` blocks (`EXPORT_BLOCK` bytes
     unless `block` says) are in flight.
+
+    With `memo_dir`, the memo of the last file of this name (`pipelines.line_memo`) is used
+    where its bytes recur (`_walk`), and tonight's replaces it once every line is keyed.
     """
     block = block or EXPORT_BLOCK
     size = path.stat().st_size
@@ -161,24 +200,57 @@ def export_keys(
         raise NotExport("compressed or empty")
     if not hasattr(os, "pread"):  # pragma: no cover - Windows: the stream works everywhere
         raise NotExport("no positioned reads on this platform")
+    memo = writer = None
+    if memo_dir is not None:
+        memo = MemoReader.open(memo_file(memo_dir, path.name))
+        writer = MemoWriter(memo_file(memo_dir, path.name))
     fd = os.open(path, os.O_RDONLY)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="line-keys")
+    done = False
     try:
-        ordinal = 1
-        for keys in _blocks_in_order(pool, fd, size, block, window=threads):
-            yield keys.with_columns(src_pos=pl.col("src_pos") + ordinal)
-            ordinal += keys.height
+        if memo is not None and memo.chunks.size:
+            yield from _walk(fd, size, memo, writer, pool=pool, threads=threads, block=block)
+        else:
+            yield from _keyed_from(pool, fd, size, block, threads, writer, start=0, ordinal=1)
+        done = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # before the file is closed under it
         os.close(fd)
+        if memo is not None:
+            memo.close()
+        if writer is not None:
+            if done:
+                writer.commit()
+            else:
+                writer.discard()
+
+
+def _keyed_from(
+    pool: ThreadPoolExecutor,
+    fd: int,
+    size: int,
+    block: int,
+    threads: int,
+    writer: MemoWriter | None,
+    *,
+    start: int,
+    ordinal: int,
+) -> Iterator[pl.DataFrame]:
+    """Every line from byte `start` (a line start) keyed on the pool; the first is `ordinal`."""
+    for keys, chunks in _blocks_in_order(pool, fd, size, block, window=threads, start=start):
+        if writer is not None:
+            writer.add(line_records(keys), chunks)
+        yield keys.with_columns(src_pos=pl.col("src_pos") + ordinal)
+        ordinal += keys.height
 
 
 def _blocks_in_order(
-    pool: ThreadPoolExecutor, fd: int, size: int, block: int, *, window: int
-) -> Iterator[pl.DataFrame]:
-    """Each block's keys numbered from 0, in file order, with `window` + 1 blocks in flight."""
-    pending: deque[Future[pl.DataFrame]] = deque()
-    for begin in range(0, size, block):
+    pool: ThreadPoolExecutor, fd: int, size: int, block: int, *, window: int, start: int = 0
+) -> Iterator[tuple[pl.DataFrame, np.ndarray]]:
+    """Each block's keys numbered from 0, and its chunks, in file order, with `window` + 1
+    blocks in flight."""
+    pending: deque[Future[tuple[pl.DataFrame, np.ndarray]]] = deque()
+    for begin in range(start, size, block):
         pending.append(pool.submit(_keyed_block, fd, begin, min(begin + block, size), size))
         if len(pending) > window:
             yield pending.popleft().result()
@@ -186,6 +258,173 @@ def _blocks_in_order(
         yield pending.popleft().result()
 
 
-def _keyed_block(fd: int, start: int, stop: int, size: int) -> pl.DataFrame:
-    lines = _block_lines(fd, start, stop, size).with_row_index("src_pos")
-    return line_keys(lines.with_columns(pl.col("src_pos").cast(pl.Int64)))
+def _keyed_block(fd: int, start: int, stop: int, size: int) -> tuple[pl.DataFrame, np.ndarray]:
+    lines = _block_lines(fd, start, stop, size)
+    keys = _keyed(lines)
+    return keys, chunk_block(lines.data, lines.starts, lines.lens, lines.last_nl, keys)
+
+
+def _keyed(lines: _Lines) -> pl.DataFrame:
+    numbered = lines.frame.with_row_index("src_pos")
+    return line_keys(numbered.with_columns(pl.col("src_pos").cast(pl.Int64)))
+
+
+# A changed stretch is keyed in windows of lines, from twice a chunk, doubling up to a block
+# while no known chunk resumes; in each window the first lines that begin a known chunk (up to
+# this many) are tried as the place where the memo resumes.
+_RESUME_TRIES = 8
+# Unchanged bytes no longer expected: after this many keyed in a row with none recognised, the
+# rest of the file is keyed on every thread, without the memo.
+_GIVE_UP_BYTES = 64 << 20
+# Line keys read back from the memo before they are handed on: memory follows this.
+_MEMO_FLUSH_LINES = 1 << 20
+
+
+def _walk(
+    fd: int,
+    size: int,
+    memo: MemoReader,
+    writer: MemoWriter | None,
+    *,
+    pool: ThreadPoolExecutor,
+    threads: int,
+    block: int,
+) -> Iterator[pl.DataFrame]:
+    """The file's keys, reading back the memo's where its chunks recur in order.
+
+    At each position the next chunk of the memo is expected: if the bytes there hash as it did,
+    its lines' keys are the memo's. If not, lines are keyed (raising `NotExport` as a block
+    would) up to the first that begins a memo chunk whose bytes are there too, and the walk
+    goes on from that chunk.
+    """
+    chunks = memo.chunks
+    heads, expected_at = _Heads(chunks), _Expected(chunks)
+    line_at = np.concatenate([[0], np.cumsum(chunks["lines"])]).tolist()
+    pos, expected, ordinal = 0, 0, 1
+    run_from = expected  # the memo chunks [run_from, expected) recur, not yet read back
+    window, unmatched = 2 * CHUNK_BYTES, 0
+
+    def read_back() -> pl.DataFrame:
+        nonlocal ordinal, run_from
+        first, count = line_at[run_from], line_at[expected] - line_at[run_from]
+        lines = memo.read_lines(first, count)
+        if writer is not None:
+            placed = chunks[run_from:expected].copy()
+            placed["first"] -= first
+            writer.add(lines, placed)
+        frame = pl.DataFrame(
+            {
+                "src_pos": np.arange(ordinal, ordinal + count, dtype=np.int64),
+                "key_hi": lines["key_hi"],
+                "key_lo": lines["key_lo"],
+                "line_len": lines["line_len"],
+            }
+        )
+        ordinal += count
+        run_from = expected
+        return frame
+
+    recurring = expected_at.chunks
+    while pos < size:
+        while expected < len(recurring) and _recurs(fd, pos, size, recurring[expected]):
+            pos += recurring[expected][0]
+            expected += 1
+            window, unmatched = 2 * CHUNK_BYTES, 0
+            if line_at[expected] - line_at[run_from] >= _MEMO_FLUSH_LINES:
+                yield read_back()
+        if expected > run_from:
+            yield read_back()
+        if pos >= size:
+            break
+        if unmatched >= _GIVE_UP_BYTES:
+            yield from _keyed_from(
+                pool, fd, size, block, threads, writer, start=pos, ordinal=ordinal
+            )
+            return
+        lines = _block_lines(fd, pos, min(pos + min(window, block), size), size)
+        keys = _keyed(lines)
+        resume = _resume_at(fd, size, lines, keys, heads, expected_at)
+        n = keys.height if resume is None else resume[0]
+        kept = keys.head(n)
+        if writer is not None:
+            last_nl = lines.last_nl if n == keys.height else True
+            placed = chunk_block(lines.data, lines.starts[:n], lines.lens[:n], last_nl, kept)
+            writer.add(line_records(kept), placed)
+        yield kept.with_columns(src_pos=pl.col("src_pos") + ordinal)
+        ordinal += n
+        if resume is None:
+            pos = lines.stop
+            unmatched += lines.stop - (lines.base + int(lines.starts[0]))
+            window *= 2
+        else:
+            pos = lines.base + int(lines.starts[n])
+            expected = run_from = resume[1]
+
+
+def _recurs(fd: int, pos: int, size: int, chunk: tuple[int, int, bool]) -> bool:
+    """Whether the bytes at `pos` are a memo chunk's (`_Expected`: size, XXH3-128, newline)."""
+    length, digest, ends_nl = chunk
+    end = pos + length
+    if end > size or (not ends_nl and end != size):
+        return False
+    data = os.pread(fd, length, pos)
+    return len(data) == length and xxhash.xxh3_128_intdigest(data) == digest
+
+
+class _Expected:
+    """The memo's chunks as `_recurs` reads them, one Python tuple each (faster than records)."""
+
+    def __init__(self, chunks: np.ndarray) -> None:
+        digests = (
+            (int(hi) << 64) | int(lo)
+            for hi, lo in zip(chunks["hash_hi"].tolist(), chunks["hash_lo"].tolist(), strict=True)
+        )
+        self.chunks = list(
+            zip(
+                chunks["size"].tolist(),
+                digests,
+                chunks["ends_nl"].astype(bool).tolist(),
+                strict=True,
+            )
+        )
+
+
+class _Heads:
+    """The memo chunks by the key of their first line."""
+
+    def __init__(self, chunks: np.ndarray) -> None:
+        self._order = np.argsort(chunks["head_lo"], kind="stable")
+        self._lo = chunks["head_lo"][self._order]
+        self._chunks = chunks
+
+    def find(self, keys: pl.DataFrame) -> Iterator[tuple[int, int]]:
+        """(line index, chunk) for each of `keys` after the first that begins a chunk, in order."""
+        lo = keys["key_lo"].to_numpy()
+        at = np.searchsorted(self._lo, lo)
+        hit = np.flatnonzero(at < self._lo.size)
+        hit = hit[(self._lo[at[hit]] == lo[hit]) & (hit > 0)]
+        hi, n = keys["key_hi"].to_numpy(), keys["line_len"].to_numpy()
+        for i in hit:
+            k = int(at[i])
+            while k < self._lo.size and self._lo[k] == lo[i]:  # low halves may repeat
+                chunk = int(self._order[k])
+                if (
+                    self._chunks["head_hi"][chunk] == hi[i]
+                    and self._chunks["head_len"][chunk] == n[i]
+                ):
+                    yield int(i), chunk
+                    break
+                k += 1
+
+
+def _resume_at(
+    fd: int, size: int, lines: _Lines, keys: pl.DataFrame, heads: _Heads, recur: _Expected
+) -> tuple[int, int] | None:
+    """The first line after the window's first (its index) that begins a memo chunk whose
+    bytes are there too, and that chunk; None if none of the first `_RESUME_TRIES` does."""
+    for tries, (i, chunk) in enumerate(heads.find(keys)):
+        if tries == _RESUME_TRIES:
+            break
+        if _recurs(fd, lines.base + int(lines.starts[i]), size, recur.chunks[chunk]):
+            return i, chunk
+    return None

@@ -132,6 +132,7 @@ def land_and_classify(
     scratch: Path | None = None,
     seconds: dict[str, float] | None = None,
     snapshot_types: Iterable[str] | None = None,
+    line_memo: Path | None = None,
 ) -> list[LandingProblem]:
     """Land `files` into ``raw_resource``, validate a sample and build ``stg_resource_outcome``.
 
@@ -140,14 +141,17 @@ def land_and_classify(
     and those the `prior` mirror already holds are not parsed (`pipelines.known_lines`): they
     are counted in ``known_count``, or ranked in ``stg_resource_outcome`` (``known``) when their
     id landed more than once; ``unseen_known`` lists the prior mirror's resources of
-    `snapshot_types` (None: all) that no record matched. Delta files go to `scratch`.
+    `snapshot_types` (None: all) that no record matched. Delta files go to `scratch`; line
+    keys are remembered in `line_memo` (`pipelines.land.land_source`).
     `seconds` receives the wall time of landing ("land") and of validation and outcomes
     ("checks").
     """
     clock = time.perf_counter()
     attached = track_lines and attach_prior(con, prior)
     try:
-        problems = land_source(con, files, track_lines=track_lines, scratch=scratch)
+        problems = land_source(
+            con, files, track_lines=track_lines, scratch=scratch, line_memo=line_memo
+        )
     except BaseException:
         if attached:
             con.execute(f"DETACH {PRIOR}")

@@ -1,4 +1,4 @@
-"""Fixtures for the worklist store tests: one fresh store per test, on SQLite and PostgreSQL."""
+"""Fixtures: one fresh worklist store per test, on SQLite and PostgreSQL; a count of keyed lines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from pipelines import line_keys
 from pipelines.store import PublishCounts, Store
 from pipelines.store_testing import BACKENDS, Hit, Nightly, run_nightly, temporary_store_url
 
@@ -33,3 +35,17 @@ def nightly(store: Store) -> Nightly:
         return run_nightly(store, as_of, hits, screens)
 
     return run
+
+
+@pytest.fixture
+def keyed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Lines hashed afresh so far (``keyed[0]``; what the line-key memo saves)."""
+    count = [0]
+    real = line_keys.line_keys
+
+    def spy(texts: pl.DataFrame) -> pl.DataFrame:
+        count[0] += texts.height
+        return real(texts)
+
+    monkeypatch.setattr(line_keys, "line_keys", spy)
+    return count

@@ -20,6 +20,7 @@ import pytest
 from pipelines import land
 from pipelines.cohort_run import Fetched, Prepared, prepare
 from pipelines.errors import ScreeningError
+from pipelines.line_memo import MEMO_DIR
 from pipelines.mirror import STAGED_TABLES
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
@@ -122,6 +123,24 @@ def test_one_percent_change_parses_only_changed_records_and_equals_a_fresh_mirro
     assert incremental.changes.removed > 0
     _same_as_fresh(second, tmp_path, incremental)
     assert not list(work.glob("run/delta-*"))
+
+
+def test_the_next_run_keys_only_the_stretches_that_changed(
+    cohort: Path, tmp_path: Path, keyed: list[int]
+) -> None:
+    """Each export file's line keys are remembered beside the mirror (`pipelines.line_memo`);
+    the next night reads back those of its unchanged stretches and lands the same mirror."""
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    assert keyed[0] == first.records[0]
+    memos = sorted(p.name for p in (first.mirror.parent / MEMO_DIR).iterdir())
+    assert memos == sorted(f"{p.name}.linekeys" for p in cohort.glob("*.ndjson"))
+    second = tmp_path / "second"
+    change_one_percent(cohort, second)
+    keyed[0] = 0
+    incremental = _prepare(second, work)
+    assert 0 < keyed[0] < incremental.records[0] // 2
+    _same_as_fresh(second, tmp_path, incremental)
 
 
 def test_unchanged_snapshot_parses_nothing(cohort: Path, tmp_path: Path) -> None:
