@@ -133,10 +133,8 @@ def test_repeated_lines_resume_at_the_right_chunk(tmp_path: Path) -> None:
     assert _keys(path, memo) == _expected(path)
 
 
-def test_a_long_new_stretch_hands_the_rest_to_the_threaded_keying(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(line_keys_module, "_GIVE_UP_BYTES", 2000)
+def _spy_keyed_from(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first ordinal of each stretch handed to the threaded keying, as it is handed."""
     handed: list[int] = []
     real = line_keys_module._keyed_from
 
@@ -145,12 +143,38 @@ def test_a_long_new_stretch_hands_the_rest_to_the_threaded_keying(
         return real(*args, start=start, ordinal=ordinal)  # type: ignore[arg-type]
 
     monkeypatch.setattr(line_keys_module, "_keyed_from", spy)
+    return handed
+
+
+def test_a_long_new_stretch_hands_the_rest_to_the_threaded_keying(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(line_keys_module, "_GIVE_UP_BYTES", 2000)
+    handed = _spy_keyed_from(monkeypatch)
     memo = tmp_path / "memo"
     _keys(_write(tmp_path / "a", _records(1, 2000)), memo)
     handed.clear()  # the first night had no memo: all of it was keyed on the threads
     path = _write(tmp_path / "b", _records(2, 2000))
     assert _keys(path, memo, block=1024) == _expected(path)
     assert len(handed) == 1 and handed[0] > 1  # the walk keyed some lines itself first
+
+
+def test_changes_too_scattered_for_the_memo_hand_the_rest_to_the_threaded_keying(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyed: list[int]
+) -> None:
+    """A change in every few chunks costs more windows than keying it all: the walk stops."""
+    monkeypatch.setattr(line_keys_module, "_SCATTER_FROM", 20_000)
+    handed = _spy_keyed_from(monkeypatch)
+    memo = tmp_path / "memo"
+    old = _records(1, 2000)
+    _keys(_write(tmp_path / "a", old), memo)
+    handed.clear()
+    keyed[0] = 0
+    new = [_changed(old, i) if i % 5 == 0 else line for i, line in enumerate(old)]
+    path = _write(tmp_path / "b", new)
+    assert _keys(path, memo, block=1024) == _expected(path)
+    assert len(handed) == 1 and 1 < handed[0] < len(new) // 2
+    assert keyed[0] >= len(new) - handed[0] + 1  # the rest was keyed, every line of it
 
 
 @pytest.mark.parametrize(
