@@ -36,6 +36,7 @@ import xxhash
 from pipelines.fhir.files import MAX_LINE_BYTES
 from pipelines.line_memo import (
     CHUNK_BYTES,
+    LINE_DTYPE,
     MemoReader,
     MemoWriter,
     chunk_block,
@@ -80,7 +81,7 @@ def line_keys(texts: pl.DataFrame) -> pl.DataFrame:
 class _Lines:
     """Lines read from a file: a string view over `data`, which holds file bytes from `base`."""
 
-    frame: pl.DataFrame  # "line"
+    frame: pl.DataFrame | None  # "line" (None when not asked for)
     data: bytes
     base: int
     starts: np.ndarray  # each line's first byte in `data`
@@ -95,8 +96,9 @@ class _Lines:
         return self.base + int(self.starts[-1] + self.lens[-1]) + int(self.last_nl)
 
 
-def _block_lines(fd: int, start: int, stop: int, size: int) -> _Lines:
-    """The lines that start in bytes [start, stop) of the file, as a string view over them.
+def _block_lines(fd: int, start: int, stop: int, size: int, *, view: bool = True) -> _Lines:
+    """The lines that start in bytes [start, stop) of the file, as a string view over them
+    (``frame``, unless not `view`).
 
     Raises `NotExport` for a line that is not one object alone on it, a control byte other
     than its newline, or bytes that are not UTF-8.
@@ -144,9 +146,8 @@ def _block_lines(fd: int, start: int, stop: int, size: int) -> _Lines:
     shaped = (lens >= 2) & (arr[starts] == _OPEN) & (arr[np.maximum(stops - 1, 0)] == _CLOSE)
     if not shaped.all():
         raise NotExport("line not one object")
-    return _Lines(
-        _string_view(data, starts, lens).to_frame("line"), data, base, starts, lens, last_nl
-    )
+    frame = _string_view(data, starts, lens).to_frame("line") if view else None
+    return _Lines(frame, data, base, starts, lens, last_nl)
 
 
 def _string_view(data: bytes, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
@@ -237,19 +238,20 @@ def _keyed_from(
     ordinal: int,
 ) -> Iterator[pl.DataFrame]:
     """Every line from byte `start` (a line start) keyed on the pool; the first is `ordinal`."""
-    for keys, chunks in _blocks_in_order(pool, fd, size, block, window=threads, start=start):
+    for keys, records, chunks in _blocks_in_order(
+        pool, fd, size, block, window=threads, start=start
+    ):
         if writer is not None:
-            writer.add(line_records(keys), chunks)
+            writer.add(records, chunks)
         yield keys.with_columns(src_pos=pl.col("src_pos") + ordinal)
         ordinal += keys.height
 
 
 def _blocks_in_order(
     pool: ThreadPoolExecutor, fd: int, size: int, block: int, *, window: int, start: int = 0
-) -> Iterator[tuple[pl.DataFrame, np.ndarray]]:
-    """Each block's keys numbered from 0, and its chunks, in file order, with `window` + 1
-    blocks in flight."""
-    pending: deque[Future[tuple[pl.DataFrame, np.ndarray]]] = deque()
+) -> Iterator[tuple[pl.DataFrame, np.ndarray, np.ndarray]]:
+    """Each block's `_keyed_block`, in file order, with `window` + 1 blocks in flight."""
+    pending: deque[Future[tuple[pl.DataFrame, np.ndarray, np.ndarray]]] = deque()
     for begin in range(start, size, block):
         pending.append(pool.submit(_keyed_block, fd, begin, min(begin + block, size), size))
         if len(pending) > window:
@@ -258,30 +260,60 @@ def _blocks_in_order(
         yield pending.popleft().result()
 
 
-def _keyed_block(fd: int, start: int, stop: int, size: int) -> tuple[pl.DataFrame, np.ndarray]:
+def _keyed_block(
+    fd: int, start: int, stop: int, size: int
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """A block's keys (numbered from 0), as memo line records too, and its memo chunks."""
     lines = _block_lines(fd, start, stop, size)
-    keys = _keyed(lines)
-    return keys, chunk_block(lines.data, lines.starts, lines.lens, lines.last_nl, keys)
-
-
-def _keyed(lines: _Lines) -> pl.DataFrame:
+    assert lines.frame is not None
     numbered = lines.frame.with_row_index("src_pos")
-    return line_keys(numbered.with_columns(pl.col("src_pos").cast(pl.Int64)))
+    keys = line_keys(numbered.with_columns(pl.col("src_pos").cast(pl.Int64)))
+    records = line_records(keys)
+    return keys, records, chunk_block(lines.data, lines.starts, lines.lens, lines.last_nl, records)
 
 
-# A changed stretch is keyed in windows of lines, from twice a chunk, doubling up to a block
-# while no known chunk resumes; in each window the first lines that begin a known chunk (up to
-# this many) are tried as the place where the memo resumes.
+def _window_records(lines: _Lines) -> np.ndarray:
+    """The lines' keys as memo line records, hashed one by one: for the few hundred lines of a
+    walk's window this costs a fraction of a polars expression's overhead."""
+    view = memoryview(lines.data)
+    digests = [
+        xxhash.xxh3_128_intdigest(view[s : s + n])
+        for s, n in zip(lines.starts.tolist(), lines.lens.tolist(), strict=True)
+    ]
+    out = np.empty(len(digests), LINE_DTYPE)
+    out["key_hi"] = [d >> 64 for d in digests]
+    out["key_lo"] = [d & (U64 - 1) for d in digests]
+    out["line_len"] = lines.lens
+    return out
+
+
+def _key_frame(records: np.ndarray, ordinal: int) -> pl.DataFrame:
+    """Line records as `line_keys` columns, numbered from `ordinal`."""
+    return pl.DataFrame(
+        {
+            "src_pos": np.arange(ordinal, ordinal + records.size, dtype=np.int64),
+            "key_hi": records["key_hi"],
+            "key_lo": records["key_lo"],
+            "line_len": records["line_len"],
+        }
+    )
+
+
+# A changed stretch is keyed in windows of lines, from a chunk and a quarter (the next chunk
+# begins within one, unless the change grew it), doubling up to a block while no known chunk
+# resumes; in each window the first lines that begin a known chunk (up to this many) are tried
+# as the place where the memo resumes.
+_FIRST_WINDOW = CHUNK_BYTES * 5 // 4
 _RESUME_TRIES = 8
 # Unchanged bytes no longer expected: after this many keyed in a row with none recognised, the
 # rest of the file is keyed on every thread, without the memo.
 _GIVE_UP_BYTES = 64 << 20
-# Changes too scattered for the memo to pay: a window costs about 1 ms of Python, and keying
-# a megabyte on two threads about 0.7 ms against 0.3 ms to recognise it, so past this many
-# windows per megabyte walked (counted from `_SCATTER_FROM` bytes on) the rest is keyed on
-# every thread. On the bench's Observation file a changed line in every 1,000 made the walk
-# 3 times as slow as keying every line; 1% of patients changed makes 0.2 windows per MB.
-_SCATTER_WINDOWS_PER_MB = 0.3
+# Changes too scattered for the memo to pay: past this many windows per megabyte walked
+# (counted from `_SCATTER_FROM` bytes on) the rest of the file is keyed on every thread. On the
+# bench's Observation file (1.67 GB, scatter of one changed line in every k), the walk beat
+# keying every line at 0.5 windows per MB (0.71 to 0.76 s against 0.92 to 0.99 s), lost at 1.5
+# (1.34 to 1.42 s against 1.11 to 1.18 s); 1% of patients changed makes 0.2.
+_SCATTER_WINDOWS_PER_MB = 0.8
 _SCATTER_FROM = 8 << 20
 # Line keys read back from the memo before they are handed on: memory follows this.
 _MEMO_FLUSH_LINES = 1 << 20
@@ -309,7 +341,7 @@ def _walk(
     line_at = np.concatenate([[0], np.cumsum(chunks["lines"])]).tolist()
     pos, expected, ordinal = 0, 0, 1
     run_from = expected  # the memo chunks [run_from, expected) recur, not yet read back
-    window, unmatched, windows = 2 * CHUNK_BYTES, 0, 0
+    window, unmatched, windows = _FIRST_WINDOW, 0, 0
 
     def read_back() -> pl.DataFrame:
         nonlocal ordinal, run_from
@@ -319,14 +351,7 @@ def _walk(
             placed = chunks[run_from:expected].copy()
             placed["first"] -= first
             writer.add(lines, placed)
-        frame = pl.DataFrame(
-            {
-                "src_pos": np.arange(ordinal, ordinal + count, dtype=np.int64),
-                "key_hi": lines["key_hi"],
-                "key_lo": lines["key_lo"],
-                "line_len": lines["line_len"],
-            }
-        )
+        frame = _key_frame(lines, ordinal)
         ordinal += count
         run_from = expected
         return frame
@@ -336,7 +361,7 @@ def _walk(
         while expected < len(recurring) and _recurs(fd, pos, size, recurring[expected]):
             pos += recurring[expected][0]
             expected += 1
-            window, unmatched = 2 * CHUNK_BYTES, 0
+            window, unmatched = _FIRST_WINDOW, 0
             if line_at[expected] - line_at[run_from] >= _MEMO_FLUSH_LINES:
                 yield read_back()
         if expected > run_from:
@@ -350,16 +375,16 @@ def _walk(
             )
             return
         windows += 1
-        lines = _block_lines(fd, pos, min(pos + min(window, block), size), size)
-        keys = _keyed(lines)
-        resume = _resume_at(fd, size, lines, keys, heads, expected_at)
-        n = keys.height if resume is None else resume[0]
-        kept = keys.head(n)
+        lines = _block_lines(fd, pos, min(pos + min(window, block), size), size, view=False)
+        records = _window_records(lines)
+        resume = _resume_at(fd, size, lines, records, heads, expected_at)
+        n = records.size if resume is None else resume[0]
+        kept = records[:n]
         if writer is not None:
-            last_nl = lines.last_nl if n == keys.height else True
+            last_nl = lines.last_nl if n == records.size else True
             placed = chunk_block(lines.data, lines.starts[:n], lines.lens[:n], last_nl, kept)
-            writer.add(line_records(kept), placed)
-        yield kept.with_columns(src_pos=pl.col("src_pos") + ordinal)
+            writer.add(kept, placed)
+        yield _key_frame(kept, ordinal)
         ordinal += n
         if resume is None:
             pos = lines.stop
@@ -406,13 +431,14 @@ class _Heads:
         self._lo = chunks["head_lo"][self._order]
         self._chunks = chunks
 
-    def find(self, keys: pl.DataFrame) -> Iterator[tuple[int, int]]:
-        """(line index, chunk) for each of `keys` after the first that begins a chunk, in order."""
-        lo = keys["key_lo"].to_numpy()
+    def find(self, records: np.ndarray) -> Iterator[tuple[int, int]]:
+        """(line index, chunk) for each line record after the first that begins a chunk, in
+        order."""
+        lo = records["key_lo"]
         at = np.searchsorted(self._lo, lo)
         hit = np.flatnonzero(at < self._lo.size)
         hit = hit[(self._lo[at[hit]] == lo[hit]) & (hit > 0)]
-        hi, n = keys["key_hi"].to_numpy(), keys["line_len"].to_numpy()
+        hi, n = records["key_hi"], records["line_len"]
         for i in hit:
             k = int(at[i])
             while k < self._lo.size and self._lo[k] == lo[i]:  # low halves may repeat
@@ -427,11 +453,11 @@ class _Heads:
 
 
 def _resume_at(
-    fd: int, size: int, lines: _Lines, keys: pl.DataFrame, heads: _Heads, recur: _Expected
+    fd: int, size: int, lines: _Lines, records: np.ndarray, heads: _Heads, recur: _Expected
 ) -> tuple[int, int] | None:
     """The first line after the window's first (its index) that begins a memo chunk whose
     bytes are there too, and that chunk; None if none of the first `_RESUME_TRIES` does."""
-    for tries, (i, chunk) in enumerate(heads.find(keys)):
+    for tries, (i, chunk) in enumerate(heads.find(records)):
         if tries == _RESUME_TRIES:
             break
         if _recurs(fd, lines.base + int(lines.starts[i]), size, recur.chunks[chunk]):

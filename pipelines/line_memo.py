@@ -67,15 +67,14 @@ def chunk_block(
     starts: np.ndarray,
     lens: np.ndarray,
     last_nl: bool,
-    keys: pl.DataFrame,
+    records: np.ndarray,
 ) -> np.ndarray:
     """The chunks of a run of whole lines in `data`: `CHUNK_DTYPE` records, ``first`` relative
     to the run.
 
     `starts` and `lens` place each line in `data` (without its newline); every line but the
-    last is followed by a newline, the last one too when `last_nl`. `keys` has each line's
-    ``key_hi``, ``key_lo`` and ``line_len``, in the same order. Lines are grouped by where they
-    start, `CHUNK_BYTES` at a time.
+    last is followed by a newline, the last one too when `last_nl`. `records` are their keys
+    (`LINE_DTYPE`), in order. Lines are grouped by where they start, `CHUNK_BYTES` at a time.
     """
     n = starts.size
     if n == 0:
@@ -97,9 +96,9 @@ def chunk_block(
     digests = [xxhash.xxh3_128_intdigest(view[b:e]) for b, e in zip(begin, end, strict=True)]
     out["hash_hi"] = [d >> 64 for d in digests]
     out["hash_lo"] = [d & _U64 for d in digests]
-    out["head_hi"] = keys["key_hi"].to_numpy()[first]
-    out["head_lo"] = keys["key_lo"].to_numpy()[first]
-    out["head_len"] = keys["line_len"].to_numpy()[first]
+    out["head_hi"] = records["key_hi"][first]
+    out["head_lo"] = records["key_lo"][first]
+    out["head_len"] = records["line_len"][first]
     return out
 
 

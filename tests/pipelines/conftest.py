@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -39,13 +40,20 @@ def nightly(store: Store) -> Nightly:
 
 @pytest.fixture
 def keyed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Lines hashed afresh so far (``keyed[0]``; what the line-key memo saves)."""
+    """Lines hashed afresh so far, in blocks or in a memo walk's windows (``keyed[0]``; what
+    the line-key memo saves)."""
     count = [0]
-    real = line_keys.line_keys
+    real, real_window = line_keys.line_keys, line_keys._window_records
 
     def spy(texts: pl.DataFrame) -> pl.DataFrame:
         count[0] += texts.height
         return real(texts)
 
+    def spy_window(lines: line_keys._Lines) -> np.ndarray:
+        records = real_window(lines)
+        count[0] += records.size
+        return records
+
     monkeypatch.setattr(line_keys, "line_keys", spy)
+    monkeypatch.setattr(line_keys, "_window_records", spy_window)
     return count
