@@ -16,6 +16,10 @@ The bytes are read in blocks on a few threads (numpy finds the line ends, polars
 each line where it lies, through an Arrow string view over the block), so memory follows the
 block, not the file: on the bench cohort's 1.6 GB Observation file, 0.6 to 0.7 s on two
 threads and under 100 MB, against 2.15 s streamed from DuckDB.
+
+Given a memo directory, the keys of the last file of the same name are read back wherever its
+bytes recur (`pipelines.line_memo`, `_walk`): on that file with 1% of the patients changed,
+0.55 to 0.63 s on one thread against 1.0 to 1.2 s, unchanged 0.42 to 0.52 s.
 """
 
 from __future__ import annotations

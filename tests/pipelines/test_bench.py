@@ -9,7 +9,7 @@ from pipelines.bench import format_bench, run_bench
 
 
 def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: Path) -> None:
-    report = run_bench(250, 3, tmp_path)
+    report = run_bench(250, 3, tmp_path, repeat=2)
     text = format_bench(report)
     assert re.search(r"ingest\+staging / bare scan: full [\d.]+x, nightly with 1% changed", text)
     parsed = {
@@ -24,3 +24,8 @@ def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: 
     assert report.totals["changed patients"] > 0
     assert parsed["rerun"][0] < parsed["incremental"][0] < parsed["incremental"][1] / 10
     assert (tmp_path / "n250-s3" / "work" / "incremental" / "worklist.csv").exists()
+    # Each nightly run starts from the rerun's state: it parses the same changed records.
+    assert len(report.nightly) == 2
+    assert report.nightly[0][1] == report.nightly[1][1] == parsed["incremental"][0]
+    assert re.search(r"^nightly runs from the same state, in order: [\d.]+x, [\d.]+x", text, re.M)
+    assert not (tmp_path / "n250-s3" / "work" / "before-nightly").exists()
