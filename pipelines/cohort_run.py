@@ -160,7 +160,7 @@ def prepare(
                 scratch=work,
                 seconds=seconds,
                 snapshot_types=fetched.snapshot_types,
-                line_memo=path.parent / MEMO_DIR,
+                line_memo=path.parent / MEMO_DIR if settings.line_memo else None,
             )
             records = landing_counts(con)
             clock = time.perf_counter()

@@ -38,8 +38,10 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _prepare(source: Path, work: Path) -> Prepared:
-    settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'store.db'}")
+def _prepare(source: Path, work: Path, *, line_memo: bool = True) -> Prepared:
+    settings = Settings(
+        workdir=work, store_url=f"sqlite:///{work / 'store.db'}", line_memo=line_memo
+    )
     return prepare(
         Fetched(source, None),
         settings=settings,
@@ -141,6 +143,20 @@ def test_the_next_run_keys_only_the_stretches_that_changed(
     incremental = _prepare(second, work)
     assert 0 < keyed[0] < incremental.records[0] // 2
     _same_as_fresh(second, tmp_path, incremental)
+
+
+def test_without_the_memo_every_line_is_keyed_and_none_is_kept(
+    cohort: Path, tmp_path: Path, keyed: list[int]
+) -> None:
+    """``VASCREEN_LINE_MEMO=false``: the memo is neither read nor written."""
+    work = tmp_path / "work"
+    first = _prepare(cohort, work)
+    memo_dir = first.mirror.parent / MEMO_DIR
+    before = {p.name: p.read_bytes() for p in memo_dir.iterdir()}
+    keyed[0] = 0
+    again = _prepare(cohort, work, line_memo=False)
+    assert keyed[0] == again.records[0]
+    assert {p.name: p.read_bytes() for p in memo_dir.iterdir()} == before
 
 
 def test_unchanged_snapshot_parses_nothing(cohort: Path, tmp_path: Path) -> None:
