@@ -40,6 +40,7 @@ import xxhash
 from pipelines.fhir.files import MAX_LINE_BYTES
 from pipelines.line_memo import (
     CHUNK_BYTES,
+    CHUNK_DTYPE,
     LINE_DTYPE,
     MemoReader,
     MemoWriter,
@@ -243,7 +244,7 @@ def _keyed_from(
 ) -> Iterator[pl.DataFrame]:
     """Every line from byte `start` (a line start) keyed on the pool; the first is `ordinal`."""
     for keys, records, chunks in _blocks_in_order(
-        pool, fd, size, block, window=threads, start=start
+        pool, fd, size, block, window=threads, start=start, remember=writer is not None
     ):
         if writer is not None:
             writer.add(records, chunks)
@@ -252,12 +253,20 @@ def _keyed_from(
 
 
 def _blocks_in_order(
-    pool: ThreadPoolExecutor, fd: int, size: int, block: int, *, window: int, start: int = 0
+    pool: ThreadPoolExecutor,
+    fd: int,
+    size: int,
+    block: int,
+    *,
+    window: int,
+    start: int,
+    remember: bool,
 ) -> Iterator[tuple[pl.DataFrame, np.ndarray, np.ndarray]]:
     """Each block's `_keyed_block`, in file order, with `window` + 1 blocks in flight."""
     pending: deque[Future[tuple[pl.DataFrame, np.ndarray, np.ndarray]]] = deque()
     for begin in range(start, size, block):
-        pending.append(pool.submit(_keyed_block, fd, begin, min(begin + block, size), size))
+        stop = min(begin + block, size)
+        pending.append(pool.submit(_keyed_block, fd, begin, stop, size, remember=remember))
         if len(pending) > window:
             yield pending.popleft().result()
     while pending:
@@ -265,13 +274,16 @@ def _blocks_in_order(
 
 
 def _keyed_block(
-    fd: int, start: int, stop: int, size: int
+    fd: int, start: int, stop: int, size: int, *, remember: bool
 ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """A block's keys (numbered from 0), as memo line records too, and its memo chunks."""
+    """A block's keys (numbered from 0), and if it is to be `remember`ed, as memo line records
+    too, and its memo chunks (else both empty)."""
     lines = _block_lines(fd, start, stop, size)
     assert lines.frame is not None
     numbered = lines.frame.with_row_index("src_pos")
     keys = line_keys(numbered.with_columns(pl.col("src_pos").cast(pl.Int64)))
+    if not remember:
+        return keys, np.zeros(0, LINE_DTYPE), np.zeros(0, CHUNK_DTYPE)
     records = line_records(keys)
     return keys, records, chunk_block(lines.data, lines.starts, lines.lens, lines.last_nl, records)
 
