@@ -54,13 +54,17 @@ def test_flow_artifact_carries_counts_only(
     prefect_harness: None, cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import ArtifactSort
 
     monkeypatch.chdir(tmp_path)
     _run(cohort, tmp_path, "c")
 
     async def latest_markdown() -> str:
+        # Newest first by creation: the server's default order is by id, and Prefect's ids are
+        # random (uuid4), so another test's run (the Prefect server is the session's) could
+        # come first, e.g. one whose tables are empty.
         async with get_client() as client:
-            artifacts = await client.read_artifacts(limit=50)
+            artifacts = await client.read_artifacts(sort=ArtifactSort.CREATED_DESC, limit=50)
         summaries = [a for a in artifacts if a.key == "screen-summary"]
         return str(summaries[0].data)
 
