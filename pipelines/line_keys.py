@@ -47,6 +47,7 @@ from pipelines.line_memo import (
     chunk_block,
     line_records,
     memo_file,
+    split_digests,
 )
 
 U64 = 1 << 64
@@ -297,8 +298,7 @@ def _window_records(lines: _Lines) -> np.ndarray:
         for s, n in zip(lines.starts.tolist(), lines.lens.tolist(), strict=True)
     ]
     out = np.empty(len(digests), LINE_DTYPE)
-    out["key_hi"] = [d >> 64 for d in digests]
-    out["key_lo"] = [d & (U64 - 1) for d in digests]
+    out["key_hi"], out["key_lo"] = split_digests(digests)
     out["line_len"] = lines.lens
     return out
 

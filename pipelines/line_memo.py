@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import BinaryIO, Self
 
@@ -55,6 +56,12 @@ CHUNK_DTYPE = np.dtype(
 )
 _FOOTER = np.dtype([("lines", "<i8"), ("chunks", "<i8"), ("sum_hi", "<u8"), ("sum_lo", "<u8")])
 _U64 = (1 << 64) - 1
+
+
+def split_digests(digests: list[int]) -> tuple[list[int], list[int]]:
+    """128-bit digests as their high and low 64-bit halves (Arrow and numpy have no 128-bit
+    integer)."""
+    return [d >> 64 for d in digests], [d & _U64 for d in digests]
 
 
 def memo_file(memo_dir: Path, name: str) -> Path:
@@ -94,8 +101,7 @@ def chunk_block(
     out["ends_nl"][-1] = int(last_nl)
     view = memoryview(data)
     digests = [xxhash.xxh3_128_intdigest(view[b:e]) for b, e in zip(begin, end, strict=True)]
-    out["hash_hi"] = [d >> 64 for d in digests]
-    out["hash_lo"] = [d & _U64 for d in digests]
+    out["hash_hi"], out["hash_lo"] = split_digests(digests)
     out["head_hi"] = records["key_hi"][first]
     out["head_lo"] = records["key_lo"][first]
     out["head_len"] = records["line_len"][first]
@@ -110,65 +116,72 @@ def line_records(keys: pl.DataFrame) -> np.ndarray:
     return out
 
 
-class MemoReader:
-    """A memo file, checked whole (footer and checksum) before any of it is used."""
+def _checked(fh: BinaryIO) -> tuple[np.ndarray, int]:
+    """The chunk records and line count of the open memo `fh`.
 
-    def __init__(self, path: Path, chunks: np.ndarray, lines: int) -> None:
+    Raises:
+        ValueError: it is not a whole memo (magic, footer, sizes, checksum, chunks that do not
+            cover the lines).
+    """
+    size = os.fstat(fh.fileno()).st_size
+    if size < len(MAGIC) + _FOOTER.itemsize + len(MAGIC) or fh.read(8) != MAGIC:
+        raise ValueError("not a memo")
+    fh.seek(size - _FOOTER.itemsize - len(MAGIC))
+    footer = np.frombuffer(fh.read(_FOOTER.itemsize), _FOOTER)[0]
+    if fh.read(len(MAGIC)) != MAGIC:
+        raise ValueError("no footer")
+    n_lines, n_chunks = int(footer["lines"]), int(footer["chunks"])
+    body = len(MAGIC) + n_lines * LINE_DTYPE.itemsize
+    whole = body + n_chunks * CHUNK_DTYPE.itemsize + _FOOTER.itemsize + len(MAGIC)
+    if n_lines < 0 or n_chunks < 0 or whole != size:
+        raise ValueError("sizes disagree")
+    fh.seek(0)
+    digest = xxhash.xxh3_128()
+    left = size - _FOOTER.itemsize - len(MAGIC)
+    while left:
+        piece = fh.read(min(left, 1 << 22))
+        if not piece:
+            raise ValueError("short read")
+        digest.update(piece)
+        left -= len(piece)
+    if split_digests([digest.intdigest()]) != ([int(footer["sum_hi"])], [int(footer["sum_lo"])]):
+        raise ValueError("checksum")
+    fh.seek(body)
+    chunks = np.frombuffer(fh.read(n_chunks * CHUNK_DTYPE.itemsize), CHUNK_DTYPE).copy()
+    if chunks.size and (
+        int(chunks["first"][-1] + chunks["lines"][-1]) != n_lines
+        or np.any(chunks["first"][1:] != np.cumsum(chunks["lines"])[:-1])
+    ):
+        raise ValueError("chunks disagree")
+    return chunks, n_lines
+
+
+class MemoReader:
+    """A memo file, checked whole (footer and checksum) before any of it is used, and read
+    back through the handle that was checked."""
+
+    def __init__(self, path: Path, fh: BinaryIO, chunks: np.ndarray, lines: int) -> None:
         self.path = path
         self.chunks = chunks
         self.lines = lines
-        self._fh = path.open("rb")
+        self._fh = fh
 
     @classmethod
     def open(cls, path: Path) -> Self | None:
         """The memo at `path`, or None when there is none or it is not intact."""
+        fh = None
         try:
-            size = path.stat().st_size
-            with path.open("rb") as fh:
-                if size < len(MAGIC) + _FOOTER.itemsize + len(MAGIC) or fh.read(8) != MAGIC:
-                    raise ValueError("not a memo")
-                fh.seek(size - _FOOTER.itemsize - len(MAGIC))
-                footer = np.frombuffer(fh.read(_FOOTER.itemsize), _FOOTER)[0]
-                if fh.read(len(MAGIC)) != MAGIC:
-                    raise ValueError("no footer")
-                n_lines, n_chunks = int(footer["lines"]), int(footer["chunks"])
-                body = len(MAGIC) + n_lines * LINE_DTYPE.itemsize
-                if (
-                    n_lines < 0
-                    or n_chunks < 0
-                    or (
-                        body + n_chunks * CHUNK_DTYPE.itemsize + _FOOTER.itemsize + len(MAGIC)
-                        != size
-                    )
-                ):
-                    raise ValueError("sizes disagree")
-                fh.seek(0)
-                digest = xxhash.xxh3_128()
-                left = size - _FOOTER.itemsize - len(MAGIC)
-                while left:
-                    piece = fh.read(min(left, 1 << 22))
-                    if not piece:
-                        raise ValueError("short read")
-                    digest.update(piece)
-                    left -= len(piece)
-                total = digest.intdigest()
-                if (total >> 64, total & _U64) != (int(footer["sum_hi"]), int(footer["sum_lo"])):
-                    raise ValueError("checksum")
-                fh.seek(body)
-                chunks = np.frombuffer(fh.read(n_chunks * CHUNK_DTYPE.itemsize), CHUNK_DTYPE)
+            fh = path.open("rb")
+            chunks, lines = _checked(fh)
         except FileNotFoundError:
             return None  # the first run of this file name
         except (OSError, ValueError) as why:
+            if fh is not None:
+                fh.close()
             reason = why.strerror if isinstance(why, OSError) else str(why)
             log.info("%s: line-key memo not used (%s); keying every line", path.name, reason)
             return None
-        if chunks.size and (
-            int(chunks["first"][-1] + chunks["lines"][-1]) != n_lines
-            or np.any(chunks["first"][1:] != np.cumsum(chunks["lines"])[:-1])
-        ):
-            log.info("%s: line-key memo not used (chunks disagree); keying every line", path.name)
-            return None
-        return cls(path, chunks.copy(), n_lines)
+        return cls(path, fh, chunks, lines)
 
     def read_lines(self, first: int, count: int) -> np.ndarray:
         """Line records [first, first + count)."""
@@ -238,8 +251,8 @@ class MemoWriter:
             return
         chunks = np.concatenate(self._chunks) if self._chunks else np.zeros(0, CHUNK_DTYPE)
         self._write(chunks.tobytes())
-        total = self._digest.intdigest()
-        footer = np.array([(self._lines, chunks.size, total >> 64, total & _U64)], _FOOTER)
+        (hi,), (lo,) = split_digests([self._digest.intdigest()])
+        footer = np.array([(self._lines, chunks.size, hi, lo)], _FOOTER)
         self._write(footer.tobytes() + MAGIC)  # after the digest was taken: not part of it
         if self._fh is None:
             return
