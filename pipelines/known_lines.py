@@ -61,10 +61,9 @@ def _has_line_tables(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
-    """Attach `mirror` read-only and load its line keys into ``known_line``; False if none.
-
-    ``known_line`` is created empty when there is no mirror (a first run, a new fingerprint).
-    """
+    """Attach `mirror` read-only and create ``known_line`` empty; False if there is none (a
+    first run, a new fingerprint). `load_known_lines` fills it (the landing calls it while the
+    first file is keyed, `pipelines.land.land_source`)."""
     con.execute("DROP TABLE IF EXISTS known_line")  # a new table: its rowids start at 0
     con.execute(KNOWN_LINE_DDL)
     if mirror is None or not mirror.exists():
@@ -74,12 +73,16 @@ def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
         # A mirror whose first merge never finished: nothing in it can be trusted as known.
         con.execute(f"DETACH {PRIOR}")
         return False
+    return True
+
+
+def load_known_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``known_line`` with the line keys of the prior mirror `attach_prior` attached."""
     con.execute(
         f"INSERT INTO known_line SELECT line_hash, line_len, resourcetype "  # noqa: S608
         f"FROM {PRIOR}.resource WHERE line_hash IS NOT NULL UNION ALL "
         f"SELECT line_hash, line_len, resourcetype FROM {PRIOR}.ignored_line"
     )
-    return True
 
 
 def classify_known(

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import mmap
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +60,7 @@ from pipelines.fhir.files import (
     json_file_problem,
     locate_lines,
 )
-from pipelines.line_keys import U64, NotExport, export_keys, line_keys
+from pipelines.line_keys import U64, KeysAhead, NotExport, line_keys
 from screens.model import QuarantineReason
 
 log = logging.getLogger("vascreen")
@@ -270,10 +270,11 @@ def _land_ndjson(
     track_lines: bool,
     scratch: Path,
     memo_dir: Path | None,
+    load_known: Callable[[], None] | None,
 ) -> tuple[list[str], list[LandingProblem]]:
     """Land the NDJSON files; return the ``raw_resource`` branches of whole-file tables."""
     if track_lines:
-        branches = _land_unknown_lines(con, files, scratch, memo_dir)
+        branches = _land_unknown_lines(con, files, scratch, memo_dir, load_known)
     else:
         branches = []
         for i, f in enumerate(files.ndjson):
@@ -307,7 +308,7 @@ def _land_ndjson(
 DELTA_MAX_SHARE = 0.2
 
 
-# The mirror's line keys (`pipelines.known_lines.attach_prior` fills it): a record with one of
+# The mirror's line keys (`pipelines.known_lines.load_known_lines` fills it): a record with one of
 # these hashes and lengths is the resource of that type the mirror holds (staged, or ignored if
 # the type is not staged). Filled by one insert, so its rowids number its keys 0..n-1: a landed
 # record keeps the rowid of the key it matched (``raw_line.known_row``), and the records are
@@ -323,6 +324,9 @@ KNOWN_LINE_DDL = (
 _KEY_BATCH = 1 << 16
 # Keyed rows gathered before they are written to DuckDB: memory follows this, not the file.
 _KEY_FLUSH_ROWS = 1 << 20
+# Keyed rows the keying thread may hold ahead of the landing (`pipelines.line_keys.KeysAhead`,
+# about 32 bytes each).
+_KEYS_AHEAD = 2 * _KEY_FLUSH_ROWS
 # A line key as DuckDB holds it, from the two 64-bit halves Arrow can carry, and back.
 _KEY_SQL = "(key_hi::UHUGEINT << 64) | key_lo::UHUGEINT"
 _KEY_HALVES_SQL = (
@@ -393,32 +397,23 @@ def _insert_stacked(
         con.unregister("frame_batch")
 
 
-def _key_file(
-    con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str, memo_dir: Path | None
-) -> None:
+def _key_file(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str, ahead: KeysAhead) -> None:
     """Every record of `f` into `table` (src_pos, line_hash, line_len): its ordinal and key.
 
-    A file laid out as a bulk export writes it is keyed from its bytes on the connection's
-    threads (`pipelines.line_keys.export_keys`, 3 times faster); any other (compressed, CRLF,
+    A file laid out as a bulk export writes it is keyed from its bytes (`ahead`, on a thread of
+    its own: `pipelines.line_keys.export_keys`, 3 times faster); any other (compressed, CRLF,
     blank or padded lines, a control byte, a line that is no single object) from DuckDB's
     ``read_json_objects``, its texts streamed to polars (`_records`). The keys are the same.
-    With `memo_dir`, an export file's keys are read back from the memo of the last file of its
-    name where its bytes recur, and remembered for the next run (`pipelines.line_memo`).
+    With a memo directory, an export file's keys are read back from the memo of the last file
+    of its name where its bytes recur, and remembered for the next run (`pipelines.line_memo`).
     """
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} "
         "(src_pos BIGINT, line_hash UHUGEINT, line_len BIGINT)"
     )
     select = f"src_pos, {_KEY_SQL}, line_len"
-    ((threads,),) = con.execute("SELECT current_setting('threads')::INTEGER").fetchall()
     try:
-        _insert_frames(
-            con,
-            table,
-            select,
-            export_keys(f.path, threads=threads, memo_dir=memo_dir),
-            flush_rows=_KEY_FLUSH_ROWS,
-        )
+        _insert_frames(con, table, select, ahead.frames(f.path), flush_rows=_KEY_FLUSH_ROWS)
         return
     except NotExport as why:
         # Slower (about 3 times): say so, a run that suddenly takes longer is then explained.
@@ -432,7 +427,7 @@ def _hash_lines(
     con: duckdb.DuckDBPyConnection,
     resource_type: str,
     files: list[tuple[int, NdjsonFile]],
-    memo_dir: Path | None,
+    ahead: KeysAhead,
 ) -> None:
     """One type's files: each record's line key into ``raw_line``, and whether it is known.
 
@@ -440,14 +435,15 @@ def _hash_lines(
     looks every key up among the mirror's keys of that type (one hash table built on them,
     probed by all the type's records) and keeps the matched mirror row (``known_row``). A
     record of another type in the file is simply parsed. Texts are fetched afterwards, for
-    unknown records only (`_fetch_unknown_texts`).
+    unknown records only (`_fetch_unknown_texts`). While the statement runs, `ahead` keys the
+    next type's files.
 
     Raises:
         ScreeningError: the mirror holds a line key twice (each of its rows has its own record,
             so only a damaged mirror can): the lookup would count records twice.
     """
     for i, f in files:
-        _key_file(con, f, f"line_file_{i}", memo_dir)
+        _key_file(con, f, f"line_file_{i}", ahead)
     rtype = _sql_str(resource_type)
     staged = "true" if resource_type in STAGED_TYPES else "false"
     scans = " UNION ALL ".join(
@@ -592,7 +588,11 @@ def _unknown_offsets(con: duckdb.DuckDBPyConnection, src: str) -> list[int] | No
 
 
 def _land_unknown_lines(
-    con: duckdb.DuckDBPyConnection, files: SourceFiles, scratch: Path, memo_dir: Path | None
+    con: duckdb.DuckDBPyConnection,
+    files: SourceFiles,
+    scratch: Path,
+    memo_dir: Path | None,
+    load_known: Callable[[], None] | None,
 ) -> list[str]:
     """Hash every record into ``raw_line``; parse only unknown ones; return whole-file branches.
 
@@ -600,14 +600,24 @@ def _land_unknown_lines(
     its hash and length. An unreadable record (NULL key) is never known. A file with no known
     record lands whole (its own table, a ``raw_resource`` branch); one with few unknown records
     lands them from a delta file, one with many from the whole file, filtered; both into
-    ``raw_parsed``.
+    ``raw_parsed``. `load_known` (if given) fills ``known_line`` while the first file is keyed.
     """
     con.execute(KNOWN_LINE_DDL)
     by_type: dict[str, list[tuple[int, NdjsonFile]]] = {}
     for i, f in enumerate(files.ndjson):
         by_type.setdefault(f.resource_type, []).append((i, f))
-    for resource_type, same_type in sorted(by_type.items()):
-        _hash_lines(con, resource_type, same_type, memo_dir)
+    # The largest type first: each type's lookup runs while the next types are keyed, and
+    # only the last (smallest) one's is left to wait for.
+    order = sorted(
+        by_type.items(), key=lambda kv: (-sum(f.path.stat().st_size for _, f in kv[1]), kv[0])
+    )
+    paths = [f.path for _, same_type in order for _, f in same_type]
+    ((threads,),) = con.execute("SELECT current_setting('threads')::INTEGER").fetchall()
+    with KeysAhead(paths, threads=threads, memo_dir=memo_dir, max_rows=_KEYS_AHEAD) as ahead:
+        if load_known is not None:
+            load_known()
+        for resource_type, same_type in order:
+            _hash_lines(con, resource_type, same_type, ahead)
     stats = {
         src: (int(total), int(unknown), int(unreadable))
         for src, total, unknown, unreadable in con.execute(
@@ -792,6 +802,7 @@ def land_source(
     track_lines: bool = False,
     scratch: Path | None = None,
     line_memo: Path | None = None,
+    load_known: Callable[[], None] | None = None,
 ) -> list[LandingProblem]:
     """Create and fill ``raw_resource``; return the lines and files that could not be landed.
 
@@ -802,7 +813,8 @@ def land_source(
     hashed into ``raw_line`` and only those not in ``known_line`` are parsed (module docstring);
     delta files go to `scratch`, and an export file's line keys are remembered in `line_memo`
     (a directory; `pipelines.line_memo`), so that the next run reads back those of its
-    unchanged stretches. ``raw_line.line_text`` keeps the text of records landed from a delta
+    unchanged stretches; `load_known` fills ``known_line`` (`pipelines.known_lines`) while
+    the first file is keyed. ``raw_line.line_text`` keeps the text of records landed from a delta
     file for the sampled validation; the caller clears it (`clear_line_text`). Without
     `track_lines`, ``raw_line`` is created empty.
     """
@@ -825,7 +837,12 @@ def land_source(
         if track_lines and scratch is None:
             raise ValueError("track_lines needs a scratch directory for delta files")
         branches, found = _land_ndjson(
-            con, files, track_lines=track_lines, scratch=scratch or Path(), memo_dir=line_memo
+            con,
+            files,
+            track_lines=track_lines,
+            scratch=scratch or Path(),
+            memo_dir=line_memo,
+            load_known=load_known,
         )
         problems += found
     if files.json:

@@ -25,8 +25,9 @@ bytes recur (`pipelines.line_memo`, `_walk`): on that file with 1% of the patien
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +191,7 @@ def export_keys(
     threads: int = 2,
     block: int | None = None,
     memo_dir: Path | None = None,
-) -> Iterator[pl.DataFrame]:
+) -> Generator[pl.DataFrame, None, None]:
     """Keys (`line_keys` columns) of every line of `path`, in file order, block by block.
 
     Raises `NotExport`, possibly after some blocks were yielded, when the file is compressed,
@@ -230,6 +231,110 @@ def export_keys(
                 writer.commit()
             else:
                 writer.discard()
+
+
+class _Stopped(Exception):
+    """The consumer closed `KeysAhead`: the thread ends."""
+
+
+_END = object()  # a file's last item in `KeysAhead`
+
+
+class KeysAhead:
+    """`export_keys` of several files, run on a thread of its own ahead of the caller.
+
+    The caller takes each file's frames (`frames`) in the order the files were given and meanwhile
+    runs what it likes, typically DuckDB statements (which let go of the GIL): on a nightly run the
+    lookup of one type's keys among the mirror's then overlaps the keying of the next type's
+    files. At most about `max_rows` keyed rows wait between the two (one frame more may), so memory
+    follows `max_rows`, not the files. A file that is not laid out as an export ends its frames
+    with `NotExport` (possibly after some), as `export_keys` would, and the thread goes on to the
+    next file; any other error ends the thread and reaches the caller where it takes that file.
+    `close` (or leaving the ``with``) stops the thread: a memo of a file not keyed to its end is
+    not written (`export_keys`).
+    """
+
+    def __init__(
+        self, paths: Iterable[Path], *, threads: int, memo_dir: Path | None, max_rows: int
+    ) -> None:
+        self._paths = list(paths)
+        self._threads, self._memo_dir, self._max_rows = threads, memo_dir, max_rows
+        self._items: deque[tuple[int, object]] = deque()
+        self._rows = 0  # keyed rows waiting in `_items`
+        self._taken = 0  # the file `frames` gives next
+        self._stop = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="line-keys-ahead", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> KeysAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def frames(self, path: Path) -> Iterator[pl.DataFrame]:
+        """The keys of `path`, as `export_keys` yields them. The files are taken in the order
+        given, each to its end (or to the error it raises)."""
+        index = self._taken
+        if index >= len(self._paths) or self._paths[index] != path:
+            raise ValueError(f"{path.name} asked for out of the order given")
+        self._taken += 1
+        while True:
+            with self._cond:
+                while not self._items:
+                    self._cond.wait()
+                got, item = self._items.popleft()
+                if isinstance(item, pl.DataFrame):
+                    self._rows -= item.height
+                self._cond.notify_all()
+            assert got == index, (got, index)  # the thread keys the files in order
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, pl.DataFrame)
+            yield item
+
+    def close(self) -> None:
+        """Stop the thread and wait for it (it finishes the frame it is keying)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _put(self, index: int, item: object, *, wait: bool = True) -> None:
+        rows = item.height if isinstance(item, pl.DataFrame) else 0
+        with self._cond:
+            while wait and self._rows >= self._max_rows and not self._stop:
+                self._cond.wait()
+            if self._stop:
+                raise _Stopped
+            self._items.append((index, item))
+            self._rows += rows
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        index = 0
+        try:
+            for index, path in enumerate(self._paths):
+                keys = export_keys(path, threads=self._threads, memo_dir=self._memo_dir)
+                try:
+                    for frame in keys:
+                        self._put(index, frame)
+                except NotExport as why:
+                    self._put(index, why)
+                    continue
+                finally:
+                    keys.close()  # stopped midway: the memo is not written
+                self._put(index, _END)
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the caller, raised where it takes the file
+            try:
+                self._put(index, exc, wait=False)
+            except _Stopped:
+                return
 
 
 def _keyed_from(

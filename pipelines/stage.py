@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,7 @@ from tqdm import tqdm
 from pipelines.errors import QuarantineThresholdError
 from pipelines.fhir.files import SourceFiles, discover_source
 from pipelines.fhir.validate import is_known_type
-from pipelines.known_lines import PRIOR, attach_prior, classify_known
+from pipelines.known_lines import PRIOR, attach_prior, classify_known, load_known_lines
 from pipelines.land import STAGED_TYPES, LandingProblem, clear_line_text, land_source
 from pipelines.notes import decode_notes
 from pipelines.quarantine import (
@@ -150,7 +151,12 @@ def land_and_classify(
     attached = track_lines and attach_prior(con, prior)
     try:
         problems = land_source(
-            con, files, track_lines=track_lines, scratch=scratch, line_memo=line_memo
+            con,
+            files,
+            track_lines=track_lines,
+            scratch=scratch,
+            line_memo=line_memo,
+            load_known=partial(load_known_lines, con) if attached else None,
         )
     except BaseException:
         if attached:

@@ -103,7 +103,7 @@ def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConne
 @pytest.fixture
 def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each file was keyed from its bytes (`export_keys` ran to the end) or not."""
-    export_keys = land.export_keys
+    export_keys = line_keys_module.export_keys
     returned: list[bool] = []
 
     def spy(path: Path, **kwargs: int) -> Iterator[pl.DataFrame]:
@@ -114,7 +114,7 @@ def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
             raise
         returned.append(True)
 
-    monkeypatch.setattr(land, "export_keys", spy)
+    monkeypatch.setattr(line_keys_module, "export_keys", spy)
     return returned
 
 

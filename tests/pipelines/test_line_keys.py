@@ -11,6 +11,8 @@ import gzip
 import os
 import random
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -19,7 +21,7 @@ import pytest
 import xxhash
 
 from pipelines import line_keys as line_keys_module
-from pipelines.line_keys import NotExport, export_keys
+from pipelines.line_keys import KeysAhead, NotExport, export_keys
 
 
 def _reference(path: Path) -> list[tuple[int, int, int]]:
@@ -158,3 +160,75 @@ def test_a_real_bulk_export_is_keyed_from_its_bytes_as_duckdb_keys_it(shared_dat
     assert len(files) >= 10
     for path in files:
         assert _keys(path, block=1 << 16) == _reference(path), path.name
+
+
+def _ahead_keys(frames: Iterator[pl.DataFrame]) -> list[tuple[int, int, int]]:
+    keys = pl.concat(list(frames))
+    return [(pos, (hi << 64) | lo, n) for pos, hi, lo, n in keys.iter_rows()]
+
+
+def test_keys_ahead_gives_each_files_keys_in_order(
+    export_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that is not an export ends its frames with NotExport; the next files still come."""
+    monkeypatch.setattr(line_keys_module, "EXPORT_BLOCK", 97)  # many frames per file
+    crlf = tmp_path / "Condition.ndjson"
+    crlf.write_bytes(b'{"a":1}\r\n{"b":2}\r\n')
+    short = tmp_path / "Patient.ndjson"
+    short.write_text('{"a":1}\n{"b":"\u00b5"}', encoding="utf-8")
+    with KeysAhead([export_file, crlf, short], threads=2, memo_dir=None, max_rows=50) as ahead:
+        assert _ahead_keys(ahead.frames(export_file)) == _reference(export_file)
+        with pytest.raises(NotExport):
+            list(ahead.frames(crlf))
+        assert _ahead_keys(ahead.frames(short)) == _reference(short)
+
+
+def test_keys_ahead_holds_at_most_about_max_rows(
+    export_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory follows max_rows: the thread waits while that many keyed rows are not taken."""
+    monkeypatch.setattr(line_keys_module, "EXPORT_BLOCK", 97)
+    waiting: list[int] = []
+    with KeysAhead([export_file], threads=1, memo_dir=None, max_rows=20) as ahead:
+        for frame in ahead.frames(export_file):
+            time.sleep(0.005)  # time for the thread to run ahead, were it unbounded
+            waiting.append(ahead._rows)
+            assert frame.height <= 60  # lines start in a block of 97 bytes (two or more each)
+    assert len(waiting) > 10
+    assert max(waiting) < 20 + 60  # the whole file is 600 rows
+
+
+def test_an_error_while_keying_ahead_reaches_the_caller_at_its_file(
+    export_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "Procedure.ndjson"  # not there: the thread's open fails
+    with KeysAhead([export_file, gone], threads=2, memo_dir=None, max_rows=1000) as ahead:
+        assert _ahead_keys(ahead.frames(export_file)) == _reference(export_file)
+        with pytest.raises(FileNotFoundError):
+            list(ahead.frames(gone))
+
+
+def test_files_are_taken_in_the_order_given(export_file: Path, tmp_path: Path) -> None:
+    other = tmp_path / "Patient.ndjson"
+    other.write_text('{"a":1}\n', encoding="utf-8")
+    with KeysAhead([export_file, other], threads=1, memo_dir=None, max_rows=1000) as ahead:
+        with pytest.raises(ValueError, match="out of the order given"):
+            next(ahead.frames(other))
+
+
+def test_closing_keys_ahead_early_stops_its_thread_and_writes_no_memo(
+    export_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A landing that fails midway (a DuckDB error, an interrupt) leaves nothing running or
+    open, and no memo of a file not keyed to its end."""
+    monkeypatch.setattr(line_keys_module, "EXPORT_BLOCK", 97)
+    fds, threads = _open_files(), threading.active_count()
+    memo = tmp_path / "line-keys"
+    with KeysAhead([export_file], threads=2, memo_dir=memo, max_rows=10) as ahead:
+        assert next(ahead.frames(export_file)).height > 0
+    assert threading.active_count() == threads
+    assert _open_files() == fds
+    assert not memo.exists() or not any(memo.iterdir())
+    with KeysAhead([export_file], threads=2, memo_dir=memo, max_rows=10) as ahead:
+        assert _ahead_keys(ahead.frames(export_file)) == _reference(export_file)
+    assert [p.name for p in memo.iterdir()] == [f"{export_file.name}.linekeys"]
