@@ -210,11 +210,22 @@ def _stage_keys(
 
 def _plan(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int, int, int]:
     """Changed, gone and dropped keys (temp tables); touched patients, added, changed, removed."""
+    # One join of the incoming keys with the mirror's finds both the changed resources and the
+    # unchanged ones landed from other bytes (``relined``, `_update_line_keys`): most nights
+    # have none of the latter, and their update then need not scan the mirror's keys again.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE changed_key AS SELECT i.resourcetype, i.id, i.patient_id, "
-        "m.patient_id AS old_patient_id, m.id IS NULL AS is_new FROM incoming_key AS i "
+        "CREATE OR REPLACE TEMP TABLE matched_key AS SELECT i.resourcetype, i.id, i.patient_id, "
+        "m.patient_id AS old_patient_id, m.id IS NULL AS is_new, "
+        "m.id IS NOT NULL AND m.content_hash = i.content_hash AS relined FROM incoming_key AS i "
         "LEFT JOIN mirror.resource AS m USING (resourcetype, id) "
-        "WHERE m.id IS NULL OR m.content_hash <> i.content_hash"
+        "WHERE m.id IS NULL OR m.content_hash <> i.content_hash "
+        "OR m.line_hash IS DISTINCT FROM i.line_hash OR m.line_len IS DISTINCT FROM i.line_len "
+        "OR m.version_id IS DISTINCT FROM i.version_id "
+        "OR m.last_updated IS DISTINCT FROM i.last_updated"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW changed_key AS SELECT * EXCLUDE (relined) FROM matched_key "
+        "WHERE NOT relined"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE gone AS SELECT m.resourcetype, m.id, m.patient_id "
@@ -305,14 +316,16 @@ def _write(con: duckdb.DuckDBPyConnection, *, every_type_is_snapshot: bool, all_
 
 
 def _update_line_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Unchanged resources landed from other bytes: their line key and meta are this run's."""
+    """Unchanged resources landed from other bytes (``matched_key.relined``, `_plan`): their
+    line key and meta are this run's."""
+    ((relined,),) = con.execute("SELECT count(*) FROM matched_key WHERE relined").fetchall()
+    if not relined:
+        return
     con.execute(
         "UPDATE mirror.resource AS m SET line_hash = i.line_hash, line_len = i.line_len, "
-        "version_id = i.version_id, last_updated = i.last_updated FROM incoming_key AS i "
-        "WHERE m.resourcetype = i.resourcetype AND m.id = i.id "
-        "AND m.content_hash = i.content_hash AND (m.line_hash IS DISTINCT FROM i.line_hash "
-        "OR m.line_len IS DISTINCT FROM i.line_len OR m.version_id IS DISTINCT FROM i.version_id "
-        "OR m.last_updated IS DISTINCT FROM i.last_updated)"
+        "version_id = i.version_id, last_updated = i.last_updated FROM (SELECT * FROM "
+        "incoming_key SEMI JOIN (SELECT resourcetype, id FROM matched_key WHERE relined) "
+        "USING (resourcetype, id)) AS i WHERE m.resourcetype = i.resourcetype AND m.id = i.id"
     )
 
 
