@@ -27,9 +27,12 @@ exactly as ``read_json`` does; a file laid out as a bulk export is keyed from it
 lines are those records, `pipelines.line_keys.export_keys`; any other has its texts streamed to
 polars in file order and hashed there), into ``raw_line`` (src, src_pos, line_hash, line_len).
 A record whose key the mirror already holds (table ``known_line``) is not parsed: ``raw_line``
-says what it is. Only the other records land: their texts are read at their byte offsets (a
-file of one record per line) or taken by ordinal from a second streamed scan, each checked
-against its key, copied byte for byte to a small delta file and read with the same
+says what it is. The bytes of the files are keyed on a thread of their own
+(`pipelines.line_keys.KeysAhead`), largest type first, while the landing's connection loads
+the mirror's keys and looks up each type's keys as soon as its files are keyed: the walk and
+DuckDB's statements overlap. Only the other records land: their texts are read at their byte
+offsets (a file of one record per line) or taken by ordinal from a second streamed scan, each
+checked against its key, copied byte for byte to a small delta file and read with the same
 ``read_json`` options; or, when more than `DELTA_MAX_SHARE` of a file is unknown or it has
 unreadable records, the whole file is parsed and filtered by ordinal. Either way a record lands
 or is rejected exactly as in a full parse, at its own file ordinal.

@@ -27,5 +27,11 @@ def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: 
     # Each nightly run starts from the rerun's state: it parses the same changed records.
     assert len(report.nightly) == 2
     assert report.nightly[0][1] == report.nightly[1][1] == parsed["incremental"][0]
-    assert re.search(r"^nightly runs from the same state, in order: [\d.]+x, [\d.]+x", text, re.M)
+    assert 0 < report.nightly[0][2] and 0 < report.nightly[1][2]  # each run's own bare scan
+    assert report.nightly_scan_s in (report.nightly[0][2], report.nightly[1][2])
+    runs = r"[\d.]+x \([\d.]+ / [\d.]+ s\)"
+    assert re.search(rf"^nightly runs from the same state, in order: {runs}, {runs}", text, re.M)
+    assert re.search(
+        r"^bare scan of the nightly files, just before it \(best of 3\) +[\d.]+$", text, re.M
+    )
     assert not (tmp_path / "n250-s3" / "work" / "before-nightly").exists()
