@@ -98,9 +98,16 @@ def run_shard(job: ShardJob) -> ShardResult:
             scope = f"SELECT patient_id FROM read_parquet('{job.patients}')"  # noqa: S608
             where += f" AND patient_id IN ({scope})"
         for table, order in STAGED_TABLES.items():
+            rows = f"mirror.{table} WHERE {where}"
+            if job.patients is not None:
+                # A few patients' rows spread over the whole table (a nightly run's scope): find
+                # their rowids first, reading only the filter's columns, then fetch just those
+                # rows. Filtering in one pass read every column of every row: 0.27 s against
+                # 0.19 s for the six tables and 200 patients of the bench cohort (median of 5).
+                rows = f"mirror.{table} WHERE rowid IN (SELECT rowid FROM {rows})"  # noqa: S608
             con.execute(
                 f"CREATE TABLE {table} AS SELECT * EXCLUDE (patient_bucket) "  # noqa: S608
-                f"FROM mirror.{table} WHERE {where} ORDER BY {order}"
+                f"FROM {rows} ORDER BY {order}"
             )
         con.execute("DETACH mirror")
         tables, unavailable = read_staged_tables(con)
