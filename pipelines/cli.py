@@ -370,8 +370,9 @@ def bench(
         typer.Option(
             "--repeat",
             min=1,
-            help="Nightly (1%-changed) runs, each from the same state; the table shows the "
-            "median. Shared machines are noisy: one run alone moves by a third.",
+            help="Nightly (1%-changed) runs, each from the same state and each against a bare "
+            "scan of its own files made just before it; the table shows the run of median "
+            "ratio. Shared machines are noisy: one run alone moves by a third.",
         ),
     ] = 3,
 ) -> None:
