@@ -9,6 +9,12 @@
 -- not in raw_resource. Those whose id also landed another way are in known_resource, with the
 -- outcome they had (staged or ignored) and their meta: they take part in the dedupe and get a
 -- row here with known = true. The others keep their outcome and are counted apart.
+-- Two steps: every row gets the outcome it would have as the only version of its id (one pass
+-- over raw_resource, nothing but the outcome's own columns carried), then the rows of ids that
+-- landed more than once are ranked and all but the latest set to duplicate. A first run lands
+-- 3.5 million rows and few ids twice: ranking every row inside one statement, with the rows'
+-- meta carried through, held them past the 1 GB memory_limit and spilled about 1 GB to disk
+-- (7.2 s against 3.7 s for the bench cohort, README Performance).
 -- Inputs: raw_resource, unknown_resource_type(resource_type),
 --         validation_quarantine(src, src_pos, reason, detail),
 --         known_resource(src, src_pos, resourcetype, id, version_id, last_updated, patient_id,
@@ -16,8 +22,16 @@
 CREATE OR REPLACE TABLE stg_resource_outcome AS
 WITH checked AS (
     SELECT
-        raw.*,
+        raw.src,
+        raw.src_pos,
+        raw.src_kind,
+        raw.resourcetype,
+        raw.id,
         patient_ref(raw.subject.reference) AS subject_patient,
+        raw.status = 'entered-in-error' OR raw.docstatus = 'entered-in-error'
+            OR list_contains(
+                list_transform(raw.verificationstatus.coding, lambda c: c.code), 'entered-in-error'
+            ) AS in_error,
         CASE
             WHEN raw.resourcetype IN (SELECT u.resource_type FROM unknown_resource_type AS u)
                 THEN 'unsupported_type'
@@ -58,110 +72,113 @@ with_validation AS (
     FROM checked
     LEFT JOIN validation_quarantine AS vq
         ON checked.src = vq.src AND checked.src_pos = vq.src_pos
-),
-
--- Rows that can stage: parsed rows that passed the checks, and known rows.
-candidate AS (
-    SELECT
-        with_validation.*,
-        NULL::VARCHAR AS known_outcome,
-        NULL::VARCHAR AS known_patient_id
-    FROM with_validation
-    WHERE with_validation.quarantine_reason IS NULL
-    UNION ALL BY NAME
-    SELECT
-        known_resource.src,
-        known_resource.src_pos,
-        'ndjson' AS src_kind,
-        known_resource.resourcetype,
-        known_resource.id,
-        {'versionId': known_resource.version_id, 'lastUpdated': known_resource.last_updated}
-            AS meta,
-        known_resource.known_outcome,
-        known_resource.patient_id AS known_patient_id
-    FROM known_resource
-),
-
--- Only ids landed more than once need ranking: the window runs over those rows alone.
-dup_key AS (
-    SELECT
-        candidate.resourcetype,
-        candidate.id
-    FROM candidate
-    GROUP BY candidate.resourcetype, candidate.id
-    HAVING count(*) > 1
-),
-
-ranked AS (
-    SELECT
-        candidate.*,
-        row_number() OVER (
-            PARTITION BY candidate.resourcetype, candidate.id
-            ORDER BY
-                try_cast(candidate.meta.versionid AS BIGINT) DESC NULLS LAST,
-                try_cast(candidate.meta.lastupdated AS TIMESTAMPTZ) DESC NULLS LAST,
-                candidate.src DESC,
-                candidate.src_pos DESC
-        ) AS version_rank
-    FROM candidate
-    SEMI JOIN dup_key
-        ON candidate.resourcetype = dup_key.resourcetype
-        AND candidate.id IS NOT DISTINCT FROM dup_key.id
-    UNION ALL BY NAME
-    SELECT
-        candidate.*,
-        1 AS version_rank
-    FROM candidate
-    ANTI JOIN dup_key
-        ON candidate.resourcetype = dup_key.resourcetype
-        AND candidate.id IS NOT DISTINCT FROM dup_key.id
 )
 
 SELECT
-    ranked.src,
-    ranked.src_pos,
-    ranked.src_kind,
-    ranked.resourcetype,
-    ranked.id,
-    CASE WHEN ranked.known_outcome IS NOT NULL THEN ranked.known_patient_id
-        WHEN ranked.resourcetype = 'Patient' THEN ranked.id
-        ELSE ranked.subject_patient
+    v.src,
+    v.src_pos,
+    v.src_kind,
+    v.resourcetype,
+    v.id,
+    CASE WHEN v.quarantine_reason IS NOT NULL THEN NULL
+        WHEN v.resourcetype = 'Patient' THEN v.id
+        ELSE v.subject_patient
     END AS patient_id,
-    ranked.resourcetype || '/' || ranked.id AS source_ref,
-    ranked.known_outcome IS NOT NULL AS known,
+    CASE WHEN v.quarantine_reason IS NOT NULL THEN v.resourcetype || '/' || coalesce(v.id, '')
+        ELSE v.resourcetype || '/' || v.id
+    END AS source_ref,
+    false AS known,
     CASE
-        WHEN ranked.version_rank > 1 THEN 'duplicate'
-        WHEN ranked.known_outcome IS NOT NULL THEN ranked.known_outcome
-        WHEN ranked.status = 'entered-in-error' OR ranked.docstatus = 'entered-in-error'
-            OR list_contains(
-                list_transform(ranked.verificationstatus.coding, lambda c: c.code), 'entered-in-error'
-            ) THEN 'entered_in_error'
-        WHEN ranked.resourcetype NOT IN (
+        WHEN v.quarantine_reason IS NOT NULL THEN 'quarantined'
+        WHEN v.in_error THEN 'entered_in_error'
+        WHEN v.resourcetype NOT IN (
             'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
             'DocumentReference', 'DiagnosticReport'
         ) THEN 'ignored'
-        WHEN ranked.resourcetype <> 'Patient' AND ranked.subject_patient IS NULL
-            THEN 'no_patient'
+        WHEN v.resourcetype <> 'Patient' AND v.subject_patient IS NULL THEN 'no_patient'
         ELSE 'staged'
     END AS outcome,
-    NULL::VARCHAR AS quarantine_reason,
-    NULL::VARCHAR AS quarantine_detail
-FROM ranked
+    v.quarantine_reason,
+    v.quarantine_detail
+FROM with_validation AS v
 UNION ALL BY NAME
 SELECT
-    with_validation.src,
-    with_validation.src_pos,
-    with_validation.src_kind,
-    with_validation.resourcetype,
-    with_validation.id,
-    with_validation.quarantine_reason,
-    with_validation.quarantine_detail,
-    NULL::VARCHAR AS patient_id,
-    with_validation.resourcetype || '/' || coalesce(with_validation.id, '') AS source_ref,
-    false AS known,
-    'quarantined' AS outcome
-FROM with_validation
-WHERE with_validation.quarantine_reason IS NOT NULL;
+    k.src,
+    k.src_pos,
+    'ndjson' AS src_kind,
+    k.resourcetype,
+    k.id,
+    k.patient_id,
+    k.resourcetype || '/' || k.id AS source_ref,
+    true AS known,
+    k.known_outcome AS outcome,
+    NULL::VARCHAR AS quarantine_reason,
+    NULL::VARCHAR AS quarantine_detail
+FROM known_resource AS k;
+
+-- The rows of ids landed more than once that lose to a later version of theirs: by versionId,
+-- then lastUpdated, then the later file and record.
+CREATE OR REPLACE TEMP TABLE outcome_duplicate AS
+WITH dup_key AS (
+    SELECT
+        o.resourcetype,
+        o.id
+    FROM stg_resource_outcome AS o
+    WHERE o.outcome <> 'quarantined'
+    GROUP BY o.resourcetype, o.id
+    HAVING count(*) > 1
+),
+
+dup AS (
+    SELECT
+        o.src,
+        o.src_pos,
+        o.resourcetype,
+        o.id
+    FROM stg_resource_outcome AS o
+    SEMI JOIN dup_key
+        ON o.resourcetype = dup_key.resourcetype
+        AND o.id IS NOT DISTINCT FROM dup_key.id
+    WHERE o.outcome <> 'quarantined'
+),
+
+versioned AS (
+    SELECT
+        dup.*,
+        raw.meta.versionid AS version_id,
+        raw.meta.lastupdated AS last_updated
+    FROM dup
+    INNER JOIN raw_resource AS raw
+        ON dup.src = raw.src AND dup.src_pos = raw.src_pos
+    UNION ALL BY NAME
+    SELECT
+        dup.*,
+        k.version_id,
+        k.last_updated
+    FROM dup
+    INNER JOIN known_resource AS k
+        ON dup.src = k.src AND dup.src_pos = k.src_pos
+)
+
+SELECT
+    versioned.src,
+    versioned.src_pos
+FROM versioned
+QUALIFY row_number() OVER (
+    PARTITION BY versioned.resourcetype, versioned.id
+    ORDER BY
+        try_cast(versioned.version_id AS BIGINT) DESC NULLS LAST,
+        try_cast(versioned.last_updated AS TIMESTAMPTZ) DESC NULLS LAST,
+        versioned.src DESC,
+        versioned.src_pos DESC
+) > 1;
+
+UPDATE stg_resource_outcome AS o
+SET outcome = 'duplicate'
+FROM outcome_duplicate AS d
+WHERE o.src = d.src AND o.src_pos = d.src_pos;
+
+DROP TABLE outcome_duplicate;
 
 -- stg_resource: one row per staged resource (outcome = 'staged'): raw fields plus
 -- patient_id and source_ref.
