@@ -7,7 +7,8 @@
 CREATE OR REPLACE TABLE stg_observation AS
 -- NOT MATERIALIZED: both branches below read obs; DuckDB would otherwise write every
 -- Observation's fields to a temporary result first (a full run of 20,000 patients: 6.1 s
--- instead of 4.4 s).
+-- instead of 4.4 s). With the two cuts below (components only, laterality only with a
+-- bodySite) the bench cohort's statement took 4.0 s against 5.4 s, the same rows.
 WITH obs AS NOT MATERIALIZED (
     SELECT
         res.*,
@@ -16,12 +17,13 @@ WITH obs AS NOT MATERIALIZED (
             fhir_date(res.effectiveperiod.start),
             fhir_date(res.effectiveinstant)
         ) AS effective_on,
-        laterality_of(
+        -- No bodySite, no laterality (laterality_of would only match its patterns against '').
+        CASE WHEN res.bodysite IS NOT NULL THEN laterality_of(
             list_transform(res.bodysite.coding, lambda c: c.code),
             concat_ws(' ', res.bodysite.text, list_aggregate(
                 list_transform(res.bodysite.coding, lambda c: c.display), 'string_agg', ' '
             ))
-        ) AS site_laterality
+        ) END AS site_laterality
     FROM stg_resource AS res
     WHERE res.resourcetype = 'Observation'
 ),
@@ -52,6 +54,9 @@ components AS (
         obs.site_laterality,
         unnest(obs.component) AS comp
     FROM obs
+    -- obs is not materialised: without this filter its dates and laterality were computed
+    -- again for every Observation, not only those with components.
+    WHERE len(obs.component) > 0
 ),
 
 component_rows AS (

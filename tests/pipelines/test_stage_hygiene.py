@@ -162,13 +162,27 @@ def test_components_and_laterality_become_rows(src: Path, tmp_path: Path) -> Non
             "valueString": "noncompressible",
         },
     ]
-    write_ndjson(src / "Observation.ndjson", [obs])
+    # One component, no bodySite: the component's own words give its laterality.
+    single = observation("o2", value=0.7)
+    single["component"] = [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "x3", "display": "left"}]},
+            "valueQuantity": {"value": 0.5, "unit": "{ratio}"},
+        }
+    ]
+    write_ndjson(src / "Observation.ndjson", [obs, single])
     frame = assert_schema(_stage(src, tmp_path).tables["observation"], STG_OBSERVATION, "obs")
-    rows = frame.sort("code").select("code", "value_num", "value_str", "unit", "laterality").rows()
+    rows = (
+        frame.sort("source_ref", "code")
+        .select("source_ref", "code", "value_num", "value_str", "unit", "laterality")
+        .rows()
+    )
     assert rows == [
-        ("76497-3", 0.8, None, "1", "left"),
-        ("x1", 0.6, None, "1", "right"),
-        ("x2", None, "noncompressible", None, "left"),
+        ("Observation/o1", "76497-3", 0.8, None, "1", "left"),
+        ("Observation/o1", "x1", 0.6, None, "1", "right"),
+        ("Observation/o1", "x2", None, "noncompressible", None, "left"),
+        ("Observation/o2", "76497-3", 0.7, None, "1", None),
+        ("Observation/o2", "x3", 0.5, None, "1", "left"),
     ]
 
 
