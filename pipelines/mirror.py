@@ -197,10 +197,16 @@ def _stage_keys(
         "CREATE OR REPLACE TEMP TABLE removed_key AS SELECT u.resourcetype, u.id "
         "FROM unseen_known AS u ANTI JOIN incoming_key AS i USING (resourcetype, id)"
     )
+    # Only ids with a row that did not stage can have lost: those (few) are looked up among the
+    # staged rows, rather than every row anti-joined with a hash table of every staged id (0.5
+    # to 0.65 s of a full run of the bench cohort).
     con.execute(
-        "INSERT INTO removed_key SELECT DISTINCT o.resourcetype, o.id FROM "
-        "stg_resource_outcome AS o ANTI JOIN (SELECT resourcetype, id FROM stg_resource_outcome "
-        "WHERE outcome = 'staged') AS s USING (resourcetype, id) WHERE o.id IS NOT NULL"
+        "INSERT INTO removed_key WITH lost AS (SELECT DISTINCT resourcetype, id "
+        "FROM stg_resource_outcome WHERE outcome <> 'staged' AND id IS NOT NULL) "
+        "SELECT l.resourcetype, l.id FROM lost AS l ANTI JOIN (SELECT resourcetype, id "
+        "FROM stg_resource_outcome WHERE outcome = 'staged' "
+        "AND (resourcetype, id) IN (SELECT resourcetype, id FROM lost)) AS s "
+        "USING (resourcetype, id)"
     )
     pairs = [(t, i) for t, ids in deleted.items() for i in ids]
     if pairs:
