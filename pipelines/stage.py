@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -182,13 +182,24 @@ def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFram
     return read_staged_tables(con)
 
 
-def read_staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFrame], int]:
-    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded)."""
+def read_staged_tables(
+    con: duckdb.DuckDBPyConnection, queries: Mapping[str, str] | None = None
+) -> tuple[dict[str, pl.DataFrame], int]:
+    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded).
+
+    `queries` gives, per table name, the query that yields its rows instead of the table itself
+    (`pipelines.shards.run_shard` reads a shard's rows straight out of the mirror).
+    """
+    queries = queries or {}
+
+    def frame(table: str) -> pl.DataFrame:
+        rows: pl.DataFrame = con.sql(queries.get(table, f"SELECT * FROM {table}")).pl()  # noqa: S608
+        return rows
+
     tables = {
-        key: assert_schema(con.sql(f"SELECT * FROM {table}").pl(), schema, table)  # noqa: S608
-        for key, (table, schema) in TABLES.items()
+        key: assert_schema(frame(table), schema, table) for key, (table, schema) in TABLES.items()
     }
-    decoded = decode_notes(con.sql("SELECT * FROM stg_note_attachment").pl())
+    decoded = decode_notes(frame("stg_note_attachment"))
     tables["note"] = decoded.notes
     return tables, decoded.unavailable
 
