@@ -147,7 +147,7 @@ def prepare(
             configure(con, limits(settings), work / "duckdb_tmp")
             # Scratch tables live for one run: ZSTD writes their strings faster than DuckDB
             # 2.0's default (dict_fsst), whose analysis of long strings made landing
-            # DocumentReference take 5.3 s instead of 1.4 s (README, Performance). The mirror
+            # DocumentReference take 5.3 s instead of 1.4 s (docs/performance.md). The mirror
             # keeps its own choice (`pipelines.mirror.merge_staged`).
             con.execute("SET force_compression = 'zstd'")
             seconds: dict[str, float] = {}

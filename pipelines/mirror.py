@@ -63,7 +63,7 @@ STAGED_TABLES: dict[str, str] = {
 
 # Long texts kept with ZSTD instead of DuckDB 2.0's default string compression (dict_fsst): on
 # the 246,734 notes of the 20,000-patient bench cohort, 1.1 s to write and 33 MB instead of 3.2 s
-# and 319 MB, and read as fast (README, Performance). Other columns keep DuckDB's own choice.
+# and 319 MB, and read as fast (docs/performance.md). Other columns keep DuckDB's own choice.
 ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 
 _HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
@@ -340,7 +340,7 @@ def _define_changed_rows(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> No
     With `all_new` the changed resources are every parsed one that staged. Views, not tables:
     `_write` reads each once, into the mirror in bucket order, so the staged rows are never
     written to the scratch file and read back (a full run of the bench cohort: observations and
-    notes 9.9 s against 11.4 s, README Performance). `_drop_changed_rows` removes them.
+    notes 9.9 s against 11.4 s, docs/performance.md). `_drop_changed_rows` removes them.
     """
     # The changed rows' locations first (narrow): each staging statement then probes this small
     # table instead of re-joining every landed row with its outcome. Joined on the type too, so

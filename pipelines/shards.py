@@ -138,7 +138,7 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], int]:
                 rows = f"mirror.{table} WHERE rowid IN (SELECT rowid FROM {rows})"  # noqa: S608
             # Straight into frames: copying the rows into a DuckDB table first and reading it
             # back took 0.82 to 0.99 s a shard of the bench cohort's full run, against 0.58 to
-            # 0.61 s (README, Performance).
+            # 0.61 s (docs/performance.md).
             queries[table] = f"SELECT * EXCLUDE (patient_bucket) FROM {rows} ORDER BY {order}"  # noqa: S608
         tables, unavailable = read_staged_tables(con, queries)
         con.execute("DETACH mirror")

@@ -14,7 +14,7 @@
 -- landed more than once are ranked and all but the latest set to duplicate. A first run lands
 -- 3.5 million rows and few ids twice: ranking every row inside one statement, with the rows'
 -- meta carried through, held them past the 1 GB memory_limit and spilled about 1 GB to disk
--- (7.2 s against 3.7 s for the bench cohort, README Performance).
+-- (7.2 s against 3.7 s for the bench cohort, docs/performance.md).
 -- Inputs: raw_resource, unknown_resource_type(resource_type),
 --         validation_quarantine(src, src_pos, reason, detail),
 --         known_resource(src, src_pos, resourcetype, id, version_id, last_updated, patient_id,
