@@ -145,7 +145,7 @@ def merge_staged(
         # them, and the joins that pick it out can go.
         ((incoming,),) = con.execute("SELECT count(*) FROM incoming_key").fetchall()
         all_new = changed == 0 and added == incoming
-        _define_changed_rows(con, all_new=all_new)
+        _flatten_changed(con, all_new=all_new)
         _find_ignored_lines(con)
         # Every write to the mirror in one transaction: a run killed mid-merge leaves the
         # mirror as it was, so the next run sees the same changes (and known lines stay true).
@@ -159,7 +159,8 @@ def merge_staged(
                 raise
             # DuckDB picks a compression when it writes blocks out, up to the checkpoint.
             con.execute("CHECKPOINT mirror")
-        _drop_changed_rows(con)
+        for table in STAGED_TABLES:
+            con.execute(f"DROP TABLE {table}")
         total, patients = con.execute(
             "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
         ).fetchone() or (0, 0)
@@ -334,14 +335,17 @@ def _update_line_keys(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _define_changed_rows(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> None:
-    """The staging SQL over the changed resources only, as this run's ``stg_*`` temp views.
+def _flatten_changed(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> None:
+    """Run the staging SQL over the changed resources only, into this run's ``stg_*`` tables.
 
-    With `all_new` the changed resources are every parsed one that staged. Views, not tables:
-    `_write` reads each once, into the mirror in bucket order, so the staged rows are never
-    written to the scratch file and read back (a full run of the bench cohort: observations and
-    notes 9.9 s against 11.4 s, docs/performance.md). `_drop_changed_rows` removes them.
+    With `all_new` the changed resources are every parsed one that staged. Tables in the
+    scratch file, which `_write` then sorts into the mirror: 37fef47 made them views read once by
+    that sorted insert (1.4 s less for the bench cohort's observations and notes), and a full run
+    of 40,000 patients then failed on the 1 GB memory_limit in that insert, the staging joins and
+    the sort holding memory at once (docs/performance.md).
     """
+    # A view, not a table: each staging statement reads one resource type of it, and its
+    # output tables live in the scratch database file (spillable), not in temp memory.
     # The changed rows' locations first (narrow): each staging statement then probes this small
     # table instead of re-joining every landed row with its outcome. Joined on the type too, so
     # a statement's filter on its type reaches this side and its hash table holds that type's
@@ -353,27 +357,18 @@ def _define_changed_rows(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> No
         f"o.patient_id, o.source_ref FROM stg_resource_outcome AS o {changed}"
         "WHERE o.outcome = 'staged' AND NOT o.known"
     )
-    # A view too: each staging statement reads one resource type of it.
     con.execute(
         "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT raw.*, d.patient_id, d.source_ref "
         "FROM raw_resource AS raw JOIN delta_pos AS d ON raw.src = d.src "
         "AND raw.src_pos = d.src_pos AND raw.resourceType = d.resourcetype"
     )
     for name in TABLE_SQL:
-        sql = (SQL_DIR / name).read_text()
-        sql = sql.replace("FROM stg_resource AS res", "FROM stg_delta AS res")
-        table = name.removesuffix(".sql")
-        if table in STAGED_TABLES:
-            created = f"CREATE OR REPLACE TABLE {table} AS"
-            if created not in sql:
-                raise ValueError(f"{name}: expected '{created}'")
-            sql = sql.replace(created, f"CREATE OR REPLACE TEMP VIEW {table} AS")
+        sql = (
+            (SQL_DIR / name)
+            .read_text()
+            .replace("FROM stg_resource AS res", "FROM stg_delta AS res")
+        )
         con.execute(_TRAILING_ORDER.sub(";", sql))  # the mirror is written in bucket order
-
-
-def _drop_changed_rows(con: duckdb.DuckDBPyConnection) -> None:
-    for table in STAGED_TABLES:
-        con.execute(f"DROP VIEW {table}")
     con.execute("DROP VIEW stg_delta")
     con.execute("DROP TABLE delta_pos")
 
