@@ -188,7 +188,7 @@ def read_staged_tables(
     """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded).
 
     `queries` gives, per table name, the query that yields its rows instead of the table itself
-    (`pipelines.shards.run_shard` reads a shard's rows straight out of the mirror).
+    (`pipelines.shards.read_shard` reads a shard's rows straight out of the mirror).
     """
     queries = queries or {}
 
