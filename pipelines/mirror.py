@@ -338,39 +338,39 @@ def _update_line_keys(con: duckdb.DuckDBPyConnection) -> None:
 def _flatten_changed(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> None:
     """Run the staging SQL over the changed resources only, into this run's ``stg_*`` tables.
 
-    With `all_new` the changed resources are every parsed one that staged. Tables in the
-    scratch file, which `_write` then sorts into the mirror: 37fef47 made them views read once by
-    that sorted insert (1.4 s less for the bench cohort's observations and notes), and a full run
-    of 40,000 patients then failed on the 1 GB memory_limit in that insert, the staging joins and
-    the sort holding memory at once (docs/performance.md).
+    With `all_new` the changed resources are every parsed one that staged: the staging SQL reads
+    ``stg_resource`` itself. Tables in the scratch file, which `_write` then sorts into the
+    mirror: 37fef47 made them views read once by that sorted insert (1.4 s less for the bench
+    cohort's observations and notes), and a full run of 40,000 patients then failed on the 1 GB
+    memory_limit in that insert, the staging joins and the sort holding memory at once
+    (docs/performance.md).
     """
-    # A view, not a table: each staging statement reads one resource type of it, and its
-    # output tables live in the scratch database file (spillable), not in temp memory.
-    # The changed rows' locations first (narrow): each staging statement then probes this small
-    # table instead of re-joining every landed row with its outcome. Joined on the type too, so
-    # a statement's filter on its type reaches this side and its hash table holds that type's
-    # rows only: at 40,000 patients, all 7 million rows' table took the observations' join
-    # from 0.7 s (at 20,000) to 11.9 s; by type 2.0 s.
-    changed = "" if all_new else "SEMI JOIN changed_key AS c USING (resourcetype, id) "
-    con.execute(
-        "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.resourcetype, "  # noqa: S608
-        f"o.patient_id, o.source_ref FROM stg_resource_outcome AS o {changed}"
-        "WHERE o.outcome = 'staged' AND NOT o.known"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT raw.*, d.patient_id, d.source_ref "
-        "FROM raw_resource AS raw JOIN delta_pos AS d ON raw.src = d.src "
-        "AND raw.src_pos = d.src_pos AND raw.resourceType = d.resourcetype"
-    )
+    source = "stg_resource"
+    if not all_new:
+        # The changed rows' locations first (narrow): each staging statement then probes this
+        # small table. Joined on the type too, so a statement's filter on its type reaches this
+        # side and its hash table holds that type's rows only.
+        con.execute(
+            "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.resourcetype "
+            "FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c USING (resourcetype, id) "
+            "WHERE o.outcome = 'staged' AND NOT o.known"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT res.* FROM stg_resource AS res "
+            "SEMI JOIN delta_pos AS d ON res.src = d.src AND res.src_pos = d.src_pos "
+            "AND res.resourceType = d.resourcetype"
+        )
+        source = "stg_delta"
     for name in TABLE_SQL:
         sql = (
             (SQL_DIR / name)
             .read_text()
-            .replace("FROM stg_resource AS res", "FROM stg_delta AS res")
+            .replace("FROM stg_resource AS res", f"FROM {source} AS res")
         )
         con.execute(_TRAILING_ORDER.sub(";", sql))  # the mirror is written in bucket order
-    con.execute("DROP VIEW stg_delta")
-    con.execute("DROP TABLE delta_pos")
+    if not all_new:
+        con.execute("DROP VIEW stg_delta")
+        con.execute("DROP TABLE delta_pos")
 
 
 def _find_ignored_lines(con: duckdb.DuckDBPyConnection) -> None:

@@ -33,6 +33,17 @@ CREATE OR REPLACE MACRO patient_ref(ref) AS
         ELSE nullif(regexp_extract(ref, '(^|/)Patient/([^/]+)(/_history/[^/]+)?$', 2), '')
     END;
 
+-- The patient a landed resource belongs to: a Patient itself, else its subject's Patient id
+-- (NULL when the subject is no Patient). stg_resource_outcome and stg_resource both use it.
+CREATE OR REPLACE MACRO patient_of(resource_type, id, subject_ref) AS
+    CASE WHEN resource_type = 'Patient' THEN id ELSE patient_ref(subject_ref) END;
+
+-- The resource types staging flattens (others are counted and ignored).
+CREATE OR REPLACE MACRO is_staged_type(resource_type) AS resource_type IN (
+    'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
+    'DocumentReference', 'DiagnosticReport'
+);
+
 -- Sent unit -> UCUM for the units staging understands; 'unit_unrecognized' otherwise.
 -- A UCUM-coded quantity (system http://unitsofmeasure.org with a code) passes through.
 -- A value without any unit is a ratio (ABI and TBI are often sent that way) -> '1'.

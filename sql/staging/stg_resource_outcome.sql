@@ -3,8 +3,8 @@
 -- validation_quarantine), duplicate (an older or repeated version of an id), entered_in_error
 -- (latest version was entered in error), no_patient (subject absent or not a Patient where R4
 -- allows that), ignored (a type we do not stage) or staged.
--- Narrow on purpose (keys and outcome only): the wide fields stay in raw_resource and
--- stg_resource joins them back for staged rows.
+-- Narrow on purpose (keys and outcome only): the wide fields stay in raw_resource, and
+-- stg_resource (at the end) is the raw rows of staged types less those that did not stage.
 -- Known lines (records the mirror already holds, not parsed; pipelines/known_lines.py) are
 -- not in raw_resource. Those whose id also landed another way are in known_resource, with the
 -- outcome they had (staged or ignored) and their meta: they take part in the dedupe and get a
@@ -27,7 +27,7 @@ WITH checked AS (
         raw.src_kind,
         raw.resourcetype,
         raw.id,
-        patient_ref(raw.subject.reference) AS subject_patient,
+        patient_of(raw.resourcetype, raw.id, raw.subject.reference) AS own_patient,
         raw.status = 'entered-in-error' OR raw.docstatus = 'entered-in-error'
             OR list_contains(
                 list_transform(raw.verificationstatus.coding, lambda c: c.code), 'entered-in-error'
@@ -37,10 +37,8 @@ WITH checked AS (
                 THEN 'unsupported_type'
             -- Resource.id is optional in R4; staging needs it for source_ref, so only
             -- staged types are quarantined without one.
-            WHEN nullif(trim(raw.id), '') IS NULL AND raw.resourcetype IN (
-                'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
-                'DocumentReference', 'DiagnosticReport'
-            ) THEN 'missing_id'
+            WHEN nullif(trim(raw.id), '') IS NULL AND is_staged_type(raw.resourcetype)
+                THEN 'missing_id'
             -- subject is 1..1 for these; a display-only Reference is valid (no_patient later).
             WHEN raw.resourcetype IN ('Condition', 'Procedure', 'MedicationRequest')
                 AND nullif(trim(raw.subject.reference), '') IS NULL
@@ -80,10 +78,7 @@ SELECT
     v.src_kind,
     v.resourcetype,
     v.id,
-    CASE WHEN v.quarantine_reason IS NOT NULL THEN NULL
-        WHEN v.resourcetype = 'Patient' THEN v.id
-        ELSE v.subject_patient
-    END AS patient_id,
+    CASE WHEN v.quarantine_reason IS NULL THEN v.own_patient END AS patient_id,
     CASE WHEN v.quarantine_reason IS NOT NULL THEN v.resourcetype || '/' || coalesce(v.id, '')
         ELSE v.resourcetype || '/' || v.id
     END AS source_ref,
@@ -91,11 +86,8 @@ SELECT
     CASE
         WHEN v.quarantine_reason IS NOT NULL THEN 'quarantined'
         WHEN v.in_error THEN 'entered_in_error'
-        WHEN v.resourcetype NOT IN (
-            'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
-            'DocumentReference', 'DiagnosticReport'
-        ) THEN 'ignored'
-        WHEN v.resourcetype <> 'Patient' AND v.subject_patient IS NULL THEN 'no_patient'
+        WHEN NOT is_staged_type(v.resourcetype) THEN 'ignored'
+        WHEN v.own_patient IS NULL THEN 'no_patient'
         ELSE 'staged'
     END AS outcome,
     v.quarantine_reason,
@@ -181,13 +173,27 @@ WHERE o.src = d.src AND o.src_pos = d.src_pos;
 DROP TABLE outcome_duplicate;
 
 -- stg_resource: one row per staged resource (outcome = 'staged'): raw fields plus
--- patient_id and source_ref.
+-- patient_id and source_ref, computed as above (a staged row is not quarantined).
+-- The raw rows of staged types less the few that did not stage (an anti join on a small
+-- table), not every raw row joined with its outcome row: at 40,000 patients that join's hash
+-- table of 7 million outcomes with their patient_id and source_ref spilled, and flattening
+-- the Observations through it took 13 s against 6 s this way (docs/performance.md). A raw row
+-- of a staged type is never 'ignored'; known rows (not in raw_resource) take no part.
 CREATE OR REPLACE VIEW stg_resource AS
 SELECT
     raw.*,
-    outcome.patient_id,
-    outcome.source_ref
+    patient_of(raw.resourcetype, raw.id, raw.subject.reference) AS patient_id,
+    raw.resourcetype || '/' || raw.id AS source_ref
 FROM raw_resource AS raw
-INNER JOIN stg_resource_outcome AS outcome
-    ON raw.src = outcome.src AND raw.src_pos = outcome.src_pos
-WHERE outcome.outcome = 'staged';
+ANTI JOIN (
+    SELECT
+        o.src,
+        o.src_pos,
+        o.resourcetype
+    FROM stg_resource_outcome AS o
+    WHERE o.outcome NOT IN ('staged', 'ignored') AND NOT o.known
+) AS unstaged
+    ON raw.src = unstaged.src
+    AND raw.src_pos = unstaged.src_pos
+    AND raw.resourcetype = unstaged.resourcetype
+WHERE is_staged_type(raw.resourcetype);

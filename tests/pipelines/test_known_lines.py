@@ -181,6 +181,26 @@ def test_meta_only_change_is_parsed_once_and_touches_nobody(cohort: Path, tmp_pa
     assert twice.records[1] == 0 and twice.changes.touched == ()
 
 
+def test_a_changed_patient_resource_touches_its_patient(cohort: Path, tmp_path: Path) -> None:
+    # A Patient's own resource has no subject: the mirror keys it by its id, so a change of its
+    # birth date or gender re-evaluates that patient.
+    work, second = _landed_then_copied(cohort, tmp_path)
+    patients = _lines(second / "Patient.ndjson")
+    record = orjson.loads(patients[2])
+    record["gender"] = "female" if record.get("gender") != "female" else "male"
+    _write(second / "Patient.ndjson", [*patients[:2], orjson.dumps(record), *patients[3:]])
+    incremental = _prepare(second, work)
+    assert incremental.changes.touched == (record["id"],)
+    assert incremental.changes.changed == 1
+    with duckdb.connect(str(incremental.mirror), read_only=True) as con:
+        owners = con.execute(
+            "SELECT count(*) FILTER (WHERE patient_id = id), count(*) FROM resource "
+            "WHERE resourcetype = 'Patient'"
+        ).fetchone()
+    assert owners == (len(patients), len(patients))
+    _same_as_fresh(second, tmp_path, incremental)
+
+
 def test_newer_version_of_a_known_record_wins_and_a_repeated_line_is_a_duplicate(
     cohort: Path, tmp_path: Path
 ) -> None:
