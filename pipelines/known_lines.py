@@ -40,7 +40,7 @@ PRIOR = "prior"  # the mirror, attached read-only while landing
 KNOWN_RESOURCE_DDL = (
     "CREATE OR REPLACE TEMP TABLE known_resource (src VARCHAR, src_pos BIGINT, "
     "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR, "
-    "patient_id VARCHAR, known_outcome VARCHAR)"
+    "known_outcome VARCHAR)"
 )
 # The mirror's resources that no known record of this landing matched, or that have no line key:
 # the merge removes those that did not land as parsed records either (`pipelines.mirror`).
@@ -121,12 +121,12 @@ def classify_known(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE odd_known AS "  # noqa: S608
             "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, m.last_updated, "
-            f"m.patient_id, 'staged' AS known_outcome, coalesce(o.n, 1) AS n, {again} AS again, "
+            f"'staged' AS known_outcome, coalesce(o.n, 1) AS n, {again} AS again, "
             f"coalesce({unseen}, false) AS unseen "
             f"FROM {PRIOR}.resource AS m {odd} "
             f"WHERE o.n > 1 OR {unseen} OR {again} UNION ALL "
             "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, "
-            f"m.last_updated, NULL, 'ignored', coalesce(o.n, 1), {again}, false "
+            f"m.last_updated, 'ignored', coalesce(o.n, 1), {again}, false "
             f"FROM {PRIOR}.ignored_line AS m {odd} WHERE o.n > 1 OR {again}"
         )
     finally:
@@ -142,7 +142,7 @@ def classify_known(
     )
     con.execute(
         "INSERT INTO known_resource SELECT l.src, l.src_pos, k.resourcetype, k.id, k.version_id, "
-        "k.last_updated, k.patient_id, k.known_outcome "
+        "k.last_updated, k.known_outcome "
         "FROM rank_key AS k JOIN raw_line AS l USING (line_hash, line_len)"
     )
     con.execute(

@@ -17,7 +17,7 @@
 -- (7.2 s against 3.7 s for the bench cohort, docs/performance.md).
 -- Inputs: raw_resource, unknown_resource_type(resource_type),
 --         validation_quarantine(src, src_pos, reason, detail),
---         known_resource(src, src_pos, resourcetype, id, version_id, last_updated, patient_id,
+--         known_resource(src, src_pos, resourcetype, id, version_id, last_updated,
 --                        known_outcome).
 CREATE OR REPLACE TABLE stg_resource_outcome AS
 WITH checked AS (
@@ -78,10 +78,6 @@ SELECT
     v.src_kind,
     v.resourcetype,
     v.id,
-    CASE WHEN v.quarantine_reason IS NULL THEN v.own_patient END AS patient_id,
-    CASE WHEN v.quarantine_reason IS NOT NULL THEN v.resourcetype || '/' || coalesce(v.id, '')
-        ELSE v.resourcetype || '/' || v.id
-    END AS source_ref,
     false AS known,
     CASE
         WHEN v.quarantine_reason IS NOT NULL THEN 'quarantined'
@@ -100,8 +96,6 @@ SELECT
     'ndjson' AS src_kind,
     k.resourcetype,
     k.id,
-    k.patient_id,
-    k.resourcetype || '/' || k.id AS source_ref,
     true AS known,
     k.known_outcome AS outcome,
     NULL::VARCHAR AS quarantine_reason,
@@ -173,7 +167,7 @@ WHERE o.src = d.src AND o.src_pos = d.src_pos;
 DROP TABLE outcome_duplicate;
 
 -- stg_resource: one row per staged resource (outcome = 'staged'): raw fields plus
--- patient_id and source_ref, computed as above (a staged row is not quarantined).
+-- patient_id (as the outcome above decides no_patient) and source_ref.
 -- The raw rows of staged types less the few that did not stage (an anti join on a small
 -- table), not every raw row joined with its outcome row: at 40,000 patients that join's hash
 -- table of 7 million outcomes with their patient_id and source_ref spilled, and flattening
