@@ -12,6 +12,14 @@ def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: 
     report = run_bench(250, 3, tmp_path, repeat=2)
     text = format_bench(report)
     assert re.search(r"ingest\+staging / bare scan: full [\d.]+x, nightly with 1% changed", text)
+    assert report.write_floor_s > 0
+    assert re.search(
+        r"^a full run's floor \(its parse written once, nothing after\) / bare scan: "
+        r"[\d.]+x$",
+        text,
+        re.M,
+    )
+    assert not (tmp_path / "n250-s3" / "work" / "floor_tmp").exists()
     parsed = {
         m["run"]: (int(m["parsed"]), int(m["seen"]))
         for m in re.finditer(
