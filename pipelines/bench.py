@@ -118,6 +118,7 @@ def write_floor(source: Path, limits: DuckDBLimits, temp_dir: Path) -> float:
     run's own memory limit), with no checks, keys or staging after. Measured in a child process
     so that its memory stays out of the bench's peak RSS."""
     spawn = multiprocessing.get_context("spawn")
+    temp_dir.mkdir(parents=True, exist_ok=True)
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             return min(
