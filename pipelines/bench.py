@@ -315,7 +315,7 @@ def format_bench(report: BenchReport) -> str:
         f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}"
     )
     lines.append(
-        f"{'the same scans written to memory, unordered (floor, best of 3)':<58} "
+        f"{'the same scans written to memory (floor, best of 3)':<58} "
         f"{report.write_floor_s:>8.2f} "
         f"{report.resources / report.write_floor_s:>10.0f}/s {'':>12}"
     )
