@@ -57,6 +57,7 @@ class BenchReport:
     worker_rss_mb: float = 0.0  # peak RSS of the largest NLP worker process
     nightly_scan_s: float = 0.0  # the bare scan made just before the nightly run shown
     write_floor_s: float = 0.0  # `write_floor` of the cohort's files
+    write_floor_rows: int = 0  # the rows it wrote (the bare scan's `resources`)
     # Each nightly (1%-changed) run from the same state, in run order: ingest+staging seconds,
     # records parsed, and the bare scan of its files measured just before it (best of 3). The
     # table shows the run of median ratio.
@@ -98,34 +99,37 @@ def bare_scan(source: Path) -> tuple[float, int]:
         return time.perf_counter() - start, rows
 
 
-def _write_once(source: Path, limits: DuckDBLimits, temp_dir: Path) -> float:
-    """Seconds to write every scan of `bare_scan` into an in-memory table, order not kept."""
+def _write_once(source: Path, limits: DuckDBLimits, temp_dir: Path) -> tuple[float, int]:
+    """Seconds and rows of writing every scan of `bare_scan` into an in-memory table, order
+    not kept."""
     files = discover_source(source)
     with duckdb.connect() as con:
         configure(con, limits, temp_dir)
         con.execute("LOAD json")
-        start = time.perf_counter()
+        start, rows = time.perf_counter(), 0
         for i, f in enumerate(files.ndjson):
             scan = typed_scan(f.path, f.resource_type)
             # `scan` is built here from file paths, not from input data.
-            con.execute(f"CREATE TABLE parsed_{i} AS SELECT * FROM {scan}")  # noqa: S608
-        return time.perf_counter() - start
+            ((written,),) = con.execute(
+                f"CREATE TABLE parsed_{i} AS SELECT * FROM {scan}"  # noqa: S608
+            ).fetchall()
+            rows += int(written)
+        return time.perf_counter() - start, rows
 
 
-def write_floor(source: Path, limits: DuckDBLimits, temp_dir: Path) -> float:
-    """The least a run that keeps its parse can spend on ingest here, best of three: the bare
-    scan's rows written once to memory, in no particular order (spilling to `temp_dir` past the
-    run's own memory limit), with no checks, keys or staging after. Measured in a child process
-    so that its memory stays out of the bench's peak RSS."""
+def write_floor(source: Path, limits: DuckDBLimits, temp_dir: Path) -> tuple[float, int]:
+    """The least a run that keeps its parse can spend on ingest here, best of three, and the
+    rows written: the bare scan's rows written once to memory, in no particular order
+    (spilling to `temp_dir` past the run's own memory limit), with no checks, keys or staging
+    after. Measured in a child process so that its memory stays out of the bench's peak RSS."""
     spawn = multiprocessing.get_context("spawn")
     temp_dir.mkdir(parents=True, exist_ok=True)
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            return min(
-                pool.submit(_write_once, source, limits, temp_dir).result() for _ in range(3)
-            )
+            writes = [pool.submit(_write_once, source, limits, temp_dir).result() for _ in range(3)]
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
+    return min(s for s, _ in writes), writes[0][1]
 
 
 def best_scan(source: Path) -> tuple[float, int]:
@@ -245,7 +249,9 @@ def run_bench(
     work = out / f"n{patients}-s{seed}" / "work"
     shutil.rmtree(work, ignore_errors=True)
     settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'bench.db'}")
-    report.write_floor_s = write_floor(source, cohort_run.limits(settings), work / "floor_tmp")
+    report.write_floor_s, report.write_floor_rows = write_floor(
+        source, cohort_run.limits(settings), work / "floor_tmp"
+    )
     _run("full", source, settings, AS_OF_DEFAULT, True, report)
     _run("rerun", source, settings, AS_OF_DEFAULT, True, report)
     changed = change_patients(source, work / "changed-source")

@@ -13,6 +13,7 @@ def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: 
     text = format_bench(report)
     assert re.search(r"ingest\+staging / bare scan: full [\d.]+x, nightly with 1% changed", text)
     assert report.write_floor_s > 0
+    assert report.write_floor_rows == report.resources  # the floor wrote every scanned row
     assert re.search(
         r"^a full run's floor \(its parse written once, nothing after\) / bare scan: "
         r"[\d.]+x$",
