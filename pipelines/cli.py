@@ -376,7 +376,10 @@ def bench(
         ),
     ] = 3,
 ) -> None:
-    """Stage-by-stage throughput and peak memory, with the ratio to a bare DuckDB scan."""
+    """Stage-by-stage throughput and peak memory, with the ratio to a bare DuckDB scan.
+
+    And a floor: the scan written once to memory, which no run keeping its parse can beat here.
+    """
     from pipelines.bench import format_bench, run_bench
 
     try:
