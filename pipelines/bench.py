@@ -18,6 +18,7 @@ import os
 import resource
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -81,40 +82,42 @@ def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
     return source
 
 
-def bare_scan(source: Path) -> tuple[float, int]:
-    """Seconds and rows of a read_json scan materialising every landed column (LOAD only).
-
-    Each file is read exactly as the landing reads it whole (`pipelines.land.typed_scan`).
-    """
+def _each_scan(
+    con: duckdb.DuckDBPyConnection, source: Path, statement: Callable[[int, str], str]
+) -> tuple[float, int]:
+    """Seconds and rows of `statement` (the i-th file's index and typed scan -> SQL whose one
+    row starts with its row count) over every NDJSON file of `source`, each read exactly as the
+    landing reads it whole (`pipelines.land.typed_scan`)."""
     files = discover_source(source)
+    con.execute("LOAD json")
+    start, rows = time.perf_counter(), 0
+    for i, f in enumerate(files.ndjson):
+        # The statement is built here from file paths, not from input data.
+        found = con.execute(statement(i, typed_scan(f.path, f.resource_type))).fetchone()
+        rows += int(found[0]) if found else 0
+    return time.perf_counter() - start, rows
+
+
+def bare_scan(source: Path) -> tuple[float, int]:
+    """Seconds and rows of a read_json scan materialising every landed column (LOAD only)."""
     with duckdb.connect() as con:
-        con.execute("LOAD json")
-        start, rows = time.perf_counter(), 0
-        for f in files.ndjson:
-            scan = typed_scan(f.path, f.resource_type)
-            # `scan` is built here from file paths, not from input data.
-            query = f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {scan}"  # noqa: S608
-            found = con.execute(query).fetchone()
-            rows += int(found[0]) if found else 0
-        return time.perf_counter() - start, rows
+        return _each_scan(
+            con,
+            source,
+            lambda _, scan: f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {scan}",  # noqa: S608
+        )
 
 
 def _write_once(source: Path, limits: DuckDBLimits, temp_dir: Path) -> tuple[float, int]:
     """Seconds and rows of writing every scan of `bare_scan` into an in-memory table, order
     not kept."""
-    files = discover_source(source)
     with duckdb.connect() as con:
         configure(con, limits, temp_dir)
-        con.execute("LOAD json")
-        start, rows = time.perf_counter(), 0
-        for i, f in enumerate(files.ndjson):
-            scan = typed_scan(f.path, f.resource_type)
-            # `scan` is built here from file paths, not from input data.
-            ((written,),) = con.execute(
-                f"CREATE TABLE parsed_{i} AS SELECT * FROM {scan}"  # noqa: S608
-            ).fetchall()
-            rows += int(written)
-        return time.perf_counter() - start, rows
+        return _each_scan(
+            con,
+            source,
+            lambda i, scan: f"CREATE TABLE parsed_{i} AS SELECT * FROM {scan}",  # noqa: S608
+        )
 
 
 def write_floor(source: Path, limits: DuckDBLimits, temp_dir: Path) -> tuple[float, int]:
