@@ -180,11 +180,15 @@ def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
 
 
 def _mention_hits(frame: pl.DataFrame) -> pl.DataFrame:
+    # A finding the note dates itself ("ABI 0.58 (2019)") is observed then, not on the note's date.
+    observed = (
+        pl.coalesce("stated_on", "note_on") if "stated_on" in frame.columns else pl.col("note_on")
+    )
     return _hits(
         frame,
         patient_id=pl.col("patient_id"),
         source_ref=pl.col("source_ref"),
-        observed_on=pl.col("note_on"),
+        observed_on=observed,
         value=pl.col("value"),
         unit=pl.col("unit"),
         laterality=pl.col("laterality"),

@@ -30,7 +30,7 @@ _KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
     (
         C.TCPO2,
         re.compile(
-            r"\b(?:TcPO2|TcO2|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b",
+            r"\b(?:TcPO2|TcO2|tc ?PO2|(?-i:TCOM)|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b",
             _I,
         ),
     ),
@@ -50,11 +50,17 @@ _KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
     (
         C.ABI,
         re.compile(
-            r"\b(?:ABI(?:s|x)?|ankle[- /](?:brachial|arm) (?:(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b",
+            r"\b(?:ABI(?:'?s|x)?|ABPI(?:'?s)?|(?-i:AAI|ABIs|API)|ankle[- /](?:brachial|arm) (?:(?:systolic )?(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b",
             _I,
         ),
     ),
-    (C.COMPARTMENT_PRESSURE, re.compile(r"\b(?:intra-?)?compartment(?:al)? pressures?\b", _I)),
+    (
+        C.COMPARTMENT_PRESSURE,
+        re.compile(
+            r"\b(?:(?:intra-?)?(?:muscular |compartment(?:al)? )?compartment(?:al)? pressures?|intramuscular pressures?|(?-i:ICPs?|IMP))\b",
+            _I,
+        ),
+    ),
 ]
 # A bare "pressure(s)" is a compartment pressure only in a sentence about compartments.
 _BARE_PRESSURE = re.compile(r"\bpressures?\b", _I)
@@ -63,7 +69,7 @@ _INDEX = {C.ABI, C.TBI}
 _RANGE = {C.ABI: 1.6, C.TBI: 1.6, C.COMPARTMENT_PRESSURE: 150.0}
 
 _NUMBER = re.compile(
-    r"(?<![\w.\-/])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)"
+    r"(?<![\w.\-])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)"
 )
 _NOT_VALUE_AFTER = re.compile(
     r"(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
@@ -77,6 +83,12 @@ _NOT_VALUE_BEFORE = re.compile(
 )
 # "L4-5", "S1": a spinal level, unless the number is a decimal index value ("L 0.40" is the left leg).
 _SPINAL_LEVEL_BEFORE = re.compile(r"\b(?-i:L|S)\s*$")
+# A change is not a value: "ankle pressure fall 39 mmHg", "ABI dropped by 0.30", "a 25 mmHg gradient".
+_CHANGE_BEFORE = re.compile(
+    r"\b(?:fall|fell|drop(?:ped|s)?|decreas\w*|declin\w*|reduc\w*|increas\w*|ris(?:e|es|ing)|rose|chang\w*|differ\w*|gradient|delta|loss)"
+    r"(?: (?:of|by|in))?\s*(?:~|approximately|about|around)?\s*$|[\u0394\u2193\u2191]\s*$",
+    _I,
+)
 # Non-index sites and flow measures: the value list stops there.
 _STOP = re.compile(
     r"\b(?:(?-i:CFA|SFA|PSV|EDV|TPT)|profunda|popliteal|peroneal|carotid|radial|ulnar|velocit\w*|cm/s"
@@ -98,8 +110,10 @@ _REST = re.compile(
 )
 _ONE_MIN = re.compile(r"\b(?:1|one)[- ]?min(?:ute)?s?\b|\bimmediately (?:post|after)\b", _I)
 _FIVE_MIN = re.compile(r"\b(?:5|five)[- ]?min(?:ute)?s?\b", _I)
+# "post" alone is exercise timing only when it is not a treatment ("post-bypass ABI 0.85").
 _POST = re.compile(
-    r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b",
+    r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|stress|\d+ min\w*|recovery"
+    r"|post(?![- ]?(?:op\w*|operative\w*|bypass|stent\w*|angioplast\w*|revasc\w*|procedur\w*|interven\w*|partum|graft\w*|treatment|therapy|intervention)\b))\b",
     _I,
 )
 _SEPARATOR = re.compile(r"[,;]")
@@ -149,7 +163,15 @@ def _values(text: str, concept: Concept, start: int, end: int) -> list[re.Match[
     for m in _NUMBER.finditer(text, start, end):
         num = m.group("num")
         before = text[max(0, m.start() - 8) : m.start()]
-        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(before):
+        if text[m.start() - 1 : m.start()] == "/" and "." not in num:
+            continue  # "1/13" is a date; "1.04/1.07" is a right/left pair
+        after = _NOT_VALUE_AFTER.match(text, m.end())
+        # "1)" is a list marker; "L .81)" closes a parenthesis around a value.
+        if after and not (after.group(0).strip() == ")" and "." in num):
+            continue
+        if _NOT_VALUE_BEFORE.search(before):
+            continue
+        if _CHANGE_BEFORE.search(text[max(start, m.start() - 25) : m.start()]):
             continue
         if "." not in num and _SPINAL_LEVEL_BEFORE.search(before):
             continue

@@ -17,7 +17,7 @@ from medspacy.common.regex_matcher import RegexMatcher  # type: ignore[import-un
 from medspacy.target_matcher import TargetRule  # type: ignore[import-untyped]
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.util import compile_infix_regex, filter_spans
 
 from screens.notes.arterial_rules import ARTERIAL_RULES
 from screens.notes.concepts import Concept
@@ -78,6 +78,13 @@ _STEMS = (
     "peripheral",
     "atheroscl",
     "abi",
+    "abpi",
+    "aai",
+    "api\\b",
+    "tcom",
+    "icp",
+    "imp\\b",
+    "intramuscular",
     "ankle",
     "brachial",
     "tbi",
@@ -333,6 +340,10 @@ def _speed_up_regex(matcher: object, nlp: Language) -> None:
 def build_nlp() -> Language:
     """The pipeline, built once per process."""
     nlp = spacy.blank("en")
+    # "1.04/1.07" (right/left) and "45/50" are two values: split numbers joined by a slash.
+    infixes: list[str] = [*(nlp.Defaults.infixes or ()), r"(?<=[0-9])/(?=[0-9.])"]
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.add_pipe("sentencizer")
     matcher: Any = nlp.add_pipe("medspacy_target_matcher")
     _speed_up_regex(matcher, nlp)
