@@ -341,7 +341,7 @@ def build_nlp() -> Language:
     """The pipeline, built once per process."""
     nlp = spacy.blank("en")
     # "1.04/1.07" (right/left) and "45/50" are two values: split numbers joined by a slash.
-    infixes: list[str] = [*(nlp.Defaults.infixes or ()), r"(?<=[0-9])/(?=[0-9.])"]
+    infixes: list[Any] = [*(nlp.Defaults.infixes or ()), r"(?<=[0-9])/(?=[0-9.])"]
     tokenizer: Any = nlp.tokenizer
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.add_pipe("sentencizer")
