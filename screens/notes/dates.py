@@ -154,17 +154,36 @@ def find_dates(text: str) -> list[Dated]:
     return found
 
 
-def date_for(text: str, start: int, end: int, dates: list[Dated]) -> StatedDate | None:
-    """The stated date of a mention at [start, end): the nearest in its clause (";"-bounded)
-    within 60 characters, before or after."""
+# Between a finding and a date stated after it: only punctuation or a linking word ("ABI 1.06
+# bilat (05/2019)", "DVT in 3/2021"); "(prior normal 2019)" dates something else.
+_ADJACENT_AFTER = re.compile(
+    r"^[\s,(\[:-]*(?:(?:bilat\w*|left|right|on|in|from|dated|of|done|at|was|were|dx|dx'd|diagnosed|noted|found|placed|performed)[\s,(\[:-]+){0,2}$",
+    _I,
+)
+
+
+def date_for(
+    text: str, start: int, end: int, dates: list[Dated], *, measured: bool = False
+) -> StatedDate | None:
+    """The stated date of a mention at [start, end), if its sentence gives one for it.
+
+    A date applies to what follows it in its clause (up to the next date; a measured value also
+    across commas, since "2/9/26: R 0.83, L 0.97" dates both), and to the finding just before it
+    when only punctuation or a linking word stands between ("ABI 1.06 bilat (05/2019)").
+    """
     lo = text.rfind(";", 0, start) + 1
     hi = text.find(";", end)
     hi = len(text) if hi == -1 else hi
-    best: tuple[int, StatedDate] | None = None
-    for d_start, d_end, stated in dates:
-        if d_start < lo or d_end > hi or (start <= d_start < end):
-            continue
-        distance = start - d_end if d_end <= start else d_start - end
-        if 0 <= distance <= 60 and (best is None or distance < best[0]):
-            best = (distance, stated)
-    return None if best is None else best[1]
+    after = [d for d in dates if end <= d[0] < hi and _ADJACENT_AFTER.match(text[end : d[0]])]
+    if after:
+        return after[0][2]
+    before = [d for d in dates if lo <= d[0] and d[1] <= start]
+    if not before:
+        return None
+    _, d_end, stated = before[-1]
+    between = text[d_end:start]
+    if not measured and "," in between:
+        return None
+    if "." in between.replace("..", "") and re.search(r"\.\s", between):
+        return None
+    return stated

@@ -16,7 +16,7 @@ from screens.notes.items import is_attributed, is_questioned, item_polarity
 from screens.notes.measurements import Measurement
 from screens.notes.mention import Mention
 from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
-from screens.notes.routing import dvt_qualifier, route_concept
+from screens.notes.routing import dvt_qualifier, route_concept, sport_cue, walking_cue
 from screens.notes.sentences import Sentence, split_sentences
 from screens.notes.sides import find_sides, side_for_span
 
@@ -92,11 +92,32 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
     if not text or not has_keyword(lowered):
         return []
     mentions: list[Mention] = []
-    for s in split_sentences(text):
+    sentences = split_sentences(text)
+    for i, s in enumerate(sentences):
         if has_keyword(lowered, s.start, s.end):
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
-            mentions.extend(_dated(_shifted(m, s.start), stated, note_on) for m, stated in found)
+            for m, stated in found:
+                m = _dated(_shifted(m, s.start), stated, note_on)
+                mentions.append(_in_note_context(m, text, sentences, i))
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
+
+
+def _in_note_context(m: Mention, text: str, sentences: list[Sentence], index: int) -> Mention:
+    """Exertional pain with no walking in its sentence, in a note that names the sport or the
+    athlete one or two sentences earlier ("17M midfielder. Burning in both shins ~15 min in"),
+    is the CECS pattern, not claudication."""
+    if (
+        m.concept is not Concept.CLAUDICATION
+        or "claudica" in text[m.span_start : m.span_end].lower()
+    ):
+        return m
+    sentence = text[sentences[index].start : sentences[index].end]
+    if walking_cue(sentence):
+        return m
+    context = " ".join(text[s.start : s.end] for s in sentences[max(0, index - 2) : index])
+    if sport_cue(context) and not walking_cue(context):
+        return replace(m, concept=Concept.EXERTIONAL_LEG_PAIN)
+    return m
 
 
 def _dated(m: Mention, stated: StatedDate | None, note_on: date | None) -> Mention:
@@ -122,7 +143,12 @@ def _mentions_in_sentence(
     mentions = _sentence_mentions(Sentence(0, len(sentence_text), section), doc)
     dates = find_dates(sentence_text)
     return tuple(
-        (m, date_for(sentence_text, m.span_start, m.span_end, dates) if dates else None)
+        (
+            m,
+            date_for(sentence_text, m.span_start, m.span_end, dates, measured=m.value is not None)
+            if dates
+            else None,
+        )
         for m in mentions
     )
 
@@ -204,6 +230,8 @@ def _mention(
     start, end = ent.start_char, ent.end_char
     base = sentence.start
     modifiers = _modifiers(ent, sentence.section, measurement is not None, targets)
+    if measurement is not None and measurement.before_treatment:
+        modifiers = modifiers | {Modifier.HISTORICAL}
     if measurement is not None:
         return Mention(
             measurement.concept,
@@ -224,6 +252,8 @@ def _mention(
     modifiers = _item_modifiers(modifiers, concept, sentence.section, text, start, end)
     side = None if concept in _NO_SIDE else side_for_span(text, start, end, sides)
     qualifier = dvt_qualifier(text, start, end) if concept is Concept.DVT else None
+    if concept is Concept.PAD and _PROCEDURE.search(text[start:end]):
+        qualifier = "revascularization"  # "s/p fem-pop bypass": done, and known PAD
     return Mention(
         concept,
         base + start,

@@ -73,7 +73,7 @@ _NUMBER = re.compile(
 )
 _NOT_VALUE_AFTER = re.compile(
     r"(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
-    r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7"
+    r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|mi\b|km\b|mph|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7|/\s*(?:wk|week|day|d)\b"
     r"|-year|-min|-day|-week|steps?|times)|\))",
     _I,
 )
@@ -141,6 +141,17 @@ class Measurement:
     unit: str
     qualifier: str | None
     laterality: str | None
+    # Stated as the value before a treatment ("pre-op 0.32"): history, not the current limb.
+    before_treatment: bool = False
+
+
+# "ABI R 0.93 (pre-op 0.32)", "toe pressure 18 mmHg before bypass": a baseline a treatment has
+# since changed.
+_PRETREATMENT = re.compile(
+    r"\b(?:pre-?op(?:erative(?:ly)?)?|pre-?procedur\w*|pre-?revasc\w*|pre-?interven\w*"
+    r"|(?:before|prior to) (?:the |his |her )?(?:surgery|bypass|stent\w*|angioplast\w*|revasc\w*|procedure|intervention|amputation|operation))\b",
+    _I,
+)
 
 
 def _keywords(text: str) -> list[tuple[int, int, Concept]]:
@@ -240,7 +251,8 @@ def find_measurements(text: str) -> list[Measurement]:
             nxt = values[j + 1].start() if j + 1 < len(values) else w_end
             prev = values[j - 1].end() if j else k_end
             after, before = _local(text, m.end(), nxt, True), _local(text, prev, m.start(), False)
-            found.append(_measurement(text, concept, m, after, before, lead, sides, c_start))
+            leads = j + 1 < len(values) and not _SEPARATOR.search(text, m.end(), nxt)
+            found.append(_measurement(text, concept, m, after, before, lead, sides, c_start, leads))
         if concept is C.COMPARTMENT_PRESSURE:
             found = _carry_side(found)
         out.extend(_respectively(text, found, sides, c_end))
@@ -280,6 +292,7 @@ def _measurement(
     lead: str,
     sides: list[tuple[int, int, str]],
     c_start: int,
+    leads_next: bool = False,
 ) -> Measurement:
     value: float | None = float(m.group("num"))
     timing = _timing(concept, after, before, lead)
@@ -299,7 +312,15 @@ def _measurement(
         qualifier = f"{timing}:{where.group(0).lower().replace(' ', '_')}" if where else timing
     unit = "1" if concept in _INDEX else "mm[Hg]"
     side = side_for_value(text, m.start(), m.end(), sides)
-    return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side)
+    # A treatment word after the value is its own ("0.32 pre-op") unless it leads into the next
+    # value ("0.93 (pre-op 0.32)").
+    trailing = _PRETREATMENT.search(after)
+    pretreatment = _PRETREATMENT.search(before) is not None or (
+        (trailing is not None
+        and bool(after[trailing.end() :].strip(" )]")))
+        or (trailing is not None and not leads_next)
+    )
+    return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side, pretreatment)
 
 
 def _noncompressible(

@@ -22,6 +22,7 @@ from spacy.util import compile_infix_regex, filter_spans
 from screens.notes.arterial_rules import ARTERIAL_RULES
 from screens.notes.concepts import Concept
 from screens.notes.context_rules import build_context_rules
+from screens.notes.exertion import exertional_spans
 from screens.notes.measurements import Measurement, find_measurements
 from screens.notes.other_rules import OTHER_RULES
 
@@ -312,6 +313,23 @@ def add_measurements(doc: Doc) -> Doc:
     return doc
 
 
+@Language.component("vascreen_exertion")
+def add_exertion(doc: Doc) -> Doc:
+    """Exertional leg symptoms the target patterns missed (`exertion.exertional_spans`): added
+    only where no other target already stands, so the patterns' exact spans are kept."""
+    taken = [(e.start_char, e.end_char) for e in doc.ents]
+    spans: list[Span] = []
+    for start, end in exertional_spans(doc.text):
+        if any(s < end and start < e for s, e in taken):
+            continue
+        span = doc.char_span(start, end, label=Concept.CLAUDICATION.value, alignment_mode="expand")
+        if span is not None:
+            spans.append(span)
+    if spans:
+        doc.ents = filter_spans([*doc.ents, *spans])
+    return doc
+
+
 class _SingleTextRegexMatcher(RegexMatcher):  # type: ignore[misc]
     """medspaCy's RegexMatcher rebuilds `doc.text_with_ws` token by token for every pattern,
     which was 80% of run time; this reads the text once per doc. Same token alignment
@@ -356,6 +374,7 @@ def build_nlp() -> Language:
         TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}])
     )
     nlp.add_pipe("vascreen_measurements")
+    nlp.add_pipe("vascreen_exertion")
     context: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(build_context_rules())
     return nlp
