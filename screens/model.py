@@ -133,6 +133,15 @@ STG_MEDICATION = {  # one row per MedicationRequest x coding (medicationCodeable
     "authored_on": pl.Date,
 }
 
+STG_ENCOUNTER = {  # one row per Encounter
+    "patient_id": pl.String,
+    "source_ref": pl.String,  # "Encounter/<id>"
+    "encounter_id": pl.String,  # the id other staged rows name in their encounter_id
+    "status": pl.String,  # planned | in-progress | finished | ... (never entered-in-error)
+    "start_on": pl.Date,  # period.start; NULL when absent
+    "end_on": pl.Date,  # period.end; NULL when absent (e.g. still in progress)
+}
+
 STG_NOTE = {  # one row per DocumentReference / DiagnosticReport with decodable text
     "patient_id": pl.String,
     "source_ref": pl.String,  # "DocumentReference/<id>" | "DiagnosticReport/<id>"
