@@ -383,9 +383,7 @@ def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.Dat
     if f.bounds.is_set():
         frame = frame.filter(_bounds(pl.col("value"), f.bounds))
     if f.qualifier is not None:
-        frame = frame.filter(
-            pl.col("qualifier").fill_null("").str.contains(f"^(?:{f.qualifier})$")
-        )
+        frame = frame.filter(pl.col("qualifier").fill_null("").str.contains(f"^(?:{f.qualifier})$"))
     if f.laterality is not None:
         frame = frame.filter(pl.col("laterality").is_in(sorted(f.laterality)))
     return _mention_hits(frame)

@@ -133,7 +133,8 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "history is typical",
         "PSEUDO",
         "PSEUDO",
-        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible)\b",
+        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible)\b"
+        r"|^\s*(?:clinical )?history\s*:",
     ),
     (
         "recent history",

@@ -19,6 +19,7 @@ from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
 from screens.notes.routing import dvt_qualifier, route_concept, sport_cue, walking_cue
 from screens.notes.sentences import Sentence, split_sentences
 from screens.notes.sides import find_sides, side_for_span
+from screens.notes.spelling import corrected
 
 _CATEGORY = {
     "NEGATED_EXISTENCE": Modifier.NEGATED,
@@ -94,12 +95,17 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
     mentions: list[Mention] = []
     sentences = split_sentences(text)
     for i, s in enumerate(sentences):
-        if has_keyword(lowered, s.start, s.end):
+        if has_keyword(lowered, s.start, s.end) or _misspelled(text[s.start : s.end]):
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
             for m, stated in found:
                 m = _dated(_shifted(m, s.start), stated, note_on)
                 mentions.append(_in_note_context(m, text, sentences, i))
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
+
+
+def _misspelled(sentence: str) -> bool:
+    """A sentence whose only clinical keyword is misspelled still reaches the NLP."""
+    return corrected(sentence)[0] != sentence
 
 
 def _in_note_context(m: Mention, text: str, sentences: list[Sentence], index: int) -> Mention:
@@ -139,13 +145,20 @@ def _dated(m: Mention, stated: StatedDate | None, note_on: date | None) -> Menti
 def _mentions_in_sentence(
     sentence_text: str, section: str | None
 ) -> tuple[tuple[Mention, StatedDate | None], ...]:
-    doc = build_nlp()(sentence_text)
-    mentions = _sentence_mentions(Sentence(0, len(sentence_text), section), doc)
-    dates = find_dates(sentence_text)
+    # Misspelled clinical words are read as meant; spans come back in the note's own spelling.
+    reading, to_original = corrected(sentence_text)
+    doc = build_nlp()(reading)
+    mentions = _sentence_mentions(Sentence(0, len(reading), section), doc)
+    dates = find_dates(reading)
     return tuple(
         (
-            m,
-            date_for(sentence_text, m.span_start, m.span_end, dates, measured=m.value is not None)
+            replace(
+                m,
+                span_start=to_original(m.span_start),
+                span_end=to_original(m.span_end),
+                sentence_end=len(sentence_text),
+            ),
+            date_for(reading, m.span_start, m.span_end, dates, measured=m.value is not None)
             if dates
             else None,
         )

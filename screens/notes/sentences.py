@@ -19,6 +19,8 @@ _HEADER = re.compile(
 # problem-oriented notes start each assessment line with "#" ("# PAD - ABI 0.62, start ASA"), and
 # those lines are content.
 _MD_TITLE = re.compile(r"^[A-Za-z][A-Za-z /&-]{0,30}$")
+# A line in capitals alone is a heading ("ASSESSMENT/PLAN", "PHYSICAL EXAM").
+_CAPS_HEADER = re.compile(r"^[ \t]*(?P<caps>[A-Z][A-Z /&-]{2,40}?)[ \t]*:?[ \t]*$")
 # Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
 _SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 # Lines at least this long that end mid-clause were hard-wrapped by the note's author or system.
@@ -152,6 +154,10 @@ def split_sentences(text: str) -> list[Sentence]:
     section: str | None = None
     for line_start, line_end in _lines(text):
         line = text[line_start:line_end]
+        caps = _CAPS_HEADER.match(line)
+        if caps is not None:
+            section = _section_name(caps.group("caps"))
+            continue
         header = _HEADER.match(line)
         if header is not None and header.group("md") is not None:
             title = header.group("md").strip().rstrip(":")
