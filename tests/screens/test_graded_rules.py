@@ -1,3 +1,5 @@
+# ruff: noqa: E501  (one case per line reads better than wrapped tuples)
+
 """Graded judgement: facts that last until superseded, treated legs, undated records, coded
 timing and panels, clinical status, widened age windows and the stand-alone safety screen.
 
