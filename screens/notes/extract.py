@@ -54,7 +54,8 @@ _SPACES = str.maketrans("\n\r\t\f\v", "     ")
 # A plan ("scheduled", "recommend") makes a procedure not yet done; a diagnosis named beside a
 # pending test is still the diagnosis.
 _PROCEDURE = re.compile(
-    r"fasciotom|stent|bypass|graft|angioplast|venoplast|atherectom|endarterectom|revasculari|interven|release|amputat",
+    r"fasciotom|stent|bypass|graft|angioplast|venoplast|atherectom|endarterectom|revasculari|interven|release|amputat"
+    r"|\bBPG|\bfem(?:oral)?[- ]?(?:pop|tib|fem|distal)|\bfem(?:oral)?[- ](?:below|above)|\bPTA\b",
     re.IGNORECASE,
 )
 MEASURED_CONCEPTS = {

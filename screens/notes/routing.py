@@ -92,7 +92,7 @@ _SPORT = re.compile(rf"\b{SPORT}\b", _I)
 _SPORT_ACTIVITY = re.compile(rf"\b{SPORT_ACTIVITY}\b", _I)
 _SPORT_PERSON = re.compile(rf"\b{SPORT_PERSON}\b", _I)
 _WALKING = re.compile(
-    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)",
+    r"\b(?:walk\w*|ambulat\w*|blocks?|blks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)",
     _I,
 )
 # CECS named or examined in the sentence: exertional leg pain there is the CECS pattern.
