@@ -95,8 +95,11 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
         return []
     mentions: list[Mention] = []
     sentences = split_sentences(text)
+    misspelled = _misspelled(text)  # once per note; most notes have none
     for i, s in enumerate(sentences):
-        if has_keyword(lowered, s.start, s.end) or _misspelled(text[s.start : s.end]):
+        if has_keyword(lowered, s.start, s.end) or (
+            misspelled and _misspelled(text[s.start : s.end])
+        ):
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
             for m, stated in found:
                 m = _dated(_shifted(m, s.start), stated, note_on)
@@ -104,9 +107,10 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
 
 
-def _misspelled(sentence: str) -> bool:
-    """A sentence whose only clinical keyword is misspelled still reaches the NLP."""
-    return corrected(sentence)[0] != sentence
+def _misspelled(text: str) -> bool:
+    """Whether `text` misspells a clinical word: a sentence whose only clinical keyword is
+    misspelled still reaches the NLP."""
+    return corrected(text)[0] != text
 
 
 def _in_note_context(m: Mention, text: str, sentences: list[Sentence], index: int) -> Mention:
