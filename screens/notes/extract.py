@@ -94,39 +94,39 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
     if not text or not has_keyword(lowered):
         return []
     mentions: list[Mention] = []
-    sentences = split_sentences(text)
-    misspelled = _misspelled(text)  # once per note; most notes have none
-    for i, s in enumerate(sentences):
-        if has_keyword(lowered, s.start, s.end) or (
-            misspelled and _misspelled(text[s.start : s.end])
-        ):
+
+    def wanted(start: int, end: int) -> bool:
+        # Misspellings are corrected only in sentences that reach the NLP: a sentence whose one
+        # clinical word is misspelled nearly always names a limb, pain or walking as well.
+        return has_keyword(lowered, start, end)
+
+    for s in split_sentences(text, wanted):
+        if wanted(s.start, s.end):
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
             for m, stated in found:
                 m = _dated(_shifted(m, s.start), stated, note_on)
-                mentions.append(_in_note_context(m, text, sentences, i))
+                mentions.append(_in_note_context(m, text, s))
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
 
 
-def _misspelled(text: str) -> bool:
-    """Whether `text` misspells a clinical word: a sentence whose only clinical keyword is
-    misspelled still reaches the NLP."""
-    return corrected(text)[0] != text
+# How far back a sport or an athlete named earlier in the paragraph sets the scene.
+_CONTEXT_CHARS = 300
 
 
-def _in_note_context(m: Mention, text: str, sentences: list[Sentence], index: int) -> Mention:
-    """Exertional pain with no walking in its sentence, in a note that names the sport or the
-    athlete one or two sentences earlier ("17M midfielder. Burning in both shins ~15 min in"),
-    is the CECS pattern, not claudication."""
+def _in_note_context(m: Mention, text: str, sentence: Sentence) -> Mention:
+    """Exertional pain with no walking in its sentence, in a paragraph that names the sport or
+    the athlete a little earlier ("17M midfielder. Burning in both shins ~15 min in"), is the
+    CECS pattern, not claudication."""
     if (
         m.concept is not Concept.CLAUDICATION
         or "claudica" in text[m.span_start : m.span_end].lower()
     ):
         return m
-    sentence = text[sentences[index].start : sentences[index].end]
-    if walking_cue(sentence):
+    if walking_cue(text[sentence.start : sentence.end]):
         return m
-    context = " ".join(text[s.start : s.end] for s in sentences[max(0, index - 2) : index])
-    if sport_cue(context) and not walking_cue(context):
+    before = text[max(0, sentence.start - _CONTEXT_CHARS) : sentence.start]
+    before = before[before.rfind("\n\n") + 1 :]  # the same paragraph only
+    if sport_cue(before) and not walking_cue(before):
         return replace(m, concept=Concept.EXERTIONAL_LEG_PAIN)
     return m
 

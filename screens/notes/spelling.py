@@ -117,6 +117,8 @@ def _meant(word: str) -> str | None:
 def corrected(text: str) -> tuple[str, Callable[[int], int]]:
     """`text` with misspelled clinical words replaced, and a map from an offset in the result
     back to the original (inside a replaced word, to that word's start or end)."""
+    if not any(_meant(w) for w in set(_LONG_WORD.findall(text))):
+        return text, _identity
     pieces: list[str] = []
     # (start in result, end in result, start in original, end in original) per replaced word
     edits: list[tuple[int, int, int, int]] = []
