@@ -191,6 +191,7 @@ STG_NOTE_MENTION = {  # one row per concept mention
     "unit": pl.String,
     "qualifier": pl.String,  # e.g. "noncompressible", "post_exercise_1min", "anterior"
     "section": pl.String,
+    "stated_on": pl.Date,  # the date the note states for the finding ("ABI 0.58 (2019)"), else NULL
 }
 
 # ---- evidence and worklist (produced by screens/engine) ----------------------------------------

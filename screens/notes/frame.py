@@ -6,14 +6,16 @@ import polars as pl
 
 from screens.model import STG_NOTE_MENTION, assert_schema
 from screens.notes.extract import extract_mentions
+from screens.notes.layout import reading_text
 
 
 def extract_mention_frame(notes: pl.DataFrame) -> pl.DataFrame:
     """One row per concept mention, ordered by (source_ref, span_start, concept)."""
     rows: dict[str, list[object]] = {name: [] for name in STG_NOTE_MENTION}
     for note in notes.select("patient_id", "source_ref", "note_on", "text").iter_rows(named=True):
-        text = note["text"] or ""
-        for m in extract_mentions(text):
+        # Tables are read row by row; offsets and snippets refer to this reading of the text.
+        text = reading_text(note["text"] or "")
+        for m in extract_mentions(text, note["note_on"]):
             values = {
                 "patient_id": note["patient_id"],
                 "source_ref": note["source_ref"],
@@ -30,6 +32,7 @@ def extract_mention_frame(notes: pl.DataFrame) -> pl.DataFrame:
                 "unit": m.unit,
                 "qualifier": m.qualifier,
                 "section": m.section,
+                "stated_on": m.stated_on,
             }
             for name, value in values.items():
                 rows[name].append(value)

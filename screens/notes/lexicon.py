@@ -24,9 +24,12 @@ SWELL_SITE = (
 )
 # Leg sites typical of exertional compartment syndrome.
 CECS_SITE = (
-    r"(?:shins?|calf|calves|lower legs?|legs?|(?:anterior|lateral|posterior|deep posterior)"
-    r"(?: compartments?| shins?| lower legs?| legs?)?)"
+    r"(?:shins?|calf|calves|lower legs?|legs?"
+    r"|(?:anterior|lateral|posterior|deep posterior|anterolateral|posterolateral|posteromedial)"
+    r"(?: and (?:anterior|lateral|posterior|deep posterior))?(?: compartments?| shins?| lower legs?| legs?| calf| calves))"
 )
+# Joints: pain there with walking is a mimic of claudication when joint cues come with it.
+JOINT_SITE = r"(?:hips?|groin|knees?|ankle joint|patell\w*|tibial tubercle|kneecaps?)"
 
 PAIN = (
     r"(?:pain(?:ful|s)?|aches?|aching|ached|cramp(?:s|ing|y|ed)?|discomfort|fatigue|tired(?:ness)?|heaviness|heavy"
@@ -38,7 +41,7 @@ NUMBER_WORD = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|half|a|a few|severa
 WALK = (
     r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?(?! compartment)|exercise|exercising"
     r"|climbing(?: stairs| hills?)?|stairs|inclines?|uphill|hills?"
-    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|distance|on exertion"
+    rf"|{NUMBER_WORD}[- ](?:city )?(?:blocks?|blks?)|blocks?|blks?|yards|distance|on exertion"
     r"|\d+(?:[.,]\d+)? ?(?:(?-i:m)|meters?|metres?)\b)"
 )
 # Sports and training; DISTANCE words count as sport only without walking words (a "mile" walk
@@ -51,8 +54,12 @@ SPORT_ACTIVITY = (
     r"|physical training|(?-i:PT) runs?|conditioning|laps?|track|cross[- ]country)"
 )
 # People described by their sport: context for routing, not a trigger in target patterns.
-SPORT_PERSON = r"(?:runners?|joggers?|athletes?|dancers?|players?|recruits?|soldiers?|cadets?|marathoners?|triathletes?)"
-DISTANCE = r"(?:miles?|km|kilomet(?:er|re)s?|\d+ ?k\b)"
+SPORT_PERSON = (
+    r"(?:runners?|joggers?|athletes?|dancers?|players?|recruits?|soldiers?|cadets?|marathoners?|triathletes?"
+    r"|midfielders?|strikers?|sprinters?|swimmers?|cyclists?|rowers?|skiers?|gymnasts?|footballers?|hurdlers?"
+    r"|wrestlers?|boxers?|trainees?|marines?|infantry(?:man)?|servicem[ae]n|military)"
+)
+DISTANCE = r"(?:miles?|mi\b|km|kilomet(?:er|re)s?|\d+ ?k\b)"
 SPORT = rf"(?:{SPORT_ACTIVITY}|{DISTANCE})"
 
 

@@ -42,7 +42,7 @@ FOUND: list[tuple[str, str, Concept, str, frozenset[str], object, object]] = [
     ("cr_eia_occlusion", "CT angiography showed a long-segment occlusion of the left external iliac artery.", C.ARTERIAL_STENOSIS, "long-segment occlusion of the left external iliac artery", A, "left", None),
     ("cr_lab_arterial_insufficiency", "Impression: Moderate arterial insufficiency of the right lower extremity.", C.ARTERIAL_STENOSIS, "arterial insufficiency", A, "right", None),
     ("cr_multilevel_disease", "Segmental pressures were consistent with multilevel arterial occlusive disease of the left leg.", C.ARTERIAL_STENOSIS, "multilevel arterial occlusive disease of the left leg", A, "left", None),
-    ("cr_pad_history_bypass", "He had a history of peripheral arterial disease and had undergone femoropopliteal bypass.", C.PAD, "femoropopliteal bypass", HIST, None, None),
+    ("cr_pad_history_bypass", "He had a history of peripheral arterial disease and had undergone femoropopliteal bypass.", C.PAD, "femoropopliteal bypass", HIST, None, "revascularization"),
     ("cr_history_arterial_insufficiency", "History of arterial insufficiency of the legs.", C.PAD, "arterial insufficiency", HIST, None, None),
     # --- CLTI ---
     ("cr_nocturnal_forefoot_hanging", "She reported nocturnal pain in the right forefoot, relieved by hanging the leg over the side of the bed.", C.REST_PAIN, "pain in the right forefoot, relieved by hanging", A, "right", None),
@@ -85,7 +85,7 @@ FOUND: list[tuple[str, str, Concept, str, frozenset[str], object, object]] = [
     ("cr_venous_claudication_elevation", "Bursting pain in the entire left leg after walking; relief takes 20 minutes and comes faster with the leg elevated.", C.VENOUS_CLAUDICATION, "Bursting pain in the entire left leg after walking", A, "left", None),
     ("cr_calf_pain_relieved_by_elevation", "Calf pain on walking, relieved by elevation of the legs.", C.VENOUS_CLAUDICATION, "Calf pain on walking", A, None, None),
     # --- CECS ---
-    ("cr_runner_15_minutes", "A 19-year-old collegiate runner presented with bilateral anterolateral leg pain after 15 minutes of running.", C.EXERTIONAL_LEG_PAIN, "leg pain after 15 minutes of running", A, "bilateral", None),
+    ("cr_runner_15_minutes", "A 19-year-old collegiate runner presented with bilateral anterolateral leg pain after 15 minutes of running.", C.EXERTIONAL_LEG_PAIN, "anterolateral leg pain after 15 minutes of running", A, "bilateral", None),
     ("cr_shins_tighten_km", "40M recreational runner: both anterior shins tighten at about 3 km, forcing him to stop, gone within 15 minutes of rest.", C.EXERTIONAL_LEG_PAIN, "anterior shins tighten at about 3 km", A, "bilateral", None),
     ("cr_dancer_rehearsals", "19F collegiate dancer with anteromedial leg tightness during long rehearsals, always after about 40 minutes of jumping, relieved by rest within 15 minutes.", C.EXERTIONAL_LEG_PAIN, "leg tightness during long rehearsals", A, None, None),
     ("cr_recruit_marching", "A 22-year-old military recruit presented with bilateral lower leg pain during marching, resolving with rest.", C.EXERTIONAL_LEG_PAIN, "lower leg pain during marching", A, "bilateral", None),
