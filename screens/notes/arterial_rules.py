@@ -179,6 +179,16 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     ),
     (
         C.PULSE_DEFICIT,
+        "sites absent",
+        rf"\b{_PULSE_SITES}\s+(?:(?:are|were|is|was)\s+)?(?:non-?palpable|not palpable|impalpable|absent|dopplerable only|doppler(?:able)? only|(?:0|1\+)(?=\s|$|[,;.]))",
+    ),
+    (
+        C.PULSE_DEFICIT,
+        "signals monophasic",
+        r"\b(?:doppler\s+)?(?:signals?|waveforms?)\s+(?:(?:are|were|is|was)\s+)?(?:monophasic|dampened|damped|blunted|absent)\b",
+    ),
+    (
+        C.PULSE_DEFICIT,
         "monophasic",
         r"\b(?:monophasic|dampened|damped|blunted)(?: \S+){0,2}? (?:signals?|waveforms?|flow|doppler)\b",
     ),

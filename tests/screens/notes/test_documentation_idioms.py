@@ -283,3 +283,30 @@ def test_a_compartment_pressure_table_keeps_timing_and_compartment() -> None:
 def test_prose_with_double_spaces_is_not_a_table() -> None:
     text = "Seen today.  Calf pain after  two blocks.  No rest pain."
     assert reading_text(text) == text
+
+
+# fmt: off
+# More phrasing written for this file: the concept that must be found affirmed, or nothing.
+MORE = [
+    ("limitation_is_not_negation", "He can no longer keep up with his wife on their evening walks because of a tight, achy feeling in both calves that eases if he stops.", C.CLAUDICATION),
+    ("pulse_sites_absent", "DP/PT nonpalpable bilaterally.", C.PULSE_DEFICIT),
+    ("signals_monophasic", "Doppler signals monophasic at the ankle.", C.PULSE_DEFICIT),
+    ("distance_trigger_beats_walk", "Runs most days; pressure in the outer part of both lower legs around mile 3 that forces her to walk.", C.EXERTIONAL_LEG_PAIN),
+    ("feet_hurt_at_night", "Feet hurt at night, she sleeps sitting up in her lift chair.", C.REST_PAIN),
+]
+NOTHING = [
+    ("gout_at_night", "Foot pain at night from a gout flare.", C.REST_PAIN),
+    ("neuropathy_at_night", "Burning feet at night in a stocking distribution, diabetic neuropathy.", C.REST_PAIN),
+    ("spouse_is_not_family", "His wife has PAD; he has none.", C.CLAUDICATION),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "concept"), [c[1:] for c in MORE], ids=[c[0] for c in MORE])
+def test_more_phrasings_are_read(text: str, concept: Concept) -> None:
+    assert _mods(_one(text, concept)) == A
+
+
+@pytest.mark.parametrize(("text", "concept"), [c[1:] for c in NOTHING], ids=[c[0] for c in NOTHING])
+def test_traps_yield_no_affirmed_mention(text: str, concept: Concept) -> None:
+    assert [m for m in _found(text) if m.concept is concept and not m.modifiers] == []
