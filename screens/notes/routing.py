@@ -89,7 +89,8 @@ _NOT_CRAMP = re.compile(
 # Night foot pain with another named cause is that cause, not ischemia.
 _FOOT_PAIN_CAUSE = re.compile(
     r"\b(?:gout\w*|podagra|neuropath\w*|plantar fasci\w*|morton'?s?|tarsal tunnel|pins and needles|stocking[- ]distribution"
-    r"|(?:osteo)?arthrit\w*|bunion\w*|fractur\w*|sprain\w*|erythromelalgia)\b",
+    r"|(?:osteo)?arthrit\w*|bunion\w*|fractur\w*|sprain\w*|erythromelalgia|passive (?:\w+ )?stretch\w*|compartments?"
+    r"|out of proportion|tense)\b",
     _I,
 )
 _RLS = re.compile(r"\b(?:urge to move|restless|creepy|crawl\w*|(?-i:RLS)|willis[- ]ekbom)\b", _I)
