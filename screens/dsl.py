@@ -15,6 +15,7 @@ from screens.notes.concepts import Concept
 from screens.valuesets import ValueSet
 
 UCUM_UNITS = frozenset({"1", "mm[Hg]", "%", "mg/dL", "kg", "cm", "a"})
+UNSTATED = "unstated"  # in a note criterion's laterality: a mention with no side also counts
 _CRITERION_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -143,7 +144,10 @@ class NoteMention:
         if self.qualifier:
             text += f" ({self.qualifier.replace('.*', '…')})"
         if self.laterality:
-            text += f" on the {' or '.join(sorted(self.laterality))} side"
+            sides = sorted(s for s in self.laterality if s != UNSTATED)
+            text += f" on the {' or '.join(sides)} side"
+            if UNSTATED in self.laterality:
+                text += " (or with no side stated)"
         if self.min_distinct_dates > 1:
             text += f" on {self.min_distinct_dates}+ dates"
         if self.require:

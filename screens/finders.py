@@ -215,7 +215,10 @@ def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.Dat
     if f.qualifier is not None:
         frame = frame.filter(pl.col("qualifier").fill_null("").str.contains(f"^(?:{f.qualifier})$"))
     if f.laterality is not None:
-        frame = frame.filter(pl.col("laterality").is_in(sorted(f.laterality)))
+        # "unstated" admits a mention whose side the note does not give.
+        frame = frame.filter(
+            pl.col("laterality").fill_null(dsl.UNSTATED).is_in(sorted(f.laterality))
+        )
     return _mention_hits(frame)
 
 

@@ -51,8 +51,9 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "resolved",
         "HISTORICAL",
         "BIDIRECTIONAL",
-        r"\b(?:(?:fully |completely |now )?resolved|healed|remote)\b(?!\s+(?:with|by|within|upon|when|on|while)\b)"
-        r"(?!\s+(?:after|in|over) (?:a (?:few|couple of) |several |about |approximately |\d+(?:-\d+)? )?(?:seconds?|minutes?|mins?|rest|resting|stopping(?! (?:the|his|her|a|an|all)\b)|standing still|sitting down)\b)",
+        r"\b(?:(?:fully |completely |now )?(?:resolved|gone|went away|disappeared)|healed|remote)\b"
+        r"(?!\s+(?:with|by|upon|when|on|while)\b)"
+        r"(?!\s+(?:after|in|over|within|at) (?:a (?:few|couple of) |several |about |approximately |~|\d+(?:-\d+)? ?)?(?:seconds?|minutes?|mins?|min\b|rest|resting|stopping(?! (?:the|his|her|a|an|all)\b)|standing still|sitting down)\b)",
     ),
     (
         "status post",
@@ -108,7 +109,8 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         r"\b(?:(?:is |was |has been |to be |being )?(?:scheduled|planned|booked|pending|proposed|offered|deferred)"
         r"|will (?:undergo|have|schedule|proceed|plan|need|get|be (?:scheduled|referred))|plan(?:s|ning|ned)? (?:for|to|on)"
         r"|recommend(?:s|ed|ing)?|consider(?:s|ed|ing)?|candidate for|referr?(?:ed|al) (?:for|to) (?:consideration of )?"
-        r"|await(?:s|ing)?|to proceed with|would benefit from|may need|might need|possible)\b"
+        r"|await(?:s|ing)?|to proceed with|would benefit from|may need|might need|possible|discussed|offered|declined|refused"
+        r"|chose not|elected not|opted (?:for|against)|deferred)\b"
         r"|(?<!and )(?<!& )(?<!/)\bplan\s*:",
     ),
     # Consent and risk lists name what could happen: "risks include bleeding, DVT and amputation".
@@ -125,7 +127,8 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "retracted",
         "RETRACTED",
         "BIDIRECTIONAL",
-        r"\b(?:entered (?:on|in|into) (?:the )?wrong (?:chart|patient|record)|wrong (?:chart|patient)|(?:entered|filed|documented|charted|recorded) in error"
+        r"\b(?:entered (?:on|in|into) (?:the )?wrong (?:chart|patient|record)|wrong (?:chart|patient)|in error"
+        r"|belong(?:s|ed)? to (?:a |an )?(?:different|another|other) patient|removed (?:from (?:the|her|his) chart|by the lab)"
         r"|retracted|erroneous(?:ly)?|spurious|artifactual|invalid(?:ated)?|not (?:the patient's|this patient's))\b",
     ),
     # "History is typical for CECS" judges the story; it does not date the disease.
@@ -143,6 +146,21 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "PSEUDO",
         "PSEUDO",
         r"\b(?:(?:his|her|their|the patient's|pt's|my) )?(?:wife|husband|spouse|partner|girlfriend|boyfriend|fianc[ée]e?)\b",
+    ),
+    (
+        "family meeting",
+        "PSEUDO",
+        "PSEUDO",
+        r"\b(?:with (?:the )?(?:patient and )?(?:family|parents)|family (?:meeting|discussion|present|at (?:the )?bedside|members? present)"
+        r"|(?:patient|pt) (?:and|&) (?:family|parents?|mother|father|mom|dad)"
+        r"|(?:parents?|mother|father|mom|dad|family) (?:and|&) (?:the )?(?:patient|pt))\b",
+    ),
+    # "MTSS/stress reaction less likely" sets a diagnosis aside.
+    (
+        "less likely",
+        "NEGATED_EXISTENCE",
+        "BACKWARD",
+        r"\b(?:less likely|unlikely|not favou?red|doubtful|felt unlikely|lower on the differential)\b",
     ),
     (
         "no longer",

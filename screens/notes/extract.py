@@ -58,6 +58,13 @@ _PROCEDURE = re.compile(
     r"|\bBPG|\bfem(?:oral)?[- ]?(?:pop|tib|fem|distal)|\bfem(?:oral)?[- ](?:below|above)|\bPTA\b",
     re.IGNORECASE,
 )
+_ABSENCE_IS_THE_FINDING = {
+    Concept.PULSE_DEFICIT.value,
+    Concept.ARTERIAL_ULCER.value,
+    Concept.ISCHEMIC_SIGNS.value,
+    # "can bicycle for 30 minutes without symptoms but cannot walk"
+    Concept.NEUROGENIC_CLAUDICATION.value,
+}
 MEASURED_CONCEPTS = {
     Concept.ABI,
     Concept.TBI,
@@ -197,13 +204,20 @@ def _sentence_mentions(sentence: Sentence, doc: Doc) -> list[Mention]:
 def _modifiers(
     ent: Span, section: str | None, measured: bool, targets: list[tuple[int, int]]
 ) -> frozenset[Modifier]:
-    # A cue inside a target is part of the finding ("pulses not palpable", "no pedal pulses");
-    # medspaCy's overlap test misses cues strictly inside a target, so we drop them here.
+    # A cue inside another target is part of that finding ("no pedal pulses"); inside this one
+    # it is part of the finding only where absence is the finding ("pulses not palpable", "a
+    # wound that does not heal"): "CIV normal, no compression" is a negated compression.
+    own = (ent.start, ent.end)
+
+    def inside(cue: tuple[int, int], target: tuple[int, int]) -> bool:
+        return target[0] <= cue[0] and cue[1] <= target[1]
+
     cues = [
         m
         for m in ent._.modifiers
         if m.category in _CATEGORY
-        and not any(s <= m.modifier_span[0] and m.modifier_span[1] <= e for s, e in targets)
+        and not any(inside(m.modifier_span, t) for t in targets if t != own)
+        and not (inside(m.modifier_span, own) and ent.label_ in _ABSENCE_IS_THE_FINDING)
         and (m.rule.literal != "scheduled" or _PROCEDURE.search(ent.text))
     ]
     found = {_CATEGORY[m.category] for m in cues}

@@ -34,7 +34,7 @@ _PAREN_NEG_AFTER = re.compile(r"^\s*:?\s*\(\s*[-\u2212\u2013]\s*\)")
 _PAREN_POS_AFTER = re.compile(r"^\s*:?\s*\(\s*\+\s*\)")
 
 _QUESTION_BEFORE = re.compile(r"(?:^|[\s(:,;/])\?\s*$")
-_QUESTION_AFTER = re.compile(r"^\s*\?")
+_QUESTION_AFTER = re.compile(r"\s*\?")  # used with match(text, pos): no "^"
 _QUESTION_WORDS = re.compile(
     r"\b(?:query|question of|\?\s*of|could (?:this|it|these|that) be|differential (?:diagnosis )?includes?|ddx\b)",
     _I,

@@ -1,4 +1,6 @@
-"""Plain-text tables read as sentences: each row becomes "label: Column value, Column value".
+"""Plain-text tables and checkbox forms read as sentences.
+
+Each table row becomes "label: Column value, Column value"; a checkbox form keeps what was ticked.
 
 Vascular-lab reports and procedure notes lay results out in fixed-width columns:
 
@@ -11,6 +13,11 @@ A reader takes each number with its row and its column; a sentence-by-sentence r
 "Ankle PT 44 106" and cannot tell the side. `reading_text` rewrites such a table as one line per
 row, "Ankle PT pressure: RIGHT 44, LEFT 106", and leaves everything else as it was. The rewritten
 text is what the NLP reads and what evidence snippets show, so offsets stay consistent.
+
+Checkbox forms ("[x] Bilateral  [ ] R  [ ] L", "Night pain" over "[ ] Yes  [x] No") are read as
+their ticked answers: an options line under a short label becomes "Night pain: No." (or the ticked
+options, or "none"), and a line of checkbox items becomes "(+) item; (-) item; ..." so each item
+keeps its own polarity and no finding runs from one item into the next.
 
 A table is a header line of two or more column names set apart by runs of spaces (or tabs),
 an optional rule line (----, ====), and at least one row whose cells line up with the header
@@ -56,8 +63,15 @@ def _row(cells: list[str], width: int) -> bool:
     return len(values) <= width and sum(bool(_VALUE.match(v)) for v in values) * 2 >= len(values)
 
 
+_BOX = re.compile(r"\[\s*(?P<tick>[xX\u2713\u2714\u2612*])?\s*\]")
+_BOX_ITEM = re.compile(r"\[\s*(?P<tick>[xX\u2713\u2714\u2612*])?\s*\]\s*(?P<item>[^\[\n]*?)\s*(?=\[|$)")
+
+
 def reading_text(text: str) -> str:
-    """`text` with its plain-text tables rewritten as one "label: column value, ..." line per row."""
+    """`text` with its plain-text tables rewritten as one "label: column value, ..." line per row,
+    and its checkbox forms as their ticked answers."""
+    if "[" in text:
+        text = _read_checkboxes(text)
     if "  " not in text and "\t" not in text:
         return text
     lines = text.split("\n")
@@ -112,3 +126,24 @@ def _table_at(lines: list[str], start: int) -> tuple[list[str], int] | None:
         ]
         rewritten.append(f"{label}: {', '.join(pairs)}.")
     return rewritten, i - start
+
+
+def _read_checkboxes(text: str) -> str:
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        items = list(_BOX_ITEM.finditer(line))
+        if not items:
+            out.append(line)
+            continue
+        head = line[: items[0].start()].strip()
+        only_boxes = not head
+        ticked = [m.group("item").strip() for m in items if m.group("tick")]
+        label = out[-1].strip() if out else ""
+        if only_boxes and label and not _BOX.search(label) and len(label) <= 60 and label[-1:] not in ".:;":
+            # "Night pain" over "[ ] Yes  [x] No": the answer to the label above.
+            out[-1] = f"{label}: {', '.join(ticked) if ticked else 'none'}."
+            continue
+        marks = [f"({'+' if m.group('tick') else '-'}) {m.group('item').strip()}" for m in items]
+        out.append((f"{head} " if head else "") + "; ".join(marks))
+    return "\n".join(out)

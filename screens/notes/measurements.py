@@ -66,6 +66,8 @@ _KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
 _BARE_PRESSURE = re.compile(r"\bpressures?\b", _I)
 _COMPARTMENT_CONTEXT = re.compile(r"\bcompartment|\b(?-i:CECS)\b", _I)
 _INDEX = {C.ABI, C.TBI}
+# Pressures that have a resting value and an exercise one (compartment pressures have their own).
+_TIMED_PRESSURES = {C.ANKLE_PRESSURE, C.TOE_PRESSURE, C.TCPO2}
 _RANGE = {C.ABI: 1.6, C.TBI: 1.6, C.COMPARTMENT_PRESSURE: 150.0}
 
 _NUMBER = re.compile(
@@ -117,6 +119,17 @@ _POST = re.compile(
     _I,
 )
 _SEPARATOR = re.compile(r"[,;]")
+_PROVOCATION = re.compile(
+    r"\b(?:(?:active |forced |resisted )?plantar ?flexion|dorsiflexion|provocat\w*|stress (?:maneuver|position)\w*|(?-i:PF)\b)",
+    _I,
+)
+# "ABI 0.97 to 0.29", "137 -> 48 mmHg" in a sentence about exercise: the second is after it.
+_THEN = re.compile(
+    r"\s*(?:to|->|-->|=>|\u2192|then|falling to|fell to|dropped to|dropping to)\s*$", _I
+)
+_EXERCISE = re.compile(
+    r"\b(?:exercise|exertion|treadmill|post[- ]?ex\w*|walk(?:ing)?|stress test)\b", _I
+)
 _MMHG = re.compile(r"\bmm ?hg\b", _I)
 _AND_THEN = re.compile(r"\b(?:and|then|with|vs\.?|versus)\b", _I)
 _SERIES_TIMING = re.compile(
@@ -221,6 +234,10 @@ def _timing(concept: Concept, after: str, before: str, lead: str) -> str:
         # that text is the tail of the previous value ("15 mmHg pre-exercise, ...").
         own_before = before if not _MMHG.search(before) else ""
         parts = (own_before, _AND_THEN.split(after)[0], before, lead)
+    for part in parts[:2]:
+        # An index taken with the foot held in plantar flexion tests entrapment, not rest.
+        if concept is not C.COMPARTMENT_PRESSURE and _PROVOCATION.search(part):
+            return "provocation"
     for part in parts:
         if concept is C.COMPARTMENT_PRESSURE:
             if _ONE_MIN.search(part):
@@ -255,9 +272,24 @@ def find_measurements(text: str) -> list[Measurement]:
             found.append(_measurement(text, concept, m, after, before, lead, sides, c_start, leads))
         if concept is C.COMPARTMENT_PRESSURE:
             found = _carry_side(found)
+        elif _EXERCISE.search(text):
+            found = _before_and_after(text, found)
         out.extend(_respectively(text, found, sides, c_end))
         if concept is C.ABI:
             out.extend(_noncompressible(text, k_start, w_end, c_start, c_end, values, out, sides))
+    return out
+
+
+def _before_and_after(text: str, found: list[Measurement]) -> list[Measurement]:
+    """In a sentence about exercise, "X to Y" gives the resting value, then the one after."""
+    out = list(found)
+    for i in range(1, len(out)):
+        prev, cur = out[i - 1], out[i]
+        if cur.qualifier in (None, "rest", "post_exercise") and _THEN.match(
+            text[prev.end : cur.start]
+        ):
+            out[i - 1] = replace(prev, qualifier="rest")
+            out[i] = replace(cur, qualifier="post_exercise")
     return out
 
 
@@ -296,7 +328,7 @@ def _measurement(
 ) -> Measurement:
     value: float | None = float(m.group("num"))
     timing = _timing(concept, after, before, lead)
-    qualifier: str | None = timing if concept in _INDEX else None
+    qualifier: str | None = timing if concept in _INDEX or concept in _TIMED_PRESSURES else None
     if concept in _INDEX and (
         (m.group("cmp") and m.group("cmp").strip()[0] == ">") or (value or 0) > 1.4
     ):
@@ -315,9 +347,13 @@ def _measurement(
     # A treatment word after the value is its own ("0.32 pre-op") unless it leads into the next
     # value ("0.93 (pre-op 0.32)").
     trailing = _PRETREATMENT.search(after)
-    pretreatment = _PRETREATMENT.search(before) is not None or (
-        (trailing is not None and bool(after[trailing.end() :].strip(" )]")))
-        or (trailing is not None and not leads_next)
+    pretreatment = (
+        _PRETREATMENT.search(before) is not None
+        or _PRETREATMENT.search(lead[-25:]) is not None
+        or (
+            (trailing is not None and bool(after[trailing.end() :].strip(" )]")))
+            or (trailing is not None and not leads_next)
+        )
     )
     return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side, pretreatment)
 

@@ -66,12 +66,14 @@ _REST_RELIEF = re.compile(
     _I,
 )
 _JOINT_SITE = re.compile(rf"\b{JOINT_SITE}\b", _I)
+_CALF_OR_BUTTOCK = re.compile(r"\b(?:calf|calves|buttocks?|gluteal)\b", _I)
 # What makes hip or knee pain with walking a joint problem (2024 Table 7: variable distance,
 # better off weight-bearing, pain starting up, stiffness, reduced range of motion).
 _JOINT_CUE = re.compile(
     r"\b(?:(?-i:OA|DJD)|arthrit\w*|osteoarthrit\w*|joint|range of motion|(?-i:ROM|IR|ER)|weight[- ]?bearing|off (?:her|his|their|the) feet"
     r"|getting (?:up|out|in)|out of (?:a |the )?(?:chair|car|bed)|start(?:ing)?[- ]up|first (?:few )?steps|stiff\w*|crepitus|variable"
-    r"|kneel\w*|jump\w*|squat\w*|tubercle|patell\w*|effusion|instabilit\w*|giving way|locking)\b",
+    r"|kneel\w*|jump\w*|squat\w*|tubercle|patell\w*|effusion|instabilit\w*|giving way|locking|limp\w*|antalgic"
+    r"|after sitting|socks|(?-i:THA|TKA))\b",
     _I,
 )
 # Rest pain eased by dependency (dangling, getting up, sleeping in a chair) is ischemic even when
@@ -110,7 +112,8 @@ _CECS_CONTEXT = re.compile(
 # Negation of a routing cue: a negation word shortly before it, with no relief verb or
 # contrast word between ("no leg swelling", "MRI without stress fracture", "not relieved by sitting").
 _NEG_CUE = re.compile(
-    r"\b(?:no|not|denies|denied|deny|without|negative for|neg for|free of|never|absent|rather than)\b",
+    r"\b(?:no|not|denies|denied|deny|without|negative for|neg for|free of|never|absent|rather than)\b"
+    r"|\(\s*[-\u2212\u2013]\s*\)",
     _I,
 )
 _NEG_STOP = re.compile(
@@ -164,7 +167,10 @@ _PROXIMAL = re.compile(rf"\b{PROXIMAL_VEIN}\b", _I)
 _DISTAL = re.compile(rf"\b{DISTAL_VEIN}\b", _I)
 _ACUTE = re.compile(r"\b(?:acute|subacute|new|fresh)\b", _I)
 _CHRONIC = re.compile(r"\b(?:chronic|old|residual|post-?thrombotic|recanaliz\w+|organized)\b", _I)
-_ACUTE_CS = re.compile(r"\b(?:fracture|trauma\w*|crush|emergent|tense|acute)\b", _I)
+_ACUTE_CS = re.compile(r"\b(?:fracture|(?<!non)trauma\w*|crush|emergent|tense|acute)\b", _I)
+_CHRONIC_CS = re.compile(
+    r"\b(?:non-?traumatic|exertional|exercise[- ]induced|chronic|recurrent)\b", _I
+)
 
 
 def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Concept | None:
@@ -203,7 +209,7 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
         return C.ACUTE_COMPARTMENT_SYNDROME
     if (
         concept is C.ACUTE_COMPARTMENT_SYNDROME
-        and _SPORT.search(sentence)
+        and (_SPORT.search(sentence) or _CHRONIC_CS.search(sentence))
         and not _ACUTE_CS.search(sentence)
     ):
         return C.CECS
@@ -282,10 +288,20 @@ def _negated(sentence: str, pos: int, floor: int) -> bool:
     return _NEG_STOP.search(sentence, negs[-1].end(), pos) is None
 
 
+# A cue set aside right after it: "MTSS/stress reaction less likely", "stenosis ruled out".
+_SET_ASIDE_AFTER = re.compile(
+    r"[\w/ -]{0,20}?\b(?:less likely|unlikely|ruled out|excluded|not (?:favou?red|likely|seen)|negative)\b",
+    _I,
+)
+
+
 def _cue(pattern: re.Pattern[str], sentence: str, region: tuple[int, int]) -> bool:
-    """Whether `pattern` occurs affirmed (not negated) within the region."""
+    """Whether `pattern` occurs affirmed (not negated or set aside) within the region."""
     lo, hi = region
-    return any(not _negated(sentence, m.start(), lo) for m in pattern.finditer(sentence, lo, hi))
+    return any(
+        not _negated(sentence, m.start(), lo) and not _SET_ASIDE_AFTER.match(sentence, m.end())
+        for m in pattern.finditer(sentence, lo, hi)
+    )
 
 
 def _route_exertional(concept: Concept, sentence: str, start: int, span: str) -> Concept | None:
@@ -307,7 +323,10 @@ def _route_exertional(concept: Concept, sentence: str, start: int, span: str) ->
         return C.VENOUS_CLAUDICATION
     if _cue(_STRESS, sentence, region) and not literal:
         return C.STRESS_FRACTURE
-    if _JOINT_SITE.search(span) and _cue(_JOINT_CUE, sentence, region):
+    joint_site = _JOINT_SITE.search(span) or (
+        _JOINT_SITE.search(sentence, *region) and not _CALF_OR_BUTTOCK.search(span)
+    )
+    if joint_site and _cue(_JOINT_CUE, sentence, region):
         return C.JOINT_PAIN
     if literal:
         return concept

@@ -135,8 +135,8 @@ ankle_pressure_low = Criterion(
 )
 ankle_pressure_low_note = Criterion(
     id="clti.ankle_pressure_low_note",
-    reads_as="A note or report gives an ankle systolic pressure below 50 mmHg, not since revascularized",
-    finds=note_mention(Concept.ANKLE_PRESSURE, below=50),
+    reads_as="A note or report gives a resting ankle systolic pressure below 50 mmHg, not since revascularized",
+    finds=note_mention(Concept.ANKLE_PRESSURE, below=50, qualifier=RESTING),
     lookback=HEMODYNAMIC,
     until=REVASCULARIZED,
 )
@@ -149,8 +149,8 @@ toe_pressure_low = Criterion(
 )
 toe_pressure_low_note = Criterion(
     id="clti.toe_pressure_low_note",
-    reads_as="A note or report gives a toe systolic pressure below 30 mmHg, not since revascularized",
-    finds=note_mention(Concept.TOE_PRESSURE, below=30),
+    reads_as="A note or report gives a resting toe systolic pressure below 30 mmHg, not since revascularized",
+    finds=note_mention(Concept.TOE_PRESSURE, below=30, qualifier=RESTING),
     lookback=HEMODYNAMIC,
     until=REVASCULARIZED,
 )
@@ -163,8 +163,8 @@ tcpo2_low = Criterion(
 )
 tcpo2_low_note = Criterion(
     id="clti.tcpo2_low_note",
-    reads_as="A note or report gives a transcutaneous oxygen pressure below 30 mmHg, not since revascularized",
-    finds=note_mention(Concept.TCPO2, below=30),
+    reads_as="A note or report gives a resting transcutaneous oxygen pressure below 30 mmHg, not since revascularized",
+    finds=note_mention(Concept.TCPO2, below=30, qualifier=RESTING),
     lookback=HEMODYNAMIC,
     until=REVASCULARIZED,
 )

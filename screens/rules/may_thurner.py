@@ -21,6 +21,7 @@ v1  initial.
 
 from screens.dsl import (
     ANY_TIME,
+    UNSTATED,
     Alert,
     Criterion,
     Escalation,
@@ -41,6 +42,7 @@ from screens.valuesets import load
 
 LOOKBACK = days(730)
 LEFT = frozenset({"left"})
+LEFT_OR_UNSTATED = frozenset({"left", UNSTATED})
 HISTORY = frozenset({Modifier.HISTORICAL})
 ANTICOAGULANT_NAMES = (
     "apixaban|rivaroxaban|warfarin|dabigatran|edoxaban|enoxaparin|heparin|fondaparinux"
@@ -139,8 +141,8 @@ left_swelling_note = Criterion(
 )
 venous_claudication = Criterion(
     id="may_thurner.venous_claudication_note",
-    reads_as="A note describes venous claudication (bursting leg pain after walking, relieved by elevation)",
-    finds=note_mention(Concept.VENOUS_CLAUDICATION),
+    reads_as="A note describes venous claudication (bursting leg pain after walking, relieved by elevation) of the left leg, or with no side stated",
+    finds=note_mention(Concept.VENOUS_CLAUDICATION, laterality=LEFT_OR_UNSTATED),
     lookback=days(365),
 )
 cellulitis_note = Criterion(

@@ -9,7 +9,8 @@ Owner: vascular medicine clinical lead (see CODEOWNERS).
 Source: 2024 ACC/AHA multisociety PAD guideline (ABI <= 0.90 abnormal, 0.91-0.99 borderline,
 > 1.40 noncompressible -> toe pressure/TBI; TBI <= 0.70 abnormal per 2016 Table 6 and Friberg 2022);
 post-exercise ABI fall >= 20% (2016 supporting text; Afzal 2017); clinical-reference.md 3.1, 5, 7.
-v3  an abnormal index lasts until a newer normal one on the same side; coded indices count only
+v3  an abnormal index lasts until a newer normal one on the same side, and does not count on a
+    leg with an embolic, entrapped or other non-atherosclerotic artery; coded indices count only
     at rest (a "Post-exercise ABI" result is judged by the exercise criterion); a note may restate
     an older abnormal index (history counts, with its stated date); an embolic, entrapment or
     other non-atherosclerotic occlusion cancels imaging-only evidence; a young patient's
@@ -45,6 +46,21 @@ SYMPTOM_LOOKBACK = days(365)
 RESTING = "rest|resting"  # note qualifiers for a resting index; exercise values are judged apart
 AT_REST = "rest|pre_exercise"  # a coded result's timing, read from its name
 HISTORY = frozenset({Modifier.HISTORICAL})  # an index restated from the past still happened
+
+# An embolic, entrapped or inflamed artery lowers the index of its leg without atherosclerosis.
+nonatherosclerotic_leg_dx = Criterion(
+    id="pad.nonatherosclerotic_leg_dx",
+    reads_as="A diagnosis of embolism, entrapment, dissection, vasculitis or another non-atherosclerotic arterial disease in the last 2 years",
+    finds=diagnosis(load("embolic_or_nonatherosclerotic_arterial")),
+    lookback=days(730),
+)
+nonatherosclerotic_leg_note = Criterion(
+    id="pad.nonatherosclerotic_leg_note",
+    reads_as="A note describes embolism, popliteal entrapment, vasculitis or another non-atherosclerotic arterial cause in the last 2 years",
+    finds=note_mention(Concept.NONATHEROSCLEROTIC_ARTERIAL, allow=frozenset({Modifier.HISTORICAL})),
+    lookback=days(730),
+)
+NOT_ATHEROSCLEROTIC = (nonatherosclerotic_leg_dx, nonatherosclerotic_leg_note)
 
 # A newer normal index on the same side supersedes an older abnormal one.
 normal_abi = Criterion(
@@ -82,6 +98,7 @@ low_abi = Criterion(
     finds=lab(load("abi"), at_most=0.90, unit="1", timing=AT_REST),
     lookback=MEASUREMENT_LOOKBACK,
     until=NEWER_NORMAL_ABI,
+    except_sides=NOT_ATHEROSCLEROTIC,
 )
 low_abi_note = Criterion(
     id="pad.low_abi_note",
@@ -89,6 +106,7 @@ low_abi_note = Criterion(
     finds=note_mention(Concept.ABI, at_most=0.90, qualifier=f"(?:{RESTING})?", allow=HISTORY),
     lookback=MEASUREMENT_LOOKBACK,
     until=NEWER_NORMAL_ABI,
+    except_sides=NOT_ATHEROSCLEROTIC,
 )
 low_tbi = Criterion(
     id="pad.low_tbi",
@@ -96,6 +114,7 @@ low_tbi = Criterion(
     finds=lab(load("tbi"), at_most=0.70, unit="1", timing=AT_REST),
     lookback=MEASUREMENT_LOOKBACK,
     until=NEWER_NORMAL_TBI,
+    except_sides=NOT_ATHEROSCLEROTIC,
 )
 low_tbi_note = Criterion(
     id="pad.low_tbi_note",
@@ -103,6 +122,7 @@ low_tbi_note = Criterion(
     finds=note_mention(Concept.TBI, at_most=0.70, allow=HISTORY),
     lookback=MEASUREMENT_LOOKBACK,
     until=NEWER_NORMAL_TBI,
+    except_sides=NOT_ATHEROSCLEROTIC,
 )
 noncompressible_abi = Criterion(
     id="pad.noncompressible_abi",
@@ -241,22 +261,10 @@ restless_legs_note = Criterion(
     finds=note_mention(Concept.RESTLESS_LEGS),
     lookback=SYMPTOM_LOOKBACK,
 )
-young = Criterion(
-    id="pad.age_under_40",
-    reads_as="Age 40 or younger at the screening date",
-    finds=age(at_most=40),
-)
-recent_normal_abi = Criterion(
-    id="pad.recent_normal_abi",
-    reads_as="A resting ankle-brachial index between 1.00 and 1.40, coded or in a note, in the last 2 years",
-    finds=lab(load("abi"), at_least=1.00, at_most=1.40, unit="1"),
-    lookback=MEASUREMENT_LOOKBACK,
-)
-recent_normal_abi_note = Criterion(
-    id="pad.recent_normal_abi_note",
-    reads_as="A note or report gives an ankle-brachial index between 1.00 and 1.40 in the last 2 years",
-    finds=note_mention(Concept.ABI, at_least=1.00, at_most=1.40),
-    lookback=MEASUREMENT_LOOKBACK,
+adult = Criterion(
+    id="pad.age_40_or_older",
+    reads_as="Age 40 or older at the screening date (exertional leg pain before 40 is compartment, entrapment or another non-atherosclerotic cause until shown otherwise)",
+    finds=age(at_least=40),
 )
 
 # Already diagnosed anywhere in the record.
@@ -311,8 +319,7 @@ symptom_mimics = any_of(
     venous_claudication_note,
     radiculopathy_note,
     cramps_note,
-    # A young patient's exertional leg pain with a normal ABI is a compartment, not an artery.
-    all_of(young, any_of(recent_normal_abi, recent_normal_abi_note)),
+    # (A patient under 40 has no symptom-only branch: see pad.age_40_or_older.)
 )
 
 PAD = Screen(
@@ -337,7 +344,7 @@ PAD = Screen(
         ),
         exercise_abi_drop,
         all_of(arterial_stenosis_note, none_of(nonatherosclerotic_dx, nonatherosclerotic_note)),
-        all_of(claudication_note, none_of(symptom_mimics)),
+        all_of(claudication_note, adult, none_of(symptom_mimics)),
         all_of(
             any_of(borderline_abi, borderline_abi_note),
             any_of(claudication_note, exertional_symptoms),

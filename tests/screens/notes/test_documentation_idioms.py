@@ -310,3 +310,52 @@ def test_more_phrasings_are_read(text: str, concept: Concept) -> None:
 @pytest.mark.parametrize(("text", "concept"), [c[1:] for c in NOTHING], ids=[c[0] for c in NOTHING])
 def test_traps_yield_no_affirmed_mention(text: str, concept: Concept) -> None:
     assert [m for m in _found(text) if m.concept is concept and not m.modifiers] == []
+
+
+# fmt: off
+# (id, text, concept, modifiers expected on the first mention)
+MORE_CONTEXT = [
+    ("internal_negation_counts", "Right CIV normal in caliber, no compression seen.", C.ILIAC_VEIN_COMPRESSION, NEG),
+    ("set_aside_less_likely", "Shin splints less likely given the pattern.", C.STRESS_FRACTURE, NEG),
+    ("stent_declined", "Venous stenting offered; she declined and prefers apixaban.", C.ILIAC_VEIN_STENT, HYPO),
+    ("discussed_with_family_is_not_family", "Discussed with patient and family: continue apixaban.", C.ANTICOAGULATION, A),
+    ("resolution_over_days", "After the bypass the rest pain went away within days.", C.REST_PAIN, HIST),
+    ("relief_over_minutes", "Calf pain walking, gone within 5 minutes of rest.", C.CLAUDICATION, A),
+    ("nontraumatic_compartment_syndrome", "Working diagnosis: exertional compartment syndrome, left leg.", C.CECS, A),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "concept", "mods"), [c[1:] for c in MORE_CONTEXT], ids=[c[0] for c in MORE_CONTEXT])
+def test_more_context(text: str, concept: Concept, mods: frozenset[str]) -> None:
+    assert _mods(_one(text, concept)) == mods
+
+
+def test_an_index_under_provocation_is_not_at_rest() -> None:
+    found = [(m.value, m.qualifier) for m in _found("ABI R 1.08 neutral, 0.61 with active plantar flexion.") if m.concept is C.ABI]
+    assert found == [(1.08, "rest"), (0.61, "provocation")]
+
+
+def test_from_to_in_an_exercise_sentence_gives_rest_then_after() -> None:
+    text = "Toe pressure with treadmill walking went 84 -> 41 mmHg on the left."
+    assert [(m.value, m.qualifier) for m in _found(text) if m.concept is C.TOE_PRESSURE] == [(84.0, "rest"), (41.0, "post_exercise")]
+
+
+def test_a_pre_operative_keyword_before_the_value_makes_it_history() -> None:
+    m = _one("Preoperative ankle pressure 38 mmHg on the right.", C.ANKLE_PRESSURE)
+    assert "historical" in _mods(m)
+
+
+def test_checkbox_forms_read_as_their_ticked_answers() -> None:
+    text = "Rest pain\n[ ] Yes  [X] No\nROS  [x] calf pain with walking  [ ] leg swelling"
+    reading = reading_text(text)
+    assert reading.splitlines()[0] == "Rest pain: No."
+    found = {(m.concept, _mods(m)) for m in _found(reading)}
+    assert (C.REST_PAIN, NEG) in found
+    assert (C.CLAUDICATION, A) in found
+    assert (C.LEG_SWELLING, NEG) in found
+
+
+def test_hip_pain_named_before_a_thigh_ache_is_joint_pain() -> None:
+    text = "Groin pain and a lateral thigh ache that builds with walking, worst with the first steps after sitting; limps."
+    assert C.JOINT_PAIN in {m.concept for m in _found(text)}

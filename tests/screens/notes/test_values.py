@@ -43,11 +43,11 @@ CASES: list[tuple[str, str, list[Row]]] = [
         ('abi', 'calcification', None, None, 'noncompressible', '1'),
     ]),
     ('toe_pressure', 'Toe pressure 22 mmHg.', [
-        ('toe_pressure', '22', 22.0, None, None, 'mm[Hg]'),
+        ('toe_pressure', '22', 22.0, None, 'rest', 'mm[Hg]'),
     ]),
     ('tcpo2_and_ankle', 'TcPO2 at the left forefoot 18 mmHg; ankle pressure 44 mmHg.', [
-        ('tcpo2', '18', 18.0, 'left', None, 'mm[Hg]'),
-        ('ankle_pressure', '44', 44.0, 'left', None, 'mm[Hg]'),
+        ('tcpo2', '18', 18.0, 'left', 'rest', 'mm[Hg]'),
+        ('ankle_pressure', '44', 44.0, 'left', 'rest', 'mm[Hg]'),
     ]),
     ('compartment_series', 'Compartment pressures, left anterior: 18 mmHg pre-exercise, 42 at 1 minute, 26 at 5 minutes after treadmill.', [
         ('compartment_pressure', '18', 18.0, 'left', 'pre_exercise:anterior', 'mm[Hg]'),
@@ -59,7 +59,7 @@ CASES: list[tuple[str, str, list[Row]]] = [
     ]),
     ('tbi_and_toe_pressure', 'TBI 0.82, toe pressure 95 mmHg.', [
         ('tbi', '0.82', 0.82, None, 'rest', '1'),
-        ('toe_pressure', '95', 95.0, None, None, 'mm[Hg]'),
+        ('toe_pressure', '95', 95.0, None, 'rest', 'mm[Hg]'),
     ]),
     ('velocity_rejected', 'SFA PSV 1.2 m/s; ABI 0.90 left.', [
         ('abi', '0.90', 0.9, 'left', 'rest', '1'),
@@ -91,7 +91,7 @@ CASES: list[tuple[str, str, list[Row]]] = [
         ('compartment_pressure', '60', 60.0, None, 'post_exercise_1min:anterior', 'mm[Hg]'),
     ]),
     ('transcutaneous_words', 'Transcutaneous oxygen pressure was 12 mmHg at the dorsum of the foot.', [
-        ('tcpo2', '12', 12.0, None, None, 'mm[Hg]'),
+        ('tcpo2', '12', 12.0, None, 'rest', 'mm[Hg]'),
     ]),
     ('brain_injury_no_value', 'TBI 2015 after a fall, headaches since.', []),
 ]
