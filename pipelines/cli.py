@@ -237,6 +237,13 @@ def _print_summary(result: dict[str, object]) -> None:
             "re-pulled in full (server could not filter by date): "
             + ", ".join(str(t) for t in not_honoured)
         )
+    unmatched = result.get("unmatched_measurement_codes")
+    if unmatched:
+        assert isinstance(unmatched, dict)
+        typer.echo(
+            "unmatched ABI-like codes (map in screens/valuesets/local/): "
+            + ", ".join(f"{key} ({rows})" for key, rows in unmatched.items())
+        )
     if result.get("worklist_csv"):
         typer.echo(f"worklist: {result['worklist_csv']}")
 

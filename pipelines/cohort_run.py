@@ -35,6 +35,7 @@ from pipelines.shards import (
     read_results,
     shard_count,
 )
+from pipelines.site_codes import unmatched_in_mirror
 from pipelines.stage import _check_threshold, count_outcomes, land_and_classify
 from pipelines.workdir_lock import hold_workdir
 from screens.model import QUARANTINE, assert_schema
@@ -67,6 +68,8 @@ class Prepared:
     # An earlier run merged into the mirror and died before it published: its store row, if
     # it got that far, still says "running".
     interrupted: bool = False
+    # The mirror's unmatched ABI-like codes (`pipelines.site_codes`), for the run summary.
+    unmatched_codes: tuple[tuple[str, int], ...] = ()
 
 
 def limits(settings: Settings) -> DuckDBLimits:
@@ -204,6 +207,7 @@ def prepare(
         seconds,
         records,
         interrupted,
+        tuple(unmatched_in_mirror(path)),
     )
 
 
@@ -279,6 +283,7 @@ def summarize(
         touched_patients=len(prepared.changes.touched),
         shards=len(results),
         since_not_honoured=list(fetched.since_not_honoured),
+        unmatched_codes=list(prepared.unmatched_codes),
     )
 
 

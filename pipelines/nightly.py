@@ -16,6 +16,7 @@ import polars as pl
 
 from pipelines.errors import SourceError
 from pipelines.settings import Settings
+from pipelines.site_codes import unmatched_in_frame
 from pipelines.stage import StagedData, stage_source
 from screens.dsl import Screen
 from screens.engine import Evaluation, evaluate_screens
@@ -47,6 +48,9 @@ class RunSummary:
     touched_patients: int = 0
     shards: int = 0
     since_not_honoured: list[str] = field(default_factory=list)
+    # Observation codings that read like a vascular measurement no value set reads:
+    # ("system|code", rows), most rows first (`pipelines.site_codes`).
+    unmatched_codes: list[tuple[str, int]] = field(default_factory=list)
 
 
 def is_url(source: str) -> bool:
@@ -122,6 +126,7 @@ def start_summary(
         mentions=mentions.height,
         notes_unavailable=staged.notes_unavailable,
         undated_skipped=sum(evaluation.undated_skipped.values()),
+        unmatched_codes=unmatched_in_frame(staged.tables["observation"]),
     )
 
 
@@ -191,6 +196,7 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
         "touched_patients": summary.touched_patients,
         "shards": summary.shards,
         "since_not_honoured": summary.since_not_honoured,
+        "unmatched_measurement_codes": dict(summary.unmatched_codes),
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
     }
 
@@ -223,4 +229,17 @@ def summary_markdown(summary: RunSummary) -> str:
             "re-pulled in full (server could not filter by date): "
             + ", ".join(summary.since_not_honoured)
         )
+    if summary.unmatched_codes:
+        lines += [
+            "",
+            "Observation codes that read like a vascular measurement (ABI, TBI, toe or ankle "
+            "pressure, TcPO2, compartment pressure) but match no value set: map them in "
+            "screens/valuesets/local/.",
+            "",
+            "| system | code | rows |",
+            "| --- | --- | --- |",
+        ]
+        for key, rows in summary.unmatched_codes:
+            system, _, code = key.rpartition("|")
+            lines.append(f"| {system} | {code} | {rows} |")
     return "\n".join(lines)

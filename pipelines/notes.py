@@ -2,7 +2,9 @@
 
 Input is ``stg_note_attachment`` (see sql/staging), one row per attachment. Output is
 ``STG_NOTE``: one row per resource with decodable text. For each resource the first decodable
-attachment wins, text/plain before text/html, then a DiagnosticReport's ``conclusion``.
+attachment wins, text/plain before text/html before RTF (`pipelines.note_markup` reads the
+markup); a DiagnosticReport's ``conclusion`` follows it after a blank line, unless the
+attachment already says it (whitespace aside), and is the whole text when no attachment decodes.
 
 A resource with no inline ``data`` (only a ``url``), an unsupported content type, or text over
 `MAX_NOTE_BYTES` is counted as unavailable and never raises. Bytes that are not valid in the
@@ -21,14 +23,21 @@ import sys
 from dataclasses import dataclass
 
 import polars as pl
-from selectolax.lexbor import LexborHTMLParser
 
+from pipelines.note_markup import html_to_text, rtf_to_text
 from screens.model import STG_NOTE, assert_schema
 
 MAX_NOTE_BYTES = 2 * 1024 * 1024
 _PLAIN = "text/plain"
 _HTML = ("text/html", "application/xhtml+xml")
-_PREFERENCE = {_PLAIN: 0, "text/html": 1, "application/xhtml+xml": 1}
+_RTF = ("text/rtf", "application/rtf")
+_PREFERENCE = {
+    _PLAIN: 0,
+    "text/html": 1,
+    "application/xhtml+xml": 1,
+    "text/rtf": 2,
+    "application/rtf": 2,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,39 +67,21 @@ def _media_type(content_type: str | None) -> tuple[str, str]:
     return parts[0].lower(), charset
 
 
-_BLOCKS = (
-    "p,div,br,li,tr,td,th,h1,h2,h3,h4,h5,h6,ul,ol,table,section,article,header,footer,"
-    "pre,blockquote,dt,dd"
-)
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML document, one line per block, scripts and styles removed."""
-    tree = LexborHTMLParser(html)
-    tree.strip_tags(["script", "style", "head"])
-    body = tree.body or tree.root
-    if body is None:
-        return ""
-    # Block elements end a line; inline ones (<b>, <span>) stay inside their sentence, so
-    # "Rest pain <b>left</b> foot" reads as one sentence.
-    for node in body.css(_BLOCKS):
-        node.insert_after("\n")
-    lines = (line.strip() for line in body.text(separator="", strip=False).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 _HTML_START = re.compile(rb"^\s*(?:<!doctype html|<html|<div|<p[ >])", re.IGNORECASE)
+_RTF_START = re.compile(rb"^\s*\{\\rtf")
 # Plain-text types read as text/plain; RTF and other markup are not notes we can read.
 _TEXT_AS_PLAIN = ("text/markdown", "text/x-markdown", "text/csv")
 
 
 def _effective_media(media: str, raw: bytes) -> str | None:
-    """The media type to decode as: a missing contentType is sniffed (HTML or plain text)."""
+    """The media type to decode as: a missing contentType is sniffed (HTML, RTF or plain)."""
     if media in _PREFERENCE:
         return media
     if media in _TEXT_AS_PLAIN:
         return _PLAIN
     if not media:  # contentType is optional in R4; senders often leave it out
+        if _RTF_START.match(raw[:200]):
+            return "text/rtf"
         return "text/html" if _HTML_START.match(raw[:200]) else _PLAIN
     return None
 
@@ -112,11 +103,10 @@ def decode_attachment(content_type: str | None, data: str | None) -> str | None:
     text = raw.decode(charset, errors="replace")
     if media_used in _HTML:
         text = html_to_text(text)
+    elif media_used in _RTF:
+        text = rtf_to_text(text)
     text = text.strip()
     return text or None
-
-
-_CONCLUSION_RANK = 2
 
 
 @functools.cache
@@ -126,7 +116,7 @@ def _py_whitespace() -> str:
 
 
 def _rank(media: str) -> int:
-    """Preference among a resource's attachments (lower wins; a conclusion is 2)."""
+    """Preference among a resource's attachments (lower wins)."""
     return _PREFERENCE.get(media, 0 if media in _TEXT_AS_PLAIN or not media else 9)
 
 
@@ -139,24 +129,62 @@ def decode_notes(attachments: pl.DataFrame) -> DecodedNotes:
     """Turn ``stg_note_attachment`` rows into STG_NOTE rows plus an unavailable count.
 
     Per resource, the decodable attachment with the lowest (rank, position) wins: plain text,
-    then HTML, then a DiagnosticReport's conclusion. UTF-8 plain text in strict base64 without
-    NUL bytes (the bulk of notes) is decoded in one vectorised pass (`_vectorised_texts`); every
-    other attachment goes through `decode_attachment`, and only when it could still win
-    (`_row_by_row_texts`). Both give the same text.
+    then HTML, then RTF; a DiagnosticReport's conclusion follows it (`_with_conclusion`). UTF-8
+    plain text in strict base64 without NUL bytes (the bulk of notes) is decoded in one
+    vectorised pass (`_vectorised_texts`); every other attachment goes through
+    `decode_attachment`, and only when it could still win (`_row_by_row_texts`). Both give the
+    same text.
     """
     rows = _vectorised_texts(attachments)
-    notes = (
+    texts = (
         rows.join(_row_by_row_texts(rows), on="row", how="left")
         .with_columns(text=pl.coalesce("text", "slow_text"))
         .filter(pl.col("text").is_not_null())
+        .sort("source_ref", "attachment_pos")
+    )
+    conclusion = pl.col("attachment_pos") == 0
+    body = (
+        texts.filter(~conclusion)
         .sort("source_ref", "rank", "attachment_pos")
         .unique("source_ref", keep="first", maintain_order=True)
+        .select("source_ref", body="text")
+    )
+    notes = (
+        texts.unique("source_ref", keep="first", maintain_order=True)
+        .select([c for c in STG_NOTE if c != "text"])
+        .join(body, on="source_ref", how="left", maintain_order="left")
+        .join(
+            texts.filter(conclusion).select("source_ref", said="text"),
+            on="source_ref",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(text=_with_conclusion(pl.col("body"), pl.col("said")))
         .select(list(STG_NOTE))
         .cast(STG_NOTE)  # type: ignore[arg-type]
     )
     assert_schema(notes, STG_NOTE, "stg_note")
     return DecodedNotes(
         notes=notes, unavailable=attachments["source_ref"].n_unique() - notes.height
+    )
+
+
+def _with_conclusion(body: pl.Expr, conclusion: pl.Expr) -> pl.Expr:
+    """The attachment's text, a blank line and the conclusion; either alone when the other is
+    missing, and the attachment's alone when it already holds the conclusion (whitespace
+    aside)."""
+
+    def spaced(text: pl.Expr) -> pl.Expr:
+        return text.str.replace_all(r"\s+", " ")
+
+    return (
+        pl.when(conclusion.is_null())
+        .then(body)
+        .when(body.is_null())
+        .then(conclusion)
+        .when(spaced(body).str.contains(spaced(conclusion), literal=True))
+        .then(body)
+        .otherwise(pl.concat_str([body, pl.lit("\n\n"), conclusion]))
     )
 
 
@@ -173,14 +201,9 @@ def _vectorised_texts(attachments: pl.DataFrame) -> pl.DataFrame:
     content_type = pl.col("content_type").fill_null("")
     limit = MAX_NOTE_BYTES * 4 // 3 + 4
     rows = attachments.with_row_index("row").with_columns(
-        rank=pl.when(pl.col("attachment_pos") == 0)
-        .then(_CONCLUSION_RANK)
-        .otherwise(
-            content_type.replace_strict(
-                {ct: _rank(m) for ct, (m, _) in media.items()}, default=None
-            )
-        )
-        .cast(pl.Int32),
+        rank=content_type.replace_strict(
+            {ct: _rank(m) for ct, (m, _) in media.items()}, default=None
+        ).cast(pl.Int32),
         fast=(pl.col("attachment_pos") != 0)
         & content_type.is_in(fast_kinds)
         & pl.col("data").str.len_bytes().is_between(1, limit),
@@ -207,7 +230,7 @@ def _row_by_row_texts(rows: pl.DataFrame) -> pl.DataFrame:
     """``row``, ``slow_text`` of the attachments `_vectorised_texts` left, where they could win."""
     best: dict[str, tuple[int, int]] = {}
     for ref, rank, pos in (
-        rows.filter(pl.col("text").is_not_null())
+        rows.filter(pl.col("text").is_not_null() & (pl.col("attachment_pos") != 0))
         .select("source_ref", "rank", "attachment_pos")
         .iter_rows()
     ):

@@ -4,6 +4,7 @@ import base64
 import random
 import textwrap
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -11,7 +12,9 @@ from polars.testing import assert_frame_equal
 
 from pipelines import notes as notes_module
 from pipelines.notes import MAX_NOTE_BYTES, decode_attachment, decode_notes, html_to_text
+from pipelines.stage import stage_source
 from screens.model import STG_NOTE
+from tests.pipelines.stage_inputs import write_ndjson
 
 
 def b64(text: str | bytes) -> str:
@@ -82,10 +85,12 @@ ATTACHMENTS: dict[str, tuple[str | None, str | None]] = {
     "html": ("text/html", b64("<p>Rest <b>pain</b></p><p>at night</p>")),
     "pdf": ("application/pdf", b64(b"%PDF-1.4")),
     "markdown": ("text/markdown", b64("# HPI\nrest pain")),
+    "rtf": ("text/rtf", b64(r"{\rtf1\ansi Rest pain\par at night}")),
+    "rtf_sniffed": (None, b64(r"{\rtf1\ansi Sniffed \b rtf\b0\par}")),
     "too_big": ("text/plain", "QUFB" * (LIMIT // 4 + 1)),
 }
 CONCLUSIONS = ["  Impression: stenosis  ", "", None, "\x1f"]
-RANK = {"text/plain": 0, "text/markdown": 0, "": 0, "text/html": 1}  # else 9; a conclusion 2
+RANK = {"text/plain": 0, "text/markdown": 0, "": 0, "text/html": 1, "text/rtf": 2}  # else 9
 
 
 def _frame(rows: list[tuple[str, int, str | None, str | None, str | None]]) -> pl.DataFrame:
@@ -110,23 +115,37 @@ def _frame(rows: list[tuple[str, int, str | None, str | None, str | None]]) -> p
 
 
 def _rule(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """The rule, row by row: per resource, the decodable attachment of lowest (rank, position)."""
-    best: dict[str, tuple[tuple[int, int], dict[str, object]]] = {}
+    """The rule, row by row: per resource, the decodable attachment of lowest (rank, position),
+    then a blank line and the conclusion unless the attachment already says it."""
+    best: dict[str, tuple[tuple[int, int], str]] = {}
+    conclusion: dict[str, str] = {}
+    meta: dict[str, dict[str, object]] = {}
     for r in frame.iter_rows(named=True):
+        ref = r["source_ref"]
         if r["attachment_pos"] == 0:
-            text, rank = (r["conclusion"] or "").strip() or None, 2
+            text = (r["conclusion"] or "").strip() or None
+            if text is not None:
+                conclusion[ref] = text
         else:
             media = (r["content_type"] or "").split(";")[0].strip().lower()
-            text, rank = decode_attachment(r["content_type"], r["data"]), RANK.get(media, 9)
-        key = (rank, r["attachment_pos"])
-        if text is not None and (r["source_ref"] not in best or key < best[r["source_ref"]][0]):
-            best[r["source_ref"]] = (
-                key,
-                {c: r[c] for c in STG_NOTE if c != "text"} | {"text": text},
-            )
-    rows = [best[ref][1] for ref in sorted(best)]
+            text = decode_attachment(r["content_type"], r["data"])
+            key = (RANK.get(media, 9), r["attachment_pos"])
+            if text is not None and (ref not in best or key < best[ref][0]):
+                best[ref] = (key, text)
+        if text is not None:
+            meta.setdefault(ref, {c: r[c] for c in STG_NOTE if c != "text"})
+    rows = []
+    for ref in sorted(meta):
+        body, tail = best[ref][1] if ref in best else None, conclusion.get(ref)
+        if body is None or tail is None:
+            text = body or tail
+        elif " ".join(tail.split()) in " ".join(body.split()):
+            text = body
+        else:
+            text = f"{body}\n\n{tail}"
+        rows.append(meta[ref] | {"text": text})
     notes = pl.DataFrame(rows, schema=STG_NOTE) if rows else pl.DataFrame(schema=STG_NOTE)
-    return notes, frame["source_ref"].n_unique() - len(best)
+    return notes, frame["source_ref"].n_unique() - len(meta)
 
 
 def _assert_as_the_rule(frame: pl.DataFrame) -> None:
@@ -181,3 +200,195 @@ def test_utf8_plain_notes_are_decoded_without_the_row_by_row_path(
     )
     decoded = decode_notes(frame)
     assert decoded.notes.height == 51 and calls == ["text/html"]
+
+
+# ---- RTF -----------------------------------------------------------------------------------
+
+RTF_NOTE = (
+    r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Arial;}}{\colortbl;\red0\green0\blue0;}"
+    r"\f0\fs20 {\b Assessment}\par Ulcer dorsum R foot, 3 wks, non-healing.\par "
+    r"Pedal pulses absent \'96 refer to vascular.\line Caf\'e9 visit.\par}"
+)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/rtf", "application/rtf", "TEXT/RTF; charset=us-ascii", None]
+)
+def test_rtf_notes_read_as_lines(content_type: str | None) -> None:
+    assert decode_attachment(content_type, b64(RTF_NOTE)) == (
+        "Assessment\nUlcer dorsum R foot, 3 wks, non-healing.\n"
+        "Pedal pulses absent \u2013 refer to vascular.\nCaf\u00e9 visit."
+    )
+
+
+def test_rtf_tables_keep_their_cells_on_one_line() -> None:
+    rtf = r"{\rtf1\ansi \trowd\cellx1000\cellx2000 ABI\cell 0.58\cell\row Done.\par}"
+    assert decode_attachment("text/rtf", b64(rtf)) == "ABI|0.58|\nDone."
+
+
+# ---- HTML tables ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (
+            "<table><tr><th>Site</th><th>Right</th><th>Left</th></tr>"
+            "<tr><td>ABI</td><td>0.62</td><td>0.91</td></tr>"
+            "<tr><td>TBI</td><td></td><td>0.40</td></tr></table>",
+            "ABI: Right 0.62, Left 0.91\nTBI: Left 0.40",
+        ),
+        (
+            "<table><thead><tr><td>Vessel</td><td>PSV (cm/s)</td></tr></thead>"
+            "<tbody><tr><td>L CFV</td><td>non-compressible</td></tr></tbody></table>",
+            "L CFV: PSV (cm/s) non-compressible",
+        ),
+        (
+            "<table><tr><td><b>Segment</b></td><td><strong>Waveform</strong></td></tr>"
+            "<tr><td>SFA</td><td>monophasic</td></tr>"
+            "<tr><td><b>Parameter</b></td><td><b>Finding</b></td></tr>"
+            "<tr><td>Pulses</td><td>absent</td></tr></table>",
+            "SFA: Waveform monophasic\nPulses: absent",
+        ),
+        (
+            "<table><tr><td></td><td>Rt</td><td>Lt</td></tr>"
+            "<tr><td>Ankle pressure</td><td>48 mmHg</td><td>96 mmHg</td></tr></table>",
+            "Ankle pressure: Rt 48 mmHg, Lt 96 mmHg",
+        ),
+        (
+            "<table><tr><td>Pulses</td><td>DP absent</td><td>PT absent</td></tr>"
+            "<tr><td>Cap refill</td><td>5 s</td></tr></table>",
+            "Pulses: DP absent PT absent\nCap refill: 5 s",
+        ),
+        (
+            "<table><tr><td>Test</td><td>Result</td><td>Units</td></tr>"
+            "<tr><td>TcPO2 dorsum</td><td>22</td><td>mmHg</td></tr></table>",
+            "TcPO2 dorsum: 22, Units mmHg",
+        ),
+        (
+            "<table><tr><td>Plan</td><td>Refer <b>vascular</b> surgery<br>this week</td></tr>"
+            "</table>",
+            "Plan: Refer vascular surgery this week",
+        ),
+        (
+            "<p>Doppler study</p><table><tr><td>ABI R</td><td>0.45</td></tr></table>"
+            "<p>Rest pain <b>left</b> foot.</p>",
+            "Doppler study\nABI R: 0.45\nRest pain left foot.",
+        ),
+        (
+            "<table><tr><td>Exam</td><td><table><tr><td>DP</td><td>0</td></tr>"
+            "<tr><td>PT</td><td>1+</td></tr></table></td></tr></table>",
+            "Exam: DP: 0 PT: 1+",
+        ),
+        ("<table><tr><td>  </td><td></td></tr><tr><td>Note</td></tr></table>", "Note"),
+    ],
+    ids=[
+        "th_header",
+        "thead_header",
+        "bold_header",
+        "first_row_of_labels",
+        "no_header",
+        "first_row_of_titles",
+        "inline_markup_in_cell",
+        "between_paragraphs",
+        "nested_table",
+        "empty_cells",
+    ],
+)
+def test_html_table_rows_read_as_label_and_values(html: str, expected: str) -> None:
+    assert html_to_text(html) == expected
+
+
+def test_non_table_html_keeps_one_line_per_block() -> None:
+    html = "<div>HPI</div><ul><li>calf pain at 1 block</li><li>no rest pain</li></ul><p>Plan</p>"
+    assert html_to_text(html) == "HPI\ncalf pain at 1 block\nno rest pain\nPlan"
+
+
+# ---- several attachments and a DiagnosticReport's conclusion ---------------------------------
+
+
+def _note_text(rows: list[tuple[str, int, str | None, str | None, str | None]]) -> str | None:
+    decoded = decode_notes(_frame(rows))
+    return decoded.notes["text"][0] if decoded.notes.height else None
+
+
+def test_the_conclusion_follows_the_report_text_after_a_blank_line() -> None:
+    ref = "DiagnosticReport/d1"
+    rows = [
+        (ref, 0, "text/plain", None, "Occlusion of the R popliteal artery."),
+        (ref, 1, "text/html", b64("<p>Arterial duplex, right leg.</p>"), None),
+    ]
+    assert _note_text(rows) == (
+        "Arterial duplex, right leg.\n\nOcclusion of the R popliteal artery."
+    )
+
+
+def test_a_conclusion_already_in_the_report_text_is_not_repeated() -> None:
+    ref = "DiagnosticReport/d1"
+    body = "FINDINGS: monophasic flow.\nIMPRESSION: Occlusion of the\n  R popliteal artery."
+    rows = [
+        (ref, 0, "text/plain", None, "Occlusion of the R popliteal   artery."),
+        (ref, 1, "text/plain", b64(body), None),
+    ]
+    assert _note_text(rows) == body
+
+
+def test_a_conclusion_alone_is_the_note_when_no_attachment_reads() -> None:
+    ref = "DiagnosticReport/d1"
+    rows = [
+        (ref, 0, "text/plain", None, " Left CIA compression. "),
+        (ref, 1, "application/pdf", b64(b"%PDF-1.7"), None),
+    ]
+    assert _note_text(rows) == "Left CIA compression."
+
+
+@pytest.mark.parametrize(
+    ("attachments", "expected"),
+    [
+        ([("text/rtf", r"{\rtf1 from rtf\par}"), ("text/html", "<p>from html</p>")], "from html"),
+        ([("text/html", "<p>from html</p>"), ("text/plain", "from plain")], "from plain"),
+        ([("application/pdf", "%PDF"), ("text/rtf", r"{\rtf1 from rtf\par}")], "from rtf"),
+    ],
+    ids=["html_over_rtf", "plain_over_html", "rtf_over_unreadable"],
+)
+def test_the_best_attachment_wins(attachments: list[tuple[str, str]], expected: str) -> None:
+    rows = [
+        ("DocumentReference/n1", pos, ct, b64(data), None)
+        for pos, (ct, data) in enumerate(attachments, start=1)
+    ]
+    assert _note_text(rows) == expected
+
+
+def test_notes_with_nothing_readable_are_counted_unavailable() -> None:
+    rows = [
+        ("DocumentReference/a", 1, "application/pdf", b64(b"%PDF"), None),
+        ("DocumentReference/b", 1, "text/rtf", None, None),
+        ("DiagnosticReport/c", 0, "text/plain", None, "  "),
+        ("DocumentReference/d", 1, "text/rtf", b64(r"{\rtf1 ok\par}"), None),
+    ]
+    decoded = decode_notes(_frame(rows))
+    assert decoded.notes["source_ref"].to_list() == ["DocumentReference/d"]
+    assert decoded.unavailable == 3
+
+
+def test_a_staged_report_reads_its_attachment_then_its_conclusion(
+    src: Path, tmp_path: Path
+) -> None:
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "us1",
+        "status": "final",
+        "code": {"text": "Venous duplex, left leg"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-02-10",
+        "presentedForm": [
+            {"contentType": "text/rtf", "data": b64(r"{\rtf1 Thrombus in the L CFV.\par}")},
+            {"contentType": "text/html", "data": b64("<p>Thrombus in the <b>L CFV</b>.</p>")},
+        ],
+        "conclusion": "Acute left iliofemoral DVT.",
+    }
+    write_ndjson(src / "DiagnosticReport.ndjson", [report])
+    staged = stage_source(src, workdir=tmp_path / "work", max_quarantine_ratio=1.0)
+    assert staged.tables["note"]["text"].to_list() == [
+        "Thrombus in the L CFV.\n\nAcute left iliofemoral DVT."
+    ]
