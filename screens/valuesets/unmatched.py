@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from screens.finders import MEASUREMENT_VALUESETS
+from screens.coded import MEASUREMENT_VALUESETS
 from screens.valuesets import ValueSet, available, load
 
 # What reads like a vascular measurement. Wider than the value sets' own text patterns on
