@@ -89,10 +89,12 @@ class Diagnosis:
 @dataclass(frozen=True, slots=True)
 class ProcedureFinder:
     valueset: ValueSet
+    planned: bool = False  # only procedures still to be done (status preparation, on-hold)
     table: str = "procedure"
 
     def describe(self) -> str:
-        return f"a procedure in value set `{self.valueset.name}`"
+        kind = "a planned procedure" if self.planned else "a procedure"
+        return f"{kind} in value set `{self.valueset.name}`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +209,8 @@ def diagnosis(
     return Diagnosis(valueset, min_distinct_dates, active_only, laterality)
 
 
-def procedure(valueset: ValueSet) -> ProcedureFinder:
-    return ProcedureFinder(valueset)
+def procedure(valueset: ValueSet, *, planned: bool = False) -> ProcedureFinder:
+    return ProcedureFinder(valueset, planned)
 
 
 def medication(valueset: ValueSet, *, display: str | None = None) -> MedicationFinder:

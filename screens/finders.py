@@ -99,12 +99,17 @@ def _find_diagnosis(
 # A Procedure only planned ("preparation"), not done or stopped before it began is not a
 # procedure the patient had (a stent that is only scheduled leaves May-Thurner untreated).
 EXCLUDED_PROCEDURE_STATUSES = ("entered-in-error", "not-done", "preparation", "unknown")
+PLANNED_PROCEDURE_STATUSES = ("preparation", "on-hold")
 
 
 def _find_procedure(f: dsl.ProcedureFinder, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    frame = _table(tables, "procedure").filter(
-        pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_PROCEDURE_STATUSES)
-    )
+    procedures = _table(tables, "procedure")
+    if f.planned:
+        frame = procedures.filter(pl.col("status").is_in(PLANNED_PROCEDURE_STATUSES))
+    else:
+        frame = procedures.filter(
+            pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_PROCEDURE_STATUSES)
+        )
     found = in_valueset(frame, f.valueset)
     coded_side = pl.col("laterality") if "laterality" in found.columns else pl.lit(None, pl.String)
     return _hits(

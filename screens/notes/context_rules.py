@@ -109,9 +109,16 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         r"\b(?:(?:is |was |has been |to be |being )?(?:scheduled|planned|booked|pending|proposed|offered|deferred)"
         r"|will (?:undergo|have|schedule|proceed|plan|need|get|be (?:scheduled|referred))|plan(?:s|ning|ned)? (?:for|to|on)"
         r"|recommend(?:s|ed|ing)?|consider(?:s|ed|ing)?|candidate for|referr?(?:ed|al) (?:for|to) (?:consideration of )?"
-        r"|await(?:s|ing)?|to proceed with|would benefit from|may need|might need|possible|discussed|offered|declined|refused"
-        r"|chose not|elected not|opted (?:for|against)|deferred)\b"
+        r"|await(?:s|ing)?|to proceed with|would benefit from|may need|might need|possible|discussed|offered"
+        r"|deferred)\b"
         r"|(?<!and )(?<!& )(?<!/)\bplan\s*:",
+    ),
+    # A procedure declined was not done and is not planned.
+    (
+        "declined",
+        "NEGATED_EXISTENCE",
+        "BIDIRECTIONAL",
+        r"\b(?:declined|refused|chose not to|elected not to|opted against|did not want|does not want)\b",
     ),
     # Consent and risk lists name what could happen: "risks include bleeding, DVT and amputation".
     (
@@ -188,6 +195,7 @@ _PROCEDURE_BEARING = {"cecs", "pad", "iliac_vein_stent"}
 _ALLOWED_TYPES: dict[str, set[str]] = {
     "underwent": _PROCEDURE_BEARING,
     "scheduled": _PROCEDURE_BEARING,
+    "declined": _PROCEDURE_BEARING,
 }
 
 

@@ -16,7 +16,13 @@ from screens.notes.items import is_attributed, is_questioned, item_polarity
 from screens.notes.measurements import Measurement
 from screens.notes.mention import Mention
 from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
-from screens.notes.routing import dvt_qualifier, route_concept, sport_cue, walking_cue
+from screens.notes.routing import (
+    dependency_cue,
+    dvt_qualifier,
+    route_concept,
+    sport_cue,
+    walking_cue,
+)
 from screens.notes.sentences import Sentence, split_sentences
 from screens.notes.sides import find_sides, side_for_span
 from screens.notes.spelling import corrected
@@ -56,6 +62,17 @@ _SPACES = str.maketrans("\n\r\t\f\v", "     ")
 _PROCEDURE = re.compile(
     r"fasciotom|stent|bypass|graft|angioplast|venoplast|atherectom|endarterectom|revasculari|interven|release|amputat"
     r"|\bBPG|\bfem(?:oral)?[- ]?(?:pop|tib|fem|distal)|\bfem(?:oral)?[- ](?:below|above)|\bPTA\b",
+    re.IGNORECASE,
+)
+# A drug given "for 6 months" / "x 3 mo" was a course that ended (unless still going).
+_COMPLETED_COURSE = re.compile(
+    r"(?:\W+\w+){0,3}?\W*(?:for|x|\u00d7)\s*(?:a |an |\d+(?:-\d+)?\s*)(?:mo\b|mos\b|months?|wks?\b|weeks?|days?|years?|yrs?)"
+    r"(?!\s+(?:now|so far|and counting|to date))",
+    re.IGNORECASE,
+)
+# A procedure put on the calendar (not just offered or discussed).
+_SCHEDULED = re.compile(
+    r"\b(?:scheduled|booked|planned|set up|date set|will (?:undergo|have)|referred (?:to|for)|consented|awaiting)\b",
     re.IGNORECASE,
 )
 _ABSENCE_IS_THE_FINDING = {
@@ -112,7 +129,9 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
             for m, stated in found:
                 m = _dated(_shifted(m, s.start), stated, note_on)
-                mentions.append(_in_note_context(m, text, s))
+                read = _in_note_context(m, text, s)
+                if read is not None:
+                    mentions.append(read)
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
 
 
@@ -120,16 +139,25 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
 _CONTEXT_CHARS = 300
 
 
-def _in_note_context(m: Mention, text: str, sentence: Sentence) -> Mention:
-    """Exertional pain with no walking in its sentence, in a paragraph that names the sport or
-    the athlete a little earlier ("17M midfielder. Burning in both shins ~15 min in"), is the
-    CECS pattern, not claudication."""
+_NEUROPATHY = re.compile(r"(?<!no )(?<!without )\b(?:poly)?neuropath(?:y|ic|ies)\b", re.IGNORECASE)
+
+
+def _in_note_context(m: Mention, text: str, sentence: Sentence) -> Mention | None:
+    """What the rest of the note says about a mention.
+
+    Exertional pain with no walking in its sentence, in a paragraph that names the sport or the
+    athlete a little earlier ("17M midfielder. Burning in both shins ~15 min in"), is the CECS
+    pattern, not claudication. Night foot pain not eased by dependency, in a note that names a
+    neuropathy, is the neuropathy (None drops it).
+    """
+    own = text[sentence.start : sentence.end]
+    if m.concept is Concept.REST_PAIN:
+        return None if not dependency_cue(own) and _NEUROPATHY.search(text) else m
     if (
         m.concept is not Concept.CLAUDICATION
         or "claudica" in text[m.span_start : m.span_end].lower()
+        or walking_cue(own)
     ):
-        return m
-    if walking_cue(text[sentence.start : sentence.end]):
         return m
     before = text[max(0, sentence.start - _CONTEXT_CHARS) : sentence.start]
     before = before[before.rfind("\n\n") + 1 :]  # the same paragraph only
@@ -218,7 +246,7 @@ def _modifiers(
         if m.category in _CATEGORY
         and not any(inside(m.modifier_span, t) for t in targets if t != own)
         and not (inside(m.modifier_span, own) and ent.label_ in _ABSENCE_IS_THE_FINDING)
-        and (m.rule.literal != "scheduled" or _PROCEDURE.search(ent.text))
+        and (m.rule.literal not in ("scheduled", "declined") or _PROCEDURE.search(ent.text))
     ]
     found = {_CATEGORY[m.category] for m in cues}
     if section in _SECTION_MODIFIER:
@@ -248,6 +276,8 @@ def _item_modifiers(
         found.add(Modifier.UNCERTAIN)
     if section in _SUSPICION_SECTIONS and concept in _DIAGNOSES:
         found.add(Modifier.UNCERTAIN)
+    if concept is Concept.ANTICOAGULATION and _COMPLETED_COURSE.match(text, end):
+        found.add(Modifier.HISTORICAL)  # "treated with Coumadin for 6 months": a course that ended
     return frozenset(found)
 
 
@@ -286,6 +316,8 @@ def _mention(
     qualifier = dvt_qualifier(text, start, end) if concept is Concept.DVT else None
     if concept is Concept.PAD and _PROCEDURE.search(text[start:end]):
         qualifier = "revascularization"  # "s/p fem-pop bypass": done, and known PAD
+    if Modifier.HYPOTHETICAL in modifiers and _SCHEDULED.search(text):
+        qualifier = "planned"  # "stent booked for 8/3": referred for it, not only offered
     return Mention(
         concept,
         base + start,

@@ -64,7 +64,9 @@ def _row(cells: list[str], width: int) -> bool:
 
 
 _BOX = re.compile(r"\[\s*(?P<tick>[xX\u2713\u2714\u2612*])?\s*\]")
-_BOX_ITEM = re.compile(r"\[\s*(?P<tick>[xX\u2713\u2714\u2612*])?\s*\]\s*(?P<item>[^\[\n]*?)\s*(?=\[|$)")
+_BOX_ITEM = re.compile(
+    r"\[\s*(?P<tick>[xX\u2713\u2714\u2612*])?\s*\]\s*(?P<item>[^\[\n]*?)\s*(?=\[|$)"
+)
 
 
 def reading_text(text: str) -> str:
@@ -140,7 +142,13 @@ def _read_checkboxes(text: str) -> str:
         only_boxes = not head
         ticked = [m.group("item").strip() for m in items if m.group("tick")]
         label = out[-1].strip() if out else ""
-        if only_boxes and label and not _BOX.search(label) and len(label) <= 60 and label[-1:] not in ".:;":
+        if (
+            only_boxes
+            and label
+            and not _BOX.search(label)
+            and len(label) <= 60
+            and label[-1:] not in ".:;"
+        ):
             # "Night pain" over "[ ] Yes  [x] No": the answer to the label above.
             out[-1] = f"{label}: {', '.join(ticked) if ticked else 'none'}."
             continue

@@ -263,6 +263,8 @@ def find_measurements(text: str) -> list[Measurement]:
         w_end = min(keywords[i + 1][0] if i + 1 < len(keywords) else len(text), c_end, k_end + 150)
         values = _values(text, concept, k_end, w_end)
         lead = text[c_start:k_start]
+        # "ABI 1 min post: Right 0.88, Left 0.29": timing after the keyword holds for the list.
+        lead = lead + " " + text[k_end : values[0].start()] if values else lead
         found = []
         for j, m in enumerate(values):
             nxt = values[j + 1].start() if j + 1 < len(values) else w_end

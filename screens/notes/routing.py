@@ -92,7 +92,7 @@ _NOT_CRAMP = re.compile(
 _FOOT_PAIN_CAUSE = re.compile(
     r"\b(?:gout\w*|podagra|neuropath\w*|plantar fasci\w*|morton'?s?|tarsal tunnel|pins and needles|stocking[- ]distribution"
     r"|(?:osteo)?arthrit\w*|bunion\w*|fractur\w*|sprain\w*|erythromelalgia|passive (?:\w+ )?stretch\w*|compartments?"
-    r"|out of proportion|tense)\b",
+    r"|out of proportion|tense|tingl\w*|pins and needles|sheets?|allodyni\w*|hot sand|electric\w*)\b",
     _I,
 )
 _RLS = re.compile(r"\b(?:urge to move|restless|creepy|crawl\w*|(?-i:RLS)|willis[- ]ekbom)\b", _I)
@@ -344,6 +344,11 @@ def _route_exertional(concept: Concept, sentence: str, start: int, span: str) ->
     if _SPORT.search(sentence, lo, hi) or _SPORT_PERSON.search(sentence, lo, hi):
         return C.EXERTIONAL_LEG_PAIN
     return concept
+
+
+def dependency_cue(text: str) -> bool:
+    """Relief by dependency (dangling, getting up, sleeping in a chair), the ischemic sign."""
+    return _DEPENDENCY.search(text) is not None
 
 
 def walking_cue(text: str) -> bool:

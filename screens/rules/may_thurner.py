@@ -14,7 +14,7 @@ v3  only an iliac vein stent or venoplasty (done, not planned) excludes: a docum
     (12-17) with persistent left-leg swelling or venous claudication count; a left-sided DVT code
     of any vein (bodySite or display) counts toward recurrence; Baker's cyst, lymphedema and
     acute trauma explain swelling; anticoagulation is read from active orders of the last year
-    and from notes.
+    and from notes; the anticoagulation-only alert stays off once a stent is scheduled.
 v2  "already known" needs a historical mention (v1 also read current imaging as known).
 v1  initial.
 """
@@ -188,6 +188,20 @@ known_compression = Criterion(
     finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION, require=HISTORY),
     lookback=ANY_TIME,
 )
+stent_planned = Criterion(
+    id="may_thurner.iliac_vein_stent_planned",
+    reads_as="An iliac vein stent or venoplasty on the schedule (Procedure in preparation): referred for it",
+    finds=procedure(load("iliac_vein_intervention"), planned=True),
+    lookback=ANY_TIME,  # a procedure not yet done usually has no date
+)
+stent_planned_note = Criterion(
+    id="may_thurner.iliac_vein_stent_planned_note",
+    reads_as="A note records an iliac vein stent scheduled or booked (not only offered)",
+    finds=note_mention(
+        Concept.ILIAC_VEIN_STENT, qualifier="planned", allow=frozenset({Modifier.HYPOTHETICAL})
+    ),
+    lookback=days(365),
+)
 acute_left_proximal_dvt_dx = Criterion(
     id="may_thurner.acute_left_proximal_dvt_dx",
     reads_as="A diagnosis of acute DVT of the left iliac or femoral veins",
@@ -257,6 +271,7 @@ MAY_THURNER = Screen(
             when=all_of(
                 any_of(left_dvt, compression_imaging, known_compression),
                 any_of(anticoagulated, anticoagulated_note),
+                none_of(stent_planned, stent_planned_note),
             ),
         ),
     ),

@@ -15,7 +15,8 @@ v3  an abnormal index lasts until a newer normal one on the same side, and does 
     an older abnormal index (history counts, with its stated date); an embolic, entrapment or
     other non-atherosclerotic occlusion cancels imaging-only evidence; a young patient's
     exertional pain with a normal ABI is not PAD (CECS screens it); hip or knee joint pain and
-    restless legs are shown as mimics (a sentence about joint pain is not read as claudication,
+    restless legs are shown as mimics; a critically low toe pressure, TcPO2 or ankle pressure, or
+    ischemic rest pain or tissue loss with an abnormal arterial exam, is PAD evidence too (a sentence about joint pain is not read as claudication,
     but arthritis elsewhere in the chart does not cancel claudication: the two coexist).
 v2  a note naming CLTI counts as known PAD (the NLP now emits CLTI apart from PAD).
 v1  initial (with the compression-therapy safety alert).
@@ -187,6 +188,76 @@ claudication_note = Criterion(
     lookback=SYMPTOM_LOOKBACK,
 )
 
+# A limb critically short of blood, or ischemic pain or tissue loss with an abnormal arterial
+# exam, is arterial disease before any index is taken (vignettes labelling; GVG 2019).
+SEVERE = days(365)
+toe_pressure_low = Criterion(
+    id="pad.toe_pressure_below_30",
+    reads_as="A resting toe systolic pressure below 30 mmHg, coded or in a note",
+    finds=lab(load("toe_pressure"), below=30, unit="mm[Hg]", timing=AT_REST),
+    lookback=SEVERE,
+)
+toe_pressure_low_note = Criterion(
+    id="pad.toe_pressure_below_30_note",
+    reads_as="A note or report gives a resting toe systolic pressure below 30 mmHg",
+    finds=note_mention(Concept.TOE_PRESSURE, below=30, qualifier=f"(?:{RESTING})?"),
+    lookback=SEVERE,
+)
+tcpo2_low = Criterion(
+    id="pad.tcpo2_below_30",
+    reads_as="A transcutaneous oxygen pressure below 30 mmHg, coded",
+    finds=lab(load("tcpo2"), below=30, unit="mm[Hg]", timing=AT_REST),
+    lookback=SEVERE,
+)
+tcpo2_low_note = Criterion(
+    id="pad.tcpo2_below_30_note",
+    reads_as="A note or report gives a transcutaneous oxygen pressure below 30 mmHg",
+    finds=note_mention(Concept.TCPO2, below=30, qualifier=f"(?:{RESTING})?"),
+    lookback=SEVERE,
+)
+ankle_pressure_low = Criterion(
+    id="pad.ankle_pressure_below_50",
+    reads_as="A resting ankle systolic pressure below 50 mmHg, coded",
+    finds=lab(load("ankle_pressure"), below=50, unit="mm[Hg]", timing=AT_REST),
+    lookback=SEVERE,
+)
+ankle_pressure_low_note = Criterion(
+    id="pad.ankle_pressure_below_50_note",
+    reads_as="A note or report gives a resting ankle systolic pressure below 50 mmHg",
+    finds=note_mention(Concept.ANKLE_PRESSURE, below=50, qualifier=f"(?:{RESTING})?"),
+    lookback=SEVERE,
+)
+ischemic_pain_or_tissue_loss = Criterion(
+    id="pad.ischemic_rest_pain_or_tissue_loss_note",
+    reads_as="A note describes ischemic rest pain, an arterial or non-healing ulcer, or gangrene of the foot or leg",
+    finds=note_mention(Concept.REST_PAIN),
+    lookback=SYMPTOM_LOOKBACK,
+)
+arterial_ulcer_note = Criterion(
+    id="pad.arterial_ulcer_note",
+    reads_as="A note describes an arterial, ischemic or non-healing ulcer of the foot or leg",
+    finds=note_mention(Concept.ARTERIAL_ULCER),
+    lookback=SYMPTOM_LOOKBACK,
+)
+gangrene_note = Criterion(
+    id="pad.gangrene_note",
+    reads_as="A note describes gangrene of the foot, toe or leg",
+    finds=note_mention(Concept.GANGRENE),
+    lookback=SYMPTOM_LOOKBACK,
+)
+abnormal_arterial_exam = Criterion(
+    id="pad.abnormal_arterial_exam_note",
+    reads_as="A note records absent or diminished foot pulses, monophasic signals, dependent rubor or elevation pallor",
+    finds=note_mention(Concept.PULSE_DEFICIT),
+    lookback=SYMPTOM_LOOKBACK,
+)
+ischemic_skin_signs = Criterion(
+    id="pad.ischemic_signs_note",
+    reads_as="A note records dependent rubor, elevation pallor, cool feet or other ischemic skin signs",
+    finds=note_mention(Concept.ISCHEMIC_SIGNS),
+    lookback=SYMPTOM_LOOKBACK,
+)
+
 # Mimics: shown on the item as alternative explanations; a mimic removes a flag that rests on
 # symptoms alone, never one that rests on a measurement.
 neurogenic_note = Criterion(
@@ -344,6 +415,21 @@ PAD = Screen(
         ),
         exercise_abi_drop,
         all_of(arterial_stenosis_note, none_of(nonatherosclerotic_dx, nonatherosclerotic_note)),
+        all_of(
+            any_of(
+                toe_pressure_low,
+                toe_pressure_low_note,
+                tcpo2_low,
+                tcpo2_low_note,
+                ankle_pressure_low,
+                ankle_pressure_low_note,
+                all_of(
+                    any_of(ischemic_pain_or_tissue_loss, arterial_ulcer_note, gangrene_note),
+                    any_of(abnormal_arterial_exam, ischemic_skin_signs),
+                ),
+            ),
+            none_of(nonatherosclerotic_dx, nonatherosclerotic_note),
+        ),
         all_of(claudication_note, adult, none_of(symptom_mimics)),
         all_of(
             any_of(borderline_abi, borderline_abi_note),

@@ -5,7 +5,7 @@ The two management pitfalls the clinical sources name: compression therapy on an
 off its list; and a known May-Thurner or left iliofemoral DVT left on anticoagulation alone,
 without a stent. Each raises an item of its own (priority soon), unless another item of the
 patient already carries an alert of the same concern; a documented iliac vein stent ends the
-second.
+second, and a stent on the schedule keeps it off (the patient is referred for it).
 
 Owner: vascular surgery clinical lead (see CODEOWNERS).
 Source: Seed 000 (compression pressure necrosis in ischemic limbs; 2024 ACC/AHA); Seed 002 (stent
@@ -150,6 +150,21 @@ stent_note = Criterion(
     lookback=ANY_TIME,
 )
 
+stent_planned = Criterion(
+    id="safety.iliac_vein_stent_planned",
+    reads_as="An iliac vein stent or venoplasty on the schedule (Procedure in preparation): referred for it",
+    finds=procedure(load("iliac_vein_intervention"), planned=True),
+    lookback=ANY_TIME,  # a procedure not yet done usually has no date
+)
+stent_planned_note = Criterion(
+    id="safety.iliac_vein_stent_planned_note",
+    reads_as="A note records an iliac vein stent scheduled or booked (not only offered)",
+    finds=note_mention(
+        Concept.ILIAC_VEIN_STENT, qualifier="planned", allow=frozenset({Modifier.HYPOTHETICAL})
+    ),
+    lookback=days(365),
+)
+
 compression_in_ischemic_limb = all_of(
     any_of(compression_note, compression_order),
     any_of(abi_below_050, abi_below_050_note, clti_dx, clti_note, rest_pain_note, toe_pressure_low),
@@ -158,7 +173,7 @@ compression_in_ischemic_limb = all_of(
 may_thurner_anticoagulation_only = all_of(
     any_of(left_proximal_dvt_dx, left_proximal_dvt_note, compression_known),
     any_of(anticoagulated, anticoagulated_note),
-    none_of(stented, stent_note),
+    none_of(stented, stent_note, stent_planned, stent_planned_note),
 )
 
 SAFETY = Screen(
