@@ -66,13 +66,15 @@ _PROCEDURE = re.compile(
 )
 # A drug given "for 6 months" / "x 3 mo" was a course that ended (unless still going).
 _COMPLETED_COURSE = re.compile(
-    r"(?:\W+\w+){0,3}?\W*(?:for|x|\u00d7)\s*(?:a |an |\d+(?:-\d+)?\s*)(?:mo\b|mos\b|months?|wks?\b|weeks?|days?|years?|yrs?)"
+    r"(?:\W+\w+){0,3}?\W*(?:for|x|\u00d7)\s*(?:a |an |\d+(?:-\d+)?\s*)"
+    r"(?:mo\b|mos\b|months?|wks?\b|weeks?|days?|years?|yrs?)"
     r"(?!\s+(?:now|so far|and counting|to date))",
     re.IGNORECASE,
 )
 # A procedure put on the calendar (not just offered or discussed).
 _SCHEDULED = re.compile(
-    r"\b(?:scheduled|booked|planned|set up|date set|will (?:undergo|have)|referred (?:to|for)|consented|awaiting)\b",
+    r"\b(?:scheduled|booked|planned|set up|date set|will (?:undergo|have)|referred (?:to|for)"
+    r"|consented|awaiting)\b",
     re.IGNORECASE,
 )
 _ABSENCE_IS_THE_FINDING = {
