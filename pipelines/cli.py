@@ -222,6 +222,12 @@ def _print_summary(result: dict[str, object]) -> None:
         f"notes {result['notes']}, mentions {result['mentions']}"
     )
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
+    items = result.get("items") or {}
+    assert isinstance(items, dict)
+    if "open" in items:  # the whole store after this run, not only what it evaluated
+        open_items = items["open"]
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
+        typer.echo(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
     if result.get("writeback"):
         typer.echo(f"write-back: {result['writeback']}")
     if "evaluation" in result:

@@ -99,6 +99,9 @@ RESOURCE_FIELDS: dict[str, Shape] = {
     "subject": {"reference": "VARCHAR", "display": "VARCHAR"},
     "birthDate": "VARCHAR",
     "gender": "VARCHAR",
+    # Patient identity for the review app only (store, never logs): name and identifiers.
+    "name": [{"use": "VARCHAR", "text": "VARCHAR", "family": "VARCHAR", "given": ["VARCHAR"]}],
+    "identifier": [{"use": "VARCHAR", "system": "VARCHAR", "value": "VARCHAR", "type": _CC}],
     "code": _CC,
     "clinicalStatus": _CC,
     "verificationStatus": _CC,
@@ -132,7 +135,7 @@ RESOURCE_FIELDS: dict[str, Shape] = {
 # file is read with this narrow schema (design.md, "Known traps": explicit narrow columns=), the
 # other columns of ``raw_resource`` stay NULL for its rows.
 _TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
-    "Patient": ("birthDate", "gender"),
+    "Patient": ("birthDate", "gender", "name", "identifier"),
     "Condition": (
         "subject",
         "code",

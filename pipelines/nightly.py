@@ -47,6 +47,8 @@ class RunSummary:
     touched_patients: int = 0
     shards: int = 0
     since_not_honoured: list[str] = field(default_factory=list)
+    # The whole store after publish, per screen: items flagged and items open (to do).
+    items: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def is_url(source: str) -> bool:
@@ -157,6 +159,7 @@ def publish(
             evidence=evaluation.evidence,
         )
         summary.publish = counts.as_dict()
+        store.save_patients(staged.tables["patient"])
         finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
     return summary
 
@@ -166,6 +169,7 @@ def finish(
 ) -> None:
     """Export worklist.csv if asked, then mark the run succeeded with its summary."""
     summary.store_url = store_url
+    summary.items = store.item_counts()
     if export_dir is not None:
         export_dir.mkdir(parents=True, exist_ok=True)
         summary.worklist_csv = export_dir / "worklist.csv"
@@ -191,6 +195,7 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
         "touched_patients": summary.touched_patients,
         "shards": summary.shards,
         "since_not_honoured": summary.since_not_honoured,
+        "items": summary.items,
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
     }
 

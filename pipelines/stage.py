@@ -55,7 +55,7 @@ TABLE_SQL = (
     "stg_note_attachment.sql",
 )
 STAGING_SQL = OUTCOME_SQL + TABLE_SQL[1:]
-TABLES = {
+TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
     "patient": ("stg_patient", STG_PATIENT),
     "condition": ("stg_condition", STG_CONDITION),
     "observation": ("stg_observation", STG_OBSERVATION),

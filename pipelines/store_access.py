@@ -11,24 +11,16 @@ import hashlib
 import json
 import secrets
 import uuid
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from pipelines.store_engine import StoreMixin
 from pipelines.store_schema import app_session, app_user, audit_log, utcnow
 
 
-class AccessStoreMixin:
-    engine: sa.Engine
-
-    def write(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
-
-    def read(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
-
+class AccessStoreMixin(StoreMixin):
     def add_user(self, username: str, role: str, password_hash: str) -> None:
         now = utcnow()
         with self.write() as conn:
