@@ -108,6 +108,16 @@ class Store(
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise StoreError when the database does not answer (health checks)."""
+        try:
+            with self.read() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"the worklist store does not answer ({self.engine.dialect.name})"
+            ) from exc
+
     def __enter__(self) -> Store:
         return self
 

@@ -97,8 +97,9 @@ def _nights(runs: Sequence[Any]) -> list[Night]:
         night.resolved += int(publish.get("resolved", 0))
         night.reflagged += int(publish.get("reflagged", 0))
         # Levels: the night's last run wins. Whole-store counts when recorded, else the run's own.
-        items = counts.get("items", {}).get("flagged")
-        night.flagged = {str(k): int(v) for k, v in (items or counts.get("flagged", {})).items()}
+        flagged = counts.get("items", {}).get("flagged") or counts.get("flagged")
+        if isinstance(flagged, dict):  # publish counts alone carry a total, not per screen
+            night.flagged = {str(k): int(v) for k, v in flagged.items()}
         night.quarantined = int(counts.get("quarantined", 0))
         night.notes_unread = int(counts.get("notes_unread", counts.get("notes_unavailable", 0)))
     return [out[d] for d in sorted(out)]
