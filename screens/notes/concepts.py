@@ -90,3 +90,16 @@ class Concept(StrEnum):
     HEART_FAILURE = "heart_failure"  # systemic cause of bilateral edema
     COMPRESSION_STOCKINGS = "compression_stockings"  # compression therapy ordered/advised
     ANTICOAGULATION = "anticoagulation"  # on apixaban/rivaroxaban/warfarin/heparin etc.
+    # Hip/knee/ankle joint pain or arthritis with walking (2024 guideline Table 7 mimic):
+    # "hip/groin ache with walking, worse getting out of the car", "severe R hip OA".
+    JOINT_PAIN = "joint_pain"
+    # Restless legs: an urge to move, eased by moving (the walking relief RLS shares with rest
+    # pain is the trap).
+    RESTLESS_LEGS = "restless_legs"
+    # Non-atherosclerotic arterial disease: embolism/atheroembolism (blue toe), popliteal artery
+    # entrapment, vasculitis, dissection, Buerger's, Raynaud's, frostbite. Not PAD or CLTI.
+    NONATHEROSCLEROTIC_ARTERIAL = "nonatherosclerotic_arterial"
+    # Other explanations of a swollen leg: Baker's cyst, lymphedema, hematoma, acute trauma.
+    OTHER_SWELLING_CAUSE = "other_swelling_cause"
+    # A leg, foot or toe amputation (side in laterality); it ends gangrene or ulcer on that side.
+    AMPUTATION = "amputation"

@@ -99,6 +99,42 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "FORWARD",
         r"\b(?:underwent|had undergone|has undergone|was treated with|were treated with|treated with|was managed with)\b",
     ),
+    # Plans are not things done: "stent scheduled", "plan for fasciotomy", "recommend venous
+    # stenting". Only for procedure-bearing concepts (a therapy "planned" is still ordered).
+    (
+        "scheduled",
+        "HYPOTHETICAL",
+        "BIDIRECTIONAL",
+        r"\b(?:(?:is |was |has been |to be |being )?(?:scheduled|planned|booked|pending|proposed|offered|deferred)"
+        r"|will (?:undergo|have|schedule|proceed|plan|need|get|be (?:scheduled|referred))|plan(?:s|ning|ned)? (?:for|to|on)"
+        r"|recommend(?:s|ed|ing)?|consider(?:s|ed|ing)?|candidate for|referr?(?:ed|al) (?:for|to) (?:consideration of )?"
+        r"|await(?:s|ing)?|to proceed with|would benefit from|may need|might need|possible)\b"
+        r"|\bplan\s*:",
+    ),
+    # Consent and risk lists name what could happen: "risks include bleeding, DVT and amputation".
+    (
+        "risks include",
+        "HYPOTHETICAL",
+        "FORWARD",
+        r"\b(?:risks?(?:,| and) benefits|risks? (?:include|including|such as|discussed|reviewed|explained)|(?:potential |possible )?complications (?:include|including|such as|discussed|reviewed)"
+        r"|consent(?:ed)? (?:for|obtained|signed)|informed consent|counsel(?:l)?ed (?:on|about|regarding)|educated (?:on|about|regarding))\b",
+    ),
+    # A value or finding retracted from the chart is not the patient's ("entered on the wrong
+    # chart", "filed in error"): unlike a negated symptom, this also voids a measured number.
+    (
+        "retracted",
+        "RETRACTED",
+        "BIDIRECTIONAL",
+        r"\b(?:entered (?:on|in|into) (?:the )?wrong (?:chart|patient|record)|wrong (?:chart|patient)|(?:entered|filed|documented|charted|recorded) in error"
+        r"|retracted|erroneous(?:ly)?|spurious|artifactual|invalid(?:ated)?|not (?:the patient's|this patient's))\b",
+    ),
+    # "History is typical for CECS" judges the story; it does not date the disease.
+    (
+        "history is typical",
+        "PSEUDO",
+        "PSEUDO",
+        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible|suggestive|concerning)\b",
+    ),
     (
         "recent history",
         "PSEUDO",
@@ -115,7 +151,11 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
 ]
 
 
-_ALLOWED_TYPES: dict[str, set[str]] = {"underwent": {"cecs", "pad", "iliac_vein_stent"}}
+_PROCEDURE_BEARING = {"cecs", "pad", "iliac_vein_stent"}
+_ALLOWED_TYPES: dict[str, set[str]] = {
+    "underwent": _PROCEDURE_BEARING,
+    "scheduled": _PROCEDURE_BEARING,
+}
 
 
 def _default_rules() -> list[ConTextRule]:

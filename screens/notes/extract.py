@@ -9,6 +9,7 @@ from spacy.tokens import Doc, Span
 
 from screens.model import Modifier
 from screens.notes.concepts import Concept
+from screens.notes.items import is_attributed, is_questioned, item_polarity
 from screens.notes.measurements import Measurement
 from screens.notes.mention import Mention
 from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
@@ -22,11 +23,26 @@ _CATEGORY = {
     "FAMILY": Modifier.FAMILY,
     "HYPOTHETICAL": Modifier.HYPOTHETICAL,
     "POSSIBLE_EXISTENCE": Modifier.UNCERTAIN,
+    "RETRACTED": Modifier.NEGATED,
 }
 _SECTION_MODIFIER = {
     "family_history": Modifier.FAMILY,
     "past_medical_history": Modifier.HISTORICAL,
     "past_surgical_history": Modifier.HISTORICAL,
+}
+# A referral reason or a test's indication names what someone suspects, not what was found:
+# diagnoses there are uncertain (symptoms stay as reported).
+_SUSPICION_SECTIONS = {"referral_reason", "indication"}
+_DIAGNOSES = {
+    Concept.PAD,
+    Concept.CLTI,
+    Concept.DVT,
+    Concept.ILIAC_VEIN_COMPRESSION,
+    Concept.CECS,
+    Concept.ACUTE_COMPARTMENT_SYNDROME,
+    Concept.SPINAL_STENOSIS,
+    Concept.STRESS_FRACTURE,
+    Concept.ARTERIAL_STENOSIS,
 }
 # Hard-wrapped notes put line breaks inside sentences; patterns are written with spaces, so
 # sentences reach spaCy with every whitespace character as a plain space (same offsets).
@@ -93,17 +109,40 @@ def _modifiers(
 ) -> frozenset[Modifier]:
     # A cue inside a target is part of the finding ("pulses not palpable", "no pedal pulses");
     # medspaCy's overlap test misses cues strictly inside a target, so we drop them here.
-    found = {
-        _CATEGORY[m.category]
+    cues = [
+        m
         for m in ent._.modifiers
         if m.category in _CATEGORY
         and not any(s <= m.modifier_span[0] and m.modifier_span[1] <= e for s, e in targets)
-    }
+    ]
+    found = {_CATEGORY[m.category] for m in cues}
     if section in _SECTION_MODIFIER:
         found.add(_SECTION_MODIFIER[section])
-    if measured:
+    if measured and not any(m.category == "RETRACTED" for m in cues):
         # A measured number is a fact even inside "denies X; ABI 0.65" scopes.
         found.discard(Modifier.NEGATED)
+    return frozenset(found)
+
+
+def _item_modifiers(
+    modifiers: frozenset[Modifier],
+    concept: Concept,
+    section: str | None,
+    text: str,
+    start: int,
+    end: int,
+) -> frozenset[Modifier]:
+    """Add what the mention's own list item, question mark or attribution says."""
+    found = set(modifiers)
+    polarity = item_polarity(text, start, end)
+    if polarity is Modifier.NEGATED:
+        found.add(Modifier.NEGATED)
+    elif polarity is True:
+        found.discard(Modifier.NEGATED)
+    if is_questioned(text, start, end) or is_attributed(text, start):
+        found.add(Modifier.UNCERTAIN)
+    if section in _SUSPICION_SECTIONS and concept in _DIAGNOSES:
+        found.add(Modifier.UNCERTAIN)
     return frozenset(found)
 
 
@@ -135,6 +174,7 @@ def _mention(
     concept = route_concept(Concept(ent.label_), text, start, end)
     if concept is None:
         return None
+    modifiers = _item_modifiers(modifiers, concept, sentence.section, text, start, end)
     side = None if concept in _NO_SIDE else side_for_span(text, start, end, sides)
     qualifier = dvt_qualifier(text, start, end) if concept is Concept.DVT else None
     return Mention(

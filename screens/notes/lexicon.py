@@ -24,9 +24,12 @@ SWELL_SITE = (
 )
 # Leg sites typical of exertional compartment syndrome.
 CECS_SITE = (
-    r"(?:shins?|calf|calves|lower legs?|legs?|(?:anterior|lateral|posterior|deep posterior)"
-    r"(?: compartments?| shins?| lower legs?| legs?)?)"
+    r"(?:shins?|calf|calves|lower legs?|legs?"
+    r"|(?:anterior|lateral|posterior|deep posterior|anterolateral|posterolateral|posteromedial)"
+    r"(?: and (?:anterior|lateral|posterior|deep posterior))?(?: compartments?| shins?| lower legs?| legs?| calf| calves))"
 )
+# Joints: pain there with walking is a mimic of claudication when joint cues come with it.
+JOINT_SITE = r"(?:hips?|groin|knees?|ankle joint|patell\w*|tibial tubercle|kneecaps?)"
 
 PAIN = (
     r"(?:pain(?:ful|s)?|aches?|aching|ached|cramp(?:s|ing|y|ed)?|discomfort|fatigue|tired(?:ness)?|heaviness|heavy"

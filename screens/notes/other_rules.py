@@ -199,6 +199,40 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
         r"\bcompression (?:stockings?|hose|socks?|therapy|garments?|wraps?|bandag\w+)\b|\b(?-i:TED) hose\b|\bunna boots?\b|\bmulti-?layer compression\b",
     ),
     (
+        C.JOINT_PAIN,
+        "joint arthritis",
+        r"\b(?:hip|knee|ankle|patellofemoral|tibiofemoral)s?\s+(?:osteo)?arthritis\b|\b(?:osteo)?arthritis (?:of|in) (?:the )?(?:(?:left|right|both|bilateral) )?(?:hips?|knees?|ankles?)\b"
+        r"|\b(?:hip|knee)s? (?-i:OA|DJD)\b|\b(?-i:OA|DJD) (?:of )?(?:the )?(?:(?:left|right|(?-i:R|L)) )?(?:hips?|knees?)\b|\bdegenerative joint disease\b",
+    ),
+    (
+        C.RESTLESS_LEGS,
+        "restless legs",
+        r"\brestless legs?(?: syndrome)?\b|\b(?-i:RLS)\b|\bwillis[- ]ekbom\b|\b(?:irresistible |strong |constant )?urge to move\b",
+    ),
+    (
+        C.NONATHEROSCLEROTIC_ARTERIAL,
+        "non-atherosclerotic arterial disease",
+        r"\b(?:atheroembol\w*|cholesterol (?:crystal )?embol\w*|blue toes?(?: syndrome)?|trash foot"
+        r"|(?<!pulmonary )(?:arterial |distal |peripheral )?embol(?:us|i|ism|ic (?:occlusion|event|disease|source|phenomen\w+|toe))"
+        r"|popliteal (?:artery )?entrapment(?: syndrome)?|(?-i:PAES)|vasculitis|(?:giant cell |takayasu'?s? )arteritis"
+        r"|thromboangiitis obliterans|buerger'?s?(?: disease)?|raynaud'?s?(?: phenomenon| syndrome| disease)?|frost ?bit\w*"
+        r"|cystic adventitial disease|fibromuscular dysplasia|(?:arterial|iliac artery|femoral artery) dissection)\b",
+    ),
+    (
+        C.OTHER_SWELLING_CAUSE,
+        "other cause of leg swelling",
+        r"\bbaker'?s? cysts?\b|\bpopliteal (?:synovial )?cysts?\b|\blymph(?:o)?edema\b|\blymphoedema\b|\bhematomas?\b"
+        r"|\b(?:ankle|knee|calf) (?:sprain|strain|contusion)\b|\bmuscle (?:tear|strain)\b|\bplantaris (?:tear|rupture)\b|\bpseudo-?thrombophlebitis\b",
+    ),
+    (
+        C.AMPUTATION,
+        "amputation",
+        r"\b(?-i:BKA|AKA|TMA|BKAs|AKAs)\b|\b(?:below|above|through)[- ](?:the[- ])?knee amputations?\b"
+        r"|\b(?:transmetatarsal|toe|ray|hallux|digit(?:al)?|forefoot|chopart|lisfranc|syme'?s?|partial foot|minor|major) amputations?\b"
+        r"|\bamputation of (?:the )?(?:(?:left|right) )?(?:(?:great|big|first|second|third|fourth|fifth|\d(?:st|nd|rd|th)) )?(?:toes?|hallux|foot|leg|digits?|ray)\b"
+        r"|\b(?:toes?|hallux|foot|leg|digits?) (?:was |were )?amputated\b",
+    ),
+    (
         C.ANTICOAGULATION,
         "anticoagulant",
         r"\banticoagula\w*|\b(?:apixaban|eliquis|rivaroxaban|xarelto|warfarin|coumadin|dabigatran|pradaxa|edoxaban|savaysa|enoxaparin|lovenox|heparin|fondaparinux|arixtra)\b|\b(?-i:DOAC|NOAC)s?\b",

@@ -14,16 +14,34 @@ from __future__ import annotations
 import re
 
 from screens.notes.concepts import Concept
-from screens.notes.lexicon import DISTAL_VEIN, PROXIMAL_VEIN, SPORT, SPORT_ACTIVITY, SPORT_PERSON
+from screens.notes.lexicon import (
+    DISTAL_VEIN,
+    JOINT_SITE,
+    PROXIMAL_VEIN,
+    SPORT,
+    SPORT_ACTIVITY,
+    SPORT_PERSON,
+)
 
 C = Concept
 _I = re.IGNORECASE
 _CRAMP = re.compile(r"\bstretch\w*|\bpassive dorsiflexion|\bknot(?:ted)?\b", _I)
+# Neurogenic claudication: relief by flexion (leaning forward, the shopping cart), pain brought on
+# by standing, or named spinal stenosis. Relief by sitting alone is not enough (any rest eases
+# claudication): it counts with back, buttock, spine or flexion context in the sentence.
 _NEURO = re.compile(
-    r"\b(?:sit(?:s|ting)?|sits? down|seated|lean(?:s|ing)? forward|bend(?:s|ing)? (?:forward|over)"
-    r"|shopping[- ]cart|cart|lumbar flexion|spinal stenosis|canal stenosis"
-    r"|(?-i:L\d)-(?-i:S?\d) stenosis"
-    r"|(?:with|on|after|by) (?:prolonged )?standing(?! still)|standing alone|neurogenic)\b",
+    r"\b(?:lean(?:s|ing)? (?:forward|over|on)|bend(?:s|ing)? (?:forward|over)|stoop\w*|flex(?:es|ing)? forward"
+    r"|shopping[- ]cart|cart|lumbar flexion|spinal stenosis|canal stenosis|(?-i:L\d)-(?-i:S?\d) stenosis|neurogenic"
+    r"|(?:brought on|provoked|triggered|caused|worse|worsened) (?:by|with|on) (?:prolonged )?(?:standing|extension)"
+    r"|(?:starts?|begins?|comes? on) (?:after|with|on|when) (?:prolonged )?standing|prolonged standing|standing alone"
+    r"|standing (?:at|in|for) (?:the )?(?:sink|line|counter|stove|\d+))\b",
+    _I,
+)
+_SITTING = re.compile(
+    r"\b(?:sit(?:s|ting)?(?: down)?|seated|sat down|has to sit|needs? to sit)\b", _I
+)
+_BACK_CONTEXT = re.compile(
+    r"\b(?:back|lumbar|spin\w*|buttocks?|gluteal|sciatic\w*|flexion|lean\w*|bend\w*|stoop\w*|(?-i:L\d)|numb\w*|tingl\w*|weak\w*)\b",
     _I,
 )
 # Venous claudication needs venous wording: a bursting quality or relief by elevation ("elevator"
@@ -40,12 +58,34 @@ _VENOUS_HISTORY = re.compile(
     _I,
 )
 _REST_RELIEF = re.compile(
-    r"\b(?:reliev\w+|eas(?:es|ed|e|ing)|resolv\w+|subsid\w+|settl\w+|abat\w+|goes away|go(?:es)? away|gone"
-    r"|disappear\w*|improv\w+|better|stops?|recover\w*)\b[^.;]{0,40}?\b(?:rest(?:s|ing)?|standing still"
+    r"\b(?:reliev\w+|relief|eas(?:es|ed|e|ing)|resolv\w+|subsid\w+|settl\w+|abat\w+|goes away|go(?:es)? away|gone"
+    r"|disappear\w*|improv\w+|better|stops?|recover\w*)\b[^.;]{0,40}?\b(?:rest(?:s|ing)?|standing(?! up)|stands?(?! up)|standing still"
     r"|stand(?:s|ing)? still|stopping|stops?|pausing|pauses?|a (?:short |brief )?break)\b"
     r"|\b(?:with|after|on|upon) (?:a (?:few|couple of) minutes of |several minutes of |\d+ minutes of )?rest(?:ing)?\b",
     _I,
 )
+_JOINT_SITE = re.compile(rf"\b{JOINT_SITE}\b", _I)
+# What makes hip or knee pain with walking a joint problem (2024 Table 7: variable distance,
+# better off weight-bearing, pain starting up, stiffness, reduced range of motion).
+_JOINT_CUE = re.compile(
+    r"\b(?:(?-i:OA|DJD)|arthrit\w*|osteoarthrit\w*|joint|range of motion|(?-i:ROM|IR|ER)|weight[- ]?bearing|off (?:her|his|their|the) feet"
+    r"|getting (?:up|out|in)|out of (?:a |the )?(?:chair|car|bed)|start(?:ing)?[- ]up|first (?:few )?steps|stiff\w*|crepitus|variable"
+    r"|kneel\w*|jump\w*|squat\w*|tubercle|patell\w*|effusion|instabilit\w*|giving way|locking)\b",
+    _I,
+)
+# Rest pain eased by dependency (dangling, getting up, sleeping in a chair) is ischemic even when
+# the patient calls it a cramp: the central pitfall of the seed case.
+_DEPENDENCY = re.compile(
+    r"\b(?:dangl\w*|hang(?:s|ing)?|hung|dependen\w*|(?:foot|feet|leg|legs) (?:down|over the (?:side|edge))|(?:over|off) the (?:side|edge) of the bed"
+    r"|edge of the bed|gets? up and walk\w*|getting up and walk\w*|walk\w* around|gets? out of bed|getting out of bed|sleep\w* (?:in|on) (?:a|the|his|her) (?:chair|recliner|couch)"
+    r"|recliner|sits? up)\b",
+    _I,
+)
+_NOT_CRAMP = re.compile(
+    r"\bnot (?:a |really a |true )?(?:calf )?(?:cramps?|knots?|spasms?)\b|\b(?:cramps?|knots?)\W{0,3}\s*(?:is|are|was) (?:a |actually )?(?:burning|aching|pain)",
+    _I,
+)
+_RLS = re.compile(r"\b(?:urge to move|restless|creepy|crawl\w*|(?-i:RLS)|willis[- ]ekbom)\b", _I)
 _STRESS = re.compile(r"\bwarms? up\b|\bstress (?:fracture|reaction)|\btibial border\b", _I)
 _SPORT = re.compile(rf"\b{SPORT}\b", _I)
 _SPORT_ACTIVITY = re.compile(rf"\b{SPORT_ACTIVITY}\b", _I)
@@ -124,13 +164,17 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
     span = sentence[start:end]
     if concept is C.REST_PAIN and _NON_LIMB_BEFORE.search(sentence[max(0, start - 30) : start]):
         return None
-    if concept in _CLAUD_FAMILY or concept is C.REST_PAIN:
+    if concept in _CLAUD_FAMILY or concept in (C.REST_PAIN, C.MUSCLE_CRAMP):
         return _route_exertional(concept, sentence, start, span)
+    if concept is C.NEUROGENIC_CLAUDICATION:
+        return _route_neurogenic(sentence, start, span)
     if concept is C.ARTERIAL_ULCER:
         if _NON_ARTERIAL_ULCER.search(sentence, max(0, start - 25), end):
             return C.NONARTERIAL_ULCER
         if _NON_LIMB_WOUND.search(sentence) and not _LIMB_WORD.search(sentence):
             return None
+    if concept is C.ARTERIAL_STENOSIS:
+        return _route_stenosis(sentence)
     if (
         concept is C.PAD
         and _LAB_FINDING.search(span)
@@ -156,6 +200,54 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
     ):
         return C.CECS
     return concept
+
+
+# A vein report names the artery that crosses the vein ("the right CIA compresses the left CIV"):
+# that artery is the compressor, not an arterial stenosis. A popliteal artery that occludes only
+# with plantarflexion is entrapment, not atherosclerosis.
+_VEIN_COMPRESSION = re.compile(
+    r"\b(?:vein|venous|(?-i:CIV|LCIV|IVUS)|may[- ]?thurner|cockett|iliocaval|venogra\w*)\b", _I
+)
+_DYNAMIC_OCCLUSION = re.compile(
+    r"\b(?:plantar ?flexion|dorsiflexion|provocative|provocation|dynamic|stress (?:maneuver|position\w*)|entrapment|(?-i:PAES))\b",
+    _I,
+)
+
+
+def _route_stenosis(sentence: str) -> Concept | None:
+    if _VEIN_COMPRESSION.search(sentence):
+        return None
+    if _DYNAMIC_OCCLUSION.search(sentence):
+        return C.NONATHEROSCLEROTIC_ARTERIAL
+    return C.ARTERIAL_STENOSIS
+
+
+def _route_neurogenic(sentence: str, start: int, span: str) -> Concept:
+    """Relief by sitting alone is the relief of any rest: neurogenic only with back, buttock,
+    spine or flexion context (or a named neurogenic pattern)."""
+    region = _region(sentence, start)
+    if _NEURO.search(span) or _cue(_NEURO, sentence, region):
+        return C.NEUROGENIC_CLAUDICATION
+    if _SITTING.search(span) and not _cue(_BACK_CONTEXT, sentence, region):
+        return C.CLAUDICATION
+    return C.NEUROGENIC_CLAUDICATION
+
+
+def _route_rest_or_cramp(
+    concept: Concept, sentence: str, region: tuple[int, int], span: str
+) -> Concept | None:
+    """Pain or "cramps" at night: ischemic rest pain when eased by dependency (even when called a
+    cramp), a cramp when eased by stretching, restless legs when an urge to move drives it."""
+    if _cue(_RLS, sentence, region):
+        return C.RESTLESS_LEGS
+    stretch = _cue(_CRAMP, sentence, region)
+    dependency = _cue(_DEPENDENCY, sentence, region) or _NOT_CRAMP.search(sentence) is not None
+    if dependency and not stretch:
+        return C.REST_PAIN
+    if concept is C.MUSCLE_CRAMP or re.search(r"cramp|spasm", span, _I):
+        return C.MUSCLE_CRAMP
+    cramp = re.search(r"cramp|spasm", sentence, _I) is not None
+    return C.MUSCLE_CRAMP if cramp and stretch else concept
 
 
 def _region(sentence: str, start: int) -> tuple[int, int]:
@@ -185,14 +277,15 @@ def _cue(pattern: re.Pattern[str], sentence: str, region: tuple[int, int]) -> bo
 def _route_exertional(concept: Concept, sentence: str, start: int, span: str) -> Concept | None:
     literal = "claudica" in span.lower()
     region = _region(sentence, start)
-    cramp = re.search(r"cramp|spasm", sentence, _I) is not None
-    if concept is C.REST_PAIN and re.search(r"cramp|spasm", span, _I):
-        return C.MUSCLE_CRAMP
-    if concept is C.REST_PAIN:
-        return C.MUSCLE_CRAMP if cramp and _cue(_CRAMP, sentence, region) else concept
+    if concept in (C.REST_PAIN, C.MUSCLE_CRAMP):
+        return _route_rest_or_cramp(concept, sentence, region, span)
+    if _cue(_RLS, sentence, region):
+        return C.RESTLESS_LEGS
     if _cue(_CRAMP, sentence, region) and not literal:
         return C.MUSCLE_CRAMP
-    if _cue(_NEURO, sentence, region):
+    if _cue(_NEURO, sentence, region) or (
+        _cue(_SITTING, sentence, region) and _cue(_BACK_CONTEXT, sentence, region)
+    ):
         return C.NEUROGENIC_CLAUDICATION
     if _cue(_VENOUS_QUALITY, sentence, region) or (
         _cue(_VENOUS_HISTORY, sentence, region) and not _cue(_REST_RELIEF, sentence, region)
@@ -200,6 +293,8 @@ def _route_exertional(concept: Concept, sentence: str, start: int, span: str) ->
         return C.VENOUS_CLAUDICATION
     if _cue(_STRESS, sentence, region) and not literal:
         return C.STRESS_FRACTURE
+    if _JOINT_SITE.search(span) and _cue(_JOINT_CUE, sentence, region):
+        return C.JOINT_PAIN
     if literal:
         return concept
     if _cue(_CECS_CONTEXT, sentence, region):

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 
 # A header is a markdown heading or a short capitalised label ending in a colon at line start.
 _HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*(?P<md>[^\n]+?)[ \t]*$|(?P<label>[A-Z][A-Za-z /&-]{1,40}):)", re.M
+    r"^[ \t]*(?:#+[ \t]*(?P<md>[^\n]+?)[ \t]*$|(?P<label>[A-Z][A-Za-z /&-]{0,40}):)", re.M
 )
+# A "#" line is a markdown heading only when it names a section or is a short title ("## Plan");
+# problem-oriented notes start each assessment line with "#" ("# PAD - ABI 0.62, start ASA"), and
+# those lines are content.
+_MD_TITLE = re.compile(r"^[A-Za-z][A-Za-z /&-]{0,30}$")
 # Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
 _SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 # Lines at least this long that end mid-clause were hard-wrapped by the note's author or system.
@@ -35,9 +39,49 @@ _SECTION_ALIASES = {
     "history of present illness": "history_of_present_illness",
     "hpi": "history_of_present_illness",
     "assessment and plan": "assessment_and_plan",
+    "assessment/plan": "assessment_and_plan",
+    "a/p": "assessment_and_plan",
+    "a&p": "assessment_and_plan",
+    "a": "assessment_and_plan",
+    "p": "assessment_and_plan",
     "assessment": "assessment_and_plan",
     "plan": "assessment_and_plan",
     "impression": "assessment_and_plan",
+    "imp": "assessment_and_plan",
+    "impression/plan": "assessment_and_plan",
+    "recommendations": "assessment_and_plan",
+    "interpretation": "findings",
+    "findings": "findings",
+    "conclusion": "findings",
+    "conclusions": "findings",
+    "result": "findings",
+    "results": "findings",
+    "reason for referral": "referral_reason",
+    "referral reason": "referral_reason",
+    "reason for consult": "referral_reason",
+    "reason for consultation": "referral_reason",
+    "referred for": "referral_reason",
+    "referral": "referral_reason",
+    "indication": "indication",
+    "indications": "indication",
+    "clinical indication": "indication",
+    "past history": "past_medical_history",
+    "pmhx": "past_medical_history",
+    "medical history": "past_medical_history",
+    "surgical history": "past_surgical_history",
+    "pshx": "past_surgical_history",
+    "procedures": "past_surgical_history",
+    "family hx": "family_history",
+    "fam hx": "family_history",
+    "cc": "chief_complaint",
+    "subjective": "history_of_present_illness",
+    "interval history": "history_of_present_illness",
+    "objective": "physical_exam",
+    "pe": "physical_exam",
+    "examination": "physical_exam",
+    "active problems": "problem_list",
+    "problems": "problem_list",
+    "health maintenance": "health_maintenance",
     "physical exam": "physical_exam",
     "exam": "physical_exam",
     "problem list": "problem_list",
@@ -110,8 +154,13 @@ def split_sentences(text: str) -> list[Sentence]:
         line = text[line_start:line_end]
         header = _HEADER.match(line)
         if header is not None and header.group("md") is not None:
-            section = _section_name(header.group("md"))
-            continue
+            title = header.group("md").strip().rstrip(":")
+            if title.lower() in _SECTION_ALIASES or (
+                line.lstrip().startswith("##") and _MD_TITLE.match(title)
+            ):
+                section = _section_name(title)
+                continue
+            header = None  # a "#" problem line: content in the current section
         if header is not None and header.group("label") is not None:
             label = header.group("label")
             # Only known headers, or a label alone on its line, open a section: "CV: Negative

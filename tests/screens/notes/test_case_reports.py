@@ -85,7 +85,7 @@ FOUND: list[tuple[str, str, Concept, str, frozenset[str], object, object]] = [
     ("cr_venous_claudication_elevation", "Bursting pain in the entire left leg after walking; relief takes 20 minutes and comes faster with the leg elevated.", C.VENOUS_CLAUDICATION, "Bursting pain in the entire left leg after walking", A, "left", None),
     ("cr_calf_pain_relieved_by_elevation", "Calf pain on walking, relieved by elevation of the legs.", C.VENOUS_CLAUDICATION, "Calf pain on walking", A, None, None),
     # --- CECS ---
-    ("cr_runner_15_minutes", "A 19-year-old collegiate runner presented with bilateral anterolateral leg pain after 15 minutes of running.", C.EXERTIONAL_LEG_PAIN, "leg pain after 15 minutes of running", A, "bilateral", None),
+    ("cr_runner_15_minutes", "A 19-year-old collegiate runner presented with bilateral anterolateral leg pain after 15 minutes of running.", C.EXERTIONAL_LEG_PAIN, "anterolateral leg pain after 15 minutes of running", A, "bilateral", None),
     ("cr_shins_tighten_km", "40M recreational runner: both anterior shins tighten at about 3 km, forcing him to stop, gone within 15 minutes of rest.", C.EXERTIONAL_LEG_PAIN, "anterior shins tighten at about 3 km", A, "bilateral", None),
     ("cr_dancer_rehearsals", "19F collegiate dancer with anteromedial leg tightness during long rehearsals, always after about 40 minutes of jumping, relieved by rest within 15 minutes.", C.EXERTIONAL_LEG_PAIN, "leg tightness during long rehearsals", A, None, None),
     ("cr_recruit_marching", "A 22-year-old military recruit presented with bilateral lower leg pain during marching, resolving with rest.", C.EXERTIONAL_LEG_PAIN, "lower leg pain during marching", A, "bilateral", None),
