@@ -78,7 +78,10 @@ def run_night(data: StagedSource, as_of: date, store_url: str) -> None:
         counts = store.publish(
             run_id, as_of=as_of, screens=ids, items=evaluation.items, evidence=evaluation.evidence
         )
-        store.finish_run(run_id, status="succeeded", counts=counts.as_dict())
+        store.save_patients(data.staged.tables["patient"])
+        store.finish_run(
+            run_id, status="succeeded", counts={**counts.as_dict(), "items": store.item_counts()}
+        )
     finally:
         store.close()
 
