@@ -24,7 +24,7 @@ from pipelines.synth.cohort import AS_OF_DEFAULT
 from screens.rules import rule_versions, select_screens
 from tests.builders import observation
 
-N_PATIENTS = 150
+N_PATIENTS = 2000  # a night at volume: several worklist pages
 SEED = 7
 AS_OF = AS_OF_DEFAULT
 # The second night with new data: a week after the new ABI below, inside every lookback.

@@ -36,7 +36,9 @@ def test_adding_an_existing_user_is_an_error_not_a_silent_reset(store_url: str) 
     assert users(store_url, "add", "ann", "--role", "coordinator", stdin=PASSWORD + "\n")[0] == 0
     code, out, err = users(store_url, "add", "ann", "--role", "admin", stdin=NEW + "\n")
     assert code == 2 and out == ""
-    assert err.strip() == "vascreen: user ann already exists; a new password is `vascreen users reset`"
+    assert (
+        err.strip() == "vascreen: user ann already exists; a new password is `vascreen users reset`"
+    )
     assert can_log_in(store_url, "ann", PASSWORD) and not can_log_in(store_url, "ann", NEW)
 
 
