@@ -21,7 +21,9 @@ from typing import Any
 from markupsafe import Markup
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -49,9 +51,13 @@ def line_chart(
         if points:
             xs, ys = zip(*points, strict=True)
             axes.plot(xs, ys, marker="o", markersize=3, label=label, color=PALETTE[n % 7])
+    axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=6))
+    axes.xaxis.set_major_formatter(DateFormatter("%b %d"))
     if percent:
         axes.set_ylim(0, 1.05)
         axes.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    else:
+        _counts_axis(axes)
     return _finish(figure, axes, chart_id, title, legend=bool(series))
 
 
@@ -66,7 +72,16 @@ def bar_chart(
         axes.bar(offsets, values, width=width, label=label, color=PALETTE[n % 7])
     ticks = list(nights)[:: max(1, len(nights) // 6)]
     axes.set_xticks([d.toordinal() for d in ticks], [d.strftime("%b %d") for d in ticks])
+    _counts_axis(axes)
     return _finish(figure, axes, chart_id, title, legend=bool(series))
+
+
+def _counts_axis(axes: Any) -> None:
+    """Whole numbers from zero up (a night of zeros is a flat line on the floor)."""
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    top = max((max(line.get_ydata(), default=0) for line in axes.get_lines()), default=0)
+    bars = [p.get_height() for p in axes.patches]
+    axes.set_ylim(0, max(1, top, *bars) * 1.1)
 
 
 def _figure() -> tuple[Figure, Any]:
@@ -81,8 +96,10 @@ def _figure() -> tuple[Figure, Any]:
 
 def _finish(figure: Figure, axes: Any, chart_id: str, title: str, *, legend: bool) -> Markup:
     if legend:
-        axes.legend(fontsize=8, frameon=False, loc="upper left")
-    figure.autofmt_xdate(rotation=0, ha="center")
+        handles = len(axes.get_legend_handles_labels()[0])
+        axes.legend(
+            fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=handles or 1
+        )
     out = io.StringIO()
     # rcParams are global: one chart at a time (the app renders in a thread pool). Text stays
     # <text> (no glyph paths); the salt makes the ids per chart; no date: same data, same SVG.
