@@ -88,6 +88,17 @@ def mrn_expression(mrn_system: str | None) -> sa.ScalarSelect[Any]:
     )
 
 
+def mrn_holders(value: str, mrn_system: str | None) -> sa.Select[Any]:
+    """Patients with an MRN-kind identifier (the site's system, or type MR) equal to `value`
+    (an indexed lookup, for search)."""
+    kinds = patient_identifier.c.type_code == MRN_TYPE
+    if mrn_system:
+        kinds = kinds | (patient_identifier.c.system == mrn_system)
+    return sa.select(patient_identifier.c.patient_id).where(
+        patient_identifier.c.value == value, kinds
+    )
+
+
 def _patient_row(row: dict[str, Any], now: Any) -> dict[str, Any]:
     return {
         "patient_id": row["patient_id"],

@@ -15,7 +15,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from pipelines.store_engine import StoreMixin
-from pipelines.store_patients import mrn_expression
+from pipelines.store_patients import mrn_expression, mrn_holders
 from pipelines.store_review import polars_type
 from pipelines.store_schema import patient
 from pipelines.store_schema import worklist_item as item_t
@@ -68,14 +68,22 @@ class WorklistStoreMixin(StoreMixin):
         self, query: WorklistQuery, *, offset: int, limit: int
     ) -> tuple[pl.DataFrame, int]:
         """One page of the view (rows with identity) and the view's total row count."""
-        mrn = mrn_expression(query.mrn_system).label("mrn")
-        base = _filtered(sa.select(item_t, *_identity(), mrn), query)
-        ordered = base.order_by(*_order(query)).offset(offset).limit(limit)
+        page = _filtered(sa.select(item_t.c.item_id), query).order_by(*_order(query))
         counted = _filtered(sa.select(sa.func.count()).select_from(item_t), query)
         with self.read() as conn:
             total = int(conn.execute(counted).scalar() or 0)
-            rows = [dict(r) for r in conn.execute(ordered).mappings()]
-        return _frame(rows), total
+            ids = list(conn.execute(page.offset(offset).limit(limit)).scalars())
+            # Identity (and its MRN subquery) only for the page's rows, not the whole view.
+            mrn = mrn_expression(query.mrn_system).label("mrn")
+            rows = {
+                r["item_id"]: dict(r)
+                for r in conn.execute(
+                    sa.select(item_t, *_identity(), mrn)
+                    .outerjoin(patient, patient.c.patient_id == item_t.c.patient_id)
+                    .where(item_t.c.item_id.in_(ids))
+                ).mappings()
+            }
+        return _frame([rows[i] for i in ids if i in rows]), total
 
     def worklist_ids(self, query: WorklistQuery) -> list[str]:
         """Every item id of the view, in its order (for "Save and next")."""
@@ -146,8 +154,8 @@ def _filtered(select: sa.Select[Any], query: WorklistQuery) -> sa.Select[Any]:
 def _search(query: WorklistQuery) -> sa.ColumnElement[bool]:
     """Patient id beginning with q, or MRN equal to q, or (names shown) every word in the name."""
     text = query.q.strip()
-    found = item_t.c.patient_id.startswith(text, autoescape=True) | (
-        mrn_expression(query.mrn_system) == text
+    found = item_t.c.patient_id.startswith(text, autoescape=True) | item_t.c.patient_id.in_(
+        mrn_holders(text, query.mrn_system)
     )
     words = text.lower().split()[:MAX_SEARCH_WORDS]
     if query.search_names and words:
