@@ -87,7 +87,8 @@ def evaluate_source(
     flagged: dict[str, set[str]] = {}
     for patient_id, screen_id in evaluation.items.select("patient_id", "screen").iter_rows():
         flagged.setdefault(patient_id, set()).add(screen_id)
-    return score(flagged, labels, [s.id for s in screens])
+    # A stand-alone screen (safety alerts) has no labels to score against: its items are alerts.
+    return score(flagged, labels, [s.id for s in screens if not s.stands_alone])
 
 
 def format_report(scores: list[ScreenScore], *, max_ids: int = 50) -> str:

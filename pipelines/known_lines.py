@@ -2,7 +2,7 @@
 
 A nightly file snapshot is mostly last night's snapshot again. The mirror (`pipelines.mirror`)
 keeps, per staged resource, the hash and length of the record it came from, and per resource of
-an unstaged type (Encounter, ...) the same in ``ignored_line``. Landing (`pipelines.land`)
+an unstaged type (AllergyIntolerance, ...) the same in ``ignored_line``. Landing (`pipelines.land`)
 hashes every record into ``raw_line`` and parses only the records those keys do not match.
 
 A known record is the resource the mirror holds, byte for byte, so its outcome is the one it had:

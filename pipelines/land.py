@@ -82,6 +82,7 @@ _QTY: Shape = {
 }
 _ATT: Shape = {"contentType": "VARCHAR", "data": "VARCHAR", "url": "VARCHAR", "size": "BIGINT"}
 _PERIOD: Shape = {"start": "VARCHAR"}
+_PERIOD_BOTH: Shape = {"start": "VARCHAR", "end": "VARCHAR"}
 
 # Fields every resource lands with, whatever its type (counts, dedupe, entered-in-error).
 BASE_FIELDS: dict[str, Shape] = {
@@ -129,6 +130,7 @@ RESOURCE_FIELDS: dict[str, Shape] = {
     "content": [{"attachment": _ATT}],
     "presentedForm": [_ATT],
     "conclusion": "VARCHAR",
+    "period": _PERIOD_BOTH,  # Encounter.period
 }
 
 # Per staged type, the fields of `RESOURCE_FIELDS` that type has in R4 and staging reads: each
@@ -170,6 +172,7 @@ _TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
         "presentedForm",
         "conclusion",
     ),
+    "Encounter": ("subject", "period"),
 }
 TYPE_FIELDS: dict[str, dict[str, Shape]] = {
     t: {**BASE_FIELDS, **{k: RESOURCE_FIELDS[k] for k in names}}

@@ -14,10 +14,10 @@ NLP and the engine then run over those patients' whole history, read from the mi
 The mirror holds staged rows, not resources: ``resource`` keeps one key row per resource type +
 id (patient id and ``content_hash``), and one table per staged shape (``stg_patient``,
 ``stg_condition``, ``stg_observation``, ``stg_procedure``, ``stg_medication``,
-``stg_note_attachment``) keeps that resource's flattened rows with ``patient_bucket``
-(``md5_number(patient_id) % BUCKETS``), written in bucket order. A shard (a contiguous bucket
-range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB zone maps) and
-never re-runs the staging SQL. Change detection is an anti-join of the incoming
+``stg_note_attachment``, ``stg_encounter``) keeps that resource's flattened rows with
+``patient_bucket`` (``md5_number(patient_id) % BUCKETS``), written in bucket order. A shard (a
+contiguous bucket range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB
+zone maps) and never re-runs the staging SQL. Change detection is an anti-join of the incoming
 ``content_hash`` against the mirror's; only changed resources are flattened on a merge.
 Each ``resource`` row also keeps the hash and length of the NDJSON record it came from and its
 meta (versionId, lastUpdated), and ``ignored_line`` does the same for resources of unstaged
@@ -59,6 +59,7 @@ STAGED_TABLES: dict[str, str] = {
     "stg_procedure": "source_ref, system, code",
     "stg_medication": "source_ref, system, code",
     "stg_note_attachment": "source_ref, attachment_pos",
+    "stg_encounter": "source_ref",
 }
 
 # Long texts kept with ZSTD instead of DuckDB 2.0's default string compression (dict_fsst): on

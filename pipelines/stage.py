@@ -34,6 +34,7 @@ from pipelines.quarantine import (
 from screens.model import (
     QUARANTINE,
     STG_CONDITION,
+    STG_ENCOUNTER,
     STG_MEDICATION,
     STG_OBSERVATION,
     STG_PATIENT,
@@ -53,6 +54,7 @@ TABLE_SQL = (
     "stg_procedure.sql",
     "stg_medication.sql",
     "stg_note_attachment.sql",
+    "stg_encounter.sql",
 )
 STAGING_SQL = OUTCOME_SQL + TABLE_SQL[1:]
 TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
@@ -61,6 +63,7 @@ TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
     "observation": ("stg_observation", STG_OBSERVATION),
     "procedure": ("stg_procedure", STG_PROCEDURE),
     "medication": ("stg_medication", STG_MEDICATION),
+    "encounter": ("stg_encounter", STG_ENCOUNTER),
 }
 COUNT_KEYS = ("read", "quarantined", "staged", "duplicates", "entered_in_error")
 _OUTCOME_KEY = {
@@ -75,7 +78,7 @@ _OUTCOME_KEY = {
 
 @dataclass(frozen=True)
 class StagedData:
-    tables: dict[str, pl.DataFrame]  # patient, condition, observation, procedure, medication, note
+    tables: dict[str, pl.DataFrame]  # TABLES' keys (patient ... encounter) and note
     quarantine: pl.DataFrame  # QUARANTINE
     counts: dict[str, dict[str, int]]  # type -> read/quarantined/staged/duplicates/entered_in_error
     notes_unavailable: int

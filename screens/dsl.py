@@ -74,11 +74,15 @@ class Bounds:
 class Diagnosis:
     valueset: ValueSet
     min_distinct_dates: int = 1
+    active_only: bool = False  # clinicalStatus active/recurrence/relapse (or none) and not abated
+    laterality: frozenset[str] | None = None  # from bodySite, else the code's display
     table: str = "condition"
 
     def describe(self) -> str:
         times = "" if self.min_distinct_dates == 1 else f" on {self.min_distinct_dates}+ dates"
-        return f"a diagnosis in value set `{self.valueset.name}`{times}"
+        active = "an active " if self.active_only else "a "
+        side = f" on the {' or '.join(sorted(self.laterality))} side" if self.laterality else ""
+        return f"{active}diagnosis in value set `{self.valueset.name}`{side}{times}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,9 @@ class Lab:
     bounds: Bounds
     unit: str
     text: str | None = None  # regex on value_str, for results such as "noncompressible"
+    # regex the result's timing must match (fully): "rest", "post_exercise", "pre_exercise",
+    # "post_exercise_1min", "post_exercise_5min", read from the code's display or text
+    timing: str | None = None
     table: str = "observation"
 
     def describe(self) -> str:
@@ -186,8 +193,14 @@ Finder = (
 )
 
 
-def diagnosis(valueset: ValueSet, *, min_distinct_dates: int = 1) -> Diagnosis:
-    return Diagnosis(valueset, min_distinct_dates)
+def diagnosis(
+    valueset: ValueSet,
+    *,
+    min_distinct_dates: int = 1,
+    active_only: bool = False,
+    laterality: frozenset[str] | None = None,
+) -> Diagnosis:
+    return Diagnosis(valueset, min_distinct_dates, active_only, laterality)
 
 
 def procedure(valueset: ValueSet) -> ProcedureFinder:
@@ -209,13 +222,16 @@ def lab(
     at_most: float | None = None,
     below: float | None = None,
     text: str | None = None,
+    timing: str | None = None,
 ) -> Lab:
     if unit not in UCUM_UNITS:
         raise InvalidRuleError(f"lab unit {unit!r} is not a UCUM unit known to vascreen")
     bounds = Bounds(at_least, above, at_most, below)
     if not bounds.is_set() and text is None:
         raise InvalidRuleError("lab() needs a numeric bound or a text pattern")
-    return Lab(valueset, bounds, unit, text)
+    if timing is not None:
+        re.compile(timing)
+    return Lab(valueset, bounds, unit, text, timing)
 
 
 def note_mention(
@@ -263,16 +279,30 @@ def sex(gender: str) -> Sex:
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
+    """One fact a screen looks for.
+
+    `until` makes the fact last until it is superseded: a hit no longer counts once the patient
+    has a hit of any `until` criterion dated after it on the same side (or with no side on
+    either), e.g. a low ABI until a newer normal ABI, a CLTI presentation until a
+    revascularization.
+    """
+
     id: str
     reads_as: str
     finds: Finder
     lookback: Lookback = ANY_TIME
+    until: tuple[Criterion, ...] = ()
+    # Not on a side where any of these has a hit, whatever its date: "a treated leg is excluded,
+    # the untreated other leg still counts".
+    except_sides: tuple[Criterion, ...] = ()
 
     def __post_init__(self) -> None:
         if not _CRITERION_ID.match(self.id):
             raise InvalidRuleError(f"criterion id {self.id!r} is not <screen>.<fact>")
         if not self.reads_as.strip():
             raise InvalidRuleError(f"criterion {self.id} has no reads_as sentence")
+        if any(other.id == self.id for other in (*self.until, *self.except_sides)):
+            raise InvalidRuleError(f"criterion {self.id} cannot be superseded by itself")
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,11 +338,16 @@ def none_of(*terms: Criterion | Logic) -> Logic:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A safety alert attached to a flagged item when `when` holds for the patient."""
+    """A safety alert attached to a flagged item when `when` holds for the patient.
+
+    `concern` names the pitfall; alerts of different screens with the same concern are one
+    warning to the coordinator (a stand-alone safety item is not raised beside it).
+    """
 
     id: str
     reads_as: str
     when: Logic
+    concern: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +371,9 @@ class Screen:
     alerts: tuple[Alert, ...] = ()
     escalations: tuple[Escalation, ...] = ()
     summary: str = ""
+    # A stand-alone screen raises an item only for what no other item of the patient already
+    # carries: its items are dropped where every alert concern is already raised elsewhere.
+    stands_alone: bool = False
     criteria_index: dict[str, Criterion] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -355,6 +393,13 @@ class Screen:
         self.criteria_index.update(seen)
 
     def all_criteria(self) -> Iterator[Criterion]:
+        pending = list(self._direct_criteria())
+        while pending:
+            criterion = pending.pop(0)
+            yield criterion
+            pending[:0] = (*criterion.until, *criterion.except_sides)
+
+    def _direct_criteria(self) -> Iterator[Criterion]:
         yield from self.include.criteria()
         if self.exclude is not None:
             yield from self.exclude.criteria()

@@ -14,7 +14,13 @@ from datetime import date, timedelta
 import polars as pl
 
 from screens import dsl
-from screens.finders import HIT, find_hits, with_code_keys
+from screens.finders import (
+    HIT,
+    drop_superseded,
+    find_hits,
+    sides_from_same_day,
+    with_code_keys,
+)
 from screens.model import (
     EVIDENCE,
     EVIDENCE_ORDER,
@@ -44,6 +50,12 @@ class _Context:
     def criterion_hits(self, criterion: dsl.Criterion) -> pl.DataFrame:
         if criterion.id not in self.hits:
             hits, undated = find_hits(criterion, self.tables, self.as_of)
+            if criterion.until:
+                later = pl.concat([self.criterion_hits(c) for c in criterion.until])
+                hits = drop_superseded(hits, sides_from_same_day(later))
+            if criterion.except_sides:
+                treated = pl.concat([self.criterion_hits(c) for c in criterion.except_sides])
+                hits = drop_superseded(hits, sides_from_same_day(treated), any_time=True)
             self.hits[criterion.id] = hits
             self.patients[criterion.id] = set(hits.get_column("patient_id").to_list())
             if undated:
@@ -183,11 +195,43 @@ def evaluate_screen(
     )
 
 
+def _concerns(screens: Sequence[dsl.Screen]) -> dict[str, str]:
+    return {a.id: a.concern or a.id for screen in screens for a in screen.alerts}
+
+
+def _without_repeated_alerts(
+    result: Evaluation, others: list[Evaluation], concern_of: dict[str, str]
+) -> Evaluation:
+    """A stand-alone screen's items less those whose every alert concern another screen's
+    item of the patient already carries (one warning, on the item already there)."""
+    raised: dict[str, set[str]] = {}
+    for other in others:
+        for patient, alerts in other.items.select("patient_id", "alerts").iter_rows():
+            raised.setdefault(patient, set()).update(concern_of[a] for a in alerts.split())
+    repeated = [
+        patient
+        for patient, alerts in result.items.select("patient_id", "alerts").iter_rows()
+        if {concern_of[a] for a in alerts.split()} <= raised.get(patient, set())
+    ]
+    if not repeated:
+        return result
+    keep = ~pl.col("patient_id").is_in(repeated)
+    return Evaluation(
+        result.evidence.filter(keep), result.items.filter(keep), result.undated_skipped
+    )
+
+
 def evaluate_screens(
     screens: Sequence[dsl.Screen], tables: Mapping[str, pl.DataFrame], as_of: date
 ) -> Evaluation:
     keyed = with_code_keys(tables)  # once for every screen
     results = [evaluate_screen(screen, keyed, as_of) for screen in screens]
+    concern_of = _concerns(screens)
+    flagging = [r for r, s in zip(results, screens, strict=True) if not s.stands_alone]
+    results = [
+        _without_repeated_alerts(r, flagging, concern_of) if s.stands_alone else r
+        for r, s in zip(results, screens, strict=True)
+    ]
     undated: dict[str, int] = {}
     for result in results:
         undated.update(result.undated_skipped)

@@ -10,13 +10,13 @@ count only when final/amended/corrected and in the criterion's UCUM unit (never
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 
 import polars as pl
 
 from screens import dsl
-from screens.valuesets import ValueSet, system_aliases
+from screens.valuesets import ValueSet, load, system_aliases
 
 HIT = {
     "patient_id": pl.String,
@@ -60,15 +60,138 @@ def _code_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 def with_code_keys(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The staged tables with their code keys, so criteria share them (once per table, not
-    once per criterion: the keys of a shard's observations took most of the engine's time)."""
+    once per criterion: the keys of a shard's observations took most of the engine's time).
+
+    Also where a Condition, Procedure, order or result carries no date of its own, it takes the
+    date of its Encounter (real Conditions often have none: only their Encounter is dated).
+    """
+    tables = with_encounter_dates(tables)
     return {
         name: _code_keys(frame) if name in CODED_TABLES and "_norm" not in frame.columns else frame
         for name, frame in tables.items()
     }
 
 
+DATE_COLUMN = {
+    "condition": "recorded_on",
+    "procedure": "performed_on",
+    "medication": "authored_on",
+    "observation": "effective_on",
+}
+
+
+def with_encounter_dates(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Undated rows take their Encounter's start date (or end date when it has no start)."""
+    out = dict(tables)
+    encounters = tables.get("encounter")
+    if encounters is None or encounters.is_empty():
+        return out
+    dates = encounters.select("encounter_id", _enc_on=pl.coalesce("start_on", "end_on")).unique(
+        "encounter_id", keep="first"
+    )
+    for name, column in DATE_COLUMN.items():
+        frame = tables.get(name)
+        if frame is None or "encounter_id" not in frame.columns or "_enc_filled" in frame.columns:
+            continue
+        out[name] = (
+            frame.join(dates, on="encounter_id", how="left", maintain_order="left")
+            .with_columns(pl.coalesce(column, "_enc_on").alias(column))
+            .drop("_enc_on")
+            .with_columns(_enc_filled=pl.lit(True))
+        )
+    return out
+
+
+# Measurement value sets: a panel component whose own code names none of them takes its
+# panel's concept ("Compartment pressure test, R anterior" > "1 min post-exercise": 36 mmHg).
+MEASUREMENT_VALUESETS = (
+    "abi",
+    "tbi",
+    "toe_pressure",
+    "ankle_pressure",
+    "tcpo2",
+    "compartment_pressure",
+)
+
+_POST_1 = re.compile(r"\b(?:1|one)[- ]?min(?:ute)?s?\b|\bimmediate(?:ly)?\b", re.IGNORECASE)
+_POST_5 = re.compile(r"\b(?:5|five)[- ]?min(?:ute)?s?\b", re.IGNORECASE)
+_POST = re.compile(
+    r"\bpost[- ]?(?:exercise|ex\b|treadmill|walk\w*)|\bafter (?:exercise|treadmill|walking)"
+    r"|\bexercise\b(?! test)|\btreadmill\b|\brecovery\b",
+    re.IGNORECASE,
+)
+_PRE = re.compile(
+    r"\bpre[- ]?(?:exercise|ex\b|treadmill)|\bbefore exercise|\bbaseline\b|\bresting\b|\bat rest\b",
+    re.IGNORECASE,
+)
+_SIDE_TEXT = re.compile(
+    r"\b(?:(?P<left>left|lt|(?-i:L|LLE))|(?P<right>right|rt|(?-i:R|RLE))|(?P<bilateral>bilateral|both|(?-i:BLE)))\b",
+    re.IGNORECASE,
+)
+
+
+def result_timing(display: str | None) -> str:
+    """A coded result's timing from its name: pre_exercise, post_exercise_1min,
+    post_exercise_5min, post_exercise, or rest."""
+    if not display:
+        return "rest"
+    if _PRE.search(display) and not _POST.search(display.replace("pre", "")):
+        return "pre_exercise"
+    if _POST.search(display):
+        if _POST_1.search(display):
+            return "post_exercise_1min"
+        if _POST_5.search(display):
+            return "post_exercise_5min"
+        return "post_exercise"
+    return "rest"
+
+
+def _per_name(column: pl.Expr, read: Callable[[str | None], str | None]) -> pl.Expr:
+    """`read` applied once per distinct name (displays repeat across millions of rows)."""
+
+    def batch(names: pl.Series) -> pl.Series:
+        distinct = names.drop_nulls().unique().to_list()
+        mapping = {name: read(name) for name in distinct}
+        return names.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+    return column.map_batches(batch, return_dtype=pl.String)
+
+
+def side_of(text: str | None) -> str | None:
+    """left | right | bilateral named in a code's display, if exactly one is."""
+    if not text:
+        return None
+    sides = {k for m in _SIDE_TEXT.finditer(text) for k, v in m.groupdict().items() if v}
+    return sides.pop() if len(sides) == 1 else None
+
+
 def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
-    """Rows of `frame` (a coded table with its keys: `with_code_keys`) in `vs`."""
+    """Rows of `frame` (a coded table with its keys: `with_code_keys`) in `vs`; for results,
+    also panel components that name no measurement of their own but whose panel is in `vs`."""
+    found = _matching(frame, vs)
+    if "panel_display" not in frame.columns or vs.name not in MEASUREMENT_VALUESETS:
+        return found
+    components = frame.filter(
+        pl.col("panel_code").is_not_null() | pl.col("panel_display").is_not_null()
+    ).with_row_index("_c")
+    if components.is_empty():
+        return found
+    named = pl.concat([_matching(components, load(name)) for name in MEASUREMENT_VALUESETS])
+    unnamed = components.filter(~pl.col("_c").is_in(named["_c"].implode()))
+    as_panel = _code_keys(
+        unnamed.with_columns(
+            system=pl.col("panel_system"),
+            code=pl.col("panel_code"),
+            display=pl.col("panel_display"),
+        )
+    )
+    inherited = unnamed.filter(pl.col("_c").is_in(_matching(as_panel, vs)["_c"].implode()))
+    if inherited.is_empty():
+        return found
+    return pl.concat([found, inherited.drop("_c")]).unique(maintain_order=True)
+
+
+def _matching(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
     every = frame
     frame = every.filter(pl.col("_sys").is_in(list(vs.systems)))
     exact = pl.DataFrame(
@@ -111,28 +234,55 @@ def _bounds(expr: pl.Expr, bounds: dsl.Bounds) -> pl.Expr:
     return cond
 
 
-def _find_diagnosis(f: dsl.Diagnosis, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+ACTIVE_CONDITION_STATUSES = ("active", "recurrence", "relapse")
+
+
+def _find_diagnosis(
+    f: dsl.Diagnosis, tables: Mapping[str, pl.DataFrame], as_of: date
+) -> pl.DataFrame:
     frame = _table(tables, "condition").filter(
         pl.col("verification_status").is_null()
         | ~pl.col("verification_status").is_in(EXCLUDED_CONDITION_VERIFICATION)
     )
+    if f.active_only:
+        # clinicalStatus inactive/remission/resolved, or an abatement on or before as_of, ends it.
+        frame = frame.filter(
+            pl.col("clinical_status").is_null()
+            | pl.col("clinical_status").is_in(ACTIVE_CONDITION_STATUSES)
+        )
+        if "abated_on" in frame.columns:
+            frame = frame.filter(pl.col("abated_on").is_null() | (pl.col("abated_on") > as_of))
+    found = _in_valueset(frame, f.valueset)
+    coded_side = pl.col("laterality") if "laterality" in found.columns else pl.lit(None, pl.String)
+    found = found.with_columns(_side=pl.coalesce(coded_side, _per_name(pl.col("display"), side_of)))
+    if f.laterality is not None:
+        found = found.filter(pl.col("_side").is_in(sorted(f.laterality)))
     return _hits(
-        _in_valueset(frame, f.valueset),
+        found,
         patient_id=pl.col("patient_id"),
         source_ref=pl.col("source_ref"),
         observed_on=pl.col("recorded_on"),
+        laterality=pl.col("_side"),
     )
+
+
+# A Procedure only planned ("preparation"), not done or stopped before it began is not a
+# procedure the patient had (a stent that is only scheduled leaves May-Thurner untreated).
+EXCLUDED_PROCEDURE_STATUSES = ("entered-in-error", "not-done", "preparation", "unknown")
 
 
 def _find_procedure(f: dsl.ProcedureFinder, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     frame = _table(tables, "procedure").filter(
-        pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_ORDER_STATUSES)
+        pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_PROCEDURE_STATUSES)
     )
+    found = _in_valueset(frame, f.valueset)
+    coded_side = pl.col("laterality") if "laterality" in found.columns else pl.lit(None, pl.String)
     return _hits(
-        _in_valueset(frame, f.valueset),
+        found,
         patient_id=pl.col("patient_id"),
         source_ref=pl.col("source_ref"),
         observed_on=pl.col("performed_on"),
+        laterality=pl.coalesce(coded_side, _per_name(pl.col("display"), side_of)),
     )
 
 
@@ -168,6 +318,17 @@ def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
             value_num=pl.when(from_string).then(as_number).otherwise(pl.col("value_num")),
             unit=pl.when(from_string).then(pl.lit("1")).otherwise(pl.col("unit")),
         ).filter((pl.col("unit") == f.unit) & _bounds(pl.col("value_num"), f.bounds))
+    named = pl.col("display")
+    if "panel_display" in frame.columns:
+        named = pl.concat_str(
+            [pl.col("panel_display"), pl.col("display")], separator=" ", ignore_nulls=True
+        )
+    frame = frame.with_columns(_named=named)
+    if f.timing is not None:
+        timing = _per_name(pl.col("_named"), result_timing)
+        frame = frame.filter(timing.str.contains(f"^(?:{f.timing})$"))
+    # A result named "R ABI" or a panel "Compartment pressure test, L anterior" states its side.
+    laterality = pl.coalesce(pl.col("laterality"), _per_name(pl.col("_named"), side_of))
     return _hits(
         frame,
         patient_id=pl.col("patient_id"),
@@ -175,16 +336,20 @@ def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         observed_on=pl.col("effective_on"),
         value=pl.col("value_num"),
         unit=pl.col("unit"),
-        laterality=pl.col("laterality"),
+        laterality=laterality,
     )
 
 
 def _mention_hits(frame: pl.DataFrame) -> pl.DataFrame:
+    # A finding the note dates itself ("ABI 0.58 (2019)") is observed then, not on the note's date.
+    observed = (
+        pl.coalesce("stated_on", "note_on") if "stated_on" in frame.columns else pl.col("note_on")
+    )
     return _hits(
         frame,
         patient_id=pl.col("patient_id"),
         source_ref=pl.col("source_ref"),
-        observed_on=pl.col("note_on"),
+        observed_on=observed,
         value=pl.col("value"),
         unit=pl.col("unit"),
         laterality=pl.col("laterality"),
@@ -219,7 +384,7 @@ def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.Dat
         frame = frame.filter(_bounds(pl.col("value"), f.bounds))
     if f.qualifier is not None:
         frame = frame.filter(
-            pl.col("qualifier").str.contains(f"^(?:{f.qualifier})$").fill_null(False)
+            pl.col("qualifier").fill_null("").str.contains(f"^(?:{f.qualifier})$")
         )
     if f.laterality is not None:
         frame = frame.filter(pl.col("laterality").is_in(sorted(f.laterality)))
@@ -275,7 +440,7 @@ def find_hits(
     if isinstance(f, dsl.Age | dsl.Sex):
         return _find_patient(f, tables, as_of), 0
     if isinstance(f, dsl.Diagnosis):
-        hits = _find_diagnosis(f, tables)
+        hits = _find_diagnosis(f, tables, as_of)
     elif isinstance(f, dsl.ProcedureFinder):
         hits = _find_procedure(f, tables)
     elif isinstance(f, dsl.MedicationFinder):
@@ -301,3 +466,55 @@ def find_hits(
         )
         hits = hits.join(enough.select("patient_id"), on="patient_id", how="semi")
     return hits, undated
+
+
+def drop_superseded(
+    hits: pl.DataFrame, later: pl.DataFrame, *, any_time: bool = False
+) -> pl.DataFrame:
+    """`hits` less those followed by a `later` hit of the same patient, dated after them, on the
+    same side (a side missing on either, or bilateral, matches any side). With `any_time`, a
+    `later` hit on the same side removes them whatever its date (a treated leg)."""
+    if hits.is_empty() or later.is_empty():
+        return hits
+    indexed = hits.with_row_index("_hit")
+    same_side = (
+        pl.col("laterality").is_null()
+        | pl.col("_later_side").is_null()
+        | (pl.col("laterality") == pl.col("_later_side"))
+        | (pl.col("laterality") == "bilateral")
+        | (pl.col("_later_side") == "bilateral")
+    )
+    ended = (
+        indexed.join(
+            later.select(
+                "patient_id",
+                pl.col("observed_on").alias("_later_on"),
+                pl.col("laterality").alias("_later_side"),
+            ),
+            on="patient_id",
+        )
+        .filter((pl.lit(any_time) | (pl.col("_later_on") > pl.col("observed_on"))) & same_side)
+        .select("_hit")
+        .unique()
+    )
+    return indexed.join(ended, on="_hit", how="anti").drop("_hit")
+
+
+def sides_from_same_day(hits: pl.DataFrame) -> pl.DataFrame:
+    """Unsided hits take the side of a sided hit of the same patient on the same day: a CPT
+    code without a side and the ICD-10-PCS code of the same operation ("Release Right Lower
+    Leg Fascia") describe one procedure."""
+    if hits.is_empty() or hits["laterality"].null_count() == 0:
+        return hits
+    sided = (
+        hits.filter(pl.col("laterality").is_not_null() & pl.col("observed_on").is_not_null())
+        .group_by("patient_id", "observed_on")
+        .agg(pl.col("laterality").unique().alias("_sides"))
+        .filter(pl.col("_sides").list.len() == 1)
+        .select("patient_id", "observed_on", pl.col("_sides").list.first().alias("_same_day"))
+    )
+    return (
+        hits.join(sided, on=["patient_id", "observed_on"], how="left", maintain_order="left")
+        .with_columns(laterality=pl.coalesce("laterality", "_same_day"))
+        .drop("_same_day")
+    )

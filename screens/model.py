@@ -137,6 +137,15 @@ STG_MEDICATION = {  # one row per MedicationRequest x coding (medicationCodeable
     "authored_on": pl.Date,
 }
 
+STG_ENCOUNTER = {  # one row per Encounter
+    "patient_id": pl.String,
+    "source_ref": pl.String,  # "Encounter/<id>"
+    "encounter_id": pl.String,  # the id other staged rows name in their encounter_id
+    "status": pl.String,  # planned | in-progress | finished | ... (never entered-in-error)
+    "start_on": pl.Date,  # period.start; NULL when absent
+    "end_on": pl.Date,  # period.end; NULL when absent (e.g. still in progress)
+}
+
 STG_NOTE = {  # one row per DocumentReference / DiagnosticReport with decodable text
     "patient_id": pl.String,
     "source_ref": pl.String,  # "DocumentReference/<id>" | "DiagnosticReport/<id>"
@@ -163,6 +172,7 @@ STG_NOTE_MENTION = {  # one row per concept mention
     "unit": pl.String,
     "qualifier": pl.String,  # e.g. "noncompressible", "post_exercise_1min", "anterior"
     "section": pl.String,
+    "stated_on": pl.Date,  # the date the note states for the finding ("ABI 0.58 (2019)"), else NULL
 }
 
 # ---- evidence and worklist (produced by screens/engine) ----------------------------------------

@@ -16,10 +16,26 @@ def _criterion_line(criterion: dsl.Criterion) -> str:
     return f"{criterion.reads_as}{_lookback(criterion)}. `{criterion.id}`"
 
 
+def _until_lines(criterion: dsl.Criterion, depth: int) -> list[str]:
+    """A superseded fact names what ends it, one level deeper."""
+    pad = "   " * depth
+    lines: list[str] = []
+    for head, others in (
+        ("Ends when, later and on the same side:", criterion.until),
+        ("Not on a side with, at any time:", criterion.except_sides),
+    ):
+        if others:
+            lines.append(f"{pad}- {head}")
+        for other in others:
+            lines.append(f"{pad}   - {_criterion_line(other)}")
+            lines.extend(_until_lines(other, depth + 2))
+    return lines
+
+
 def _logic_lines(node: dsl.Criterion | dsl.Logic, depth: int) -> list[str]:
     pad = "   " * depth
     if isinstance(node, dsl.Criterion):
-        return [f"{pad}- {_criterion_line(node)}"]
+        return [f"{pad}- {_criterion_line(node)}", *_until_lines(node, depth + 1)]
     head = {"all": "ALL of", "any": "ANY of", "none": "NONE of"}[node.op]
     lines = [f"{pad}- {head}:"]
     for term in node.terms:
@@ -54,7 +70,8 @@ def render_screen(screen_id: str) -> str:
         lines.append("")
     if screen.mimics:
         lines += ["## Shown to the reviewer as alternative explanations", ""]
-        lines += [f"- {_criterion_line(m)}" for m in screen.mimics]
+        for mimic in screen.mimics:
+            lines += [f"- {_criterion_line(mimic)}", *_until_lines(mimic, 1)]
         lines.append("")
     if screen.alerts:
         lines += ["## Safety alerts", ""]

@@ -109,7 +109,7 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         r"|will (?:undergo|have|schedule|proceed|plan|need|get|be (?:scheduled|referred))|plan(?:s|ning|ned)? (?:for|to|on)"
         r"|recommend(?:s|ed|ing)?|consider(?:s|ed|ing)?|candidate for|referr?(?:ed|al) (?:for|to) (?:consideration of )?"
         r"|await(?:s|ing)?|to proceed with|would benefit from|may need|might need|possible)\b"
-        r"|\bplan\s*:",
+        r"|(?<!and )(?<!& )(?<!/)\bplan\s*:",
     ),
     # Consent and risk lists name what could happen: "risks include bleeding, DVT and amputation".
     (
@@ -133,7 +133,7 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "history is typical",
         "PSEUDO",
         "PSEUDO",
-        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible|suggestive|concerning)\b",
+        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible)\b",
     ),
     (
         "recent history",

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import date, timedelta
 from functools import lru_cache
 
 from spacy.tokens import Doc, Span
 
 from screens.model import Modifier
 from screens.notes.concepts import Concept
+from screens.notes.dates import StatedDate, date_for, find_dates
 from screens.notes.items import is_attributed, is_questioned, item_polarity
 from screens.notes.measurements import Measurement
 from screens.notes.mention import Mention
 from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
-from screens.notes.routing import dvt_qualifier, route_concept
+from screens.notes.routing import dvt_qualifier, route_concept, sport_cue, walking_cue
 from screens.notes.sentences import Sentence, split_sentences
 from screens.notes.sides import find_sides, side_for_span
 
@@ -47,6 +50,20 @@ _DIAGNOSES = {
 # Hard-wrapped notes put line breaks inside sentences; patterns are written with spaces, so
 # sentences reach spaCy with every whitespace character as a plain space (same offsets).
 _SPACES = str.maketrans("\n\r\t\f\v", "     ")
+# A plan ("scheduled", "recommend") makes a procedure not yet done; a diagnosis named beside a
+# pending test is still the diagnosis.
+_PROCEDURE = re.compile(
+    r"fasciotom|stent|bypass|graft|angioplast|venoplast|atherectom|endarterectom|revasculari|interven|release|amputat",
+    re.IGNORECASE,
+)
+MEASURED_CONCEPTS = {
+    Concept.ABI,
+    Concept.TBI,
+    Concept.TOE_PRESSURE,
+    Concept.ANKLE_PRESSURE,
+    Concept.TCPO2,
+    Concept.COMPARTMENT_PRESSURE,
+}
 _NO_SIDE = {
     Concept.HEART_FAILURE,
     Concept.ANTICOAGULATION,
@@ -57,28 +74,83 @@ _NO_SIDE = {
 }
 
 
-def extract_mentions(text: str) -> list[Mention]:
-    """All concept mentions in one note, ordered by (span_start, concept)."""
+# A finding the note dates more than this before itself is history ("left DVT in 2019" in a
+# 2026 note), whatever tense the sentence uses.
+HISTORY_AFTER = timedelta(days=365)
+
+
+def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
+    """All concept mentions in one note, ordered by (span_start, concept).
+
+    With the note's date, a date the note states for a finding ("ABI 0.58 (2019)") becomes the
+    mention's `stated_on`, and a non-measured finding dated over a year before the note is
+    marked historical.
+    """
     lowered = text.lower()
     if len(lowered) != len(text):  # a few code points lower-case to two; keep offsets aligned
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     if not text or not has_keyword(lowered):
         return []
     mentions: list[Mention] = []
-    for s in split_sentences(text):
+    sentences = split_sentences(text)
+    for i, s in enumerate(sentences):
         if has_keyword(lowered, s.start, s.end):
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
-            mentions.extend(_shifted(m, s.start) for m in found)
+            for m, stated in found:
+                m = _dated(_shifted(m, s.start), stated, note_on)
+                mentions.append(_in_note_context(m, text, sentences, i))
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
+
+
+def _in_note_context(m: Mention, text: str, sentences: list[Sentence], index: int) -> Mention:
+    """Exertional pain with no walking in its sentence, in a note that names the sport or the
+    athlete one or two sentences earlier ("17M midfielder. Burning in both shins ~15 min in"),
+    is the CECS pattern, not claudication."""
+    if (
+        m.concept is not Concept.CLAUDICATION
+        or "claudica" in text[m.span_start : m.span_end].lower()
+    ):
+        return m
+    sentence = text[sentences[index].start : sentences[index].end]
+    if walking_cue(sentence):
+        return m
+    context = " ".join(text[s.start : s.end] for s in sentences[max(0, index - 2) : index])
+    if sport_cue(context) and not walking_cue(context):
+        return replace(m, concept=Concept.EXERTIONAL_LEG_PAIN)
+    return m
+
+
+def _dated(m: Mention, stated: StatedDate | None, note_on: date | None) -> Mention:
+    if stated is None or note_on is None:
+        return m
+    on = stated.resolve(note_on)
+    if on is None or on > note_on:
+        return m
+    modifiers = m.modifiers
+    if m.value is None and m.concept not in MEASURED_CONCEPTS and on < note_on - HISTORY_AFTER:
+        modifiers = modifiers | {Modifier.HISTORICAL}
+    return replace(m, stated_on=on, modifiers=modifiers)
 
 
 # Mentions depend only on the sentence text and its section (spaCy sees one sentence at a time),
 # so identical sentences are read once. Templated and copied-forward text repeats a lot (the
 # synthetic cohort: 103k candidate sentences, 725 distinct); bounded so memory stays flat.
 @lru_cache(maxsize=200_000)
-def _mentions_in_sentence(sentence_text: str, section: str | None) -> tuple[Mention, ...]:
+def _mentions_in_sentence(
+    sentence_text: str, section: str | None
+) -> tuple[tuple[Mention, StatedDate | None], ...]:
     doc = build_nlp()(sentence_text)
-    return tuple(_sentence_mentions(Sentence(0, len(sentence_text), section), doc))
+    mentions = _sentence_mentions(Sentence(0, len(sentence_text), section), doc)
+    dates = find_dates(sentence_text)
+    return tuple(
+        (
+            m,
+            date_for(sentence_text, m.span_start, m.span_end, dates, measured=m.value is not None)
+            if dates
+            else None,
+        )
+        for m in mentions
+    )
 
 
 def _shifted(m: Mention, offset: int) -> Mention:
@@ -114,6 +186,7 @@ def _modifiers(
         for m in ent._.modifiers
         if m.category in _CATEGORY
         and not any(s <= m.modifier_span[0] and m.modifier_span[1] <= e for s, e in targets)
+        and (m.rule.literal != "scheduled" or _PROCEDURE.search(ent.text))
     ]
     found = {_CATEGORY[m.category] for m in cues}
     if section in _SECTION_MODIFIER:
@@ -157,6 +230,8 @@ def _mention(
     start, end = ent.start_char, ent.end_char
     base = sentence.start
     modifiers = _modifiers(ent, sentence.section, measurement is not None, targets)
+    if measurement is not None and measurement.before_treatment:
+        modifiers = modifiers | {Modifier.HISTORICAL}
     if measurement is not None:
         return Mention(
             measurement.concept,
@@ -177,6 +252,8 @@ def _mention(
     modifiers = _item_modifiers(modifiers, concept, sentence.section, text, start, end)
     side = None if concept in _NO_SIDE else side_for_span(text, start, end, sides)
     qualifier = dvt_qualifier(text, start, end) if concept is Concept.DVT else None
+    if concept is Concept.PAD and _PROCEDURE.search(text[start:end]):
+        qualifier = "revascularization"  # "s/p fem-pop bypass": done, and known PAD
     return Mention(
         concept,
         base + start,

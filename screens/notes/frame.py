@@ -13,7 +13,7 @@ def extract_mention_frame(notes: pl.DataFrame) -> pl.DataFrame:
     rows: dict[str, list[object]] = {name: [] for name in STG_NOTE_MENTION}
     for note in notes.select("patient_id", "source_ref", "note_on", "text").iter_rows(named=True):
         text = note["text"] or ""
-        for m in extract_mentions(text):
+        for m in extract_mentions(text, note["note_on"]):
             values = {
                 "patient_id": note["patient_id"],
                 "source_ref": note["source_ref"],
@@ -30,6 +30,7 @@ def extract_mention_frame(notes: pl.DataFrame) -> pl.DataFrame:
                 "unit": m.unit,
                 "qualifier": m.qualifier,
                 "section": m.section,
+                "stated_on": m.stated_on,
             }
             for name, value in values.items():
                 rows[name].append(value)

@@ -61,7 +61,7 @@ def _item_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return lo, len(text) if nxt is None else nxt.start()
 
 
-def item_polarity(text: str, start: int, end: int) -> Modifier | None | bool:
+def item_polarity(text: str, start: int, end: int) -> Modifier | bool | None:
     """The polarity a list mark gives the mention at [start, end) of a sentence.
 
     Returns Modifier.NEGATED for a negative mark, True for an explicit positive mark (which

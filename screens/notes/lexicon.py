@@ -54,8 +54,12 @@ SPORT_ACTIVITY = (
     r"|physical training|(?-i:PT) runs?|conditioning|laps?|track|cross[- ]country)"
 )
 # People described by their sport: context for routing, not a trigger in target patterns.
-SPORT_PERSON = r"(?:runners?|joggers?|athletes?|dancers?|players?|recruits?|soldiers?|cadets?|marathoners?|triathletes?)"
-DISTANCE = r"(?:miles?|km|kilomet(?:er|re)s?|\d+ ?k\b)"
+SPORT_PERSON = (
+    r"(?:runners?|joggers?|athletes?|dancers?|players?|recruits?|soldiers?|cadets?|marathoners?|triathletes?"
+    r"|midfielders?|strikers?|sprinters?|swimmers?|cyclists?|rowers?|skiers?|gymnasts?|footballers?|hurdlers?"
+    r"|wrestlers?|boxers?|trainees?|marines?|infantry(?:man)?|servicem[ae]n|military)"
+)
+DISTANCE = r"(?:miles?|mi\b|km|kilomet(?:er|re)s?|\d+ ?k\b)"
 SPORT = rf"(?:{SPORT_ACTIVITY}|{DISTANCE})"
 
 

@@ -30,7 +30,7 @@ _KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
     (
         C.TCPO2,
         re.compile(
-            r"\b(?:TcPO2|TcO2|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b",
+            r"\b(?:TcPO2|TcO2|tc ?PO2|(?-i:TCOM)|transcutaneous (?:oxygen|O2|partial pressure of oxygen|oximetry)(?: tension| pressure| measurement)?s?)\b",
             _I,
         ),
     ),
@@ -50,11 +50,17 @@ _KEYWORDS: list[tuple[Concept, re.Pattern[str]]] = [
     (
         C.ABI,
         re.compile(
-            r"\b(?:ABI(?:s|x)?|ankle[- /](?:brachial|arm) (?:(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b",
+            r"\b(?:ABI(?:'?s|x)?|ABPI(?:'?s)?|(?-i:AAI|ABIs|API)|ankle[- /](?:brachial|arm) (?:(?:systolic )?(?:pressure )?(?:index|indices|indexes|ratios?))|ankle[- ]brachial|(?-i:A/A) ratio)\b",
             _I,
         ),
     ),
-    (C.COMPARTMENT_PRESSURE, re.compile(r"\b(?:intra-?)?compartment(?:al)? pressures?\b", _I)),
+    (
+        C.COMPARTMENT_PRESSURE,
+        re.compile(
+            r"\b(?:(?:intra-?)?(?:muscular |compartment(?:al)? )?compartment(?:al)? pressures?|intramuscular pressures?|(?-i:ICPs?|IMP))\b",
+            _I,
+        ),
+    ),
 ]
 # A bare "pressure(s)" is a compartment pressure only in a sentence about compartments.
 _BARE_PRESSURE = re.compile(r"\bpressures?\b", _I)
@@ -63,11 +69,11 @@ _INDEX = {C.ABI, C.TBI}
 _RANGE = {C.ABI: 1.6, C.TBI: 1.6, C.COMPARTMENT_PRESSURE: 150.0}
 
 _NUMBER = re.compile(
-    r"(?<![\w.\-/])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)"
+    r"(?<![\w.\-])(?P<cmp>[<>\u2265\u2264]=?\s*)?(?P<num>\d{1,3}(?:\.\d{1,3})?|\.\d{1,3})(?![\d.]*\d)"
 )
 _NOT_VALUE_AFTER = re.compile(
     r"(?:\s*(?:%|percent|cm\b|cm/s|m/s|mm\b(?!\s*hg)|ml|min\b|mins?\b|minutes?|sec\w*|hours?|hrs?|h\b|days?"
-    r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7"
+    r"|weeks?|wks?|months?|years?|yrs?|y/o|yo\b|blocks?|miles?|mi\b|km\b|mph|yards?|feet|ft\b|kg|lbs?|bpm|mg|x\b|\u00d7|/\s*(?:wk|week|day|d)\b"
     r"|-year|-min|-day|-week|steps?|times)|\))",
     _I,
 )
@@ -77,6 +83,12 @@ _NOT_VALUE_BEFORE = re.compile(
 )
 # "L4-5", "S1": a spinal level, unless the number is a decimal index value ("L 0.40" is the left leg).
 _SPINAL_LEVEL_BEFORE = re.compile(r"\b(?-i:L|S)\s*$")
+# A change is not a value: "ankle pressure fall 39 mmHg", "ABI dropped by 0.30", "a 25 mmHg gradient".
+_CHANGE_BEFORE = re.compile(
+    r"\b(?:fall|fell|drop(?:ped|s)?|decreas\w*|declin\w*|reduc\w*|increas\w*|ris(?:e|es|ing)|rose|chang\w*|differ\w*|gradient|delta|loss)"
+    r"(?: (?:of|by|in))?\s*(?:~|approximately|about|around)?\s*$|[\u0394\u2193\u2191]\s*$",
+    _I,
+)
 # Non-index sites and flow measures: the value list stops there.
 _STOP = re.compile(
     r"\b(?:(?-i:CFA|SFA|PSV|EDV|TPT)|profunda|popliteal|peroneal|carotid|radial|ulnar|velocit\w*|cm/s"
@@ -98,8 +110,10 @@ _REST = re.compile(
 )
 _ONE_MIN = re.compile(r"\b(?:1|one)[- ]?min(?:ute)?s?\b|\bimmediately (?:post|after)\b", _I)
 _FIVE_MIN = re.compile(r"\b(?:5|five)[- ]?min(?:ute)?s?\b", _I)
+# "post" alone is exercise timing only when it is not a treatment ("post-bypass ABI 0.85").
 _POST = re.compile(
-    r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|post|stress|\d+ min\w*|recovery)\b",
+    r"\b(?:post[- ]?exercise|after (?:exercise|treadmill|walking|ambulation|running)|exercise|treadmill|stress|\d+ min\w*|recovery"
+    r"|post(?![- ]?(?:op\w*|operative\w*|bypass|stent\w*|angioplast\w*|revasc\w*|procedur\w*|interven\w*|partum|graft\w*|treatment|therapy|intervention)\b))\b",
     _I,
 )
 _SEPARATOR = re.compile(r"[,;]")
@@ -127,6 +141,17 @@ class Measurement:
     unit: str
     qualifier: str | None
     laterality: str | None
+    # Stated as the value before a treatment ("pre-op 0.32"): history, not the current limb.
+    before_treatment: bool = False
+
+
+# "ABI R 0.93 (pre-op 0.32)", "toe pressure 18 mmHg before bypass": a baseline a treatment has
+# since changed.
+_PRETREATMENT = re.compile(
+    r"\b(?:pre-?op(?:erative(?:ly)?)?|pre-?procedur\w*|pre-?revasc\w*|pre-?interven\w*"
+    r"|(?:before|prior to) (?:the |his |her )?(?:surgery|bypass|stent\w*|angioplast\w*|revasc\w*|procedure|intervention|amputation|operation))\b",
+    _I,
+)
 
 
 def _keywords(text: str) -> list[tuple[int, int, Concept]]:
@@ -149,7 +174,15 @@ def _values(text: str, concept: Concept, start: int, end: int) -> list[re.Match[
     for m in _NUMBER.finditer(text, start, end):
         num = m.group("num")
         before = text[max(0, m.start() - 8) : m.start()]
-        if _NOT_VALUE_AFTER.match(text, m.end()) or _NOT_VALUE_BEFORE.search(before):
+        if text[m.start() - 1 : m.start()] == "/" and "." not in num:
+            continue  # "1/13" is a date; "1.04/1.07" is a right/left pair
+        after = _NOT_VALUE_AFTER.match(text, m.end())
+        # "1)" is a list marker; "L .81)" closes a parenthesis around a value.
+        if after and not (after.group(0).strip() == ")" and "." in num):
+            continue
+        if _NOT_VALUE_BEFORE.search(before):
+            continue
+        if _CHANGE_BEFORE.search(text[max(start, m.start() - 25) : m.start()]):
             continue
         if "." not in num and _SPINAL_LEVEL_BEFORE.search(before):
             continue
@@ -218,7 +251,8 @@ def find_measurements(text: str) -> list[Measurement]:
             nxt = values[j + 1].start() if j + 1 < len(values) else w_end
             prev = values[j - 1].end() if j else k_end
             after, before = _local(text, m.end(), nxt, True), _local(text, prev, m.start(), False)
-            found.append(_measurement(text, concept, m, after, before, lead, sides, c_start))
+            leads = j + 1 < len(values) and not _SEPARATOR.search(text, m.end(), nxt)
+            found.append(_measurement(text, concept, m, after, before, lead, sides, c_start, leads))
         if concept is C.COMPARTMENT_PRESSURE:
             found = _carry_side(found)
         out.extend(_respectively(text, found, sides, c_end))
@@ -258,6 +292,7 @@ def _measurement(
     lead: str,
     sides: list[tuple[int, int, str]],
     c_start: int,
+    leads_next: bool = False,
 ) -> Measurement:
     value: float | None = float(m.group("num"))
     timing = _timing(concept, after, before, lead)
@@ -277,7 +312,15 @@ def _measurement(
         qualifier = f"{timing}:{where.group(0).lower().replace(' ', '_')}" if where else timing
     unit = "1" if concept in _INDEX else "mm[Hg]"
     side = side_for_value(text, m.start(), m.end(), sides)
-    return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side)
+    # A treatment word after the value is its own ("0.32 pre-op") unless it leads into the next
+    # value ("0.93 (pre-op 0.32)").
+    trailing = _PRETREATMENT.search(after)
+    pretreatment = _PRETREATMENT.search(before) is not None or (
+        (trailing is not None
+        and bool(after[trailing.end() :].strip(" )]")))
+        or (trailing is not None and not leads_next)
+    )
+    return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side, pretreatment)
 
 
 def _noncompressible(

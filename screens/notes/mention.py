@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from screens.model import Modifier
 from screens.notes.concepts import Concept
@@ -23,3 +24,6 @@ class Mention:
     unit: str | None
     qualifier: str | None
     section: str | None
+    # The date the note states for this finding ("ABI 0.58 (2019)"), when it gives one; None
+    # means the note's own date.
+    stated_on: date | None = None

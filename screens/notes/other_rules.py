@@ -23,7 +23,7 @@ OTHER_RULES: list[tuple[Concept, str, str]] = [
     (
         C.DVT,
         "thrombus in vein",
-        rf"\b(?:(?:acute|chronic|subacute|occlusive|non-?occlusive|partially|residual|new|old|deep)\s+){{0,2}}{_THROMBUS}\b{gap(20)}\b(?:in|of|within|involving|extending (?:in)?to) (?:the )?(?:left |right |bilateral )?{_VEIN}\b",
+        rf"\b(?:(?:acute|chronic|subacute|occlusive|non-?occlusive|partially|residual|new|old|deep)\s+){{0,2}}{_THROMBUS}\b{gap(20)}(?:\b(?:in|of|within|involving|extending (?:in)?to) (?:the )?)?(?:(?:left|right|bilateral|(?-i:L|R|LT|RT|Lt|Rt))\.? )?\b{_VEIN}\b",
     ),
     (C.DVT, "vein thrombosis", rf"\b{_VEIN} (?:(?:\w+ ){{0,1}})?{_THROMBUS}\b"),
     (

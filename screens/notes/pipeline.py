@@ -17,11 +17,12 @@ from medspacy.common.regex_matcher import RegexMatcher  # type: ignore[import-un
 from medspacy.target_matcher import TargetRule  # type: ignore[import-untyped]
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.util import compile_infix_regex, filter_spans
 
 from screens.notes.arterial_rules import ARTERIAL_RULES
 from screens.notes.concepts import Concept
 from screens.notes.context_rules import build_context_rules
+from screens.notes.exertion import exertional_spans
 from screens.notes.measurements import Measurement, find_measurements
 from screens.notes.other_rules import OTHER_RULES
 
@@ -78,6 +79,13 @@ _STEMS = (
     "peripheral",
     "atheroscl",
     "abi",
+    "abpi",
+    "aai",
+    "api\\b",
+    "tcom",
+    "icp",
+    "imp\\b",
+    "intramuscular",
     "ankle",
     "brachial",
     "tbi",
@@ -305,6 +313,23 @@ def add_measurements(doc: Doc) -> Doc:
     return doc
 
 
+@Language.component("vascreen_exertion")
+def add_exertion(doc: Doc) -> Doc:
+    """Exertional leg symptoms the target patterns missed (`exertion.exertional_spans`): added
+    only where no other target already stands, so the patterns' exact spans are kept."""
+    taken = [(e.start_char, e.end_char) for e in doc.ents]
+    spans: list[Span] = []
+    for start, end in exertional_spans(doc.text):
+        if any(s < end and start < e for s, e in taken):
+            continue
+        span = doc.char_span(start, end, label=Concept.CLAUDICATION.value, alignment_mode="expand")
+        if span is not None:
+            spans.append(span)
+    if spans:
+        doc.ents = filter_spans([*doc.ents, *spans])
+    return doc
+
+
 class _SingleTextRegexMatcher(RegexMatcher):  # type: ignore[misc]
     """medspaCy's RegexMatcher rebuilds `doc.text_with_ws` token by token for every pattern,
     which was 80% of run time; this reads the text once per doc. Same token alignment
@@ -333,6 +358,10 @@ def _speed_up_regex(matcher: object, nlp: Language) -> None:
 def build_nlp() -> Language:
     """The pipeline, built once per process."""
     nlp = spacy.blank("en")
+    # "1.04/1.07" (right/left) and "45/50" are two values: split numbers joined by a slash.
+    infixes: list[Any] = [*(nlp.Defaults.infixes or ()), r"(?<=[0-9])/(?=[0-9.])"]
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.add_pipe("sentencizer")
     matcher: Any = nlp.add_pipe("medspacy_target_matcher")
     _speed_up_regex(matcher, nlp)
@@ -345,6 +374,7 @@ def build_nlp() -> Language:
         TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}])
     )
     nlp.add_pipe("vascreen_measurements")
+    nlp.add_pipe("vascreen_exertion")
     context: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(build_context_rules())
     return nlp

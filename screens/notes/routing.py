@@ -54,7 +54,8 @@ _VENOUS_QUALITY = re.compile(
 )
 # ... or venous history without an arterial pattern (relief by rest or standing still).
 _VENOUS_HISTORY = re.compile(
-    r"\b(?:varicos\w+|(?-i:DVT)|deep vein thromb\w*|iliofemoral|post-?thrombotic|venous|(?-i:CEAP))",
+    r"\b(?:varicos\w+|(?-i:DVT|PTS)|deep vein thromb\w*|iliofemoral|post-?thrombotic|venous|(?-i:CEAP)|swell\w*|swollen"
+    r"|(?:o)?edema\w*|hyperpigment\w*|skin darkening|lipodermatosclerosis|stasis)",
     _I,
 )
 _REST_RELIEF = re.compile(
@@ -261,7 +262,11 @@ def _region(sentence: str, start: int) -> tuple[int, int]:
 
 
 def _negated(sentence: str, pos: int, floor: int) -> bool:
+    # A list negation governs its whole comma list ("ROS negative for: chest pain, palpitations,
+    # leg pain with walking, leg swelling"), so the window reaches back past a few items.
     window_start = max(floor, pos - 50)
+    if "," in sentence[max(floor, pos - 120) : pos]:
+        window_start = max(floor, pos - 120)
     negs = list(_NEG_CUE.finditer(sentence, window_start, pos))
     if not negs:
         return False
@@ -307,6 +312,16 @@ def _route_exertional(concept: Concept, sentence: str, start: int, span: str) ->
     if _SPORT.search(sentence, lo, hi) or _SPORT_PERSON.search(sentence, lo, hi):
         return C.EXERTIONAL_LEG_PAIN
     return concept
+
+
+def walking_cue(text: str) -> bool:
+    """Walking words (blocks, stairs, a walking distance): the claudication setting."""
+    return _WALKING.search(text) is not None
+
+
+def sport_cue(text: str) -> bool:
+    """A sport, training or an athlete named (the CECS setting)."""
+    return bool(_SPORT_ACTIVITY.search(text) or _SPORT_PERSON.search(text))
 
 
 def dvt_qualifier(sentence: str, start: int, end: int) -> str | None:

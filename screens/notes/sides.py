@@ -11,7 +11,9 @@ _SIDE_WORD = re.compile(
 )
 # Capital L/R count only before a colon, a number or limb anatomy ("R calf", "L: 0.91").
 _SHORT_OK = re.compile(
-    r"\s*(?:[:=]|\d|\.\d|leg|calf|foot|toe|thigh|lower|le\b|cfv|civ|common|ext|ankle|heel|knee|pt\b|dp\b)",
+    r"\s*(?:[:=]|\d|\.\d|leg|calf|calves|foot|feet|toe|thigh|lower|le\b|cfv|civ|cia|eiv|fv\b|sfv|pop|gsv|iliac|iliofem|fem|common|ext"
+    r"|ankle|heel|knee|hip|groin|buttock|shin|pt\b|dp\b|hallux|great|1st|2nd|3rd|4th|5th|forefoot|midfoot|ant\w*|lat\w*|post\w*|deep|med\w*|superficial"
+    r"|sided|side\b|>|<|abi|tbi|ulcer|wound|dvt|le\b|lle|rle|(?:\w+\s+)?(?:dvt|thromb\w*|ulcer|gangrene))",
     re.IGNORECASE,
 )
 _JOIN = re.compile(r"^[\s:=\-]*$")
@@ -21,16 +23,40 @@ _FORWARD_NUMBER = re.compile(r"^\s*[:=\-]?\s*(?:\d|\.\d)")
 Side = tuple[int, int, str]
 
 
+# "R calf > L", "L > R", "left larger than right": the finding is on the larger side.
+_GREATER = re.compile(
+    r"^\s*(?:\w+\s+){0,2}?(?:>|greater than|larger than|more than|worse than)\s*$", re.IGNORECASE
+)
+_LESSER = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:<|less than|smaller than)\s*$", re.IGNORECASE)
+
+
 def find_sides(text: str) -> list[Side]:
-    """All side words in `text` as (start, end, side), side in left|right|bilateral."""
+    """All side words in `text` as (start, end, side), side in left|right|bilateral.
+
+    In a comparison ("R calf > L") both side words take the side of the larger.
+    """
     found: list[Side] = []
     for m in _SIDE_WORD.finditer(text):
         word = m.group(0)
-        if word in {"L", "R"} and not _SHORT_OK.match(text, m.end()):
+        if word in {"L", "R"} and not _SHORT_OK.match(text, m.end()) and not _compared(text, m):
             continue
         side = next(k for k in ("left", "right", "bilateral") if m.group(k) is not None)
         found.append((m.start(), m.end(), side))
+    for i in range(len(found) - 1):
+        (a_start, a_end, a_side), (b_start, b_end, b_side) = found[i], found[i + 1]
+        between = text[a_end:b_start]
+        if {a_side, b_side} != {"left", "right"}:
+            continue
+        if _GREATER.match(between):
+            found[i + 1] = (b_start, b_end, a_side)
+        elif _LESSER.match(between):
+            found[i] = (a_start, a_end, b_side)
     return found
+
+
+def _compared(text: str, m: re.Match[str]) -> bool:
+    """A bare L or R on either side of a comparison sign ("L > R")."""
+    return bool(re.match(r"\s*[<>]", text[m.end() :]) or re.search(r"[<>]\s*$", text[: m.start()]))
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:

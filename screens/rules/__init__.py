@@ -5,8 +5,9 @@ from screens.rules.cecs import CECS
 from screens.rules.clti import CLTI
 from screens.rules.may_thurner import MAY_THURNER
 from screens.rules.pad import PAD
+from screens.rules.safety import SAFETY
 
-SCREENS: dict[str, Screen] = {s.id: s for s in (PAD, CLTI, MAY_THURNER, CECS)}
+SCREENS: dict[str, Screen] = {s.id: s for s in (PAD, CLTI, MAY_THURNER, CECS, SAFETY)}
 
 
 class UnknownScreenError(KeyError):

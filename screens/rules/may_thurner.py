@@ -9,6 +9,12 @@ are managed and not flagged. Priority rises to "soon" when the left proximal DVT
 Owner: vascular surgery / venous clinical lead (see CODEOWNERS).
 Source: Brinegar 2015 (anatomy, no standard criteria); StatPearls; Kibbe 2004; Cheng 2017;
 clinical-reference.md 1.2, 3.8, 5.6-5.7, 7.
+v3  only an iliac vein stent or venoplasty (done, not planned) excludes: a documented May-Thurner
+    left on anticoagulation alone is the seed's pitfall and stays on the list; adolescents
+    (12-17) with persistent left-leg swelling or venous claudication count; a left-sided DVT code
+    of any vein (bodySite or display) counts toward recurrence; Baker's cyst, lymphedema and
+    acute trauma explain swelling; anticoagulation is read from active orders of the last year
+    and from notes.
 v2  "already known" needs a historical mention (v1 also read current imaging as known).
 v1  initial.
 """
@@ -35,6 +41,7 @@ from screens.valuesets import load
 
 LOOKBACK = days(730)
 LEFT = frozenset({"left"})
+HISTORY = frozenset({Modifier.HISTORICAL})
 ANTICOAGULANT_NAMES = (
     "apixaban|rivaroxaban|warfarin|dabigatran|edoxaban|enoxaparin|heparin|fondaparinux"
 )
@@ -55,6 +62,12 @@ recurrent_left_dvt_dx = Criterion(
     id="may_thurner.recurrent_left_dvt_dx",
     reads_as="Left-leg DVT diagnosed on two or more separate dates",
     finds=diagnosis(load("left_dvt_any"), min_distinct_dates=2),
+    lookback=days(1825),
+)
+recurrent_left_dvt_sided = Criterion(
+    id="may_thurner.recurrent_left_dvt_sided_dx",
+    reads_as="A DVT of the leg coded on the left side (bodySite or display) on two or more separate dates",
+    finds=diagnosis(load("dvt_lower_limb"), laterality=LEFT, min_distinct_dates=2),
     lookback=days(1825),
 )
 recurrent_left_dvt_note = Criterion(
@@ -81,6 +94,11 @@ young = Criterion(
     id="may_thurner.age_18_to_50",
     reads_as="Age 18 to 50 at the screening date",
     finds=age(at_least=18, at_most=50),
+)
+adolescent = Criterion(
+    id="may_thurner.age_12_to_17",
+    reads_as="Age 12 to 17 at the screening date (May-Thurner presents in adolescents too; counts with persistent swelling or venous claudication)",
+    finds=age(at_least=12, at_most=17),
 )
 persistent_left_swelling_note = Criterion(
     id="may_thurner.persistent_left_swelling_note",
@@ -130,6 +148,18 @@ heart_failure_note = Criterion(
     finds=note_mention(Concept.HEART_FAILURE),
     lookback=days(365),
 )
+other_cause_dx = Criterion(
+    id="may_thurner.other_swelling_cause_dx",
+    reads_as="A diagnosis of Baker's cyst, lymphedema or a leg injury that explains swelling",
+    finds=diagnosis(load("other_swelling_cause")),
+    lookback=days(365),
+)
+other_cause_note = Criterion(
+    id="may_thurner.other_swelling_cause_note",
+    reads_as="A note describes a Baker's cyst, lymphedema, hematoma or leg injury that explains swelling",
+    finds=note_mention(Concept.OTHER_SWELLING_CAUSE, allow=HISTORY),
+    lookback=days(365),
+)
 
 stented = Criterion(
     id="may_thurner.iliac_vein_intervention",
@@ -145,8 +175,8 @@ stent_note = Criterion(
 )
 known_compression = Criterion(
     id="may_thurner.known_compression_note",
-    reads_as="A note records May-Thurner or iliac vein compression as history (already known)",
-    finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION, require=frozenset({Modifier.HISTORICAL})),
+    reads_as="A note records May-Thurner or iliac vein compression as history (known, and still unstented)",
+    finds=note_mention(Concept.ILIAC_VEIN_COMPRESSION, require=HISTORY),
     lookback=ANY_TIME,
 )
 acute_left_proximal_dvt_dx = Criterion(
@@ -163,17 +193,30 @@ acute_left_proximal_dvt_note = Criterion(
 )
 anticoagulated = Criterion(
     id="may_thurner.anticoagulant_ordered",
-    reads_as="An anticoagulant ordered in the last 180 days",
+    reads_as="An anticoagulant ordered in the last year",
     finds=medication(load("anticoagulant"), display=ANTICOAGULANT_NAMES),
+    lookback=days(365),
+)
+anticoagulated_note = Criterion(
+    id="may_thurner.anticoagulation_note",
+    reads_as="A note records current anticoagulation",
+    finds=note_mention(Concept.ANTICOAGULATION),
     lookback=days(180),
 )
 
-other_swelling_cause = any_of(cellulitis_note, cellulitis_dx, heart_failure, heart_failure_note)
+other_swelling_cause = any_of(
+    cellulitis_note,
+    cellulitis_dx,
+    heart_failure,
+    heart_failure_note,
+    other_cause_dx,
+    other_cause_note,
+)
 left_dvt = any_of(left_proximal_dvt_dx, left_proximal_dvt_note)
 
 MAY_THURNER = Screen(
     id="may_thurner",
-    version=2,
+    version=3,
     title="May-Thurner syndrome candidate",
     priority=Priority.ROUTINE,
     summary="Left iliofemoral or recurrent left DVT, left iliac vein compression on imaging, or persistent unexplained left-leg swelling or venous claudication in a younger patient; not already stented or known.",
@@ -183,19 +226,36 @@ MAY_THURNER = Screen(
         recurrent_left_dvt_note,
         compression_imaging,
         all_of(compression_dx, any_of(left_dvt, left_swelling_dx, left_swelling_note)),
+        recurrent_left_dvt_sided,
         all_of(
             young,
             any_of(persistent_left_swelling_note, left_swelling_dx, venous_claudication),
             none_of(other_swelling_cause),
         ),
+        all_of(
+            adolescent,
+            any_of(persistent_left_swelling_note, venous_claudication),
+            none_of(other_swelling_cause),
+        ),
     ),
-    exclude=any_of(stented, stent_note, known_compression),
-    mimics=(cellulitis_note, cellulitis_dx, heart_failure, heart_failure_note),
+    exclude=any_of(stented, stent_note),
+    mimics=(
+        cellulitis_note,
+        cellulitis_dx,
+        heart_failure,
+        heart_failure_note,
+        other_cause_dx,
+        other_cause_note,
+    ),
     alerts=(
         Alert(
             id="may_thurner.anticoagulation_only",
+            concern="may_thurner_anticoagulation_only",
             reads_as="Left iliofemoral DVT treated with anticoagulation alone: compression of the iliac vein is untreated and recurrence is likely",
-            when=all_of(left_dvt, anticoagulated),
+            when=all_of(
+                any_of(left_dvt, compression_imaging, known_compression),
+                any_of(anticoagulated, anticoagulated_note),
+            ),
         ),
     ),
     escalations=(

@@ -9,6 +9,12 @@ Owner: vascular medicine clinical lead (see CODEOWNERS).
 Source: 2024 ACC/AHA multisociety PAD guideline (ABI <= 0.90 abnormal, 0.91-0.99 borderline,
 > 1.40 noncompressible -> toe pressure/TBI; TBI <= 0.70 abnormal per 2016 Table 6 and Friberg 2022);
 post-exercise ABI fall >= 20% (2016 supporting text; Afzal 2017); clinical-reference.md 3.1, 5, 7.
+v3  an abnormal index lasts until a newer normal one on the same side; coded indices count only
+    at rest (a "Post-exercise ABI" result is judged by the exercise criterion); a note may restate
+    an older abnormal index (history counts, with its stated date); an embolic, entrapment or
+    other non-atherosclerotic occlusion cancels imaging-only evidence; a young patient's
+    exertional pain with a normal ABI is not PAD (CECS screens it); hip or knee joint pain and
+    restless legs are shown as mimics.
 v2  a note naming CLTI counts as known PAD (the NLP now emits CLTI apart from PAD).
 v1  initial (with the compression-therapy safety alert).
 """
@@ -18,6 +24,7 @@ from screens.dsl import (
     Alert,
     Criterion,
     Screen,
+    age,
     all_of,
     any_of,
     days,
@@ -35,35 +42,71 @@ from screens.valuesets import load
 MEASUREMENT_LOOKBACK = days(730)
 SYMPTOM_LOOKBACK = days(365)
 RESTING = "rest|resting"  # note qualifiers for a resting index; exercise values are judged apart
+AT_REST = "rest|pre_exercise"  # a coded result's timing, read from its name
+HISTORY = frozenset({Modifier.HISTORICAL})  # an index restated from the past still happened
+
+# A newer normal index on the same side supersedes an older abnormal one.
+normal_abi = Criterion(
+    id="pad.normal_abi",
+    reads_as="A resting ankle-brachial index between 1.00 and 1.40 (coded result)",
+    finds=lab(load("abi"), at_least=1.00, at_most=1.40, unit="1", timing=AT_REST),
+    lookback=ANY_TIME,
+)
+normal_abi_note = Criterion(
+    id="pad.normal_abi_note",
+    reads_as="A note or report gives a resting ankle-brachial index between 1.00 and 1.40",
+    finds=note_mention(
+        Concept.ABI, at_least=1.00, at_most=1.40, qualifier=f"(?:{RESTING})?", allow=HISTORY
+    ),
+    lookback=ANY_TIME,
+)
+normal_tbi = Criterion(
+    id="pad.normal_tbi",
+    reads_as="A toe-brachial index above 0.70 (coded result or note)",
+    finds=lab(load("tbi"), above=0.70, at_most=1.60, unit="1", timing=AT_REST),
+    lookback=ANY_TIME,
+)
+normal_tbi_note = Criterion(
+    id="pad.normal_tbi_note",
+    reads_as="A note or report gives a toe-brachial index above 0.70",
+    finds=note_mention(Concept.TBI, above=0.70, allow=HISTORY),
+    lookback=ANY_TIME,
+)
+NEWER_NORMAL_ABI = (normal_abi, normal_abi_note)
+NEWER_NORMAL_TBI = (normal_tbi, normal_tbi_note)
 
 low_abi = Criterion(
     id="pad.low_abi",
-    reads_as="A resting ankle-brachial index of 0.90 or lower in either leg (coded result)",
-    finds=lab(load("abi"), at_most=0.90, unit="1"),
+    reads_as="A resting ankle-brachial index of 0.90 or lower in either leg (coded result), not followed by a normal one on that side",
+    finds=lab(load("abi"), at_most=0.90, unit="1", timing=AT_REST),
     lookback=MEASUREMENT_LOOKBACK,
+    until=NEWER_NORMAL_ABI,
 )
 low_abi_note = Criterion(
     id="pad.low_abi_note",
-    reads_as="A note or report gives a resting ankle-brachial index of 0.90 or lower in either leg",
-    finds=note_mention(Concept.ABI, at_most=0.90, qualifier=f"(?:{RESTING})?"),
+    reads_as="A note or report gives a resting ankle-brachial index of 0.90 or lower in either leg (a restated past value counts at its stated date), not followed by a normal one on that side",
+    finds=note_mention(Concept.ABI, at_most=0.90, qualifier=f"(?:{RESTING})?", allow=HISTORY),
     lookback=MEASUREMENT_LOOKBACK,
+    until=NEWER_NORMAL_ABI,
 )
 low_tbi = Criterion(
     id="pad.low_tbi",
-    reads_as="A toe-brachial index of 0.70 or lower (coded result)",
-    finds=lab(load("tbi"), at_most=0.70, unit="1"),
+    reads_as="A toe-brachial index of 0.70 or lower (coded result), not followed by a normal one",
+    finds=lab(load("tbi"), at_most=0.70, unit="1", timing=AT_REST),
     lookback=MEASUREMENT_LOOKBACK,
+    until=NEWER_NORMAL_TBI,
 )
 low_tbi_note = Criterion(
     id="pad.low_tbi_note",
-    reads_as="A note or report gives a toe-brachial index of 0.70 or lower",
-    finds=note_mention(Concept.TBI, at_most=0.70),
+    reads_as="A note or report gives a toe-brachial index of 0.70 or lower, not followed by a normal one",
+    finds=note_mention(Concept.TBI, at_most=0.70, allow=HISTORY),
     lookback=MEASUREMENT_LOOKBACK,
+    until=NEWER_NORMAL_TBI,
 )
 noncompressible_abi = Criterion(
     id="pad.noncompressible_abi",
     reads_as="A resting ankle-brachial index above 1.40 (noncompressible arteries), coded",
-    finds=lab(load("abi"), above=1.40, unit="1"),
+    finds=lab(load("abi"), above=1.40, unit="1", timing=AT_REST),
     lookback=MEASUREMENT_LOOKBACK,
 )
 noncompressible_abi_text = Criterion(
@@ -95,7 +138,7 @@ exercise_abi_drop = Criterion(
 borderline_abi = Criterion(
     id="pad.borderline_abi",
     reads_as="A resting ankle-brachial index between 0.91 and 0.99 (borderline), coded",
-    finds=lab(load("abi"), above=0.90, below=1.00, unit="1"),
+    finds=lab(load("abi"), above=0.90, below=1.00, unit="1", timing=AT_REST),
     lookback=MEASUREMENT_LOOKBACK,
 )
 borderline_abi_note = Criterion(
@@ -179,6 +222,41 @@ nonatherosclerotic_dx = Criterion(
     finds=diagnosis(load("embolic_or_nonatherosclerotic_arterial")),
     lookback=ANY_TIME,
 )
+nonatherosclerotic_note = Criterion(
+    id="pad.nonatherosclerotic_arterial_note",
+    reads_as="A note describes embolism, atheroembolism, popliteal artery entrapment, vasculitis, frostbite or another non-atherosclerotic arterial cause",
+    finds=note_mention(Concept.NONATHEROSCLEROTIC_ARTERIAL, allow=HISTORY),
+    lookback=ANY_TIME,
+)
+joint_pain_note = Criterion(
+    id="pad.joint_pain_note",
+    reads_as="A note describes hip or knee joint pain or arthritis with walking",
+    finds=note_mention(Concept.JOINT_PAIN),
+    lookback=SYMPTOM_LOOKBACK,
+)
+restless_legs_note = Criterion(
+    id="pad.restless_legs_note",
+    reads_as="A note describes restless legs (an urge to move, eased by moving)",
+    finds=note_mention(Concept.RESTLESS_LEGS),
+    lookback=SYMPTOM_LOOKBACK,
+)
+young = Criterion(
+    id="pad.age_under_40",
+    reads_as="Age 40 or younger at the screening date",
+    finds=age(at_most=40),
+)
+recent_normal_abi = Criterion(
+    id="pad.recent_normal_abi",
+    reads_as="A resting ankle-brachial index between 1.00 and 1.40, coded or in a note, in the last 2 years",
+    finds=lab(load("abi"), at_least=1.00, at_most=1.40, unit="1"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+recent_normal_abi_note = Criterion(
+    id="pad.recent_normal_abi_note",
+    reads_as="A note or report gives an ankle-brachial index between 1.00 and 1.40 in the last 2 years",
+    finds=note_mention(Concept.ABI, at_least=1.00, at_most=1.40),
+    lookback=MEASUREMENT_LOOKBACK,
+)
 
 # Already diagnosed anywhere in the record.
 pad_diagnosed = Criterion(
@@ -232,11 +310,15 @@ symptom_mimics = any_of(
     venous_claudication_note,
     radiculopathy_note,
     cramps_note,
+    joint_pain_note,
+    restless_legs_note,
+    # A young patient's exertional leg pain with a normal ABI is a compartment, not an artery.
+    all_of(young, any_of(recent_normal_abi, recent_normal_abi_note)),
 )
 
 PAD = Screen(
     id="pad",
-    version=2,
+    version=3,
     title="Undiagnosed peripheral artery disease",
     priority=Priority.ROUTINE,
     summary="Objective or clinical evidence of lower-extremity PAD with no PAD diagnosis or revascularization anywhere in the record.",
@@ -255,7 +337,7 @@ PAD = Screen(
             any_of(low_tbi, low_tbi_note),
         ),
         exercise_abi_drop,
-        arterial_stenosis_note,
+        all_of(arterial_stenosis_note, none_of(nonatherosclerotic_dx, nonatherosclerotic_note)),
         all_of(claudication_note, none_of(symptom_mimics)),
         all_of(
             any_of(borderline_abi, borderline_abi_note),
@@ -273,10 +355,14 @@ PAD = Screen(
         cramps_note,
         cramps_dx,
         nonatherosclerotic_dx,
+        nonatherosclerotic_note,
+        joint_pain_note,
+        restless_legs_note,
     ),
     alerts=(
         Alert(
             id="pad.compression_with_abi_below_050",
+            concern="compression_in_ischemic_limb",
             reads_as="Compression therapy ordered with an ankle-brachial index below 0.50: compression can cause pressure necrosis in ischemic limbs",
             when=all_of(compression_note, any_of(very_low_abi, very_low_abi_note)),
         ),

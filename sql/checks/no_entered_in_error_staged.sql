@@ -8,5 +8,8 @@ UNION ALL
 SELECT 'stg_medication', stg.source_ref FROM stg_medication AS stg
 WHERE stg.status = 'entered-in-error'
 UNION ALL
+SELECT 'stg_encounter', stg.source_ref FROM stg_encounter AS stg
+WHERE stg.status = 'entered-in-error'
+UNION ALL
 SELECT 'stg_condition', stg.source_ref FROM stg_condition AS stg
 WHERE stg.verification_status = 'entered-in-error';

@@ -11,6 +11,9 @@ UNION ALL
 SELECT 'stg_medication', stg.source_ref FROM stg_medication AS stg
 WHERE stg.patient_id IS NULL OR NOT regexp_full_match(stg.source_ref, 'MedicationRequest/[^/]+')
 UNION ALL
+SELECT 'stg_encounter', stg.source_ref FROM stg_encounter AS stg
+WHERE stg.patient_id IS NULL OR NOT regexp_full_match(stg.source_ref, 'Encounter/[^/]+')
+UNION ALL
 SELECT 'stg_note', stg.source_ref FROM stg_note AS stg
 WHERE stg.patient_id IS NULL
     OR NOT regexp_full_match(stg.source_ref, '(DocumentReference|DiagnosticReport)/[^/]+');

@@ -41,7 +41,7 @@ CREATE OR REPLACE MACRO patient_of(resource_type, id, subject_ref) AS
 -- The resource types staging flattens (others are counted and ignored).
 CREATE OR REPLACE MACRO is_staged_type(resource_type) AS resource_type IN (
     'Patient', 'Condition', 'Observation', 'Procedure', 'MedicationRequest',
-    'DocumentReference', 'DiagnosticReport'
+    'DocumentReference', 'DiagnosticReport', 'Encounter'
 );
 
 -- Sent unit -> UCUM for the units staging understands; 'unit_unrecognized' otherwise.

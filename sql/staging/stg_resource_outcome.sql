@@ -51,7 +51,9 @@ WITH checked AS (
                 OR is_bad_fhir_date(raw.performeddatetime)
                 OR is_bad_fhir_date(raw.performedperiod.start)
                 OR is_bad_fhir_date(raw.authoredon) OR is_bad_fhir_date(raw.date)
-                OR is_bad_fhir_date(raw.context.period.start) THEN 'invalid_date'
+                OR is_bad_fhir_date(raw.context.period.start)
+                OR is_bad_fhir_date(raw.period.start) OR is_bad_fhir_date(raw.period."end")
+                THEN 'invalid_date'
         END AS structural_reason
     FROM raw_resource AS raw
 ),

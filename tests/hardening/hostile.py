@@ -38,6 +38,9 @@ class Record:
     bucket: str  # resource type the counts file it under
     ndjson_only: bool = False  # unreadable as JSON or id-less: cannot sit inside a Bundle
     kind: str = ""
+    # NDJSON files are read with their type's fields: a record of another staged type goes to
+    # a file of its own type (`bucket`), not to the base type's.
+    own_file: bool = False
 
 
 def _dump(resource: Any) -> bytes:
@@ -213,14 +216,22 @@ def records_for(kind: str, base: str, rid: str, patient: str, choice: int) -> li
             )
         ]
     if kind == "unstaged_type":
+        allergy = {
+            "resourceType": "AllergyIntolerance",
+            "id": rid,
+            "patient": {"reference": f"Patient/{patient}"},
+        }
+        return [Record(_dump(allergy), Outcome.IGNORED, "AllergyIntolerance", kind=kind)]
+    if kind == "encounter":  # staged since issue 23 (stg_encounter)
         enc = {
             "resourceType": "Encounter",
             "id": rid,
             "status": "finished",
             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
             "subject": {"reference": f"Patient/{patient}"},
+            "period": {"start": "2025-03-01T09:00:00Z", "end": "2025-03-01T09:40:00Z"},
         }
-        return [Record(_dump(enc), Outcome.IGNORED, "Encounter", kind=kind)]
+        return [Record(_dump(enc), Outcome.STAGED, "Encounter", kind=kind, own_file=True)]
     # A mutation that does not apply to this base: the unchanged resource.
     return [Record(_dump(r), ok, base, kind="valid")]
 
@@ -246,6 +257,7 @@ KINDS = (
     "non_patient_subject",
     "entered_in_error",
     "unstaged_type",
+    "encounter",
 )
 
 

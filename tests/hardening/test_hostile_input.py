@@ -58,7 +58,7 @@ def _layout(
             if in_bundle and not rec.ndjson_only:
                 entries.append(rec)
             else:
-                ndjson.setdefault(base, []).append(rec)
+                ndjson.setdefault(rec.bucket if rec.own_file else base, []).append(rec)
     expected: Counter[tuple[str, str]] = Counter()
     bad: dict[str, Outcome] = {}
     for base, recs in ndjson.items():

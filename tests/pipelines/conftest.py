@@ -13,6 +13,16 @@ import pytest
 from pipelines import line_keys
 from pipelines.store import PublishCounts, Store
 from pipelines.store_testing import BACKENDS, Hit, Nightly, run_nightly, temporary_store_url
+from tests.pipelines.stage_inputs import patient, write_ndjson
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    """A source directory holding two Patients (p1, p2); tests add the other files."""
+    d = tmp_path / "src"
+    d.mkdir()
+    write_ndjson(d / "Patient.ndjson", [patient("p1"), patient("p2")])
+    return d
 
 
 @pytest.fixture(params=BACKENDS, ids=list(BACKENDS))

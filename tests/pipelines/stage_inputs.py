@@ -68,3 +68,23 @@ def write_bundle(path: Path, resources: list[dict[str, Any]], kind: str = "colle
     entries = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
     path.write_text(json.dumps({"resourceType": "Bundle", "type": kind, "entry": entries}))
     return path
+
+
+def encounter(
+    eid: str,
+    *,
+    patient_id: str = "p1",
+    start: str | None = "2025-02-03T09:00:00Z",
+    end: str | None = "2025-02-03T09:45:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    period = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+    return {
+        "resourceType": "Encounter",
+        "id": eid,
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        **({"period": period} if period else {}),
+        **extra,
+    }

@@ -35,7 +35,17 @@ SCREENS = ["cecs", "clti", "may_thurner", "pad"]
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("known") / "source"
     write_cohort(120, 5, out)
+    # A type staging does not read (the synthetic cohort writes none since Encounter is staged).
+    allergies = [
+        {"resourceType": "AllergyIntolerance", "id": f"alg{i}", "patient": {"reference": ref}}
+        for i, ref in enumerate(f"Patient/{p['id']}" for p in _patients(out))
+    ]
+    _write(out / "AllergyIntolerance.ndjson", [orjson.dumps(a) for a in allergies])
     return out
+
+
+def _patients(source: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in _lines(source / "Patient.ndjson")][:10]
 
 
 def _prepare(source: Path, work: Path, *, line_memo: bool = True) -> Prepared:
@@ -236,13 +246,13 @@ def test_known_ignored_types_are_counted_and_forgotten_when_gone(
 ) -> None:
     work = tmp_path / "work"
     first = _prepare(cohort, work)
-    encounters = _lines(cohort / "Encounter.ndjson")
-    assert first.counts["Encounter"]["ignored"] == len(encounters) > 2
+    allergies = _lines(cohort / "AllergyIntolerance.ndjson")
+    assert first.counts["AllergyIntolerance"]["ignored"] == len(allergies) > 2
     second = _copy(cohort, tmp_path / "second")
-    _write(second / "Encounter.ndjson", encounters[2:])
+    _write(second / "AllergyIntolerance.ndjson", allergies[2:])
     incremental = _prepare(second, work)
     assert incremental.records[1] == 0
-    assert incremental.counts["Encounter"]["ignored"] == len(encounters) - 2
+    assert incremental.counts["AllergyIntolerance"]["ignored"] == len(allergies) - 2
     _same_as_fresh(second, tmp_path, incremental)
 
 
@@ -409,5 +419,7 @@ def test_a_mirror_holding_a_line_key_twice_fails_the_run_loudly(
     first = _prepare(cohort, work)
     with duckdb.connect(str(first.mirror)) as con:
         con.execute("INSERT INTO ignored_line SELECT * FROM ignored_line LIMIT 1")
-    with pytest.raises(ScreeningError, match=r"^Encounter: the mirror holds a line key more"):
+    with pytest.raises(
+        ScreeningError, match=r"^AllergyIntolerance: the mirror holds a line key more"
+    ):
         _prepare(cohort, work)

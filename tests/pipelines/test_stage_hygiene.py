@@ -25,14 +25,6 @@ def _stage(src: Path, tmp_path: Path, **kw: float) -> StagedData:
     return stage_source(src, workdir=tmp_path / "work", max_quarantine_ratio=1.0, **kw)
 
 
-@pytest.fixture
-def src(tmp_path: Path) -> Path:
-    d = tmp_path / "src"
-    d.mkdir()
-    write_ndjson(d / "Patient.ndjson", [patient("p1"), patient("p2")])
-    return d
-
-
 def test_bad_json_line_is_quarantined_with_file_and_line(src: Path, tmp_path: Path) -> None:
     write_ndjson(
         src / "Observation.ndjson",
@@ -274,6 +266,7 @@ def test_every_staged_table_matches_its_contract(src: Path, tmp_path: Path) -> N
         "observation",
         "procedure",
         "medication",
+        "encounter",
         "note",
     }
     assert all(isinstance(f, pl.DataFrame) for f in staged.tables.values())

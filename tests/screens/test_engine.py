@@ -321,7 +321,8 @@ def test_current_cecs_mention_is_not_already_known_but_history_is() -> None:
     assert flagged(evaluate_screen(CECS, t, AS_OF)) == {"now"}
 
 
-def test_current_compression_imaging_flags_but_known_history_excludes() -> None:
+def test_known_compression_without_a_stent_still_flags_and_a_stent_excludes() -> None:
+    # A documented May-Thurner left unstented is the seed's pitfall, not "already managed".
     t = tables(
         note_mention=[
             mention("now", "iliac_vein_compression", date(2026, 5, 1), laterality="left"),
@@ -329,9 +330,13 @@ def test_current_compression_imaging_flags_but_known_history_excludes() -> None:
             mention(
                 "past", "iliac_vein_compression", date(2026, 5, 1), modifiers="historical", n=2
             ),
+            mention("stented", "iliac_vein_compression", date(2026, 5, 1), laterality="left"),
+            mention(
+                "stented", "iliac_vein_stent", date(2026, 5, 2), modifiers="historical", n=2
+            ),
         ]
     )
-    assert flagged(evaluate_screen(MAY_THURNER, t, AS_OF)) == {"now"}
+    assert flagged(evaluate_screen(MAY_THURNER, t, AS_OF)) == {"now", "past"}
 
 
 def test_cecs_ruled_out_in_a_note_excludes() -> None:

@@ -42,7 +42,7 @@ FOUND: list[tuple[str, str, Concept, str, frozenset[str], object, object]] = [
     ("cr_eia_occlusion", "CT angiography showed a long-segment occlusion of the left external iliac artery.", C.ARTERIAL_STENOSIS, "long-segment occlusion of the left external iliac artery", A, "left", None),
     ("cr_lab_arterial_insufficiency", "Impression: Moderate arterial insufficiency of the right lower extremity.", C.ARTERIAL_STENOSIS, "arterial insufficiency", A, "right", None),
     ("cr_multilevel_disease", "Segmental pressures were consistent with multilevel arterial occlusive disease of the left leg.", C.ARTERIAL_STENOSIS, "multilevel arterial occlusive disease of the left leg", A, "left", None),
-    ("cr_pad_history_bypass", "He had a history of peripheral arterial disease and had undergone femoropopliteal bypass.", C.PAD, "femoropopliteal bypass", HIST, None, None),
+    ("cr_pad_history_bypass", "He had a history of peripheral arterial disease and had undergone femoropopliteal bypass.", C.PAD, "femoropopliteal bypass", HIST, None, "revascularization"),
     ("cr_history_arterial_insufficiency", "History of arterial insufficiency of the legs.", C.PAD, "arterial insufficiency", HIST, None, None),
     # --- CLTI ---
     ("cr_nocturnal_forefoot_hanging", "She reported nocturnal pain in the right forefoot, relieved by hanging the leg over the side of the bed.", C.REST_PAIN, "pain in the right forefoot, relieved by hanging", A, "right", None),
