@@ -331,9 +331,7 @@ def test_known_compression_without_a_stent_still_flags_and_a_stent_excludes() ->
                 "past", "iliac_vein_compression", date(2026, 5, 1), modifiers="historical", n=2
             ),
             mention("stented", "iliac_vein_compression", date(2026, 5, 1), laterality="left"),
-            mention(
-                "stented", "iliac_vein_stent", date(2026, 5, 2), modifiers="historical", n=2
-            ),
+            mention("stented", "iliac_vein_stent", date(2026, 5, 2), modifiers="historical", n=2),
         ]
     )
     assert flagged(evaluate_screen(MAY_THURNER, t, AS_OF)) == {"now", "past"}
