@@ -83,6 +83,13 @@ _QTY: Shape = {
 _ATT: Shape = {"contentType": "VARCHAR", "data": "VARCHAR", "url": "VARCHAR", "size": "BIGINT"}
 _PERIOD: Shape = {"start": "VARCHAR"}
 _PERIOD_BOTH: Shape = {"start": "VARCHAR", "end": "VARCHAR"}
+_REF: Shape = {"reference": "VARCHAR", "display": "VARCHAR"}
+# A body site with the extensions that carry a laterality qualifier (Condition, Procedure).
+_SITE: Shape = {
+    "coding": [_CODING],
+    "text": "VARCHAR",
+    "extension": [{"url": "VARCHAR", "valueCodeableConcept": _CC}],
+}
 
 # Fields every resource lands with, whatever its type (counts, dedupe, entered-in-error).
 BASE_FIELDS: dict[str, Shape] = {
@@ -131,7 +138,19 @@ RESOURCE_FIELDS: dict[str, Shape] = {
     "presentedForm": [_ATT],
     "conclusion": "VARCHAR",
     "period": _PERIOD_BOTH,  # Encounter.period
+    "encounter": _REF,  # Condition, Observation, Procedure, MedicationRequest
+    "bodySites": [_SITE],  # Condition.bodySite, Procedure.bodySite (0..*; JSON key `JSON_KEYS`)
+    "abatementDateTime": "VARCHAR",
+    "abatementPeriod": _PERIOD_BOTH,
+    "abatementString": "VARCHAR",
+    "medicationReference": _REF,
+    # Contained resources, as far as a contained Medication goes (MedicationRequest).
+    "contained": [{"resourceType": "VARCHAR", "id": "VARCHAR", "code": _CC}],
 }
+
+# Landed columns named apart from their JSON key: staged types that share a key with different
+# shapes (Condition.bodySite and Procedure.bodySite are arrays, Observation.bodySite is one).
+JSON_KEYS: dict[str, str] = {"bodySites": "bodySite"}
 
 # Per staged type, the fields of `RESOURCE_FIELDS` that type has in R4 and staging reads: each
 # file is read with this narrow schema (design.md, "Known traps": explicit narrow columns=), the
@@ -146,6 +165,11 @@ _TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
         "onsetDateTime",
         "onsetPeriod",
         "recordedDate",
+        "encounter",
+        "bodySites",
+        "abatementDateTime",
+        "abatementPeriod",
+        "abatementString",
     ),
     "Observation": (
         "subject",
@@ -159,9 +183,24 @@ _TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
         "valueCodeableConcept",
         "bodySite",
         "component",
+        "encounter",
     ),
-    "Procedure": ("subject", "code", "performedDateTime", "performedPeriod"),
-    "MedicationRequest": ("subject", "medicationCodeableConcept", "authoredOn"),
+    "Procedure": (
+        "subject",
+        "code",
+        "performedDateTime",
+        "performedPeriod",
+        "encounter",
+        "bodySites",
+    ),
+    "MedicationRequest": (
+        "subject",
+        "medicationCodeableConcept",
+        "authoredOn",
+        "encounter",
+        "medicationReference",
+        "contained",
+    ),
     "DocumentReference": ("docStatus", "subject", "type", "date", "context", "content"),
     "DiagnosticReport": (
         "subject",
@@ -173,6 +212,8 @@ _TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
         "conclusion",
     ),
     "Encounter": ("subject", "period"),
+    # No patient: a lookup that MedicationRequest.medicationReference resolves against.
+    "Medication": ("code",),
 }
 TYPE_FIELDS: dict[str, dict[str, Shape]] = {
     t: {**BASE_FIELDS, **{k: RESOURCE_FIELDS[k] for k in names}}
@@ -184,6 +225,17 @@ STAGED_TYPES = frozenset(TYPE_FIELDS)
 def fields_for(resource_type: str | None) -> dict[str, Shape]:
     """The landed schema of one resource type: its staged fields, or the base fields only."""
     return TYPE_FIELDS.get(resource_type or "", BASE_FIELDS)
+
+
+def json_fields(fields: dict[str, Shape]) -> dict[str, Shape]:
+    """`fields` keyed by their JSON keys, as ``read_json`` and ``json_transform`` take them."""
+    return {JSON_KEYS.get(k, k): v for k, v in fields.items()}
+
+
+def renamed(resource_type: str | None) -> str:
+    """The ``RENAME`` clause that gives a scan of `resource_type` its landed column names."""
+    pairs = [f'"{JSON_KEYS[k]}" AS "{k}"' for k in fields_for(resource_type) if k in JSON_KEYS]
+    return f" RENAME ({', '.join(pairs)})" if pairs else ""
 
 
 def duckdb_type(shape: Shape) -> str:
@@ -230,7 +282,7 @@ def typed_scan(path: Path, file_type: str) -> str:
     # parsing other fields against the staged shapes would only produce type mismatches (slow).
     return (
         f"read_json({_sql_str(str(path))}, format = 'newline_delimited', "
-        f"columns = {_columns_literal(fields_for(file_type))}, "
+        f"columns = {_columns_literal(json_fields(fields_for(file_type)))}, "
         f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES})"
     )
 
@@ -269,7 +321,8 @@ def _file_branch(table: str, f: NdjsonFile) -> str:
 def _land_whole(con: duckdb.DuckDBPyConnection, f: NdjsonFile, table: str) -> None:
     """Parse every record of `f` into `table`, in file order (`_ordered`)."""
     scan = typed_scan(f.path, f.resource_type)
-    _ordered(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {scan}")  # noqa: S608
+    rename = renamed(f.resource_type)
+    _ordered(con, f"CREATE OR REPLACE TABLE {table} AS SELECT *{rename} FROM {scan}")  # noqa: S608
 
 
 def _land_ndjson(
@@ -697,7 +750,8 @@ def _land_delta(
             f"INSERT INTO raw_parsed BY NAME SELECT {name} AS src, m.src_pos, "  # noqa: S608
             "'ndjson' AS src_kind, "
             f"{_sql_str(f.resource_type)} AS file_type, CAST(NULL AS VARCHAR) AS full_url, "
-            f"d.* EXCLUDE (ordinality) FROM (SELECT * FROM {typed_scan(delta, f.resource_type)} "
+            f"d.* EXCLUDE (ordinality){renamed(f.resource_type)} "
+            f"FROM (SELECT * FROM {typed_scan(delta, f.resource_type)} "
             "WITH ORDINALITY) AS d JOIN (SELECT src_pos, row_number() OVER (ORDER BY src_pos) "
             f"AS delta_pos FROM ({unknown_pos})) AS m ON d.ordinality = m.delta_pos"
         )
@@ -764,14 +818,15 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
         "WHERE e.resource IS NOT NULL"
     )
     staged = ", ".join(_sql_str(t) for t in sorted(STAGED_TYPES))
-    groups = [(fields_for(t), f"= {_sql_str(t)}") for t in sorted(STAGED_TYPES)]
-    for fields, cond in [*groups, (BASE_FIELDS, f"NOT IN ({staged})")]:
+    groups = [(t, f"= {_sql_str(t)}") for t in sorted(STAGED_TYPES)]
+    for rtype, cond in [*groups, (None, f"NOT IN ({staged})")]:
+        fields = json_fields(fields_for(rtype))
         structure = _sql_str(orjson.dumps(_json_structure(fields)).decode())
         con.execute(
-            "INSERT INTO raw_parsed BY NAME SELECT src, src_pos, src_kind, "  # noqa: S608
-            "NULL AS file_type, full_url, "
+            f"INSERT INTO raw_parsed BY NAME SELECT *{renamed(rtype)} FROM ("  # noqa: S608
+            "SELECT src, src_pos, src_kind, NULL AS file_type, full_url, "
             f"unnest(json_transform(resource, {structure})) FROM json_resource "
-            f"WHERE coalesce((resource ->> 'resourceType'), '') {cond}"
+            f"WHERE coalesce((resource ->> 'resourceType'), '') {cond})"
         )
     con.execute("DROP TABLE json_resource")
     rows = con.execute(

@@ -61,6 +61,9 @@ STAGED_TABLES: dict[str, str] = {
     "stg_note_attachment": "source_ref, attachment_pos",
     "stg_encounter": "source_ref",
 }
+# Staged shapes without patients (lookups other rows name), kept whole and without buckets:
+# every shard reads all of them (`pipelines.shards.read_shard`).
+LOOKUP_TABLES: dict[str, str] = {"stg_medication_code": "source_ref, system, code"}
 
 # Long texts kept with ZSTD instead of DuckDB 2.0's default string compression (dict_fsst): on
 # the 246,734 notes of the 20,000-patient bench cohort, 1.1 s to write and 33 MB instead of 3.2 s
@@ -160,7 +163,7 @@ def merge_staged(
                 raise
             # DuckDB picks a compression when it writes blocks out, up to the checkpoint.
             con.execute("CHECKPOINT mirror")
-        for table in STAGED_TABLES:
+        for table in [*STAGED_TABLES, *LOOKUP_TABLES]:
             con.execute(f"DROP TABLE {table}")
         total, patients = con.execute(
             "SELECT count(*), count(DISTINCT patient_id) FROM mirror.resource"
@@ -242,9 +245,9 @@ def _plan(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int, int, in
     touched = tuple(
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT p FROM (SELECT patient_id AS p FROM changed_key UNION ALL "
-            "SELECT old_patient_id FROM changed_key UNION ALL SELECT patient_id FROM gone) "
-            "WHERE p IS NOT NULL ORDER BY p"
+            "SELECT DISTINCT p FROM (SELECT patient_id AS p FROM changed_key UNION ALL "  # noqa: S608
+            "SELECT old_patient_id FROM changed_key UNION ALL SELECT patient_id FROM gone"
+            f"{_naming_changed_medications(con)}) WHERE p IS NOT NULL ORDER BY p"
         ).fetchall()
     )
     added, changed = con.execute(
@@ -257,6 +260,24 @@ def _plan(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int, int, in
         "WHERE NOT is_new UNION ALL SELECT resourcetype, id FROM gone)"
     )
     return touched, int(added), int(changed), int(removed)
+
+
+def _naming_changed_medications(con: duckdb.DuckDBPyConnection) -> str:
+    """A ``UNION ALL`` branch: the patients whose requests in the mirror name a Medication that
+    changed or went (requests take its codings on reading, `pipelines.medication_refs`); ''
+    on a mirror without requests yet."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE database_name = 'mirror' AND table_name = 'stg_medication'"
+    ).fetchone()
+    if not found or not found[0]:
+        return ""
+    return (
+        " UNION ALL SELECT m.patient_id FROM mirror.stg_medication AS m "
+        "WHERE m.medication_ref IN (SELECT 'Medication/' || id FROM changed_key "
+        "WHERE resourcetype = 'Medication' UNION ALL SELECT 'Medication/' || id FROM gone "
+        "WHERE resourcetype = 'Medication')"
+    )
 
 
 @contextmanager
@@ -275,11 +296,12 @@ def _mirror_compression(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("SET force_compression = ?", [before])
 
 
-def _create_mirror_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def _create_mirror_table(
+    con: duckdb.DuckDBPyConnection, table: str, *, bucketed: bool = True
+) -> None:
     """``mirror.<table>``: this run's staged columns plus ``patient_bucket``, if missing."""
-    columns = con.execute(
-        f"DESCRIBE SELECT *, {BUCKET_EXPR} AS patient_bucket FROM {table}"  # noqa: S608
-    ).fetchall()
+    bucket = f", {BUCKET_EXPR} AS patient_bucket" if bucketed else ""
+    columns = con.execute(f"DESCRIBE SELECT *{bucket} FROM {table}").fetchall()  # noqa: S608
     zstd = ZSTD_COLUMNS.get(table, ())
     defs = ", ".join(
         f'"{name}" {kind}' + (" USING COMPRESSION zstd" if name in zstd else "")
@@ -319,6 +341,13 @@ def _write(con: duckdb.DuckDBPyConnection, *, every_type_is_snapshot: bool, all_
         con.execute(
             f"INSERT INTO mirror.{table} SELECT *, {BUCKET_EXPR} AS b FROM {table} ORDER BY b"  # noqa: S608
         )
+    for table in LOOKUP_TABLES:
+        _create_mirror_table(con, table, bucketed=False)
+        con.execute(
+            f"DELETE FROM mirror.{table} AS m USING dropped_key AS d "  # noqa: S608
+            "WHERE m.source_ref = d.source_ref"
+        )
+        con.execute(f"INSERT INTO mirror.{table} SELECT * FROM {table}")  # noqa: S608
     _remember_ignored_lines(con, every_type_is_snapshot=every_type_is_snapshot)
 
 

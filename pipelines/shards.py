@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.mirror import BUCKETS, STAGED_TABLES
+from pipelines.mirror import BUCKETS, LOOKUP_TABLES, STAGED_TABLES
 from pipelines.stage import read_staged_tables
 from screens.model import (
     EVIDENCE,
@@ -147,6 +147,8 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], int]:
             # back took 0.82 to 0.99 s a shard of the bench cohort's full run, against 0.58 to
             # 0.61 s (docs/performance.md).
             queries[table] = f"SELECT * EXCLUDE (patient_bucket) FROM {rows} ORDER BY {order}"  # noqa: S608
+        for table, order in LOOKUP_TABLES.items():  # no patients: every shard reads them whole
+            queries[table] = f"SELECT * FROM mirror.{table} ORDER BY {order}"  # noqa: S608
         tables, unavailable = read_staged_tables(con, queries)
         con.execute("DETACH mirror")
     return tables, unavailable

@@ -25,6 +25,7 @@ from pipelines.fhir.files import SourceFiles, discover_source
 from pipelines.fhir.validate import is_known_type
 from pipelines.known_lines import PRIOR, attach_prior, classify_known, load_known_lines
 from pipelines.land import STAGED_TYPES, LandingProblem, clear_line_text, land_source
+from pipelines.medication_refs import resolve_medication_refs
 from pipelines.notes import decode_notes
 from pipelines.quarantine import (
     MIN_READ_FOR_THRESHOLD,
@@ -36,6 +37,7 @@ from screens.model import (
     STG_CONDITION,
     STG_ENCOUNTER,
     STG_MEDICATION,
+    STG_MEDICATION_CODE,
     STG_OBSERVATION,
     STG_PATIENT,
     STG_PROCEDURE,
@@ -55,6 +57,7 @@ TABLE_SQL = (
     "stg_medication.sql",
     "stg_note_attachment.sql",
     "stg_encounter.sql",
+    "stg_medication_code.sql",
 )
 STAGING_SQL = OUTCOME_SQL + TABLE_SQL[1:]
 TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
@@ -65,6 +68,8 @@ TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
     "medication": ("stg_medication", STG_MEDICATION),
     "encounter": ("stg_encounter", STG_ENCOUNTER),
 }
+# Staged tables without patients, which the TABLES are resolved against on reading.
+MEDICATION_CODES = "stg_medication_code"
 COUNT_KEYS = ("read", "quarantined", "staged", "duplicates", "entered_in_error")
 _OUTCOME_KEY = {
     "quarantined": "quarantined",
@@ -118,8 +123,10 @@ def stage_source(
         quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
         counts = count_outcomes(con, problems)
         con.register("stg_note_frame", decoded_notes)
+        con.register("stg_medication_frame", tables["medication"])  # references resolved
         con.register("quarantine_frame", quarantine)
         con.execute("CREATE OR REPLACE TABLE stg_note AS SELECT * FROM stg_note_frame")
+        con.execute("CREATE OR REPLACE TABLE stg_medication AS SELECT * FROM stg_medication_frame")
         con.execute("CREATE OR REPLACE TABLE quarantine AS SELECT * FROM quarantine_frame")
         _persist(con, db_path)
         bar.update()
@@ -202,6 +209,8 @@ def read_staged_tables(
     tables = {
         key: assert_schema(frame(table), schema, table) for key, (table, schema) in TABLES.items()
     }
+    codes = assert_schema(frame(MEDICATION_CODES), STG_MEDICATION_CODE, MEDICATION_CODES)
+    tables["medication"] = resolve_medication_refs(tables["medication"], codes)
     decoded = decode_notes(frame("stg_note_attachment"))
     tables["note"] = decoded.notes
     return tables, decoded.unavailable
@@ -210,7 +219,7 @@ def read_staged_tables(
 def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     """Copy the staged tables and quarantine to `db_path` (work runs in memory: faster)."""
     con.execute(f"ATTACH '{db_path}' AS persisted")
-    for table in [t for t, _ in TABLES.values()] + ["stg_note", "quarantine"]:
+    for table in [t for t, _ in TABLES.values()] + [MEDICATION_CODES, "stg_note", "quarantine"]:
         con.execute(f"CREATE TABLE persisted.{table} AS SELECT * FROM {table}")  # noqa: S608
     con.execute("DETACH persisted")
 

@@ -14,13 +14,8 @@ from datetime import date, timedelta
 import polars as pl
 
 from screens import dsl
-from screens.finders import (
-    HIT,
-    drop_superseded,
-    find_hits,
-    sides_from_same_day,
-    with_code_keys,
-)
+from screens.coded import with_code_keys
+from screens.finders import HIT, find_hits
 from screens.model import (
     EVIDENCE,
     EVIDENCE_ORDER,
@@ -29,6 +24,7 @@ from screens.model import (
     assert_schema,
     empty_frame,
 )
+from screens.supersede import drop_superseded, sides_from_same_day
 
 
 @dataclass(frozen=True, slots=True)

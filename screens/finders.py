@@ -9,14 +9,13 @@ count only when final/amended/corrected and in the criterion's UCUM unit (never
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import polars as pl
 
 from screens import dsl
-from screens.valuesets import ValueSet, load, system_aliases
+from screens.coded import in_valueset, per_name, result_timing, side_of
 
 HIT = {
     "patient_id": pl.String,
@@ -44,175 +43,6 @@ def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
 
 
 # Staged tables whose rows carry a code: value sets match them on `_code_keys`.
-CODED_TABLES = ("condition", "procedure", "medication", "observation")
-
-
-def _code_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` with ``_sys`` (the canonical code system) and ``_norm`` (the code upper case,
-    without dots or spaces): what a value set matches."""
-    return frame.with_columns(
-        _sys=pl.col("system").replace_strict(
-            system_aliases(), default=None, return_dtype=pl.String
-        ),
-        _norm=pl.col("code").str.replace_all(r"[.\s]", "").str.to_uppercase(),
-    )
-
-
-def with_code_keys(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """The staged tables with their code keys, so criteria share them (once per table, not
-    once per criterion: the keys of a shard's observations took most of the engine's time).
-
-    Also where a Condition, Procedure, order or result carries no date of its own, it takes the
-    date of its Encounter (real Conditions often have none: only their Encounter is dated).
-    """
-    tables = with_encounter_dates(tables)
-    return {
-        name: _code_keys(frame) if name in CODED_TABLES and "_norm" not in frame.columns else frame
-        for name, frame in tables.items()
-    }
-
-
-DATE_COLUMN = {
-    "condition": "recorded_on",
-    "procedure": "performed_on",
-    "medication": "authored_on",
-    "observation": "effective_on",
-}
-
-
-def with_encounter_dates(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Undated rows take their Encounter's start date (or end date when it has no start)."""
-    out = dict(tables)
-    encounters = tables.get("encounter")
-    if encounters is None or encounters.is_empty():
-        return out
-    dates = encounters.select("encounter_id", _enc_on=pl.coalesce("start_on", "end_on")).unique(
-        "encounter_id", keep="first"
-    )
-    for name, column in DATE_COLUMN.items():
-        frame = tables.get(name)
-        if frame is None or "encounter_id" not in frame.columns or "_enc_filled" in frame.columns:
-            continue
-        out[name] = (
-            frame.join(dates, on="encounter_id", how="left", maintain_order="left")
-            .with_columns(pl.coalesce(column, "_enc_on").alias(column))
-            .drop("_enc_on")
-            .with_columns(_enc_filled=pl.lit(True))
-        )
-    return out
-
-
-# Measurement value sets: a panel component whose own code names none of them takes its
-# panel's concept ("Compartment pressure test, R anterior" > "1 min post-exercise": 36 mmHg).
-MEASUREMENT_VALUESETS = (
-    "abi",
-    "tbi",
-    "toe_pressure",
-    "ankle_pressure",
-    "tcpo2",
-    "compartment_pressure",
-)
-
-_POST_1 = re.compile(r"\b(?:1|one)[- ]?min(?:ute)?s?\b|\bimmediate(?:ly)?\b", re.IGNORECASE)
-_POST_5 = re.compile(r"\b(?:5|five)[- ]?min(?:ute)?s?\b", re.IGNORECASE)
-_POST = re.compile(
-    r"\bpost[- ]?(?:exercise|ex\b|treadmill|walk\w*)|\bafter (?:exercise|treadmill|walking)"
-    r"|\bexercise\b(?! test)|\btreadmill\b|\brecovery\b",
-    re.IGNORECASE,
-)
-_PRE = re.compile(
-    r"\bpre[- ]?(?:exercise|ex\b|treadmill)|\bbefore exercise|\bbaseline\b|\bresting\b|\bat rest\b",
-    re.IGNORECASE,
-)
-_SIDE_TEXT = re.compile(
-    r"\b(?:(?P<left>left|lt|(?-i:L|LLE))|(?P<right>right|rt|(?-i:R|RLE))|(?P<bilateral>bilateral|both|(?-i:BLE)))\b",
-    re.IGNORECASE,
-)
-
-
-def result_timing(display: str | None) -> str:
-    """A coded result's timing from its name: pre_exercise, post_exercise_1min,
-    post_exercise_5min, post_exercise, or rest."""
-    if not display:
-        return "rest"
-    if _PRE.search(display) and not _POST.search(display.replace("pre", "")):
-        return "pre_exercise"
-    if _POST.search(display):
-        if _POST_1.search(display):
-            return "post_exercise_1min"
-        if _POST_5.search(display):
-            return "post_exercise_5min"
-        return "post_exercise"
-    return "rest"
-
-
-def _per_name(column: pl.Expr, read: Callable[[str | None], str | None]) -> pl.Expr:
-    """`read` applied once per distinct name (displays repeat across millions of rows)."""
-
-    def batch(names: pl.Series) -> pl.Series:
-        distinct = names.drop_nulls().unique().to_list()
-        mapping = {name: read(name) for name in distinct}
-        return names.replace_strict(mapping, default=None, return_dtype=pl.String)
-
-    return column.map_batches(batch, return_dtype=pl.String)
-
-
-def side_of(text: str | None) -> str | None:
-    """left | right | bilateral named in a code's display, if exactly one is."""
-    if not text:
-        return None
-    sides = {k for m in _SIDE_TEXT.finditer(text) for k, v in m.groupdict().items() if v}
-    return sides.pop() if len(sides) == 1 else None
-
-
-def _in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
-    """Rows of `frame` (a coded table with its keys: `with_code_keys`) in `vs`; for results,
-    also panel components that name no measurement of their own but whose panel is in `vs`."""
-    found = _matching(frame, vs)
-    if "panel_display" not in frame.columns or vs.name not in MEASUREMENT_VALUESETS:
-        return found
-    components = frame.filter(
-        pl.col("panel_code").is_not_null() | pl.col("panel_display").is_not_null()
-    ).with_row_index("_c")
-    if components.is_empty():
-        return found
-    named = pl.concat([_matching(components, load(name)) for name in MEASUREMENT_VALUESETS])
-    unnamed = components.filter(~pl.col("_c").is_in(named["_c"].implode()))
-    as_panel = _code_keys(
-        unnamed.with_columns(
-            system=pl.col("panel_system"),
-            code=pl.col("panel_code"),
-            display=pl.col("panel_display"),
-        )
-    )
-    inherited = unnamed.filter(pl.col("_c").is_in(_matching(as_panel, vs)["_c"].implode()))
-    if inherited.is_empty():
-        return found
-    return pl.concat([found, inherited.drop("_c")]).unique(maintain_order=True)
-
-
-def _matching(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
-    every = frame
-    frame = every.filter(pl.col("_sys").is_in(list(vs.systems)))
-    exact = pl.DataFrame(
-        {"_sys": [s for s, _ in sorted(vs.exact)], "_norm": [c for _, c in sorted(vs.exact)]},
-        schema={"_sys": pl.String, "_norm": pl.String},
-    )
-    matched = pl.lit(False)
-    for system, prefix in vs.prefixes:
-        matched = matched | ((pl.col("_sys") == system) & pl.col("_norm").str.starts_with(prefix))
-    by_exact = frame.join(exact, on=["_sys", "_norm"], how="semi")
-    by_prefix = frame.filter(matched) if vs.prefixes else frame.clear()
-    found = [by_exact, by_prefix]
-    if vs.text_patterns:
-        # Python's re (look-arounds allowed), run once per distinct display, not per row.
-        named = re.compile("|".join(f"(?:{p})" for p in vs.text_patterns), re.IGNORECASE)
-        displays = every.get_column("display").drop_nulls().unique().to_list()
-        matching = [d for d in displays if named.search(d)]
-        found.append(every.filter(pl.col("display").is_in(matching)))
-    return pl.concat(found).unique(maintain_order=True)
-
-
 def _hits(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
     exprs = []
     for name, dtype in HIT.items():
@@ -252,9 +82,9 @@ def _find_diagnosis(
         )
         if "abated_on" in frame.columns:
             frame = frame.filter(pl.col("abated_on").is_null() | (pl.col("abated_on") > as_of))
-    found = _in_valueset(frame, f.valueset)
+    found = in_valueset(frame, f.valueset)
     coded_side = pl.col("laterality") if "laterality" in found.columns else pl.lit(None, pl.String)
-    found = found.with_columns(_side=pl.coalesce(coded_side, _per_name(pl.col("display"), side_of)))
+    found = found.with_columns(_side=pl.coalesce(coded_side, per_name(pl.col("display"), side_of)))
     if f.laterality is not None:
         found = found.filter(pl.col("_side").is_in(sorted(f.laterality)))
     return _hits(
@@ -275,14 +105,14 @@ def _find_procedure(f: dsl.ProcedureFinder, tables: Mapping[str, pl.DataFrame]) 
     frame = _table(tables, "procedure").filter(
         pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_PROCEDURE_STATUSES)
     )
-    found = _in_valueset(frame, f.valueset)
+    found = in_valueset(frame, f.valueset)
     coded_side = pl.col("laterality") if "laterality" in found.columns else pl.lit(None, pl.String)
     return _hits(
         found,
         patient_id=pl.col("patient_id"),
         source_ref=pl.col("source_ref"),
         observed_on=pl.col("performed_on"),
-        laterality=pl.coalesce(coded_side, _per_name(pl.col("display"), side_of)),
+        laterality=pl.coalesce(coded_side, per_name(pl.col("display"), side_of)),
     )
 
 
@@ -290,7 +120,7 @@ def _find_medication(f: dsl.MedicationFinder, tables: Mapping[str, pl.DataFrame]
     frame = _table(tables, "medication").filter(
         pl.col("status").is_null() | ~pl.col("status").is_in(EXCLUDED_ORDER_STATUSES)
     )
-    found = _in_valueset(frame, f.valueset)
+    found = in_valueset(frame, f.valueset)
     if f.display is not None:
         by_name = frame.filter(pl.col("display").str.contains(f"(?i){f.display}"))
         found = pl.concat([found, by_name]).unique(maintain_order=True)
@@ -303,7 +133,7 @@ def _find_medication(f: dsl.MedicationFinder, tables: Mapping[str, pl.DataFrame]
 
 
 def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    frame = _in_valueset(
+    frame = in_valueset(
         _table(tables, "observation").filter(pl.col("status").is_in(RESULT_STATUSES)), f.valueset
     )
     if f.text is not None:
@@ -325,10 +155,10 @@ def _find_lab(f: dsl.Lab, tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         )
     frame = frame.with_columns(_named=named)
     if f.timing is not None:
-        timing = _per_name(pl.col("_named"), result_timing)
+        timing = per_name(pl.col("_named"), result_timing)
         frame = frame.filter(timing.str.contains(f"^(?:{f.timing})$"))
     # A result named "R ABI" or a panel "Compartment pressure test, L anterior" states its side.
-    laterality = pl.coalesce(pl.col("laterality"), _per_name(pl.col("_named"), side_of))
+    laterality = pl.coalesce(pl.col("laterality"), per_name(pl.col("_named"), side_of))
     return _hits(
         frame,
         patient_id=pl.col("patient_id"),
@@ -383,9 +213,7 @@ def _find_note(f: dsl.NoteMention, tables: Mapping[str, pl.DataFrame]) -> pl.Dat
     if f.bounds.is_set():
         frame = frame.filter(_bounds(pl.col("value"), f.bounds))
     if f.qualifier is not None:
-        frame = frame.filter(
-            pl.col("qualifier").fill_null("").str.contains(f"^(?:{f.qualifier})$")
-        )
+        frame = frame.filter(pl.col("qualifier").fill_null("").str.contains(f"^(?:{f.qualifier})$"))
     if f.laterality is not None:
         frame = frame.filter(pl.col("laterality").is_in(sorted(f.laterality)))
     return _mention_hits(frame)
@@ -466,55 +294,3 @@ def find_hits(
         )
         hits = hits.join(enough.select("patient_id"), on="patient_id", how="semi")
     return hits, undated
-
-
-def drop_superseded(
-    hits: pl.DataFrame, later: pl.DataFrame, *, any_time: bool = False
-) -> pl.DataFrame:
-    """`hits` less those followed by a `later` hit of the same patient, dated after them, on the
-    same side (a side missing on either, or bilateral, matches any side). With `any_time`, a
-    `later` hit on the same side removes them whatever its date (a treated leg)."""
-    if hits.is_empty() or later.is_empty():
-        return hits
-    indexed = hits.with_row_index("_hit")
-    same_side = (
-        pl.col("laterality").is_null()
-        | pl.col("_later_side").is_null()
-        | (pl.col("laterality") == pl.col("_later_side"))
-        | (pl.col("laterality") == "bilateral")
-        | (pl.col("_later_side") == "bilateral")
-    )
-    ended = (
-        indexed.join(
-            later.select(
-                "patient_id",
-                pl.col("observed_on").alias("_later_on"),
-                pl.col("laterality").alias("_later_side"),
-            ),
-            on="patient_id",
-        )
-        .filter((pl.lit(any_time) | (pl.col("_later_on") > pl.col("observed_on"))) & same_side)
-        .select("_hit")
-        .unique()
-    )
-    return indexed.join(ended, on="_hit", how="anti").drop("_hit")
-
-
-def sides_from_same_day(hits: pl.DataFrame) -> pl.DataFrame:
-    """Unsided hits take the side of a sided hit of the same patient on the same day: a CPT
-    code without a side and the ICD-10-PCS code of the same operation ("Release Right Lower
-    Leg Fascia") describe one procedure."""
-    if hits.is_empty() or hits["laterality"].null_count() == 0:
-        return hits
-    sided = (
-        hits.filter(pl.col("laterality").is_not_null() & pl.col("observed_on").is_not_null())
-        .group_by("patient_id", "observed_on")
-        .agg(pl.col("laterality").unique().alias("_sides"))
-        .filter(pl.col("_sides").list.len() == 1)
-        .select("patient_id", "observed_on", pl.col("_sides").list.first().alias("_same_day"))
-    )
-    return (
-        hits.join(sided, on=["patient_id", "observed_on"], how="left", maintain_order="left")
-        .with_columns(laterality=pl.coalesce("laterality", "_same_day"))
-        .drop("_same_day")
-    )

@@ -100,6 +100,9 @@ STG_CONDITION = {  # one row per Condition x coding
     "clinical_status": pl.String,
     "verification_status": pl.String,  # confirmed | provisional | ... | refuted | None
     "recorded_on": pl.Date,  # onset, else recordedDate; NULL when the record has neither
+    "encounter_id": pl.String,  # id of Condition.encounter (an stg_encounter row) or None
+    "laterality": pl.String,  # left | right | bilateral | None (bodySite, SNOMED qualifiers)
+    "abated_on": pl.Date,  # abatementDateTime / abatementPeriod end, else start / a dated string
 }
 
 STG_OBSERVATION = {  # one row per Observation x coding, and per component x coding
@@ -113,7 +116,13 @@ STG_OBSERVATION = {  # one row per Observation x coding, and per component x cod
     "value_num": pl.Float64,
     "value_str": pl.String,  # valueString / valueCodeableConcept text, e.g. "noncompressible"
     "unit": pl.String,  # UCUM; "unit_unrecognized" when the sent unit could not be mapped
-    "laterality": pl.String,  # left | right | bilateral | None (from bodySite or component code)
+    "laterality": pl.String,  # left | right | bilateral | None (bodySite, else code words)
+    "encounter_id": pl.String,  # id of Observation.encounter or None
+    # Component rows: the parent Observation's first coding and its display (else code.text),
+    # so a component coded locally ("R ABI") still names its panel. None on top-level rows.
+    "panel_system": pl.String,
+    "panel_code": pl.String,
+    "panel_display": pl.String,
 }
 
 STG_PROCEDURE = {  # one row per Procedure x coding
@@ -125,9 +134,14 @@ STG_PROCEDURE = {  # one row per Procedure x coding
     "code_norm": pl.String,
     "display": pl.String,
     "performed_on": pl.Date,
+    "encounter_id": pl.String,  # id of Procedure.encounter or None
+    "laterality": pl.String,  # left | right | bilateral | None (bodySite, SNOMED qualifiers)
 }
 
-STG_MEDICATION = {  # one row per MedicationRequest x coding (medicationCodeableConcept)
+# One row per MedicationRequest x coding of the drug it names: medicationCodeableConcept, or the
+# code of the Medication its medicationReference names (contained, or a Medication resource of
+# the source: STG_MEDICATION_CODE); NULL code and the reference's display when neither resolves.
+STG_MEDICATION = {
     "patient_id": pl.String,
     "source_ref": pl.String,
     "status": pl.String,
@@ -135,6 +149,15 @@ STG_MEDICATION = {  # one row per MedicationRequest x coding (medicationCodeable
     "code": pl.String,
     "display": pl.String,
     "authored_on": pl.Date,
+    "encounter_id": pl.String,  # id of MedicationRequest.encounter or None
+    "medication_ref": pl.String,  # "Medication/<id>" when named by reference (not contained)
+}
+
+STG_MEDICATION_CODE = {  # one row per Medication resource x code.coding; no patient (a lookup)
+    "source_ref": pl.String,  # "Medication/<id>", what STG_MEDICATION.medication_ref names
+    "system": pl.String,
+    "code": pl.String,
+    "display": pl.String,  # coding display, else code.text
 }
 
 STG_ENCOUNTER = {  # one row per Encounter

@@ -32,7 +32,8 @@ _PULSE_ABSENT = (
     r"|impalpable|barely palpable|dopplerable only|doppler(?:able)? only|(?:0|1\+|trace))"
 )
 _GRAFT = (
-    r"(?:fem(?:oral)?[- ]?(?:pop(?:liteal)?|tib(?:ial)?|fem(?:oral)?|distal)|femoro-?(?:popliteal|tibial"
+    r"(?:fem(?:oral)?[- ](?:below|above)[- ](?:the[- ])?knee[- ]?pop(?:liteal)?"
+    r"|fem(?:oral)?[- ]?(?:pop(?:liteal)?|tib(?:ial)?|fem(?:oral)?|distal)|femoro-?(?:popliteal|tibial"
     r"|distal|femoral)|aorto-?(?:bi)?-?fem(?:oral)?|aortoiliac|axillo-?(?:bi)?-?fem(?:oral)?"
     r"|infrainguinal|(?:pedal|tibial|peroneal|popliteal|distal) artery|(?-i:ABF))"
 )
@@ -178,6 +179,16 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
     ),
     (
         C.PULSE_DEFICIT,
+        "sites absent",
+        rf"\b{_PULSE_SITES}\s+(?:(?:are|were|is|was)\s+)?(?:non-?palpable|not palpable|impalpable|absent|dopplerable only|doppler(?:able)? only|(?:0|1\+)(?=\s|$|[,;.]))",
+    ),
+    (
+        C.PULSE_DEFICIT,
+        "signals monophasic",
+        r"\b(?:doppler\s+)?(?:signals?|waveforms?)\s+(?:(?:are|were|is|was)\s+)?(?:monophasic|dampened|damped|blunted|absent)\b",
+    ),
+    (
+        C.PULSE_DEFICIT,
         "monophasic",
         r"\b(?:monophasic|dampened|damped|blunted)(?: \S+){0,2}? (?:signals?|waveforms?|flow|doppler)\b",
     ),
@@ -243,7 +254,13 @@ ARTERIAL_RULES: list[tuple[Concept, str, str]] = [
         r"\b(?:chronic |critical )?limb[- ]threatening ischa?emia\b|\bcritical limb ischa?emia\b|\b(?-i:CLTI)\b",
     ),
     (C.PAD, "poor circulation", rf"\b(?:poor|bad) circulation\b(?:{gap(15)}\b{LIMB_SITE}\b)?"),
-    (C.PAD, "bypass", rf"\b{_GRAFT}\s*(?:arterial\s+)?(?:bypass(?:es)?|grafts?)\b"),
+    (
+        C.PAD,
+        "bypass",
+        rf"\b{_GRAFT}(?:[- ](?:below|above)[- ]knee)?(?:[- ](?:pop(?:liteal)?|tib(?:ial)?))?\s*(?:arterial\s+)?(?:bypass(?:es)?|grafts?|(?-i:BPG|BPGs|BG))\b"
+        # "s/p L fem-pop 2019": the segment named alone, then a date or a pause, is the operation.
+        rf"|\b{_GRAFT}\b(?=\s*(?:(?:19|20)\d\d|\d{{1,2}}/\d{{2,4}}|in (?:19|20)\d\d|with\b|using\b|[,;.)]|$))",
+    ),
     (
         C.PAD,
         "artery stent",

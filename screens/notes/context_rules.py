@@ -133,7 +133,22 @@ _EXTRA: list[tuple[str, str, str, str | None]] = [
         "history is typical",
         "PSEUDO",
         "PSEUDO",
-        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible)\b",
+        r"\b(?:history|story|presentation|picture) (?:is |was )?(?:most )?(?:typical|classic|characteristic|consistent|compatible)\b"
+        r"|^\s*(?:clinical )?history\s*:",
+    ),
+    # A spouse or partner is not family history ("keeps up with his wife on walks"), and
+    # "no longer able to" limits an activity rather than negating the symptom that limits it.
+    (
+        "spouse",
+        "PSEUDO",
+        "PSEUDO",
+        r"\b(?:(?:his|her|their|the patient's|pt's|my) )?(?:wife|husband|spouse|partner|girlfriend|boyfriend|fianc[ée]e?)\b",
+    ),
+    (
+        "no longer",
+        "PSEUDO",
+        "PSEUDO",
+        r"\b(?:no longer|can no longer|can't keep up|cannot keep up|not able to keep up|unable to keep up)\b",
     ),
     (
         "recent history",

@@ -157,7 +157,7 @@ def find_dates(text: str) -> list[Dated]:
 # Between a finding and a date stated after it: only punctuation or a linking word ("ABI 1.06
 # bilat (05/2019)", "DVT in 3/2021"); "(prior normal 2019)" dates something else.
 _ADJACENT_AFTER = re.compile(
-    r"^[\s,(\[:-]*(?:(?:bilat\w*|left|right|on|in|from|dated|of|done|at|was|were|dx|dx'd|diagnosed|noted|found|placed|performed)[\s,(\[:-]+){0,2}$",
+    r"^[\s,(\[:-]*(?:(?:bilat\w*|both|legs?|sides?|limbs?|left|right|on|in|from|dated|of|done|at|was|were|dx|dx'd|diagnosed|noted|found|placed|performed)[\s,(\[:-]+){0,3}$",
     _I,
 )
 

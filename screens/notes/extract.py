@@ -19,6 +19,7 @@ from screens.notes.pipeline import MEASURED, build_nlp, has_keyword
 from screens.notes.routing import dvt_qualifier, route_concept, sport_cue, walking_cue
 from screens.notes.sentences import Sentence, split_sentences
 from screens.notes.sides import find_sides, side_for_span
+from screens.notes.spelling import corrected
 
 _CATEGORY = {
     "NEGATED_EXISTENCE": Modifier.NEGATED,
@@ -53,7 +54,8 @@ _SPACES = str.maketrans("\n\r\t\f\v", "     ")
 # A plan ("scheduled", "recommend") makes a procedure not yet done; a diagnosis named beside a
 # pending test is still the diagnosis.
 _PROCEDURE = re.compile(
-    r"fasciotom|stent|bypass|graft|angioplast|venoplast|atherectom|endarterectom|revasculari|interven|release|amputat",
+    r"fasciotom|stent|bypass|graft|angioplast|venoplast|atherectom|endarterectom|revasculari|interven|release|amputat"
+    r"|\bBPG|\bfem(?:oral)?[- ]?(?:pop|tib|fem|distal)|\bfem(?:oral)?[- ](?:below|above)|\bPTA\b",
     re.IGNORECASE,
 )
 MEASURED_CONCEPTS = {
@@ -92,30 +94,39 @@ def extract_mentions(text: str, note_on: date | None = None) -> list[Mention]:
     if not text or not has_keyword(lowered):
         return []
     mentions: list[Mention] = []
-    sentences = split_sentences(text)
-    for i, s in enumerate(sentences):
-        if has_keyword(lowered, s.start, s.end):
+
+    def wanted(start: int, end: int) -> bool:
+        # Misspellings are corrected only in sentences that reach the NLP: a sentence whose one
+        # clinical word is misspelled nearly always names a limb, pain or walking as well.
+        return has_keyword(lowered, start, end)
+
+    for s in split_sentences(text, wanted):
+        if wanted(s.start, s.end):
             found = _mentions_in_sentence(text[s.start : s.end].translate(_SPACES), s.section)
             for m, stated in found:
                 m = _dated(_shifted(m, s.start), stated, note_on)
-                mentions.append(_in_note_context(m, text, sentences, i))
+                mentions.append(_in_note_context(m, text, s))
     return sorted(mentions, key=lambda m: (m.span_start, m.concept.value, m.span_end))
 
 
-def _in_note_context(m: Mention, text: str, sentences: list[Sentence], index: int) -> Mention:
-    """Exertional pain with no walking in its sentence, in a note that names the sport or the
-    athlete one or two sentences earlier ("17M midfielder. Burning in both shins ~15 min in"),
-    is the CECS pattern, not claudication."""
+# How far back a sport or an athlete named earlier in the paragraph sets the scene.
+_CONTEXT_CHARS = 300
+
+
+def _in_note_context(m: Mention, text: str, sentence: Sentence) -> Mention:
+    """Exertional pain with no walking in its sentence, in a paragraph that names the sport or
+    the athlete a little earlier ("17M midfielder. Burning in both shins ~15 min in"), is the
+    CECS pattern, not claudication."""
     if (
         m.concept is not Concept.CLAUDICATION
         or "claudica" in text[m.span_start : m.span_end].lower()
     ):
         return m
-    sentence = text[sentences[index].start : sentences[index].end]
-    if walking_cue(sentence):
+    if walking_cue(text[sentence.start : sentence.end]):
         return m
-    context = " ".join(text[s.start : s.end] for s in sentences[max(0, index - 2) : index])
-    if sport_cue(context) and not walking_cue(context):
+    before = text[max(0, sentence.start - _CONTEXT_CHARS) : sentence.start]
+    before = before[before.rfind("\n\n") + 1 :]  # the same paragraph only
+    if sport_cue(before) and not walking_cue(before):
         return replace(m, concept=Concept.EXERTIONAL_LEG_PAIN)
     return m
 
@@ -139,13 +150,20 @@ def _dated(m: Mention, stated: StatedDate | None, note_on: date | None) -> Menti
 def _mentions_in_sentence(
     sentence_text: str, section: str | None
 ) -> tuple[tuple[Mention, StatedDate | None], ...]:
-    doc = build_nlp()(sentence_text)
-    mentions = _sentence_mentions(Sentence(0, len(sentence_text), section), doc)
-    dates = find_dates(sentence_text)
+    # Misspelled clinical words are read as meant; spans come back in the note's own spelling.
+    reading, to_original = corrected(sentence_text)
+    doc = build_nlp()(reading)
+    mentions = _sentence_mentions(Sentence(0, len(reading), section), doc)
+    dates = find_dates(reading)
     return tuple(
         (
-            m,
-            date_for(sentence_text, m.span_start, m.span_end, dates, measured=m.value is not None)
+            replace(
+                m,
+                span_start=to_original(m.span_start),
+                span_end=to_original(m.span_end),
+                sentence_end=len(sentence_text),
+            ),
+            date_for(reading, m.span_start, m.span_end, dates, measured=m.value is not None)
             if dates
             else None,
         )

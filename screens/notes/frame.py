@@ -6,13 +6,15 @@ import polars as pl
 
 from screens.model import STG_NOTE_MENTION, assert_schema
 from screens.notes.extract import extract_mentions
+from screens.notes.layout import reading_text
 
 
 def extract_mention_frame(notes: pl.DataFrame) -> pl.DataFrame:
     """One row per concept mention, ordered by (source_ref, span_start, concept)."""
     rows: dict[str, list[object]] = {name: [] for name in STG_NOTE_MENTION}
     for note in notes.select("patient_id", "source_ref", "note_on", "text").iter_rows(named=True):
-        text = note["text"] or ""
+        # Tables are read row by row; offsets and snippets refer to this reading of the text.
+        text = reading_text(note["text"] or "")
         for m in extract_mentions(text, note["note_on"]):
             values = {
                 "patient_id": note["patient_id"],

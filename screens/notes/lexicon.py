@@ -41,7 +41,7 @@ NUMBER_WORD = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|half|a|a few|severa
 WALK = (
     r"(?:walk(?:s|ing|ed)?|ambulat(?:ion|ing|es?)|exertion(?:al)?(?! compartment)|exercise|exercising"
     r"|climbing(?: stairs| hills?)?|stairs|inclines?|uphill|hills?"
-    rf"|{NUMBER_WORD}[- ](?:city )?blocks?|blocks?|yards|distance|on exertion"
+    rf"|{NUMBER_WORD}[- ](?:city )?(?:blocks?|blks?)|blocks?|blks?|yards|distance|on exertion"
     r"|\d+(?:[.,]\d+)? ?(?:(?-i:m)|meters?|metres?)\b)"
 )
 # Sports and training; DISTANCE words count as sport only without walking words (a "mile" walk

@@ -316,8 +316,7 @@ def _measurement(
     # value ("0.93 (pre-op 0.32)").
     trailing = _PRETREATMENT.search(after)
     pretreatment = _PRETREATMENT.search(before) is not None or (
-        (trailing is not None
-        and bool(after[trailing.end() :].strip(" )]")))
+        (trailing is not None and bool(after[trailing.end() :].strip(" )]")))
         or (trailing is not None and not leads_next)
     )
     return Measurement(concept, m.start(), m.end(), value, unit, qualifier, side, pretreatment)

@@ -20,9 +20,9 @@ from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 
 from screens.notes.arterial_rules import ARTERIAL_RULES
+from screens.notes.attachment import exertional_spans, rest_pain_spans
 from screens.notes.concepts import Concept
 from screens.notes.context_rules import build_context_rules
-from screens.notes.exertion import exertional_spans
 from screens.notes.measurements import Measurement, find_measurements
 from screens.notes.other_rules import OTHER_RULES
 
@@ -50,6 +50,9 @@ _STEMS = (
     "gangren",
     "pulse",
     "monophasic",
+    "non-?palp",
+    "impalp",
+    "dopplerab",
     "damp",
     "blunted",
     "rubor",
@@ -210,6 +213,9 @@ _STEMS = (
     "rutherford",
     "fontaine",
     "walking distance",
+    "blk",
+    "bpg",
+    "fem",
     "arthrit",
     "osteoarthrit",
     "oa\\b",
@@ -313,18 +319,23 @@ def add_measurements(doc: Doc) -> Doc:
     return doc
 
 
-@Language.component("vascreen_exertion")
-def add_exertion(doc: Doc) -> Doc:
-    """Exertional leg symptoms the target patterns missed (`exertion.exertional_spans`): added
-    only where no other target already stands, so the patterns' exact spans are kept."""
+@Language.component("vascreen_attachment")
+def add_attached(doc: Doc) -> Doc:
+    """Exertional and rest pain the target patterns missed (`attachment`): added only where no
+    other target already stands, so the patterns' exact spans are kept."""
     taken = [(e.start_char, e.end_char) for e in doc.ents]
     spans: list[Span] = []
-    for start, end in exertional_spans(doc.text):
-        if any(s < end and start < e for s, e in taken):
-            continue
-        span = doc.char_span(start, end, label=Concept.CLAUDICATION.value, alignment_mode="expand")
-        if span is not None:
-            spans.append(span)
+    for concept, found in (
+        (Concept.CLAUDICATION, exertional_spans(doc.text)),
+        (Concept.REST_PAIN, rest_pain_spans(doc.text)),
+    ):
+        for start, end in found:
+            if any(s < end and start < e for s, e in taken):
+                continue
+            span = doc.char_span(start, end, label=concept.value, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+                taken.append((start, end))
     if spans:
         doc.ents = filter_spans([*doc.ents, *spans])
     return doc
@@ -374,7 +385,7 @@ def build_nlp() -> Language:
         TargetRule("cellulitis", Concept.CELLULITIS.value, pattern=[{"LOWER": "cellulitis"}])
     )
     nlp.add_pipe("vascreen_measurements")
-    nlp.add_pipe("vascreen_exertion")
+    nlp.add_pipe("vascreen_attachment")
     context: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(build_context_rules())
     return nlp

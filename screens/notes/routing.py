@@ -86,13 +86,20 @@ _NOT_CRAMP = re.compile(
     r"\bnot (?:a |really a |true )?(?:calf )?(?:cramps?|knots?|spasms?)\b|\b(?:cramps?|knots?)\W{0,3}\s*(?:is|are|was) (?:a |actually )?(?:burning|aching|pain)",
     _I,
 )
+# Night foot pain with another named cause is that cause, not ischemia.
+_FOOT_PAIN_CAUSE = re.compile(
+    r"\b(?:gout\w*|podagra|neuropath\w*|plantar fasci\w*|morton'?s?|tarsal tunnel|pins and needles|stocking[- ]distribution"
+    r"|(?:osteo)?arthrit\w*|bunion\w*|fractur\w*|sprain\w*|erythromelalgia|passive (?:\w+ )?stretch\w*|compartments?"
+    r"|out of proportion|tense)\b",
+    _I,
+)
 _RLS = re.compile(r"\b(?:urge to move|restless|creepy|crawl\w*|(?-i:RLS)|willis[- ]ekbom)\b", _I)
 _STRESS = re.compile(r"\bwarms? up\b|\bstress (?:fracture|reaction)|\btibial border\b", _I)
 _SPORT = re.compile(rf"\b{SPORT}\b", _I)
 _SPORT_ACTIVITY = re.compile(rf"\b{SPORT_ACTIVITY}\b", _I)
 _SPORT_PERSON = re.compile(rf"\b{SPORT_PERSON}\b", _I)
 _WALKING = re.compile(
-    r"\b(?:walk\w*|ambulat\w*|blocks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)",
+    r"\b(?:walk\w*|ambulat\w*|blocks?|blks?|stairs|yards|hills?|uphill|inclines?|meters|metres|\d+ ?(?-i:m)\b)",
     _I,
 )
 # CECS named or examined in the sentence: exertional leg pain there is the CECS pattern.
@@ -241,6 +248,8 @@ def _route_rest_or_cramp(
     cramp), a cramp when eased by stretching, restless legs when an urge to move drives it."""
     if _cue(_RLS, sentence, region):
         return C.RESTLESS_LEGS
+    if concept is C.REST_PAIN and _cue(_FOOT_PAIN_CAUSE, sentence, region):
+        return None
     stretch = _cue(_CRAMP, sentence, region)
     dependency = _cue(_DEPENDENCY, sentence, region) or _NOT_CRAMP.search(sentence) is not None
     if dependency and not stretch:
@@ -305,6 +314,10 @@ def _route_exertional(concept: Concept, sentence: str, start: int, span: str) ->
     if _cue(_CECS_CONTEXT, sentence, region):
         return C.EXERTIONAL_LEG_PAIN
     lo, hi = region
+    # The trigger the mention itself names decides first: "pressure in both lower legs around
+    # mile 3" is running, whatever "forces her to walk" says after it.
+    if _SPORT.search(span) and not _WALKING.search(span):
+        return C.EXERTIONAL_LEG_PAIN
     if _SPORT_ACTIVITY.search(sentence, lo, hi):
         return C.EXERTIONAL_LEG_PAIN
     if _WALKING.search(sentence, lo, hi):  # "after walking half a mile": claudication

@@ -9,6 +9,7 @@ candidate sentences to spaCy.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # A header is a markdown heading or a short capitalised label ending in a colon at line start.
@@ -19,6 +20,8 @@ _HEADER = re.compile(
 # problem-oriented notes start each assessment line with "#" ("# PAD - ABI 0.62, start ASA"), and
 # those lines are content.
 _MD_TITLE = re.compile(r"^[A-Za-z][A-Za-z /&-]{0,30}$")
+# A line in capitals alone is a heading ("ASSESSMENT/PLAN", "PHYSICAL EXAM").
+_CAPS_HEADER = re.compile(r"^[ \t]*(?P<caps>[A-Z][A-Z /&-]{2,40}?)[ \t]*:?[ \t]*$")
 # Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
 _SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 # Lines at least this long that end mid-clause were hard-wrapped by the note's author or system.
@@ -146,12 +149,20 @@ def _continues(prev: str, raw: str, stripped: str) -> bool:
     )
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    """Split a note into sentences with their section, offsets relative to `text`."""
+def split_sentences(text: str, wanted: Callable[[int, int], bool] | None = None) -> list[Sentence]:
+    """Split a note into sentences with their section, offsets relative to `text`.
+
+    With `wanted`, only lines it accepts (by their offsets) are split into sentences; every line
+    still moves the section along. Most lines of a note hold nothing a screen reads.
+    """
     sentences: list[Sentence] = []
     section: str | None = None
     for line_start, line_end in _lines(text):
         line = text[line_start:line_end]
+        caps = _CAPS_HEADER.match(line) if line.isupper() else None
+        if caps is not None:
+            section = _section_name(caps.group("caps"))
+            continue
         header = _HEADER.match(line)
         if header is not None and header.group("md") is not None:
             title = header.group("md").strip().rstrip(":")
@@ -167,6 +178,8 @@ def split_sentences(text: str) -> list[Sentence]:
             # for ..." and "ROS negative for: ..." are sentences, not headers.
             if label.strip().lower() in _SECTION_ALIASES or not line[header.end() :].strip():
                 section = _section_name(label)
+        if wanted is not None and not wanted(line_start, line_end):
+            continue
         cursor = line_start
         for cut in _SENT_END.finditer(line):
             _append(sentences, text, cursor, line_start + cut.start(), section)

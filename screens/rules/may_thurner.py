@@ -100,23 +100,42 @@ adolescent = Criterion(
     reads_as="Age 12 to 17 at the screening date (May-Thurner presents in adolescents too; counts with persistent swelling or venous claudication)",
     finds=age(at_least=12, at_most=17),
 )
+other_cause_dx = Criterion(
+    id="may_thurner.other_swelling_cause_dx",
+    reads_as="A diagnosis of Baker's cyst, lymphedema or a leg injury that explains swelling",
+    finds=diagnosis(load("other_swelling_cause")),
+    lookback=days(365),
+)
+other_cause_note = Criterion(
+    id="may_thurner.other_swelling_cause_note",
+    reads_as="A note describes a Baker's cyst, lymphedema, hematoma or leg injury that explains swelling",
+    finds=note_mention(Concept.OTHER_SWELLING_CAUSE, allow=HISTORY),
+    lookback=days(365),
+)
+LOCAL_CAUSE = (other_cause_dx, other_cause_note)
+
 persistent_left_swelling_note = Criterion(
     id="may_thurner.persistent_left_swelling_note",
     reads_as="Notes on two or more dates describe swelling of the left leg",
     finds=note_mention(Concept.LEG_SWELLING, laterality=LEFT, min_distinct_dates=2),
     lookback=days(365),
+    # A Baker's cyst, lymphedema or an injury of that leg explains its swelling.
+    except_sides=LOCAL_CAUSE,
 )
 left_swelling_dx = Criterion(
     id="may_thurner.left_leg_swelling_dx",
     reads_as="A diagnosis of left lower-limb swelling or left post-thrombotic syndrome",
     finds=diagnosis(load("left_leg_swelling_dx")),
     lookback=days(365),
+    # A Baker's cyst, lymphedema or an injury of that leg explains its swelling.
+    except_sides=LOCAL_CAUSE,
 )
 left_swelling_note = Criterion(
     id="may_thurner.left_swelling_note",
     reads_as="A note describes swelling of the left leg",
     finds=note_mention(Concept.LEG_SWELLING, laterality=LEFT),
     lookback=days(365),
+    except_sides=LOCAL_CAUSE,
 )
 venous_claudication = Criterion(
     id="may_thurner.venous_claudication_note",
@@ -146,18 +165,6 @@ heart_failure_note = Criterion(
     id="may_thurner.heart_failure_note",
     reads_as="A note describes heart failure",
     finds=note_mention(Concept.HEART_FAILURE),
-    lookback=days(365),
-)
-other_cause_dx = Criterion(
-    id="may_thurner.other_swelling_cause_dx",
-    reads_as="A diagnosis of Baker's cyst, lymphedema or a leg injury that explains swelling",
-    finds=diagnosis(load("other_swelling_cause")),
-    lookback=days(365),
-)
-other_cause_note = Criterion(
-    id="may_thurner.other_swelling_cause_note",
-    reads_as="A note describes a Baker's cyst, lymphedema, hematoma or leg injury that explains swelling",
-    finds=note_mention(Concept.OTHER_SWELLING_CAUSE, allow=HISTORY),
     lookback=days(365),
 )
 
@@ -204,14 +211,7 @@ anticoagulated_note = Criterion(
     lookback=days(180),
 )
 
-other_swelling_cause = any_of(
-    cellulitis_note,
-    cellulitis_dx,
-    heart_failure,
-    heart_failure_note,
-    other_cause_dx,
-    other_cause_note,
-)
+other_swelling_cause = any_of(cellulitis_note, cellulitis_dx, heart_failure, heart_failure_note)
 left_dvt = any_of(left_proximal_dvt_dx, left_proximal_dvt_note)
 
 MAY_THURNER = Screen(

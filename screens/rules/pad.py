@@ -14,7 +14,8 @@ v3  an abnormal index lasts until a newer normal one on the same side; coded ind
     an older abnormal index (history counts, with its stated date); an embolic, entrapment or
     other non-atherosclerotic occlusion cancels imaging-only evidence; a young patient's
     exertional pain with a normal ABI is not PAD (CECS screens it); hip or knee joint pain and
-    restless legs are shown as mimics.
+    restless legs are shown as mimics (a sentence about joint pain is not read as claudication,
+    but arthritis elsewhere in the chart does not cancel claudication: the two coexist).
 v2  a note naming CLTI counts as known PAD (the NLP now emits CLTI apart from PAD).
 v1  initial (with the compression-therapy safety alert).
 """
@@ -310,8 +311,6 @@ symptom_mimics = any_of(
     venous_claudication_note,
     radiculopathy_note,
     cramps_note,
-    joint_pain_note,
-    restless_legs_note,
     # A young patient's exertional leg pain with a normal ABI is a compartment, not an artery.
     all_of(young, any_of(recent_normal_abi, recent_normal_abi_note)),
 )

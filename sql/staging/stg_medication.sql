@@ -1,12 +1,32 @@
--- stg_medication: one row per MedicationRequest x medicationCodeableConcept.coding.
--- Requests that name a Medication resource by reference have no coding here and get no row.
+-- stg_medication: one row per MedicationRequest x coding of the drug it names:
+-- medicationCodeableConcept, else the code of the Medication its medicationReference points to
+-- inside the request ('#id' in contained). Text only: one row with NULL code, display the text.
+-- A request that names a Medication resource (medicationReference 'Medication/<id>') gets one
+-- row with NULL code, display = the reference's display, and medication_ref = 'Medication/<id>';
+-- pipelines/medication_refs.py replaces it with that Medication's codings (stg_medication_code)
+-- when the source holds it.
 CREATE OR REPLACE TABLE stg_medication AS
-WITH exploded AS (
+WITH requests AS (
     SELECT
         res.*,
-        unnest(res.medicationcodeableconcept.coding) AS coding
+        coalesce(
+            res.medicationcodeableconcept,
+            CASE WHEN starts_with(res.medicationreference.reference, '#') THEN list_filter(
+                res.contained,
+                lambda c: c.resourcetype = 'Medication'
+                AND c.id = substr(res.medicationreference.reference, 2)
+            )[1].code END
+        ) AS concept,
+        ref_id(res.medicationreference.reference, 'Medication') AS medication_id
     FROM stg_resource AS res
     WHERE res.resourcetype = 'MedicationRequest'
+),
+
+exploded AS (
+    SELECT
+        requests.*,
+        unnest(codings_or_null(requests.concept)) AS coding
+    FROM requests
 )
 
 SELECT
@@ -15,7 +35,14 @@ SELECT
     exploded.status AS status,
     exploded.coding.system AS system,
     exploded.coding.code AS code,
-    coalesce(exploded.coding.display, exploded.medicationcodeableconcept.text) AS display,
-    fhir_date(exploded.authoredon) AS authored_on
+    coalesce(
+        exploded.coding.display, exploded.concept.text, exploded.medicationreference.display
+    ) AS display,
+    fhir_date(exploded.authoredon) AS authored_on,
+    ref_id(exploded.encounter.reference, 'Encounter') AS encounter_id,
+    CASE
+        WHEN exploded.concept IS NULL AND exploded.medication_id IS NOT NULL
+            THEN 'Medication/' || exploded.medication_id
+    END AS medication_ref
 FROM exploded
 ORDER BY source_ref, system, code;

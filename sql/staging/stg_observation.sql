@@ -3,7 +3,11 @@
 -- arrives as components). effective_on = effectiveDateTime, else effectivePeriod.start, else
 -- effectiveInstant; NULL when absent (time-windowed criteria skip and count those).
 -- unit is UCUM, or 'unit_unrecognized' (never compared numerically downstream), or NULL when
--- there is no quantity.
+-- there is no quantity. laterality: a component's from its own code's words, else the
+-- Observation's bodySite; a top-level row's from its bodySite, else its code's words ("R ABI",
+-- "TBI (Toe/Brachial Index) L"). panel_system / panel_code / panel_display: on component rows,
+-- the parent Observation's first coding and its display (or code.text); NULL on top-level rows.
+-- A code (or component code) with text only gives one row with NULL system and code.
 CREATE OR REPLACE TABLE stg_observation AS
 -- NOT MATERIALIZED: both branches below read obs; DuckDB would otherwise write every
 -- Observation's fields to a temporary result first (a full run of 20,000 patients: 6.1 s
@@ -23,7 +27,8 @@ WITH obs AS NOT MATERIALIZED (
             concat_ws(' ', res.bodysite.text, list_aggregate(
                 list_transform(res.bodysite.coding, lambda c: c.display), 'string_agg', ' '
             ))
-        ) END AS site_laterality
+        ) END AS site_laterality,
+        ref_id(res.encounter.reference, 'Encounter') AS encounter_id
     FROM stg_resource AS res
     WHERE res.resourcetype = 'Observation'
 ),
@@ -41,7 +46,10 @@ top_level AS (
             obs.valuestring, obs.valuecodeableconcept.text,
             obs.valuecodeableconcept.coding[1].display
         ) AS value_str,
-        obs.site_laterality AS laterality
+        coalesce(obs.site_laterality, laterality_of([], concat_ws(' ', obs.code.text, list_aggregate(
+            list_transform(obs.code.coding, lambda c: c.display), 'string_agg', ' '
+        )))) AS laterality,
+        obs.encounter_id
     FROM obs
 ),
 
@@ -52,6 +60,10 @@ components AS (
         obs.status,
         obs.effective_on,
         obs.site_laterality,
+        obs.encounter_id,
+        obs.code.coding[1].system AS panel_system,
+        obs.code.coding[1].code AS panel_code,
+        coalesce(obs.code.coding[1].display, obs.code.text) AS panel_display,
         unnest(obs.component) AS comp
     FROM obs
     -- obs is not materialised: without this filter its dates and laterality were computed
@@ -65,7 +77,7 @@ component_rows AS (
         components.source_ref,
         components.status,
         components.effective_on,
-        unnest(components.comp.code.coding) AS coding,
+        unnest(codings_or_null(components.comp.code)) AS coding,
         components.comp.code.text AS code_text,
         components.comp.valuequantity AS qty,
         coalesce(
@@ -80,7 +92,11 @@ component_rows AS (
                 ))
             ),
             components.site_laterality
-        ) AS laterality
+        ) AS laterality,
+        components.encounter_id,
+        components.panel_system,
+        components.panel_code,
+        components.panel_display
     FROM components
 ),
 
@@ -104,6 +120,10 @@ SELECT
         WHEN all_rows.qty IS NULL OR all_rows.qty.value IS NULL THEN NULL
         ELSE ucum_unit(all_rows.qty.unit, all_rows.qty.system, all_rows.qty.code)
     END AS unit,
-    all_rows.laterality AS laterality
+    all_rows.laterality AS laterality,
+    all_rows.encounter_id AS encounter_id,
+    all_rows.panel_system AS panel_system,
+    all_rows.panel_code AS panel_code,
+    all_rows.panel_display AS panel_display
 FROM all_rows
 ORDER BY source_ref, system, code, value_num;

@@ -1,10 +1,13 @@
 -- stg_procedure: one row per Procedure x code.coding (one row with NULL code when the
 -- Procedure carries text only). performed_on = performedDateTime, else performedPeriod.start.
+-- laterality from bodySite (as stg_condition reads it), else from a qualifier postcoordinated
+-- in the code.
 CREATE OR REPLACE TABLE stg_procedure AS
 WITH exploded AS (
     SELECT
         res.*,
-        unnest(codings_or_null(res.code)) AS coding
+        unnest(codings_or_null(res.code)) AS coding,
+        sites_laterality(res.bodysites, res.code) AS laterality
     FROM stg_resource AS res
     WHERE res.resourcetype = 'Procedure'
 )
@@ -19,6 +22,8 @@ SELECT
     coalesce(exploded.coding.display, exploded.code.text) AS display,
     coalesce(
         fhir_date(exploded.performeddatetime), fhir_date(exploded.performedperiod.start)
-    ) AS performed_on
+    ) AS performed_on,
+    ref_id(exploded.encounter.reference, 'Encounter') AS encounter_id,
+    exploded.laterality AS laterality
 FROM exploded
 ORDER BY source_ref, system, code;

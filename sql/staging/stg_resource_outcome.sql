@@ -2,7 +2,7 @@
 -- with it: quarantined (first failing structural check, or a failed R4B validation from
 -- validation_quarantine), duplicate (an older or repeated version of an id), entered_in_error
 -- (latest version was entered in error), no_patient (subject absent or not a Patient where R4
--- allows that), ignored (a type we do not stage) or staged.
+-- allows that; a Medication has no patient and stages as a lookup), ignored (a type we do not stage) or staged.
 -- Narrow on purpose (keys and outcome only): the wide fields stay in raw_resource, and
 -- stg_resource (at the end) is the raw rows of staged types less those that did not stage.
 -- Known lines (records the mirror already holds, not parsed; pipelines/known_lines.py) are
@@ -53,7 +53,9 @@ WITH checked AS (
                 OR is_bad_fhir_date(raw.authoredon) OR is_bad_fhir_date(raw.date)
                 OR is_bad_fhir_date(raw.context.period.start)
                 OR is_bad_fhir_date(raw.period.start) OR is_bad_fhir_date(raw.period."end")
-                THEN 'invalid_date'
+                OR is_bad_fhir_date(raw.abatementdatetime)
+                OR is_bad_fhir_date(raw.abatementperiod.start)
+                OR is_bad_fhir_date(raw.abatementperiod."end") THEN 'invalid_date'
         END AS structural_reason
     FROM raw_resource AS raw
 ),
@@ -85,7 +87,7 @@ SELECT
         WHEN v.quarantine_reason IS NOT NULL THEN 'quarantined'
         WHEN v.in_error THEN 'entered_in_error'
         WHEN NOT is_staged_type(v.resourcetype) THEN 'ignored'
-        WHEN v.own_patient IS NULL THEN 'no_patient'
+        WHEN v.own_patient IS NULL AND NOT is_patientless_type(v.resourcetype) THEN 'no_patient'
         ELSE 'staged'
     END AS outcome,
     v.quarantine_reason,

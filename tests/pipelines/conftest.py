@@ -1,4 +1,5 @@
-"""Fixtures: one fresh worklist store per test, on SQLite and PostgreSQL; a count of keyed lines."""
+"""Fixtures: a two-patient source, the engine spied on, one fresh worklist store per test (SQLite
+and PostgreSQL), a count of keyed lines."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+import pipelines.nightly
+import screens.engine
 from pipelines import line_keys
 from pipelines.store import PublishCounts, Store
 from pipelines.store_testing import BACKENDS, Hit, Nightly, run_nightly, temporary_store_url
+from tests.pipelines.engine_spy import EngineSpy
 from tests.pipelines.stage_inputs import patient, write_ndjson
 
 
@@ -23,6 +27,15 @@ def src(tmp_path: Path) -> Path:
     d.mkdir()
     write_ndjson(d / "Patient.ndjson", [patient("p1"), patient("p2")])
     return d
+
+
+@pytest.fixture
+def engine_spy(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
+    """The engine both run paths call (nightly's import and the shards'), spied on."""
+    spy = EngineSpy()
+    monkeypatch.setattr(screens.engine, "evaluate_screens", spy)
+    monkeypatch.setattr(pipelines.nightly, "evaluate_screens", spy)
+    return spy
 
 
 @pytest.fixture(params=BACKENDS, ids=list(BACKENDS))

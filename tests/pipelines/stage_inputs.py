@@ -88,3 +88,28 @@ def encounter(
         **({"period": period} if period else {}),
         **extra,
     }
+
+
+def medication_request(mid: str, *, patient_id: str = "p1", **extra: Any) -> dict[str, Any]:
+    """A MedicationRequest without its medication[x]: tests add the one they need."""
+    return {
+        "resourceType": "MedicationRequest",
+        "id": mid,
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": "2025-03-01",
+        **extra,
+    }
+
+
+def medication(
+    mid: str, *codings: tuple[str, str, str | None], text: str | None = None
+) -> dict[str, Any]:
+    """A Medication resource (no patient); codings are (system, code, display or None)."""
+    code: dict[str, Any] = {
+        "coding": [{"system": s, "code": c, **({"display": d} if d else {})} for s, c, d in codings]
+    }
+    if text:
+        code["text"] = text
+    return {"resourceType": "Medication", "id": mid, "code": code}

@@ -21,7 +21,7 @@ from pipelines import land
 from pipelines.cohort_run import Fetched, Prepared, prepare
 from pipelines.errors import ScreeningError
 from pipelines.line_memo import MEMO_DIR
-from pipelines.mirror import STAGED_TABLES
+from pipelines.mirror import LOOKUP_TABLES, STAGED_TABLES
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
 from screens.rules import rule_versions
@@ -66,7 +66,7 @@ def _dump(mirror: Path) -> dict[str, list[tuple[object, ...]]]:
     with duckdb.connect(str(mirror), read_only=True) as con:
         return {
             table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-            for table in ["resource", "ignored_line", *STAGED_TABLES]
+            for table in ["resource", "ignored_line", *STAGED_TABLES, *LOOKUP_TABLES]
         }
 
 

@@ -4,23 +4,17 @@ shards (`pipelines.cohort_run`), incremental runs included."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pytest
 
-import screens.engine
-from pipelines import nightly
 from pipelines.cohort_run import run_cohort
 from pipelines.evaluation import evaluate_source
-from pipelines.settings import Settings
 from pipelines.stage import StagedData, stage_source
-from screens.dsl import Screen
-from screens.engine import Evaluation
 from screens.model import STG_ENCOUNTER, assert_schema
+from tests.pipelines.engine_spy import EngineSpy, mirror_settings
 from tests.pipelines.stage_inputs import encounter, patient, write_bundle, write_ndjson
 
 AS_OF = date(2026, 6, 30)
@@ -91,20 +85,6 @@ def test_the_latest_version_of_an_encounter_wins_and_bundles_stage_too(
 # ---- the engine's tables on both run paths ---------------------------------------------------
 
 
-class _Spy:
-    """Calls the real engine and keeps the encounter table it was given, per call."""
-
-    def __init__(self) -> None:
-        self.encounters: list[pl.DataFrame] = []
-        self.real = screens.engine.evaluate_screens
-
-    def __call__(
-        self, screen_list: Sequence[Screen], tables: Mapping[str, pl.DataFrame], as_of: date
-    ) -> Evaluation:
-        self.encounters.append(tables["encounter"])
-        return self.real(screen_list, tables, as_of)
-
-
 def _source(root: Path, encounters: list[dict[str, Any]]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     write_ndjson(root / "Patient.ndjson", [patient("p1"), patient("p2")])
@@ -113,32 +93,30 @@ def _source(root: Path, encounters: list[dict[str, Any]]) -> Path:
 
 
 def test_the_nightly_path_hands_the_engine_its_encounters(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, engine_spy: EngineSpy
 ) -> None:
-    spy = _Spy()
-    monkeypatch.setattr(nightly, "evaluate_screens", spy)
+    spy = engine_spy
     source = _source(tmp_path / "src", [encounter("e1"), encounter("e2", patient_id="p2")])
     labels = tmp_path / "labels.csv"
     labels.write_text("patient_id,screens\np1,\np2,\n")
     evaluate_source(source, labels, AS_OF, None)
-    (seen,) = spy.encounters
+    (seen,) = spy.table("encounter")
     assert seen["source_ref"].to_list() == ["Encounter/e1", "Encounter/e2"]
 
 
 def test_the_mirror_path_hands_the_engine_encounters_on_full_and_incremental_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, engine_spy: EngineSpy
 ) -> None:
-    spy = _Spy()
-    monkeypatch.setattr(screens.engine, "evaluate_screens", spy)
-    work = tmp_path / "work"
-    settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'store.db'}", nlp_cache=False)
+    spy = engine_spy
+    settings = mirror_settings(tmp_path / "work")
     first = _source(tmp_path / "night1", [encounter("e1"), encounter("e2", patient_id="p2")])
     run_cohort(str(first), settings=settings, as_of=AS_OF)
     moved = encounter("e2", patient_id="p2", start="2026-01-05T10:00:00Z", end=None)
     second = _source(tmp_path / "night2", [encounter("e1"), moved])
     summary = run_cohort(str(second), settings=settings, as_of=AS_OF)
     assert summary.evaluation == "incremental"
-    full, incremental = (pl.concat(calls) for calls in ([spy.encounters[0]], spy.encounters[1:]))
+    full, *later = spy.table("encounter")
+    incremental = pl.concat(later)
     assert full["source_ref"].to_list() == ["Encounter/e1", "Encounter/e2"]
     # Only the touched patient is evaluated, with the Encounter as it is now.
     assert incremental.select("patient_id", "start_on", "end_on").rows() == [
