@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipelines.errors import ExitCode, ScreeningError
+from review.users_cli import users_app
 
 # Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -27,7 +28,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-users_app = typer.Typer(help="Manage review-app users.", no_args_is_help=True)
 
 
 @app.callback()
@@ -222,6 +222,12 @@ def _print_summary(result: dict[str, object]) -> None:
         f"notes {result['notes']}, mentions {result['mentions']}"
     )
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
+    items = result.get("items") or {}
+    assert isinstance(items, dict)
+    if "open" in items:  # the whole store after this run, not only what it evaluated
+        open_items = items["open"]
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
+        typer.echo(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
     if result.get("writeback"):
         typer.echo(f"write-back: {result['writeback']}")
     if "evaluation" in result:
@@ -408,30 +414,6 @@ def serve(
 
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C to stop)")
     serve_app(store or Settings().store_url, host, port)
-
-
-@users_app.command("add")
-def users_add(
-    username: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", help="coordinator or admin.")],
-    store: StoreOpt = None,
-) -> None:
-    """Add a review-app user; the password is read from standard input."""
-    from pipelines.settings import Settings
-    from pipelines.store import Store
-    from review.auth import add_user
-
-    if role not in ("coordinator", "admin"):
-        raise _fail(f"--role must be coordinator or admin, got {role!r}", ExitCode.USAGE)
-    password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 12:
-        raise _fail("password must be at least 12 characters (read from stdin)", ExitCode.USAGE)
-    try:
-        with Store.connect(store or Settings().store_url) as opened:
-            add_user(opened, username, role, password)
-    except ScreeningError as err:
-        raise _fail(str(err), err.exit_code) from None
-    typer.echo(f"user {username} added with role {role}")
 
 
 def main() -> None:

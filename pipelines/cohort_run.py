@@ -32,6 +32,7 @@ from pipelines.shards import (
     ShardJob,
     ShardResult,
     configure,
+    read_patients,
     read_results,
     shard_count,
 )
@@ -326,6 +327,7 @@ def publish_results(
             patients=prepared.scope,
         )
         summary.publish = counts.as_dict()
+        store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
         if is_url(source) and fetched.transaction_time is not None:
             store.save_watermarks(
                 run_id,

@@ -107,6 +107,9 @@ RESOURCE_FIELDS: dict[str, Shape] = {
     "subject": {"reference": "VARCHAR", "display": "VARCHAR"},
     "birthDate": "VARCHAR",
     "gender": "VARCHAR",
+    # Patient identity for the review app only (store, never logs): name and identifiers.
+    "name": [{"use": "VARCHAR", "text": "VARCHAR", "family": "VARCHAR", "given": ["VARCHAR"]}],
+    "identifier": [{"use": "VARCHAR", "system": "VARCHAR", "value": "VARCHAR", "type": _CC}],
     "code": _CC,
     "clinicalStatus": _CC,
     "verificationStatus": _CC,
@@ -153,7 +156,7 @@ JSON_KEYS: dict[str, str] = {"bodySites": "bodySite"}
 # file is read with this narrow schema (design.md, "Known traps": explicit narrow columns=), the
 # other columns of ``raw_resource`` stay NULL for its rows.
 _TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
-    "Patient": ("birthDate", "gender"),
+    "Patient": ("birthDate", "gender", "name", "identifier"),
     "Condition": (
         "subject",
         "code",

@@ -51,6 +51,8 @@ class RunSummary:
     # Observation codings that read like a vascular measurement no value set reads:
     # ("system|code", rows), most rows first (`pipelines.site_codes`).
     unmatched_codes: list[tuple[str, int]] = field(default_factory=list)
+    # The whole store after publish, per screen: items flagged and items open (to do).
+    items: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def is_url(source: str) -> bool:
@@ -162,6 +164,7 @@ def publish(
             evidence=evaluation.evidence,
         )
         summary.publish = counts.as_dict()
+        store.save_patients(staged.tables["patient"])
         finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
     return summary
 
@@ -171,6 +174,7 @@ def finish(
 ) -> None:
     """Export worklist.csv if asked, then mark the run succeeded with its summary."""
     summary.store_url = store_url
+    summary.items = store.item_counts()
     if export_dir is not None:
         export_dir.mkdir(parents=True, exist_ok=True)
         summary.worklist_csv = export_dir / "worklist.csv"
@@ -197,6 +201,7 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
         "shards": summary.shards,
         "since_not_honoured": summary.since_not_honoured,
         "unmatched_measurement_codes": dict(summary.unmatched_codes),
+        "items": summary.items,
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
     }
 

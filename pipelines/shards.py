@@ -23,7 +23,14 @@ import polars as pl
 
 from pipelines.mirror import BUCKETS, LOOKUP_TABLES, STAGED_TABLES
 from pipelines.stage import read_staged_tables
-from screens.model import EVIDENCE, EVIDENCE_ORDER, STG_NOTE_MENTION, WORKLIST_ITEM, assert_schema
+from screens.model import (
+    EVIDENCE,
+    EVIDENCE_ORDER,
+    STG_NOTE_MENTION,
+    STG_PATIENT,
+    WORKLIST_ITEM,
+    assert_schema,
+)
 from screens.rules import select_screens
 
 
@@ -145,6 +152,19 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], int]:
         tables, unavailable = read_staged_tables(con, queries)
         con.execute("DETACH mirror")
     return tables, unavailable
+
+
+def read_patients(mirror: Path, patients: Path | None) -> pl.DataFrame:
+    """Staged Patient rows from the mirror (of `patients` only, when given): the identity the
+    publish keeps for patients with a worklist item."""
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{mirror}' AS mirror (READ_ONLY)")
+        query = "SELECT * EXCLUDE (patient_bucket) FROM mirror.stg_patient"
+        if patients is not None:  # a path the run wrote itself, not input data
+            query += f" WHERE patient_id IN (SELECT patient_id FROM read_parquet('{patients}'))"  # noqa: S608
+        rows: pl.DataFrame = con.sql(query + " ORDER BY patient_id").pl()
+        con.execute("DETACH mirror")
+    return assert_schema(rows, STG_PATIENT, "stg_patient")
 
 
 def _read_notes(notes: pl.DataFrame, cache_dir: Path | None, workers: int) -> pl.DataFrame:

@@ -60,7 +60,7 @@ TABLE_SQL = (
     "stg_medication_code.sql",
 )
 STAGING_SQL = OUTCOME_SQL + TABLE_SQL[1:]
-TABLES = {
+TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
     "patient": ("stg_patient", STG_PATIENT),
     "condition": ("stg_condition", STG_CONDITION),
     "observation": ("stg_observation", STG_OBSERVATION),

@@ -26,11 +26,15 @@ import sqlalchemy as sa
 from pipelines.errors import StoreError
 from pipelines.store_access import AccessStoreMixin
 from pipelines.store_engine import create_store_engine
+from pipelines.store_patients import PatientStoreMixin
 from pipelines.store_publish import PublishCounts, publish_run
 from pipelines.store_review import ReviewStoreMixin
 from pipelines.store_schema import migrate, quarantine, run, source_watermark, utcnow
 from pipelines.store_schema import worklist_item as item_t
 from pipelines.store_status import OPEN_STATUSES
+from pipelines.store_teamwork import TeamworkStoreMixin
+from pipelines.store_trends import TrendStoreMixin
+from pipelines.store_worklist import WorklistStoreMixin
 from screens.model import PRIORITY_RANK, QUARANTINE, assert_schema
 
 __all__ = ["CSV_COLUMNS", "WORKLIST_VIEW", "PublishCounts", "Store"]
@@ -77,7 +81,14 @@ CSV_COLUMNS = [
 RUN_STATUSES = ("running", "succeeded", "failed")
 
 
-class Store(ReviewStoreMixin, AccessStoreMixin):
+class Store(
+    ReviewStoreMixin,
+    AccessStoreMixin,
+    PatientStoreMixin,
+    WorklistStoreMixin,
+    TeamworkStoreMixin,
+    TrendStoreMixin,
+):
     """A migrated worklist database."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -96,6 +107,16 @@ class Store(ReviewStoreMixin, AccessStoreMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raise StoreError when the database does not answer (health checks)."""
+        try:
+            with self.read() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"the worklist store does not answer ({self.engine.dialect.name})"
+            ) from exc
 
     def __enter__(self) -> Store:
         return self

@@ -11,55 +11,90 @@ import hashlib
 import json
 import secrets
 import uuid
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from pipelines.errors import StoreError
+from pipelines.store_engine import StoreMixin
 from pipelines.store_schema import app_session, app_user, audit_log, utcnow
 
 
-class AccessStoreMixin:
-    engine: sa.Engine
+class UserExistsError(StoreError):
+    """An account with this username exists already."""
 
-    def write(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
 
-    def read(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
-
+class AccessStoreMixin(StoreMixin):
     def add_user(self, username: str, role: str, password_hash: str) -> None:
+        """Create an account; an existing name is an error (a reset is `reset_password`).
+
+        Raises:
+            UserExistsError: the username is taken.
+        """
         now = utcnow()
         with self.write() as conn:
             exists = conn.execute(
                 sa.select(app_user.c.username).where(app_user.c.username == username)
             )
             if exists.first() is not None:
-                conn.execute(
-                    app_user.update()
-                    .where(app_user.c.username == username)
-                    .values(
-                        role=role,
-                        password_hash=password_hash,
-                        is_active=True,
-                        password_changed_at=now,
-                    )
+                raise UserExistsError(f"user {username} already exists")
+            conn.execute(
+                app_user.insert().values(
+                    username=username,
+                    role=role,
+                    password_hash=password_hash,
+                    is_active=True,
+                    created_at=now,
+                    password_changed_at=now,
                 )
+            )
+            insert_audit(conn, None, "user_add", "app_user", username, {"role": role}, None)
+
+    def reset_password(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        by: str | None = None,
+        keep_session: str | None = None,
+        action: str = "password_reset",
+    ) -> None:
+        """Set a new password hash and end the user's sessions (but `keep_session`, a token).
+
+        Raises:
+            StoreError: no such user.
+        """
+        with self.write() as conn:
+            done = conn.execute(
+                app_user.update()
+                .where(app_user.c.username == username)
+                .values(password_hash=password_hash, password_changed_at=utcnow())
+            )
+            if done.rowcount != 1:
+                raise StoreError(f"no user {username}")
+            ended = app_session.delete().where(app_session.c.username == username)
+            if keep_session is not None:
+                ended = ended.where(app_session.c.session_hash != _hash_token(keep_session))
+            conn.execute(ended)
+            insert_audit(conn, by, action, "app_user", username, None, None)
+
+    def set_active(self, username: str, active: bool) -> None:
+        """Activate or deactivate an account; deactivating ends its sessions at once.
+
+        Raises:
+            StoreError: no such user.
+        """
+        with self.write() as conn:
+            done = conn.execute(
+                app_user.update().where(app_user.c.username == username).values(is_active=active)
+            )
+            if done.rowcount != 1:
+                raise StoreError(f"no user {username}")
+            if not active:
                 conn.execute(app_session.delete().where(app_session.c.username == username))
-                insert_audit(conn, None, "user_update", "app_user", username, {"role": role}, None)
-            else:
-                conn.execute(
-                    app_user.insert().values(
-                        username=username,
-                        role=role,
-                        password_hash=password_hash,
-                        is_active=True,
-                        created_at=now,
-                        password_changed_at=now,
-                    )
-                )
-                insert_audit(conn, None, "user_add", "app_user", username, {"role": role}, None)
+            action = "user_activate" if active else "user_deactivate"
+            insert_audit(conn, None, action, "app_user", username, None, None)
 
     def get_user(self, username: str) -> dict[str, Any] | None:
         with self.read() as conn:
@@ -83,6 +118,7 @@ class AccessStoreMixin:
                     app_user.c.role,
                     app_user.c.is_active,
                     app_user.c.created_at,
+                    app_user.c.password_changed_at,
                 ).order_by(app_user.c.username)
             ).mappings()
             return [dict(r) for r in rows]

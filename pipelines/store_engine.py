@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,18 @@ from sqlalchemy import event
 from pipelines.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreMixin:
+    """What the `pipelines.store.Store` mixins use: its engine and its transactions."""
+
+    engine: sa.Engine
+
+    def write(self) -> AbstractContextManager[sa.Connection]:
+        raise NotImplementedError
+
+    def read(self) -> AbstractContextManager[sa.Connection]:
+        raise NotImplementedError
 
 
 def normalize_url(url: str) -> sa.URL:

@@ -9,7 +9,6 @@ decision or after it, never half of it.
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 
 from pipelines.errors import StoreError
 from pipelines.store_access import insert_audit
+from pipelines.store_engine import StoreMixin
 from pipelines.store_schema import evidence as ev_t
 from pipelines.store_schema import review_decision, utcnow
 from pipelines.store_schema import worklist_item as item_t
@@ -28,15 +28,7 @@ class DecisionConflictError(StoreError):
     """Someone else decided on the item after the reviewer loaded it."""
 
 
-class ReviewStoreMixin:
-    engine: sa.Engine
-
-    def write(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
-
-    def read(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
-
+class ReviewStoreMixin(StoreMixin):
     def item(self, item_id: str) -> dict[str, Any] | None:
         with self.read() as conn:
             row = conn.execute(sa.select(item_t).where(item_t.c.item_id == item_id)).mappings()
@@ -64,7 +56,7 @@ class ReviewStoreMixin:
         )
         with self.read() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
-        schema = {c.name: _polars_type(c.type) for c in ev_t.columns}
+        schema = {c.name: polars_type(c.type) for c in ev_t.columns}
         return pl.DataFrame(rows, schema=schema)
 
     def decisions(self, item_id: str) -> list[dict[str, Any]]:
@@ -94,11 +86,7 @@ class ReviewStoreMixin:
             DecisionConflictError: `expected_count` is given and another decision came first.
             StoreError: unknown item or an incomplete decision.
         """
-        action = DecisionAction(action)
-        if action == DecisionAction.SNOOZED and snooze_until is None:
-            raise StoreError("a snooze needs a date")
-        if action == DecisionAction.DISMISSED and not reason:
-            raise StoreError("a dismissal needs a reason")
+        action = check_decision(action, reason, snooze_until)
         with self.write() as conn:
             item = conn.execute(
                 sa.select(item_t).where(item_t.c.item_id == item_id).with_for_update()
@@ -107,52 +95,15 @@ class ReviewStoreMixin:
                 raise StoreError(f"unknown item {item_id}")
             if expected_count is not None and item.decision_count != expected_count:
                 raise DecisionConflictError(f"item {item_id} changed since it was loaded")
-            when = decided_at or utcnow()
-            seq = item.decision_count + 1
-            conn.execute(
-                review_decision.insert().values(
-                    decision_id=str(uuid.uuid4()),
-                    item_id=item_id,
-                    seq=seq,
-                    action=str(action),
-                    reason=reason,
-                    comment=comment,
-                    snooze_until=snooze_until if action == DecisionAction.SNOOZED else None,
-                    decided_by=username,
-                    decided_at=when,
-                    item_as_of=item.as_of,
-                    status_before=item.status,
-                )
-            )
-            newest = conn.execute(
-                sa.select(sa.func.max(ev_t.c.observed_on)).where(
-                    ev_t.c.item_id == item_id, ev_t.c.is_current, ev_t.c.role == "include"
-                )
-            ).scalar()
-            decision = LatestDecision(action, item.as_of, snooze_until)
-            status = derive_status(
-                ItemFacts(item.is_flagged, item.first_flagged_on, item.as_of, newest, decision)
-            )
-            conn.execute(
-                item_t.update()
-                .where(item_t.c.item_id == item_id)
-                .values(
-                    decision_count=seq,
-                    last_action=str(action),
-                    last_decided_at=when,
-                    last_decided_by=username,
-                    status=str(status),
-                    snoozed_until=snooze_until if action == DecisionAction.SNOOZED else None,
-                )
-            )
-            insert_audit(
+            append_decision(
                 conn,
-                username,
-                "decide",
-                "worklist_item",
-                item_id,
-                {"action": str(action), "seq": seq, "status": str(status)},
-                None,
+                item,
+                username=username,
+                action=action,
+                reason=reason,
+                comment=comment,
+                snooze_until=snooze_until,
+                when=decided_at or utcnow(),
             )
             updated = conn.execute(sa.select(item_t).where(item_t.c.item_id == item_id))
             return dict(updated.mappings().one())
@@ -192,10 +143,82 @@ class ReviewStoreMixin:
         return pl.DataFrame(out, schema=schema)
 
 
+def check_decision(
+    action: DecisionAction | str, reason: str | None, snooze_until: date | None
+) -> DecisionAction:
+    """The action, once the decision is complete (a snooze has a date, a dismissal a reason)."""
+    action = DecisionAction(action)
+    if action == DecisionAction.SNOOZED and snooze_until is None:
+        raise StoreError("a snooze needs a date")
+    if action == DecisionAction.DISMISSED and not reason:
+        raise StoreError("a dismissal needs a reason")
+    return action
+
+
+def append_decision(
+    conn: sa.Connection,
+    item: Any,
+    *,
+    username: str,
+    action: DecisionAction,
+    reason: str | None,
+    comment: str | None,
+    snooze_until: date | None,
+    when: datetime,
+) -> None:
+    """Append one decision on `item` (its row, locked by the caller) and refresh its status."""
+    seq = item.decision_count + 1
+    conn.execute(
+        review_decision.insert().values(
+            decision_id=str(uuid.uuid4()),
+            item_id=item.item_id,
+            seq=seq,
+            action=str(action),
+            reason=reason,
+            comment=comment,
+            snooze_until=snooze_until if action == DecisionAction.SNOOZED else None,
+            decided_by=username,
+            decided_at=when,
+            item_as_of=item.as_of,
+            status_before=item.status,
+        )
+    )
+    newest = conn.execute(
+        sa.select(sa.func.max(ev_t.c.observed_on)).where(
+            ev_t.c.item_id == item.item_id, ev_t.c.is_current, ev_t.c.role == "include"
+        )
+    ).scalar()
+    decision = LatestDecision(action, item.as_of, snooze_until)
+    status = derive_status(
+        ItemFacts(item.is_flagged, item.first_flagged_on, item.as_of, newest, decision)
+    )
+    conn.execute(
+        item_t.update()
+        .where(item_t.c.item_id == item.item_id)
+        .values(
+            decision_count=seq,
+            last_action=str(action),
+            last_decided_at=when,
+            last_decided_by=username,
+            status=str(status),
+            snoozed_until=snooze_until if action == DecisionAction.SNOOZED else None,
+        )
+    )
+    insert_audit(
+        conn,
+        username,
+        "decide",
+        "worklist_item",
+        item.item_id,
+        {"action": str(action), "seq": seq, "status": str(status)},
+        None,
+    )
+
+
 _YIELD_COLS = ("items", "referred", "dismissed", "under_care", "needs_info", "snoozed")
 
 
-def _polars_type(sa_type: sa.types.TypeEngine[Any]) -> type[pl.DataType]:
+def polars_type(sa_type: sa.types.TypeEngine[Any]) -> type[pl.DataType]:
     if isinstance(sa_type, sa.Boolean):
         return pl.Boolean
     if isinstance(sa_type, sa.DateTime):

@@ -88,6 +88,8 @@ worklist_item = sa.Table(
     sa.Column("last_decided_by", sa.Text),
     sa.Column("snoozed_until", sa.Date),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("assigned_to", sa.Text),
+    sa.Column("assigned_at", sa.DateTime),
 )
 
 evidence = sa.Table(
@@ -142,6 +144,36 @@ source_watermark = sa.Table(
     sa.Column("since_honoured", sa.Boolean, nullable=False),
     sa.Column("run_id", sa.Text, sa.ForeignKey("run.run_id"), nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+patient = sa.Table(
+    "patient",
+    metadata,
+    sa.Column("patient_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("birth_date", sa.Date),
+    sa.Column("gender", sa.Text),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+patient_identifier = sa.Table(
+    "patient_identifier",
+    metadata,
+    sa.Column("patient_id", sa.Text, sa.ForeignKey("patient.patient_id"), primary_key=True),
+    sa.Column("ordinal", sa.Integer, primary_key=True),
+    sa.Column("system", sa.Text),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("type_code", sa.Text),
+)
+
+review_comment = sa.Table(
+    "review_comment",
+    metadata,
+    sa.Column("comment_id", sa.Text, primary_key=True),
+    sa.Column("item_id", sa.Text, sa.ForeignKey("worklist_item.item_id"), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("commented_by", sa.Text, nullable=False),
+    sa.Column("commented_at", sa.DateTime, nullable=False),
 )
 
 app_user = sa.Table(

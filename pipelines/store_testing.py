@@ -141,5 +141,7 @@ def run_nightly(
     ) as run_id:
         items, evidence = frames(hits, as_of)
         counts = store.publish(run_id, as_of=as_of, screens=screens, items=items, evidence=evidence)
-        store.finish_run(run_id, status="succeeded", counts=counts.as_dict())
+        store.finish_run(
+            run_id, status="succeeded", counts={**counts.as_dict(), "items": store.item_counts()}
+        )
     return counts

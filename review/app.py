@@ -7,7 +7,6 @@ synchronous SQLAlchemy engine.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +16,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipelines.store import Store
-from review import views, views_admin, views_patient
+from review import views, views_account, views_admin, views_patient, views_worklist
 from review.security import Guard, GuardConfig, new_secret_key
+from review.settings import ReviewSettings
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 
@@ -29,6 +29,7 @@ def create_app(
     secret_key: str | None = None,
     cookie_secure: bool | None = None,
     idle_timeout: timedelta = IDLE_TIMEOUT,
+    settings: ReviewSettings | None = None,
 ) -> Starlette:
     """Build the app on the store at `store_url` (migrated on open).
 
@@ -39,9 +40,12 @@ def create_app(
         cookie_secure: mark cookies Secure (and send HSTS). Defaults to the env var
             VASCREEN_COOKIE_SECURE ("1"/"true"); set it behind the hospital's TLS proxy.
         idle_timeout: a session ends after this long without a request.
+        settings: site settings (MRN system, EHR link, hidden names); from the environment
+            when None.
     """
+    settings = settings or ReviewSettings()
     if cookie_secure is None:
-        cookie_secure = os.environ.get("VASCREEN_COOKIE_SECURE", "").lower() in ("1", "true")
+        cookie_secure = settings.cookie_secure
     store = Store.connect(store_url)
     config = GuardConfig(
         secret_key=secret_key.encode() if secret_key else new_secret_key(),
@@ -49,13 +53,18 @@ def create_app(
         idle_timeout=idle_timeout,
     )
     routes = [
+        Route("/healthz", views.healthz),
         Route("/login", views.login_page, methods=["GET", "POST"]),
         Route("/logout", views.logout, methods=["POST"]),
-        Route("/", views.worklist_page),
-        Route("/export.csv", views.export_view),
-        Route("/export.xlsx", views.export_view),
+        Route("/", views_worklist.worklist_page),
+        Route("/export.csv", views_worklist.export_view),
+        Route("/export.xlsx", views_worklist.export_view),
+        Route("/items/bulk", views_worklist.bulk_action, methods=["POST"]),
         Route("/patients/{patient_id}", views_patient.patient_page),
         Route("/items/{item_id}/decision", views_patient.record_decision, methods=["POST"]),
+        Route("/items/{item_id}/assign", views_patient.assign_item, methods=["POST"]),
+        Route("/items/{item_id}/comment", views_patient.comment_item, methods=["POST"]),
+        Route("/account/password", views_account.password_page, methods=["GET", "POST"]),
         Route("/admin", views_admin.admin_page),
         Route("/admin/audit", views_admin.audit_page),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
@@ -63,6 +72,7 @@ def create_app(
     app = Starlette(routes=routes, middleware=[Middleware(Guard, store=store, config=config)])
     app.state.store = store
     app.state.guard_config = config
+    app.state.settings = settings
     return app
 
 
@@ -70,7 +80,9 @@ def serve(store_url: str, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the app with uvicorn (trusting X-Forwarded-* only from a local proxy)."""
     import uvicorn
 
-    app = create_app(store_url, secret_key=os.environ.get("VASCREEN_SECRET_KEY"))
+    settings = ReviewSettings()
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    app = create_app(store_url, secret_key=secret, settings=settings)
     uvicorn.run(
         app,
         host=host,

@@ -61,10 +61,11 @@ def check_password_policy(password: str) -> None:
 
 
 def add_user(store: Store, username: str, role: str, password: str) -> None:
-    """Create the account, or reset its role and password (and end its sessions).
+    """Create the account.
 
     Raises:
         ValueError: bad username, unknown role, or a password outside the policy.
+        UserExistsError: the username is taken (a new password is an explicit reset).
     """
     if not USERNAME.match(username):
         raise ValueError("username: 2-63 of a-z 0-9 . _ -, starting with a letter or digit")
@@ -72,8 +73,54 @@ def add_user(store: Store, username: str, role: str, password: str) -> None:
     store.add_user(username, str(Role(role)), hash_password(password))
 
 
-def authenticate(store: Store, username: str, password: str, *, client: str) -> User | None:
+def reset_password(store: Store, username: str, password: str) -> None:
+    """An administrator's explicit reset: new password, every session of the user ended.
+
+    Raises:
+        ValueError: a password outside the policy.
+        StoreError: no such user.
+    """
+    check_password_policy(password)
+    store.reset_password(username, hash_password(password))
+
+
+def change_password(
+    store: Store,
+    username: str,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
+    client: str = "cli",
+) -> bool:
+    """A user changes their own password, proving the current one; False when it is wrong.
+
+    Failed attempts count as failed logins (same throttle), and the user's other sessions end.
+
+    Raises:
+        ValueError: the new password is outside the policy.
+        LoginThrottledError: too many recent failures.
+    """
+    check_password_policy(new)
+    if authenticate(store, username, current, client=client, action="password_check") is None:
+        return False
+    store.reset_password(
+        username,
+        hash_password(new),
+        by=username,
+        keep_session=keep_session,
+        action="password_change",
+    )
+    return True
+
+
+def authenticate(
+    store: Store, username: str, password: str, *, client: str, action: str = "login"
+) -> User | None:
     """The user if the password matches; failures are audited and rate limited.
+
+    `action` is what a success is audited as ("login", or "password_check" when a signed-in
+    user proves their password).
 
     Raises:
         LoginThrottledError: too many recent failures for this username or client.
@@ -93,7 +140,7 @@ def authenticate(store: Store, username: str, password: str, *, client: str) -> 
         return None
     if HASHER.check_needs_rehash(row["password_hash"]):
         store.set_password_hash(username, hash_password(password))
-    store.audit(username, "login", client=client)
+    store.audit(username, action, client=client)
     return User(username, Role(row["role"]))
 
 

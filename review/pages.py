@@ -12,6 +12,8 @@ from starlette.templating import Jinja2Templates
 from pipelines.store import Store
 from review.labels import register
 from review.security import GuardConfig, SessionUser
+from review.settings import ReviewSettings
+from review.worklist_view import ViewFilter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 register(TEMPLATES.env)
@@ -23,6 +25,16 @@ def store_of(request: Request) -> Store:
 
 def config_of(request: Request) -> GuardConfig:
     return request.app.state.guard_config
+
+
+def settings_of(request: Request) -> ReviewSettings:
+    return request.app.state.settings
+
+
+def current_view(request: Request) -> ViewFilter:
+    """The worklist view the request's query string describes (filters, sort, page)."""
+    store = store_of(request)
+    return ViewFilter.from_query(request.query_params, store.screen_ids(), store.alert_ids())
 
 
 def user_of(request: Request) -> SessionUser:

@@ -1,17 +1,19 @@
-"""README screenshots of the worklist and patient pages, from a synthetic store only.
+"""README screenshots of the worklist, patient and trends pages, from a synthetic store only.
 
-    uv run python -m review.screenshots [--out docs/img] [--patients 150] [--workdir DIR]
+    uv run python -m review.screenshots [--out docs/img] [--patients 600] [--workdir DIR]
 
-Generates a synthetic cohort (`pipelines.synth`), runs the nightly steps into a throwaway
-SQLite store, records a few decisions so the page shows a realistic morning, serves the app on
-a loopback port and saves `worklist.png` and `patient.png` with headless Chromium. Needs the
-dev dependencies (`playwright`) and Debian's `chromium`.
+Generates a synthetic cohort (`pipelines.synth`, synthetic names and MRNs), runs the nightly
+steps into a throwaway SQLite store for ten weekly nights, records decisions after each so the
+pages show a realistic morning and the trends have a history, serves the app on a loopback port
+and saves `worklist.png`, `patient.png` and `trends.png` with headless Chromium. Needs the dev
+dependencies (`playwright`) and Debian's `chromium`.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -24,48 +26,60 @@ from pipelines.synth import write_cohort
 from pipelines.synth.cohort import AS_OF_DEFAULT
 from review.auth import add_user
 from review.browser import launch_chromium, serve_in_thread
+from review.settings import ReviewSettings
 from screens.rules import select_screens
 
 USERNAME = "coordinator"
+ADMIN = "admin"
 PASSWORD = "screenshot-only-passphrase"  # noqa: S105 - throwaway synthetic store
 SEED = 7
+NIGHTS = 10
 VIEWPORT = {"width": 1360, "height": 1100}
+EHR_TEMPLATE = "https://ehr.example.org/chart?mrn={mrn}"
 
 
 def seed_store(root: Path, patients: int) -> tuple[str, str]:
-    """A store with one synthetic night and a few decisions; returns (store URL, patient id)."""
+    """A store with weekly synthetic nights and decisions; returns (store URL, patient id)."""
     store_url = f"sqlite:///{root / 'vascreen.db'}"
     settings = Settings(workdir=root / "work", store_url=store_url)
     write_cohort(patients, SEED, root / "source")
     staged = nightly.stage(root / "source", settings=settings, progress=False)
     mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=False)
     screens = select_screens(None)
-    evaluation = nightly.screen({**staged.tables, "note_mention": mentions}, screens, AS_OF_DEFAULT)
-    summary = nightly.start_summary(str(root), AS_OF_DEFAULT, staged, mentions, evaluation)
-    nightly.publish(summary, staged, evaluation, screens, settings=settings, export_dir=None)
+    tables = {**staged.tables, "note_mention": mentions}
     store = Store.connect(store_url)
     try:
         add_user(store, USERNAME, "coordinator", PASSWORD)
+        add_user(store, ADMIN, "admin", PASSWORD)
+        for night in range(NIGHTS - 1, -1, -1):
+            as_of = AS_OF_DEFAULT - timedelta(days=7 * night)
+            evaluation = nightly.screen(tables, screens, as_of)
+            summary = nightly.start_summary(str(root), as_of, staged, mentions, evaluation)
+            nightly.publish(
+                summary, staged, evaluation, screens, settings=settings, export_dir=None
+            )
+            if night:
+                _record_examples(store, store.worklist().sort("patient_id", "screen"), night)
         items = store.worklist().sort("patient_id", "screen")
-        _record_examples(store, items)
         return store_url, _showcase_patient(store, items)
     finally:
         store.close()
 
 
-def _record_examples(store: Store, items: pl.DataFrame) -> None:
+def _record_examples(store: Store, items: pl.DataFrame, night: int) -> None:
     """Decide a few routine items, as a coordinator's earlier mornings would have."""
     routine = items.filter(pl.col("priority") == "routine")["item_id"].to_list()
     examples = [
         (DecisionAction.REFERRED, {}),
         (DecisionAction.DISMISSED, {"reason": "mimic", "comment": "spinal stenosis on MRI"}),
+        (DecisionAction.REFERRED, {}),
         (DecisionAction.NEEDS_INFO, {"comment": "ask for the latest duplex report"}),
     ]
-    for item_id, (action, extra) in zip(routine[-3:], examples, strict=False):
+    chosen = routine[-(2 + night % 3) :]
+    for item_id, (action, extra) in zip(chosen, examples, strict=False):
         store.record_decision(
             item_id,
             username=USERNAME,
-            expected_count=0,
             action=action,
             reason=extra.get("reason"),
             comment=extra.get("comment"),
@@ -91,7 +105,7 @@ def capture(base_url: str, patient_id: str, out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    saved = [out / "worklist.png", out / "patient.png"]
+    saved = [out / "worklist.png", out / "patient.png", out / "trends.png"]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
@@ -104,6 +118,13 @@ def capture(base_url: str, patient_id: str, out: Path) -> list[Path]:
             page.screenshot(path=str(saved[0]), full_page=False)
             page.goto(f"{base_url}/patients/{patient_id}")
             page.screenshot(path=str(saved[1]), full_page=False)
+            admin = browser.new_page(viewport=VIEWPORT)
+            admin.goto(base_url + "/login?next=/admin")
+            admin.fill("input[name=username]", ADMIN)
+            admin.fill("input[name=password]", PASSWORD)
+            admin.click("button[type=submit]")
+            admin.wait_for_url(base_url + "/admin")
+            admin.screenshot(path=str(saved[2]), full_page=False)
         finally:
             browser.close()
     return saved
@@ -112,13 +133,14 @@ def capture(base_url: str, patient_id: str, out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
-    parser.add_argument("--patients", type=int, default=150)
+    parser.add_argument("--patients", type=int, default=600)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the store here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="vascreen-shots-") as tmp:
         root = args.workdir or Path(tmp)
         store_url, patient_id = seed_store(root, args.patients)
-        with serve_in_thread(store_url) as base_url:
+        site = ReviewSettings(ehr_url_template=EHR_TEMPLATE)
+        with serve_in_thread(store_url, settings=site) as base_url:
             saved = capture(base_url, patient_id, args.out)
     print("saved " + ", ".join(str(p) for p in saved))  # noqa: T201
 

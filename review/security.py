@@ -2,7 +2,8 @@
 
 One ASGI middleware in front of every route, so a new page cannot forget a check:
 
-- anonymous requests get a redirect to /login (HTML GET) or 401, except /login and /static;
+- anonymous requests get a redirect to /login (HTML GET) or 401, except /login, /healthz
+  (a liveness probe: no patient data) and /static;
 - /admin/* needs the admin role (403 otherwise);
 - every unsafe request must carry the session's CSRF token in the form (or X-CSRF-Token);
   the login form, which has no session yet, carries an HMAC of a pre-login cookie nonce;
@@ -35,7 +36,7 @@ from pipelines.store_schema import utcnow
 from review.auth import Role, User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = ("/login",)
+PUBLIC_PATHS = ("/login", "/healthz")
 MAX_FORM_BYTES = 64 * 1024
 TOUCH_EVERY = timedelta(seconds=60)
 HEADERS = {
@@ -135,7 +136,8 @@ class Guard:
         if body and content_type != "application/x-www-form-urlencoded":
             return PlainTextResponse("unsupported form encoding", status_code=415)
         try:
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            form = dict(pairs)
         except UnicodeDecodeError:
             return PlainTextResponse("bad form encoding", status_code=400)
         sent = form.get("csrf_token") or request.headers.get("x-csrf-token", "")
@@ -147,6 +149,7 @@ class Guard:
         if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
             return PlainTextResponse("CSRF check failed: reload the page and retry", 403)
         scope["state"]["form"] = form
+        scope["state"]["form_pairs"] = pairs
         return None
 
     def _session_user(self, request: Request) -> SessionUser | None:
@@ -221,3 +224,9 @@ def client_id(request: Request) -> str:
 
 def state_form(request: Request) -> dict[str, Any]:
     return getattr(request.state, "form", {})
+
+
+def state_form_values(request: Request, name: str) -> list[str]:
+    """Every value of a repeated form field (checkboxes), in order."""
+    pairs: list[tuple[str, str]] = getattr(request.state, "form_pairs", [])
+    return [value for key, value in pairs if key == name]

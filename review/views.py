@@ -1,26 +1,16 @@
-"""Login, logout, the worklist page and its CSV/XLSX export."""
+"""Login, logout and the health check (the worklist is in `review.views_worklist`)."""
 
 from __future__ import annotations
 
 import secrets
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from pipelines.errors import StoreError
 from review.auth import LoginThrottledError, authenticate
 from review.pages import audit, config_of, render, store_of, user_of
 from review.security import client_id, state_form
-from review.worklist_view import (
-    SORTS,
-    STATUS_CHOICES,
-    ViewFilter,
-    alert_ids,
-    apply_filter,
-    count_by,
-    export_csv,
-    export_xlsx,
-)
-from screens.model import Priority
 
 SESSION_MAX_AGE = 12 * 3600
 
@@ -85,49 +75,10 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _current_view(request: Request) -> tuple[ViewFilter, object, list[str], list[str]]:
-    frame = store_of(request).worklist(include_closed=True)
-    screens = sorted(set(frame.get_column("screen").to_list()))
-    alerts = alert_ids(frame)
-    view = ViewFilter.from_query(request.query_params, screens, alerts)
-    return view, apply_filter(frame, view), screens, alerts
-
-
-def worklist_page(request: Request) -> Response:
-    view, rows, screens, alerts = _current_view(request)
-    audit(request, "view_worklist", detail={**view.query(), "rows": rows.height})
-    return render(
-        request,
-        "worklist.html",
-        {
-            "view": view,
-            "rows": rows.to_dicts(),
-            "total": rows.height,
-            "screens": screens,
-            "alerts": alerts,
-            "priorities": [str(p) for p in Priority],
-            "statuses": STATUS_CHOICES,
-            "sorts": list(SORTS),
-            "by_status": count_by(rows, "status"),
-            "by_screen": count_by(rows, "screen"),
-            "by_priority": count_by(rows, "priority"),
-            "query": view.query(),
-        },
-    )
-
-
-def export_view(request: Request) -> Response:
-    fmt = "xlsx" if request.url.path.endswith(".xlsx") else "csv"
-    view, rows, _screens, _alerts = _current_view(request)
-    audit(request, "export", detail={**view.query(), "format": fmt, "rows": rows.height})
-    if fmt == "xlsx":
-        return Response(
-            export_xlsx(rows),
-            media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            headers={"content-disposition": 'attachment; filename="worklist.xlsx"'},
-        )
-    return Response(
-        export_csv(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": 'attachment; filename="worklist.csv"'},
-    )
+def healthz(request: Request) -> Response:
+    """Liveness for load balancers and monitors: no login, no patient data, the store answers."""
+    try:
+        store_of(request).ping()
+    except StoreError:
+        return PlainTextResponse("store unavailable", status_code=503)
+    return PlainTextResponse("ok")

@@ -1,7 +1,8 @@
-"""Worklist page logic: parse filters from the query string, filter, sort, count, export.
+"""Worklist view state: filters, sort and page parsed from the query string, links, exports.
 
-Filters are parsed against closed vocabularies (unknown values fall back to the default) and
-applied in polars on the store's frame, so no request text ever reaches SQL.
+Every parameter is parsed against a closed vocabulary (unknown values fall back to the default)
+before it becomes a `WorklistQuery`; the search text reaches SQL only as a bound parameter.
+The whole view lives in the URL, so a link, "Save and next" and the way back keep it.
 """
 
 from __future__ import annotations
@@ -9,26 +10,49 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
 
 import polars as pl
 from openpyxl import Workbook
 
-from pipelines.store import CSV_COLUMNS
-from pipelines.store_status import OPEN_STATUSES
-from screens.model import PRIORITY_RANK, ItemStatus, Priority
+from pipelines.store_worklist import SORT_KEYS, WorklistQuery
+from review.identity import identity_of
+from review.labels import alert_sentence, by_weight, criterion_text, screen_title
+from review.settings import ReviewSettings
+from screens.model import ItemStatus, Priority
 
-SORTS = {
-    "priority": "priority",
-    "patient": "patient_id",
-    "screen": "screen",
-    "status": "status",
-    "first_flagged": "first_flagged_on",
-    "last_evidence": "last_evidence_on",
-}
 STATUS_CHOICES = ("open", "all", *(str(s) for s in ItemStatus))
-# The worklist.csv contract columns, then what a coordinator's view adds.
-EXPORT_COLUMNS = [*CSV_COLUMNS, "reflagged_on", "snoozed_until", "last_action"]
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE = 10_000
+# CSV/XLSX export of a view: contract-like columns first, then identity, then sentences with the
+# criterion ids in their own columns.
+EXPORT_COLUMNS = [
+    "patient_id",
+    "screen",
+    "priority",
+    "status",
+    "name",
+    "mrn",
+    "age",
+    "sex",
+    "screen_title",
+    "assigned_to",
+    "first_flagged_on",
+    "last_evidence_on",
+    "findings",
+    "criteria",
+    "safety_alerts",
+    "alerts",
+    "possible_mimics",
+    "mimics",
+    "evidence",
+    "reflagged_on",
+    "snoozed_until",
+    "last_action",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -38,9 +62,12 @@ class ViewFilter:
     priority: str = ""
     status: str = "open"
     alert: str = ""  # "" any item | "any" items with an alert | "none" | one alert id
-    q: str = ""  # patient id, or its beginning
+    q: str = ""  # patient id (beginning), MRN, or name words
+    assigned: str = ""  # "" anyone | "me" | "none" (unassigned)
     sort: str = "priority"
     desc: bool = False
+    page: int = 1
+    size: int = DEFAULT_PAGE_SIZE
 
     @classmethod
     def from_query(
@@ -55,88 +82,119 @@ class ViewFilter:
             priority=pick("priority", [str(p) for p in Priority]),
             status=pick("status", STATUS_CHOICES, "open"),
             alert=pick("alert", ["any", "none", *alerts]),
-            q=params.get("q", "").strip()[:128],
-            sort=pick("sort", list(SORTS), "priority"),
+            q=" ".join(params.get("q", "").split())[:128],
+            assigned=pick("assigned", ["me", "none"]),
+            sort=pick("sort", SORT_KEYS, "priority"),
             desc=params.get("dir") == "desc",
+            page=_int(params.get("page"), 1, 1, MAX_PAGE),
+            size=int(pick("size", [str(s) for s in PAGE_SIZES], str(DEFAULT_PAGE_SIZE))),
+        )
+
+    def store_query(self, username: str, settings: ReviewSettings) -> WorklistQuery:
+        assigned = {"": None, "none": "", "me": username}[self.assigned]
+        return WorklistQuery(
+            screen=self.screen,
+            priority=self.priority,
+            status=self.status,
+            alert=self.alert,
+            q=self.q,
+            assigned=assigned,
+            sort=self.sort,
+            desc=self.desc,
+            mrn_system=settings.mrn_system,
+            search_names=not settings.hide_names,
         )
 
     def query(self) -> dict[str, str]:
-        """Non-default parameters, for links and the audit log (ids only, no PHI)."""
-        out = {"screen": self.screen, "priority": self.priority, "alert": self.alert, "q": self.q}
-        out = {k: v for k, v in out.items() if v}
-        if self.status != "open":
-            out["status"] = self.status
-        if self.sort != "priority":
-            out["sort"] = self.sort
-        if self.desc:
+        """Non-default parameters, for links."""
+        defaults = ViewFilter()
+        out = {k: str(v) for k, v in asdict(self).items() if v != getattr(defaults, k)}
+        if out.pop("desc", None):
             out["dir"] = "desc"
         return out
 
+    def audit_detail(self) -> dict[str, Any]:
+        """The view for the audit log: the search text is left out (it may be a name or MRN)."""
+        detail: dict[str, Any] = {k: v for k, v in self.query().items() if k != "q"}
+        if self.q:
+            detail["search"] = True
+        return detail
 
-def apply_filter(frame: pl.DataFrame, view: ViewFilter) -> pl.DataFrame:
-    if view.status == "open":
-        frame = frame.filter(pl.col("status").is_in([str(s) for s in OPEN_STATUSES]))
-    elif view.status != "all":
-        frame = frame.filter(pl.col("status") == view.status)
-    if view.screen:
-        frame = frame.filter(pl.col("screen") == view.screen)
-    if view.priority:
-        frame = frame.filter(pl.col("priority") == view.priority)
-    alerts = pl.col("alerts").fill_null("")
-    if view.alert == "any":
-        frame = frame.filter(alerts != "")
-    elif view.alert == "none":
-        frame = frame.filter(alerts == "")
-    elif view.alert:
-        frame = frame.filter(alerts.str.split(" ").list.contains(view.alert))
-    if view.q:
-        frame = frame.filter(pl.col("patient_id").str.starts_with(view.q))
-    return sort_view(frame, view)
+    def link(self, **changes: Any) -> str:
+        """A query string for this view with `changes`; any change but the page goes to page 1."""
+        if "page" not in changes:
+            changes["page"] = 1
+        params = replace(self, **changes).query()
+        return "?" + urlencode(params) if params else ""
 
+    def url(self, path: str, **extra: int | str) -> str:
+        """`path` with this exact view (page included) and `extra` parameters (messages)."""
+        params = {**self.query(), **{k: str(v) for k, v in extra.items()}}
+        return path + ("?" + urlencode(params) if params else "")
 
-def sort_view(frame: pl.DataFrame, view: ViewFilter) -> pl.DataFrame:
-    rank = pl.col("priority").replace_strict(PRIORITY_RANK, default=len(PRIORITY_RANK))
-    key = rank if view.sort == "priority" else pl.col(SORTS[view.sort])
-    return frame.sort(
-        [key, pl.col("patient_id"), pl.col("screen")],
-        descending=[view.desc, False, False],
-        nulls_last=True,
-    )
+    def here(self) -> str:
+        """A query string for exactly this view, page included."""
+        return self.link(page=self.page)
+
+    def sort_link(self, key: str) -> str:
+        """Sort by `key`; a second click on the current key reverses it."""
+        return self.link(sort=key, desc=not self.desc if key == self.sort else False)
 
 
-def count_by(frame: pl.DataFrame, column: str) -> list[tuple[str, int]]:
-    counts = frame.group_by(column).len().sort(column)
-    return [(str(k), int(n)) for k, n in counts.iter_rows()]
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value or default)
+    except ValueError:
+        return default
+    return min(max(number, low), high)
 
 
-def alert_ids(frame: pl.DataFrame) -> list[str]:
-    values = frame.get_column("alerts").fill_null("").str.split(" ").explode()
-    return sorted({v for v in values.to_list() if v})
+def export_rows(frame: pl.DataFrame, settings: ReviewSettings) -> list[list[object]]:
+    """The view's rows as export cells (sentences, ids, identity), header first."""
+    columns = [c for c in EXPORT_COLUMNS if not (settings.hide_names and c == "name")]
+    out: list[list[object]] = [list(columns)]
+    for row in frame.iter_rows(named=True):
+        who = identity_of(row, row["patient_id"], settings, row["as_of"])
+        criteria = by_weight((row["criteria"] or "").split())
+        alerts = (row["alerts"] or "").split()
+        mimics = (row["mimics"] or "").split()
+        values = {
+            **row,
+            "name": who.name,
+            "mrn": who.mrn,
+            "age": who.age,
+            "sex": who.sex,
+            "screen_title": screen_title(row["screen"]),
+            "findings": "; ".join(criterion_text(c) for c in criteria),
+            "criteria": " ".join(criteria),
+            "safety_alerts": " ".join(alert_sentence(a) for a in alerts),
+            "possible_mimics": "; ".join(criterion_text(m) for m in mimics),
+        }
+        out.append([_cell(values[c]) for c in columns])
+    return out
 
 
-def _cell(value: object) -> str:
+def _cell(value: object) -> str | int:
     """Text for a spreadsheet cell; a leading formula character is neutralised."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     text = (
         "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
     )
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def export_csv(frame: pl.DataFrame) -> bytes:
+def export_csv(rows: list[list[object]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in frame.select(EXPORT_COLUMNS).iter_rows():
-        writer.writerow([_cell(v) for v in row])
+    csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue().encode("utf-8")
 
 
-def export_xlsx(frame: pl.DataFrame) -> bytes:
+def export_xlsx(rows: list[list[object]]) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("worklist")
-    sheet.append(EXPORT_COLUMNS)
-    for row in frame.select(EXPORT_COLUMNS).iter_rows():
-        sheet.append([_cell(v) for v in row])
+    for row in rows:
+        sheet.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

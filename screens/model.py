@@ -79,10 +79,14 @@ class NoteStatus(StrEnum):
 # Codes: `code` is as sent; `code_norm` is upper-case with dots and spaces removed, so that
 # ICD-10-CM "I70.213" and "I70213" (and ICD-9-CM "440.21" / "44021") compare equal.
 
-STG_PATIENT = {
+PATIENT_IDENTIFIER = pl.Struct({"system": pl.String, "value": pl.String, "type_code": pl.String})
+STG_PATIENT: dict[str, pl.DataType | type[pl.DataType]] = {
     "patient_id": pl.String,
     "birth_date": pl.Date,
     "gender": pl.String,
+    # Identity for the review app (store only, never logs or artifacts); rules do not read it.
+    "name": pl.String,
+    "identifiers": pl.List(PATIENT_IDENTIFIER),
 }
 
 STG_CONDITION = {  # one row per Condition x coding

@@ -15,6 +15,7 @@ from pipelines.synth.topics import ACUTE, CHRONIC
 _GIVEN_F = ("Ana", "Beth", "Carla", "Dana", "Elena", "Fay", "Gina", "Hana", "Iris", "June")
 _GIVEN_M = ("Alan", "Ben", "Carl", "Dev", "Eli", "Finn", "Gus", "Hugo", "Ivan", "Jon")
 _FAMILY = ("Synthe", "Testa", "Examplo", "Mockley", "Fakson", "Demoor", "Sampleby", "Placer")
+_V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"  # identifier types (MR: the MRN)
 CHECKUP = c.sct("185349003", "Encounter for check up (procedure)")
 SYMPTOM_VISIT = c.sct("185345009", "Encounter for symptom")
 FOLLOW_UP = c.sct("390906007", "Follow-up encounter")
@@ -48,7 +49,11 @@ def new_chart(
             "resourceType": "Patient",
             "id": patient_id,
             "identifier": [
-                {"system": "http://vascreen.example.org/fhir/mrn", "value": f"SYN{index:08d}"}
+                {
+                    "type": {"coding": [{"system": _V2_0203, "code": "MR"}]},
+                    "system": "http://vascreen.example.org/fhir/mrn",
+                    "value": f"SYN{index:08d}",
+                }
             ],
             "active": True,
             "name": [{"use": "official", "family": rng.choice(_FAMILY), "given": [given]}],

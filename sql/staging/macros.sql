@@ -186,3 +186,19 @@ CREATE OR REPLACE MACRO codings_or_null(cc) AS
         WHEN len(cc.coding) > 0 THEN cc.coding
         ELSE [{'system': NULL::VARCHAR, 'code': NULL::VARCHAR, 'display': NULL::VARCHAR}]
     END;
+
+-- A FHIR HumanName as one line: its text, else "Family, Given Middle"; NULL when empty.
+CREATE OR REPLACE MACRO human_name(n) AS
+    coalesce(
+        nullif(trim(n.text), ''),
+        nullif(
+            trim(
+                concat_ws(
+                    ', ',
+                    nullif(trim(n.family), ''),
+                    nullif(trim(array_to_string(n.given, ' ')), '')
+                )
+            ),
+            ''
+        )
+    );

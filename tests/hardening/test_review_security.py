@@ -35,7 +35,7 @@ from tests.review.conftest import (  # noqa: F401 - fixtures reused from the rev
 
 ROLES = ("anonymous", "coordinator", "admin")
 USERS = {"coordinator": "coord", "admin": "boss"}
-PUBLIC = {"/login"}
+PUBLIC = {"/login", "/healthz"}
 HTML = {"accept": "text/html"}
 PARAMS = {"patient_id": HITS[0].patient, "item_id": "ITEM"}  # ITEM: a real item id, filled in
 SCRIPT = "<script>alert('x')</script>"

@@ -139,6 +139,9 @@ def test_rerun_without_changes_evaluates_nobody_and_keeps_the_worklist(
     assert (tmp_path / "1" / "worklist.csv").read_bytes() == (
         tmp_path / "2" / "worklist.csv"
     ).read_bytes()
+    # The run flagged nobody new, but the summary still says what is open in the store.
+    open_rows = len((tmp_path / "2" / "worklist.csv").read_text().splitlines()) - 1
+    assert again.flagged == {} and sum(again.items["open"].values()) == open_rows > 0
 
 
 def test_a_new_as_of_re_evaluates_everyone(cohort: Path, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pipelines.synth.cohort import AS_OF_DEFAULT
 from screens.rules import rule_versions, select_screens
 from tests.builders import observation
 
-N_PATIENTS = 150
+N_PATIENTS = 2000  # a night at volume: several worklist pages
 SEED = 7
 AS_OF = AS_OF_DEFAULT
 # The second night with new data: a week after the new ABI below, inside every lookback.
@@ -78,7 +78,10 @@ def run_night(data: StagedSource, as_of: date, store_url: str) -> None:
         counts = store.publish(
             run_id, as_of=as_of, screens=ids, items=evaluation.items, evidence=evaluation.evidence
         )
-        store.finish_run(run_id, status="succeeded", counts=counts.as_dict())
+        store.save_patients(data.staged.tables["patient"])
+        store.finish_run(
+            run_id, status="succeeded", counts={**counts.as_dict(), "items": store.item_counts()}
+        )
     finally:
         store.close()
 

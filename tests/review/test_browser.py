@@ -1,9 +1,10 @@
 """The review app end to end in real Chromium, on SQLite and PostgreSQL.
 
-A synthetic cohort goes through the nightly steps into a store; a coordinator signs in,
-filters the worklist, opens items, reads highlighted evidence and records decisions; the
-nightly run then repeats on the same data and on data with new evidence, and the decisions
-must still be there (with the expected re-flag).
+A synthetic 2,000-patient night goes through the nightly steps into a store; a coordinator signs
+in, finds a patient by MRN, pages the list, clears items with "Save and next" keeping the filter,
+assigns and bulk-dismisses, reads highlighted evidence and safety alerts in words and records
+decisions; the nightly run then repeats on the same data and on data with new evidence, and the
+decisions must still be there (with the expected re-flag). An admin sees the trend charts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pipelines.store import Store
 from pipelines.store_publish import item_id_for
 from pipelines.store_testing import BACKENDS, temporary_store_url
+from pipelines.store_worklist import WorklistQuery
 from review.auth import add_user
 from review.browser import launch_chromium, serve_in_thread
 from tests.review.browser_cohort import (
@@ -95,14 +97,14 @@ def decide(
         section.locator("select[name=reason]").select_option(fields["reason"])
     if "snooze_until" in fields:
         section.locator("input[name=snooze_until]").fill(fields["snooze_until"])
-    section.locator("textarea[name=comment]").fill(fields.get("comment", ""))
-    section.locator("button[type=submit]").click()
+    section.locator("form.decision textarea[name=comment]").fill(fields.get("comment", ""))
+    section.get_by_role("button", name="Save", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient_id}#item-"))
     expect(section.locator(".history")).to_contain_text(action)
 
 
 def listed_items(page: Page) -> set[tuple[str, str]]:
-    patients = page.locator("table.worklist tbody td[data-col=patient]").all_inner_texts()
+    patients = page.locator("table.worklist tbody [data-col=patient]").all_inner_texts()
     screens = page.locator("table.worklist tbody [data-col=screen]").all_inner_texts()
     return set(zip(patients, screens, strict=True))
 
@@ -224,3 +226,107 @@ def _admin_sees_dispositions(browser: Browser, base_url: str) -> None:
         assert sum(int(t) for t in dismissed.all_inner_texts()) >= 2
     finally:
         context.close()
+
+
+def _view_rows(live: LiveApp, query: WorklistQuery) -> list[dict[str, object]]:
+    store = Store.connect(live.store_url)
+    try:
+        return store.worklist_view(query).to_dicts()
+    finally:
+        store.close()
+
+
+def test_a_coordinator_clears_a_night_at_volume(live: LiveApp, page: Page) -> None:
+    base = live.base_url
+    sign_in(page, base, "coord")
+    heading = page.locator("h1")
+    expect(heading).to_contain_text("page 1 of")
+    total = len(_view_rows(live, WorklistQuery()))
+    assert total > 200, "a 2,000-patient night fills several pages"
+    rows = page.locator("table.worklist tbody tr")
+    expect(rows).to_have_count(50)
+    expect(heading).to_contain_text(f"{total} items")
+
+    # Find a patient by MRN: the row shows the synthetic name, MRN, age and sex.
+    target = _view_rows(live, WorklistQuery(screen="may_thurner"))[0]
+    page.fill("input[name=q]", str(target["mrn"]))
+    page.click("button:has-text('Apply')")
+    expect(rows.first.locator("[data-col=mrn]")).to_have_text(str(target["mrn"]))
+    expect(rows.first).to_contain_text(str(target["name"]))
+    for row in rows.all():
+        expect(row.locator("[data-col=patient]")).to_have_text(str(target["patient_id"]))
+
+    # Page through the whole list.
+    page.goto(base + "/")
+    ticks = page.locator("table.worklist tbody input[type=checkbox]")
+    first_page = {ticks.nth(n).get_attribute("value") for n in range(ticks.count())}
+    page.click("a[rel=next]")
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(heading).to_contain_text("page 2 of")
+    expect(rows).to_have_count(50)
+    second_page = {ticks.nth(n).get_attribute("value") for n in range(ticks.count())}
+    assert len(first_page | second_page) == 100, "two pages, no item twice"
+
+    # Filter, sort, then clear 5 items with "Save and next": the filter stays on.
+    page.goto(base + "/?screen=cecs&sort=patient&dir=desc")
+    cecs = [
+        r["item_id"]
+        for r in _view_rows(live, WorklistQuery(screen="cecs", sort="patient", desc=True))
+    ]
+    rows.first.locator("a.patient").click()
+    for n in range(5):
+        expect(page).to_have_url(re.compile(rf"screen=cecs&sort=patient&dir=desc#item-{cecs[n]}$"))
+        section = page.locator(f"#item-{cecs[n]}")
+        section.locator("input[name=action][value=referred]").check()
+        section.get_by_role("button", name="Save and next").click()
+    expect(page).to_have_url(re.compile(rf"#item-{cecs[5]}$"))
+
+    # Assign the item on screen to myself; it shows under "My items".
+    section = page.locator(f"#item-{cecs[5]}")
+    section.locator("form.assign select[name=assignee]").select_option("coord")
+    section.get_by_role("button", name="Assign").click()
+    expect(section.locator("[data-col=assigned]")).to_have_text("coord")
+    page.get_by_role("link", name="← Worklist").click()
+    expect(page).to_have_url(re.compile(r"/\?screen=cecs&sort=patient&dir=desc"))
+    page.get_by_role("link", name="My items").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("[data-col=assigned]")).to_have_text("coord")
+
+    # Bulk: assign two rows to another coordinator, then dismiss them with one reason.
+    page.goto(base + "/?screen=cecs&sort=patient&dir=desc")
+    ticked = [rows.nth(1), rows.nth(2)]
+    for row in ticked:
+        row.locator("input[type=checkbox]").check()
+    page.select_option("fieldset.bulk-actions select[name=assignee]", "boss")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.locator("p.notice")).to_contain_text("2 items changed")
+    expect(rows.nth(1).locator("[data-col=assigned]")).to_have_text("boss")
+    for row in (rows.nth(1), rows.nth(2)):
+        row.locator("input[type=checkbox]").check()
+    page.select_option("fieldset.bulk-actions select[name=reason]", "not_indicated")
+    page.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("p.notice")).to_contain_text("2 items changed")
+    left = _view_rows(live, WorklistQuery(screen="cecs"))
+    assert len(left) == len(cecs) - 5 - 2
+
+
+def test_the_safety_alert_is_stated_in_words_at_the_top_of_the_item(
+    live: LiveApp, page: Page
+) -> None:
+    alerted = _view_rows(live, WorklistQuery(alert="any", status="all"))[0]
+    sign_in(page, live.base_url, "coord")
+    page.goto(f"{live.base_url}/patients/{alerted['patient_id']}")
+    box = page.locator(f"#item-{alerted['item_id']} .alerts")
+    expect(box).to_be_visible()
+    expect(box.locator(".alert-sentence")).to_contain_text("compression", ignore_case=True)
+
+
+def test_an_admin_sees_the_trend_charts(live: LiveApp, page: Page) -> None:
+    sign_in(page, live.base_url, "boss", start="/admin")
+    charts = page.locator("figure.trend svg.chart")
+    expect(charts).to_have_count(4)
+    for n in range(4):
+        box = charts.nth(n).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 80
+        assert charts.nth(n).locator("path").count() > 5
+    expect(page.locator("figure.trend figcaption").first).to_have_text("Items flagged per screen")

@@ -21,6 +21,11 @@ ROUTES = [
     ("GET", "/admin/audit"),
     ("POST", "/logout"),
     ("POST", "/items/anything/decision"),
+    ("POST", "/items/anything/assign"),
+    ("POST", "/items/anything/comment"),
+    ("POST", "/items/bulk"),
+    ("GET", "/account/password"),
+    ("POST", "/account/password"),
 ]
 ADMIN_ROUTES = ["/admin", "/admin/audit"]
 HTML = {"accept": "text/html"}
@@ -63,6 +68,33 @@ def test_unsafe_request_without_csrf_token_is_rejected(
         == 415
     )
     assert store.decisions(item_id) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/items/ITEM/assign", {"assignee": "coord"}),
+        ("/items/ITEM/comment", {"comment": "a comment"}),
+        ("/items/bulk", {"op": "dismiss", "reason": "mimic", "item": "ITEM:0"}),
+        ("/account/password", {"current_password": "x", "new_password": "y" * 12}),
+    ],
+    ids=["assign", "comment", "bulk", "password"],
+)
+def test_new_write_endpoints_need_the_csrf_token(
+    app_client: TestClient, login, store: Store, path: str, form: dict[str, str]
+) -> None:
+    login(app_client, "coord")
+    item_id = store.worklist()["item_id"][0]
+    data = {k: v.replace("ITEM", item_id) for k, v in form.items()}
+    assert app_client.post(path.replace("ITEM", item_id), data=data).status_code == 403
+    assert store.item_history(item_id) == []
+    assert store.item(item_id)["assigned_to"] is None
+
+
+def test_healthz_answers_without_login_or_patient_data(app_client: TestClient) -> None:
+    response = app_client.get("/healthz")
+    assert response.status_code == 200 and response.text == "ok"
+    assert "pad-low-abi" not in response.text and "set-cookie" not in response.headers
 
 
 def test_login_form_needs_its_csrf_token(app_client: TestClient) -> None:

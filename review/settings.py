@@ -1,0 +1,34 @@
+"""The review app's site settings, from ``VASCREEN_*`` environment variables.
+
+None of them changes who is flagged; they say how the app shows patients and runs behind a
+proxy. Built once by `review.app.create_app` (tests pass one in).
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReviewSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VASCREEN_", extra="ignore")
+
+    # Secure cookies and HSTS: set behind the hospital's TLS proxy.
+    cookie_secure: bool = False
+    # Signs the login form's CSRF token; random per process when unset.
+    secret_key: SecretStr | None = None
+    # The Patient.identifier system that holds the MRN at this site; unset: the identifier
+    # of type MR (HL7 v2 table 0203). No other identifier is ever shown as the MRN.
+    mrn_system: str | None = None
+    # "Open in EHR" link, e.g. https://ehr.example.org/chart?mrn={mrn}; `{patient_id}` (the
+    # FHIR logical id) and `{mrn}` are URL-encoded into it. Unset: no link.
+    ehr_url_template: str | None = None
+    # Hide patient names on every page and export (search by name is then off too).
+    hide_names: bool = False
+
+    @field_validator("ehr_url_template")
+    @classmethod
+    def _web_link(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("VASCREEN_EHR_URL_TEMPLATE must start with https:// or http://")
+        return value or None
