@@ -243,6 +243,8 @@ MAY_THURNER = Screen(
         compression_imaging,
         all_of(compression_dx, any_of(left_dvt, left_swelling_dx, left_swelling_note)),
         recurrent_left_dvt_sided,
+        # The seed's pitfall: a documented May-Thurner still on anticoagulation alone.
+        all_of(known_compression, any_of(anticoagulated, anticoagulated_note)),
         all_of(
             young,
             any_of(persistent_left_swelling_note, left_swelling_dx, venous_claudication),
