@@ -162,6 +162,16 @@ _ADJACENT_AFTER = re.compile(
 )
 
 
+# In a list of values ("ABI 1.06 R / 1.09 L (08/2018)") the date after the list dates each value.
+_LIST_VALUES = re.compile(
+    r"(?:\b(?:R|L|rt|lt|right|left|bilat\w*)\b|\d*\.\d+|\d+|[/,&]|\band\b)", re.IGNORECASE
+)
+
+
+def _between(text: str, measured: bool) -> str:
+    return _LIST_VALUES.sub(" ", text) if measured else text
+
+
 def date_for(
     text: str, start: int, end: int, dates: list[Dated], *, measured: bool = False
 ) -> StatedDate | None:
@@ -174,7 +184,11 @@ def date_for(
     lo = text.rfind(";", 0, start) + 1
     hi = text.find(";", end)
     hi = len(text) if hi == -1 else hi
-    after = [d for d in dates if end <= d[0] < hi and _ADJACENT_AFTER.match(text[end : d[0]])]
+    after = [
+        d
+        for d in dates
+        if end <= d[0] < hi and _ADJACENT_AFTER.match(_between(text[end : d[0]], measured))
+    ]
     if after:
         return after[0][2]
     before = [d for d in dates if lo <= d[0] and d[1] <= start]

@@ -43,6 +43,7 @@ _ATTRIBUTED = re.compile(
     r"\b(?:called (?:it|this|them|these)|calls? (?:it|this)|labell?ed (?:it |this )?(?:as )?|was told (?:(?:it|this) (?:was|is)|(?:she|he|they) (?:had|has|have))"
     r"|told (?:her|him|them) (?:it|this) (?:was|is)|attributed (?:it|this|these|symptoms|the \w+)? ?to|thought (?:it|this) (?:was|to be)"
     r"|diagnosed (?:elsewhere|previously|by \w+) (?:with|as)|(?:per|according to) (?:the )?(?:patient|pt|family|mother|father|trainer|coach|referral|referring\b[^,.;]{0,30})"
+    r"|(?:per|according to) (?:the |his |her )?(?:ortho\w*|podiatr\w*|cardiolog\w*|neuro\w*|rheum\w*|(?-i:PCP|ED|ER|PA|NP|ATC)|urgent care|outside\b[^,.;]{0,20}|prior\b[^,.;]{0,20}|dr\.? \w+)"
     r"|self[- ]diagnosed|presumed (?:to be )?|chalked up to|blamed (?:it |this )?on)",
     _I,
 )

@@ -153,6 +153,11 @@ _VENOUS_CONTEXT = re.compile(
 _NOT_DISEASE_PAD = re.compile(
     r"\bpre-?admission|\bpre-?op\w*|\bdressing|\bheating|\bpad change", _I
 )
+# "PAD SET program", "PAD screening", "PAD workup": a service named after the disease.
+_PAD_SERVICE_AFTER = re.compile(
+    r"\s*(?:(?-i:SET)|program\w*|clinic|pathway|protocol|screen\w*|education|risk|work-?up|evaluation|assessment|study|studies)\b",
+    _I,
+)
 # "Moderate arterial insufficiency of the right lower extremity" in a lab or imaging report is a
 # graded, objective finding (ARTERIAL_STENOSIS), not a named diagnosis (PAD).
 _LAB_FINDING = re.compile(r"\barterial insufficiency\b|\bischa?emia\b", _I)
@@ -198,6 +203,8 @@ def route_concept(concept: Concept, sentence: str, start: int, end: int) -> Conc
     if concept is C.PAD and span.upper() == "PVD" and _EYE.search(sentence):
         return None
     if concept is C.PAD and span == "PAD" and _NOT_DISEASE_PAD.search(sentence):
+        return None
+    if concept is C.PAD and span.isupper() and _PAD_SERVICE_AFTER.match(sentence, end):
         return None
     if (
         concept is C.ILIAC_VEIN_COMPRESSION

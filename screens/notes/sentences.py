@@ -23,7 +23,8 @@ _MD_TITLE = re.compile(r"^[A-Za-z][A-Za-z /&-]{0,30}$")
 # A line in capitals alone is a heading ("ASSESSMENT/PLAN", "PHYSICAL EXAM").
 _CAPS_HEADER = re.compile(r"^[ \t]*(?P<caps>[A-Z][A-Z /&-]{2,40}?)[ \t]*:?[ \t]*$")
 # Sentence ends: terminal punctuation followed by space and an upper-case letter, digit or quote.
-_SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+# A "?" that opens a question about what follows ("borderline ABPI - ? PAD") ends nothing.
+_SENT_END = re.compile(r"(?<=[.!?])(?<![ \t]\?)[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 # Lines at least this long that end mid-clause were hard-wrapped by the note's author or system.
 _WRAP_WIDTH = 50
 _BULLET = re.compile(r"^[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]+")

@@ -38,7 +38,12 @@ def find_sides(text: str) -> list[Side]:
     found: list[Side] = []
     for m in _SIDE_WORD.finditer(text):
         word = m.group(0)
-        if word in {"L", "R"} and not _SHORT_OK.match(text, m.end()) and not _compared(text, m):
+        if (
+            word in {"L", "R"}
+            and not _SHORT_OK.match(text, m.end())
+            and not _compared(text, m)
+            and not _AFTER_VALUE.search(text, 0, m.start())
+        ):
             continue
         side = next(k for k in ("left", "right", "bilateral") if m.group(k) is not None)
         found.append((m.start(), m.end(), side))
@@ -52,6 +57,10 @@ def find_sides(text: str) -> list[Side]:
         elif _LESSER.match(between):
             found[i] = (a_start, a_end, b_side)
     return found
+
+
+# "ABI 1.06 R / 1.09 L": a bare side letter right after a value names that value's side.
+_AFTER_VALUE = re.compile(r"\d\s*$")
 
 
 def _compared(text: str, m: re.Match[str]) -> bool:

@@ -15,7 +15,7 @@ v3  an abnormal index lasts until a newer normal one on the same side, and does 
     an older abnormal index (history counts, with its stated date); an embolic, entrapment or
     other non-atherosclerotic occlusion cancels imaging-only evidence; a young patient's
     exertional pain with a normal ABI is not PAD (CECS screens it); hip or knee joint pain and
-    restless legs are shown as mimics; a critically low toe pressure, TcPO2 or ankle pressure, or
+    restless legs are shown as mimics; a normal index after exercise ends a symptom-only flag; a critically low toe pressure, TcPO2 or ankle pressure, or
     ischemic rest pain or tissue loss with an abnormal arterial exam, is PAD evidence too (a sentence about joint pain is not read as claudication,
     but arthritis elsewhere in the chart does not cancel claudication: the two coexist).
 v2  a note naming CLTI counts as known PAD (the NLP now emits CLTI apart from PAD).
@@ -383,6 +383,21 @@ known_clti_note = Criterion(
     lookback=ANY_TIME,
 )
 
+# A normal index after exercise rules out arterial disease as the cause of exertional symptoms
+# (2024 ACC/AHA: exertional symptoms with a normal resting ABI -> exercise ABI).
+normal_exercise_abi = Criterion(
+    id="pad.normal_exercise_abi",
+    reads_as="An ankle-brachial index of 0.90 or more after exercise (coded result)",
+    finds=lab(load("abi"), at_least=0.90, at_most=1.40, unit="1", timing="post_exercise.*"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+normal_exercise_abi_note = Criterion(
+    id="pad.normal_exercise_abi_note",
+    reads_as="A note or report gives an ankle-brachial index of 0.90 or more after exercise",
+    finds=note_mention(Concept.ABI, at_least=0.90, at_most=1.40, qualifier="post_exercise.*"),
+    lookback=MEASUREMENT_LOOKBACK,
+)
+
 symptom_mimics = any_of(
     neurogenic_note,
     spinal_stenosis_dx,
@@ -390,6 +405,8 @@ symptom_mimics = any_of(
     venous_claudication_note,
     radiculopathy_note,
     cramps_note,
+    normal_exercise_abi,
+    normal_exercise_abi_note,
     # (A patient under 40 has no symptom-only branch: see pad.age_40_or_older.)
 )
 

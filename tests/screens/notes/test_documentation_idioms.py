@@ -359,3 +359,21 @@ def test_checkbox_forms_read_as_their_ticked_answers() -> None:
 def test_hip_pain_named_before_a_thigh_ache_is_joint_pain() -> None:
     text = "Groin pain and a lateral thigh ache that builds with walking, worst with the first steps after sitting; limps."
     assert C.JOINT_PAIN in {m.concept for m in _found(text)}
+
+
+def test_a_question_mark_before_a_word_does_not_end_the_sentence() -> None:
+    m = _one("Borderline index on the left - ? PAD, exercise study next.", C.PAD)
+    assert _mods(m) == UNC
+
+
+def test_a_service_named_after_pad_is_not_a_diagnosis() -> None:
+    assert [m for m in _found("Referred to the PAD screening clinic for the SET program.") if m.concept is C.PAD] == []
+
+
+def test_bare_side_letters_after_values_and_a_date_after_the_list() -> None:
+    found = [(m.value, m.laterality, m.stated_on) for m in _found("Prior ABI 0.98 R / 1.02 L (3/2017).", dt.date(2026, 3, 1)) if m.concept is C.ABI]
+    assert found == [(0.98, "right", dt.date(2017, 3, 1)), (1.02, "left", dt.date(2017, 3, 1))]
+
+
+def test_a_diagnosis_given_per_another_clinician_is_attributed() -> None:
+    assert _mods(_one('Per podiatry "neuropathic ulcer", offloading boot.', C.NONARTERIAL_ULCER)) == UNC
