@@ -326,19 +326,28 @@ MORE_CONTEXT = [
 # fmt: on
 
 
-@pytest.mark.parametrize(("text", "concept", "mods"), [c[1:] for c in MORE_CONTEXT], ids=[c[0] for c in MORE_CONTEXT])
+@pytest.mark.parametrize(
+    ("text", "concept", "mods"), [c[1:] for c in MORE_CONTEXT], ids=[c[0] for c in MORE_CONTEXT]
+)
 def test_more_context(text: str, concept: Concept, mods: frozenset[str]) -> None:
     assert _mods(_one(text, concept)) == mods
 
 
 def test_an_index_under_provocation_is_not_at_rest() -> None:
-    found = [(m.value, m.qualifier) for m in _found("ABI R 1.08 neutral, 0.61 with active plantar flexion.") if m.concept is C.ABI]
+    found = [
+        (m.value, m.qualifier)
+        for m in _found("ABI R 1.08 neutral, 0.61 with active plantar flexion.")
+        if m.concept is C.ABI
+    ]
     assert found == [(1.08, "rest"), (0.61, "provocation")]
 
 
 def test_from_to_in_an_exercise_sentence_gives_rest_then_after() -> None:
     text = "Toe pressure with treadmill walking went 84 -> 41 mmHg on the left."
-    assert [(m.value, m.qualifier) for m in _found(text) if m.concept is C.TOE_PRESSURE] == [(84.0, "rest"), (41.0, "post_exercise")]
+    assert [(m.value, m.qualifier) for m in _found(text) if m.concept is C.TOE_PRESSURE] == [
+        (84.0, "rest"),
+        (41.0, "post_exercise"),
+    ]
 
 
 def test_a_pre_operative_keyword_before_the_value_makes_it_history() -> None:
@@ -367,13 +376,24 @@ def test_a_question_mark_before_a_word_does_not_end_the_sentence() -> None:
 
 
 def test_a_service_named_after_pad_is_not_a_diagnosis() -> None:
-    assert [m for m in _found("Referred to the PAD screening clinic for the SET program.") if m.concept is C.PAD] == []
+    assert [
+        m
+        for m in _found("Referred to the PAD screening clinic for the SET program.")
+        if m.concept is C.PAD
+    ] == []
 
 
 def test_bare_side_letters_after_values_and_a_date_after_the_list() -> None:
-    found = [(m.value, m.laterality, m.stated_on) for m in _found("Prior ABI 0.98 R / 1.02 L (3/2017).", dt.date(2026, 3, 1)) if m.concept is C.ABI]
+    found = [
+        (m.value, m.laterality, m.stated_on)
+        for m in _found("Prior ABI 0.98 R / 1.02 L (3/2017).", dt.date(2026, 3, 1))
+        if m.concept is C.ABI
+    ]
     assert found == [(0.98, "right", dt.date(2017, 3, 1)), (1.02, "left", dt.date(2017, 3, 1))]
 
 
 def test_a_diagnosis_given_per_another_clinician_is_attributed() -> None:
-    assert _mods(_one('Per podiatry "neuropathic ulcer", offloading boot.', C.NONARTERIAL_ULCER)) == UNC
+    assert (
+        _mods(_one('Per podiatry "neuropathic ulcer", offloading boot.', C.NONARTERIAL_ULCER))
+        == UNC
+    )
