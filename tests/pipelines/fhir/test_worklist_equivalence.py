@@ -92,7 +92,7 @@ def test_files_bulk_and_search_give_byte_identical_worklists(baseline: Baseline)
     assert baseline.search.worklist.read_bytes() == files
     rows = worklist_rows(baseline.files.worklist)
     screens = {screen for _, screen in rows}
-    assert len(rows) >= 20 and screens == {"pad", "clti", "may_thurner", "cecs"}, (
+    assert len(rows) >= 20 and screens == {"pad", "clti", "may_thurner", "cecs", "safety"}, (
         len(rows),
         screens,
     )
