@@ -1,8 +1,10 @@
 """Note NLP results cached by note-text hash and NLP version, so unchanged notes are read once.
 
 The cache holds mentions keyed by the hash of the note text (offsets are relative to the text),
-never the text itself, under ``<cache_dir>/<NLP_VERSION>/`` in the work directory, which lives
-with the store under access control. A new NLP_VERSION starts a new directory.
+under ``<cache_dir>/<NLP_VERSION>/`` in the work directory. It never holds a whole note, but each
+mention keeps its sentence (``snippet``), the evidence text the store shows: that is PHI, so the
+cache is private to the run's user like the rest of the work directory. A new NLP_VERSION starts
+a new directory.
 
 Writes are append-only parts (``seen-<part>.parquet`` lists the text hashes a part read,
 ``mentions-<part>.parquet`` their mentions), so shards on different workers can add to the
