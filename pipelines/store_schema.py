@@ -146,6 +146,17 @@ source_watermark = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
+store_owner = sa.Table(
+    "store_owner",
+    metadata,
+    sa.Column("singleton", sa.Integer, primary_key=True),
+    sa.Column("workdir_id", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("claimed_at", sa.DateTime, nullable=False),
+    sa.Column("last_run_at", sa.DateTime, nullable=False),
+)
+
 patient = sa.Table(
     "patient",
     metadata,
