@@ -15,6 +15,7 @@ import argparse
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -28,12 +29,15 @@ from review.auth import add_user
 from review.browser import launch_chromium, serve_in_thread
 from review.settings import ReviewSettings
 
+if TYPE_CHECKING:  # playwright is a dev dependency, imported when capturing
+    from playwright.sync_api import ViewportSize
+
 USERNAME = "coordinator"
 ADMIN = "admin"
 PASSWORD = "screenshot-only-passphrase"  # noqa: S105 - throwaway synthetic store
 SEED = 7
 NIGHTS = 10
-VIEWPORT = {"width": 1360, "height": 1100}
+VIEWPORT: ViewportSize = {"width": 1360, "height": 1100}
 EHR_TEMPLATE = "https://ehr.example.org/chart?mrn={mrn}"
 
 
