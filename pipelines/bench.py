@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -30,12 +29,12 @@ import orjson
 from pipelines import cohort_run
 from pipelines.fhir.files import discover_source
 from pipelines.land import typed_scan
+from pipelines.night import run_night
 from pipelines.nlp_cache import nlp_worker_peak_mb, shutdown_nlp_pool
 from pipelines.settings import Settings
-from pipelines.shards import DuckDBLimits, configure, read_results, run_shard
+from pipelines.shards import DuckDBLimits, configure
 from pipelines.synth import write_cohort
 from pipelines.synth.cohort import AS_OF_DEFAULT
-from screens.rules import rule_versions, select_screens
 
 
 @dataclass(slots=True)
@@ -67,11 +66,6 @@ class BenchReport:
     @property
     def nightly_ratios(self) -> list[float]:
         return [seconds / scan for seconds, _, scan in self.nightly]
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS of this process (the flow's process: landing, shards, publish)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
@@ -170,75 +164,47 @@ def change_patients(source: Path, target: Path, every: int = 100) -> int:
 def _run(
     label: str, source: Path, settings: Settings, as_of: date, full: bool, report: BenchReport
 ) -> float:
-    ids = sorted(s.id for s in select_screens(None))
-    start = time.perf_counter()
-    fetched = cohort_run.fetch(str(source), settings=settings, mode=None, full=full, progress=False)
-    prepared = cohort_run.prepare(
-        fetched,
+    summary = run_night(
+        str(source),
         settings=settings,
         as_of=as_of,
-        screens=ids,
         full=full,
-        rule_versions=rule_versions(),
-    )
-    landed = time.perf_counter() - start
-    seen, parsed = prepared.records
-    report.totals[f"{label}: parsed"] = parsed
-    rss = peak_rss_mb()
-    report.rows += [
-        Row(f"{label}: land ({parsed} of {seen} records parsed)", 0.0, seen, "records", rss),
-        Row(f"{label}: checks (validation, outcomes)", 0.0, seen, "records", rss),
-        Row(f"{label}: mirror merge (staging SQL of changes)", 0.0, seen, "records", rss),
-    ]
-    for row, step in zip(report.rows[-3:], ("land", "checks", "merge"), strict=True):
-        row.seconds = prepared.seconds.get(step, 0.0)
-    report.rows.append(
-        Row(f"{label}: land + checks + merge (+ fetch)", landed, seen, "records", rss)
-    )
-    results = [
-        run_shard(job)
-        for job in cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-    ]
-    report.worker_rss_mb = max(report.worker_rss_mb, nlp_worker_peak_mb())
-    shutdown_nlp_pool()  # each run starts its workers, as a nightly CLI run does
-    total = {k: sum(r.seconds[k] for r in results) for k in ("stage", "nlp", "engine")}
-    notes = sum(r.notes for r in results)
-    evaluated = sum(r.patients for r in results)
-    report.rows.append(
-        Row(
-            f"{label}: staging from mirror ({len(results)} shards)",
-            total["stage"],
-            evaluated,
-            "patients",
-            peak_rss_mb(),
-        )
-    )
-    report.rows.append(Row(f"{label}: NLP", total["nlp"], notes, "notes", peak_rss_mb()))
-    report.rows.append(
-        Row(f"{label}: engine", total["engine"], evaluated, "patients", peak_rss_mb())
-    )
-    clock = time.perf_counter()
-    items, _ = read_results(results)
-    summary = cohort_run.summarize(str(source), as_of, prepared, results, items, fetched)
-    cohort_run.publish_results(
-        summary,
-        prepared,
-        results,
-        fetched,
-        source=str(source),
-        screens=ids,
-        settings=settings,
         export_dir=settings.workdir / label,
     )
-    report.rows.append(
-        Row(f"{label}: publish", time.perf_counter() - clock, items.height, "items", peak_rss_mb())
-    )
-    report.totals[f"{label}: ingest+staging"] = landed + total["stage"]
-    report.totals[f"{label}: NLP"] = total["nlp"]
-    report.notes = max(report.notes, notes)
-    elapsed = time.perf_counter() - start
-    report.totals[f"{label}: total"] = elapsed
-    return elapsed
+    report.worker_rss_mb = max(report.worker_rss_mb, nlp_worker_peak_mb())
+    shutdown_nlp_pool()  # each run starts its workers, as a nightly CLI run does
+    t = summary.times
+    seen, parsed = t.records_seen, t.records_parsed
+    report.totals[f"{label}: parsed"] = parsed
+    rss = t.rss_after_prepare_mb
+    evaluated = summary.evaluated_patients
+    report.rows += [
+        Row(f"{label}: land ({parsed} of {seen} records parsed)", t.land, seen, "records", rss),
+        Row(f"{label}: checks (validation, outcomes)", t.checks, seen, "records", rss),
+        Row(f"{label}: mirror merge (staging SQL of changes)", t.merge, seen, "records", rss),
+        Row(f"{label}: land + checks + merge (+ fetch)", t.fetch_and_prepare, seen, "records", rss),
+        Row(
+            f"{label}: staging from mirror ({summary.shards} shards)",
+            t.staging,
+            evaluated,
+            "patients",
+            t.rss_after_shards_mb,
+        ),
+        Row(f"{label}: NLP", t.nlp, summary.notes, "notes", t.rss_after_shards_mb),
+        Row(f"{label}: engine", t.engine, evaluated, "patients", t.rss_after_shards_mb),
+        Row(
+            f"{label}: publish",
+            t.publish,
+            sum(summary.flagged.values()),
+            "items",
+            t.rss_after_publish_mb,
+        ),
+    ]
+    report.totals[f"{label}: ingest+staging"] = t.fetch_and_prepare + t.staging
+    report.totals[f"{label}: NLP"] = t.nlp
+    report.notes = max(report.notes, summary.notes)
+    report.totals[f"{label}: total"] = t.total
+    return t.total
 
 
 def run_bench(

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipelines.errors import ExitCode, ScreeningError
+from pipelines.run_summary import RunSummary
 from review.users_cli import users_app
 
 # Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
@@ -96,7 +97,7 @@ def _progress() -> bool:
 
 def _run_flow(
     runner: str = "local", dask_address: str | None = None, **params: object
-) -> dict[str, object]:
+) -> RunSummary:
     from pipelines.flows.screen_cohort import screen_cohort
 
     flow = screen_cohort
@@ -113,12 +114,13 @@ def _run_flow(
         flow = screen_cohort.with_options(task_runner=task_runner)  # type: ignore[arg-type]
         params["parallel_shards"] = True
     try:
-        return flow(**params)  # type: ignore[call-overload,no-any-return]
+        summary: RunSummary = flow(**params)  # type: ignore[call-overload]
+        return summary
     except ScreeningError as err:
         # Drop the frames' locals (open DuckDB connections among them): otherwise they live
         # until interpreter exit, where DuckDB's bindings print leak reports after our one line.
         traceback.clear_frames(err.__traceback__)
-        raise _fail(str(err), err.exit_code) from None
+        raise _fail(str(err), ExitCode(err.exit_code)) from None
 
 
 @app.command()
@@ -214,44 +216,36 @@ def run(
     _print_summary(result)
 
 
-def _print_summary(result: dict[str, object]) -> None:
-    flagged = result.get("flagged") or {}
-    assert isinstance(flagged, dict)
+def _print_summary(summary: RunSummary) -> None:
     typer.echo(
-        f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
-        f"notes {result['notes']}, mentions {result['mentions']}"
+        f"run {summary.run_id} as_of {summary.as_of.isoformat()}: "
+        f"quarantined {summary.quarantined}, notes {summary.notes}, mentions {summary.mentions}"
     )
+    flagged = summary.flagged
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
-    items = result.get("items") or {}
-    assert isinstance(items, dict)
-    if "open" in items:  # the whole store after this run, not only what it evaluated
-        open_items = items["open"]
+    if "open" in summary.items:  # the whole store after this run, not only what it evaluated
+        open_items = summary.items["open"]
         listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
         typer.echo(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
-    if result.get("writeback"):
-        typer.echo(f"write-back: {result['writeback']}")
-    if "evaluation" in result:
-        typer.echo(
-            f"evaluation: {result['evaluation']}, "
-            f"patients evaluated {result['evaluated_patients']}, "
-            f"touched {result['touched_patients']}, shards {result['shards']}"
-        )
-    if result.get("since_not_honoured"):
-        not_honoured = result["since_not_honoured"]
-        assert isinstance(not_honoured, list | tuple)
+    if summary.writeback:
+        typer.echo(f"write-back: {dict(summary.writeback)}")
+    typer.echo(
+        f"evaluation: {summary.evaluation}, "
+        f"patients evaluated {summary.evaluated_patients}, "
+        f"touched {summary.touched_patients}, shards {summary.shards}"
+    )
+    if summary.since_not_honoured:
         typer.echo(
             "re-pulled in full (server could not filter by date): "
-            + ", ".join(str(t) for t in not_honoured)
+            + ", ".join(summary.since_not_honoured)
         )
-    unmatched = result.get("unmatched_measurement_codes")
-    if unmatched:
-        assert isinstance(unmatched, dict)
+    if summary.unmatched_codes:
         typer.echo(
             "unmatched ABI-like codes (map in screens/valuesets/local/): "
-            + ", ".join(f"{key} ({rows})" for key, rows in unmatched.items())
+            + ", ".join(f"{key} ({rows})" for key, rows in summary.unmatched_codes)
         )
-    if result.get("worklist_csv"):
-        typer.echo(f"worklist: {result['worklist_csv']}")
+    if summary.worklist_csv:
+        typer.echo(f"worklist: {summary.worklist_csv}")
 
 
 @app.command()
@@ -293,7 +287,7 @@ def evaluate(
             source, labels, _parse_date(as_of), _parse_screens(screens), progress=_progress()
         )
     except ScreeningError as err:
-        raise _fail(str(err), err.exit_code) from None
+        raise _fail(str(err), ExitCode(err.exit_code)) from None
     typer.echo(format_report(report))
 
 
@@ -322,7 +316,7 @@ def validate(
     try:
         checked, problems = validate_file(file)
     except ScreeningError as err:
-        raise _fail(str(err), err.exit_code) from None
+        raise _fail(str(err), ExitCode(err.exit_code)) from None
     for resource_type, resource_id, where, detail in problems:
         typer.echo(f"{where}: {resource_type}/{resource_id}: {detail}")
     typer.echo(f"{checked} resources checked, {len(problems)} invalid")
@@ -398,7 +392,7 @@ def bench(
     try:
         report = run_bench(patients, seed, out, progress=_progress(), repeat=repeat)
     except ScreeningError as err:
-        raise _fail(str(err), err.exit_code) from None
+        raise _fail(str(err), ExitCode(err.exit_code)) from None
     typer.echo(format_bench(report))
 
 
@@ -417,7 +411,17 @@ def serve(
 
 
 def main() -> None:
-    app()
+    """The console script. A rule or value set that fails to load (an `InvalidRuleError`, raised
+    when `screens.rules` is first imported, whichever command does it) is one line and exit 5;
+    the traceback only with -v."""
+    try:
+        app()
+    except ScreeningError as err:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            traceback.print_exc()
+        typer.echo(f"vascreen: {err}", err=True)
+        traceback.clear_frames(err.__traceback__)
+        raise SystemExit(int(ExitCode(err.exit_code))) from None
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""The sharded, incremental nightly run as plain steps: fetch -> prepare -> shards -> publish.
+"""The steps of a night before its shards: fetch the source, prepare (land, check, merge), shard.
 
 `prepare` lands the source, merges it into the raw mirror (`pipelines.mirror`) and decides the
 scope: every patient (first run, ``--full``, a new as_of or new rule versions, since lookbacks
 move with as_of) or only the patients the merge touched. Shard jobs
 (`pipelines.shards.run_shard`) then read the scope's staged rows (its whole history) from the
-mirror, read notes and evaluate, and `publish_results` publishes scoped to the evaluated patients.
+mirror, read notes and evaluate, and `pipelines.night_publish.publish_results` publishes scoped
+to the evaluated patients. `pipelines.night.run_night` runs them in order.
 """
 
 from __future__ import annotations
@@ -24,21 +25,17 @@ from pipelines.fhir.files import discover_source
 from pipelines.known_lines import landing_counts
 from pipelines.line_memo import MEMO_DIR
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
-from pipelines.nightly import RunSummary, flagged_by_screen, is_url
 from pipelines.quarantine import build_quarantine
+from pipelines.run_summary import is_url
 from pipelines.settings import Settings
 from pipelines.shards import (
     DuckDBLimits,
     ShardJob,
-    ShardResult,
     configure,
-    read_patients,
-    read_results,
     shard_count,
 )
 from pipelines.site_codes import unmatched_in_mirror
 from pipelines.stage import _check_threshold, count_outcomes, land_and_classify
-from pipelines.workdir_lock import hold_workdir
 from screens.model import QUARANTINE, assert_schema
 
 log = logging.getLogger("vascreen")
@@ -258,97 +255,6 @@ def shard_jobs(
     ]
 
 
-def summarize(
-    source: str,
-    as_of: date,
-    prepared: Prepared,
-    results: list[ShardResult],
-    items: pl.DataFrame,
-    fetched: Fetched,
-) -> RunSummary:
-    return RunSummary(
-        run_id="",
-        as_of=as_of,
-        source_kind="fhir" if is_url(source) else "files",
-        counts=prepared.counts,
-        flagged=flagged_by_screen(items),
-        quarantined=prepared.quarantine.height,
-        notes=sum(r.notes for r in results),
-        mentions=sum(r.mentions for r in results),
-        notes_unavailable=sum(r.notes_unavailable for r in results),
-        undated_skipped=sum(r.undated_skipped for r in results),
-        evaluation="full" if prepared.scope is None else "incremental",
-        evaluated_patients=sum(r.patients for r in results)
-        if prepared.scope is None
-        else len(prepared.scope),
-        touched_patients=len(prepared.changes.touched),
-        shards=len(results),
-        since_not_honoured=list(fetched.since_not_honoured),
-        unmatched_codes=list(prepared.unmatched_codes),
-    )
-
-
-def publish_results(
-    summary: RunSummary,
-    prepared: Prepared,
-    results: list[ShardResult],
-    fetched: Fetched,
-    *,
-    source: str,
-    screens: list[str],
-    settings: Settings,
-    export_dir: Path | None,
-) -> RunSummary:
-    """Publish the shards' items and evidence (scoped on an incremental run), then export."""
-    from pipelines.nightly import finish
-    from pipelines.store import Store
-    from screens.rules import rule_versions
-
-    items, evidence = read_results(results)
-    with (
-        Store.connect(settings.store_url) as store,
-        store.recorded_run(
-            as_of=summary.as_of,
-            source=summary.source_kind,
-            screens=screens,
-            rule_versions=rule_versions(),
-        ) as run_id,
-    ):
-        summary.run_id = run_id
-        if prepared.interrupted:
-            store.mark_interrupted(before=run_id)
-        store.save_quarantine(run_id, prepared.quarantine)
-        counts = store.publish(
-            run_id,
-            as_of=summary.as_of,
-            screens=screens,
-            items=items,
-            evidence=evidence,
-            patients=prepared.scope,
-        )
-        summary.publish = counts.as_dict()
-        store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
-        if is_url(source) and fetched.transaction_time is not None:
-            store.save_watermarks(
-                run_id,
-                source,
-                fetched.transaction_time,  # type: ignore[arg-type]
-                fetched.since_honoured,
-            )
-        finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
-    unpublished_marker(prepared.mirror).unlink(missing_ok=True)
-    for result in results:
-        remove_shard_outputs(result.items.parent)
-    cache = nlp_cache_dir(settings)
-    if cache is not None:  # the shards are done: nobody reads the cache now
-        from pipelines.nlp_cache import compact
-
-        merged = compact(cache)
-        if merged:
-            log.info("NLP cache: %d parts merged into one", merged)
-    return summary
-
-
 def unpublished_marker(mirror: Path) -> Path:
     """Exists while the mirror holds changes the store has not published (crash safety)."""
     return mirror.with_name(mirror.name + ".unpublished")
@@ -360,50 +266,3 @@ def remove_shard_outputs(out_dir: Path) -> None:
     if out_dir.is_dir():
         for path in out_dir.glob("*.parquet"):
             path.unlink(missing_ok=True)
-
-
-def run_cohort(
-    source: str,
-    *,
-    settings: Settings,
-    as_of: date,
-    screens: list[str] | None = None,
-    full: bool = False,
-    export_dir: Path | None = None,
-    mode: str | None = None,
-    progress: bool = False,
-) -> RunSummary:
-    """The whole run without Prefect, shards one after another (tests and `vascreen bench`).
-
-    Like the flow, it holds the work directory (`pipelines.workdir_lock`) from fetch to publish.
-    """
-    from pipelines.shards import run_shard
-    from screens.rules import rule_versions, select_screens
-
-    ids = sorted(s.id for s in select_screens(screens))
-    with hold_workdir(settings.workdir):
-        fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
-        prepared = prepare(
-            fetched,
-            settings=settings,
-            as_of=as_of,
-            screens=ids,
-            full=full,
-            rule_versions=rule_versions(),
-        )
-        results = [
-            run_shard(job)
-            for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-        ]
-        items, _ = read_results(results)
-        summary = summarize(source, as_of, prepared, results, items, fetched)
-        return publish_results(
-            summary,
-            prepared,
-            results,
-            fetched,
-            source=source,
-            screens=ids,
-            settings=settings,
-            export_dir=export_dir,
-        )

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+# One class each, defined beside the rules (`screens/` never imports `pipelines/`); the
+# pipeline's errors below derive from the same base.
+from screens.model import InvalidRuleError, ScreeningError
+
 
 class ExitCode(IntEnum):
     """Process exit codes of the `vascreen` CLI (a public contract for schedulers)."""
@@ -24,10 +28,16 @@ class ExitCode(IntEnum):
     WORKDIR_BUSY = 8
 
 
-class ScreeningError(Exception):
-    """Base of every error the pipeline raises on purpose."""
-
-    exit_code: ExitCode = ExitCode.ERROR
+__all__ = [
+    "ExitCode",
+    "FhirServerError",
+    "InvalidRuleError",
+    "QuarantineThresholdError",
+    "ScreeningError",
+    "SourceError",
+    "StoreError",
+    "WorkdirBusyError",
+]
 
 
 class SourceError(ScreeningError):
@@ -40,12 +50,6 @@ class FhirServerError(ScreeningError):
     """The FHIR server failed (after retries) or answered with something unusable."""
 
     exit_code = ExitCode.FHIR_SERVER
-
-
-class InvalidRuleError(ScreeningError, ValueError):
-    """A screening rule, criterion or value set is malformed."""
-
-    exit_code = ExitCode.INVALID_RULE
 
 
 class StoreError(ScreeningError):

@@ -1,15 +1,16 @@
-"""`vascreen evaluate`: per-screen sensitivity and precision of a run against known labels."""
+"""`vascreen evaluate`: per-screen sensitivity and precision of a night's worklist vs labels."""
 
 from __future__ import annotations
 
 import csv
+import math
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipelines import nightly
 from pipelines.errors import SourceError
+from pipelines.night import run_night
 from pipelines.settings import Settings
 from screens.rules import select_screens
 
@@ -73,22 +74,51 @@ def evaluate_source(
     *,
     progress: bool = False,
 ) -> list[ScreenScore]:
+    """Score the worklist a night on `source` publishes (`pipelines.night.run_night`).
+
+    The night runs in a throwaway work directory and SQLite store, NLP cache off; what it
+    exports as worklist.csv is what is scored.
+    """
     labels = read_labels(labels_path)
     screens = select_screens(screen_ids)
+    if not source.is_dir():
+        raise SourceError(f"source {source} is not a directory")
     with tempfile.TemporaryDirectory(prefix="vascreen-eval-") as tmp:
-        settings = Settings(workdir=Path(tmp), nlp_cache=False)
-        staged = nightly.stage(
-            nightly.resolve_source(str(source), settings=settings, mode=None, progress=progress),
+        work = Path(tmp)
+        settings = Settings(
+            workdir=work / "work", store_url=f"sqlite:///{work / 'store.db'}", nlp_cache=False
+        )
+        run_night(
+            str(source),
             settings=settings,
+            as_of=as_of,
+            screens=screen_ids,
+            export_dir=work / "export",
             progress=progress,
         )
-        mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=progress)
-        evaluation = nightly.screen({**staged.tables, "note_mention": mentions}, screens, as_of)
-    flagged: dict[str, set[str]] = {}
-    for patient_id, screen_id in evaluation.items.select("patient_id", "screen").iter_rows():
-        flagged.setdefault(patient_id, set()).add(screen_id)
+        flagged = read_worklist(work / "export" / "worklist.csv")
     # A stand-alone screen (safety alerts) has no labels to score against: its items are alerts.
     return score(flagged, labels, [s.id for s in screens if not s.stands_alone])
+
+
+def read_worklist(path: Path) -> dict[str, set[str]]:
+    """patient_id -> screens with an open item in worklist.csv."""
+    flagged: dict[str, set[str]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            flagged.setdefault(row["patient_id"], set()).add(row["screen"])
+    return flagged
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95% by default); (0, 1) when nothing was tried."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def format_report(scores: list[ScreenScore], *, max_ids: int = 50) -> str:
@@ -97,6 +127,13 @@ def format_report(scores: list[ScreenScore], *, max_ids: int = 50) -> str:
         lines.append(
             f"{s.screen:<12} {s.true_positive:>5} {s.false_positive:>5} {s.false_negative:>5} "
             f"{s.sensitivity:>12.3f} {s.precision:>10.3f}"
+        )
+    for s in scores:
+        sens = wilson_interval(s.true_positive, s.true_positive + s.false_negative)
+        prec = wilson_interval(s.true_positive, s.true_positive + s.false_positive)
+        lines.append(
+            f"{s.screen} 95% CI (Wilson): sensitivity {sens[0]:.3f}-{sens[1]:.3f}, "
+            f"precision {prec[0]:.3f}-{prec[1]:.3f}"
         )
     for s in scores:
         if s.missed:

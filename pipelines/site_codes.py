@@ -1,8 +1,8 @@
 """The run summary's unmatched ABI-like codes: counted over the site's staged Observations.
 
-`screens.valuesets.unmatched` decides what counts; here it gets its rows: the staged frame of a
-nightly run (`pipelines.nightly`), or the whole mirror on a sharded run (`pipelines.cohort_run`),
-so that an incremental night still reports the site, not just the patients it touched.
+`screens.valuesets.unmatched` decides what counts; here it gets its rows: the whole mirror
+(`pipelines.cohort_run.prepare`), so that an incremental night still reports the site, not just
+the patients it touched.
 Counts and ``system|code`` keys only.
 """
 
@@ -11,16 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from screens.valuesets.unmatched import unmatched_measurement_codes
 
 UnmatchedCodes = list[tuple[str, int]]  # ("system|code", rows), most rows first
-
-
-def unmatched_in_frame(observations: pl.DataFrame) -> UnmatchedCodes:
-    """Top unmatched measurement codings of an STG_OBSERVATION frame."""
-    return unmatched_measurement_codes(observations.select("system", "code", "display"))
 
 
 def unmatched_in_mirror(mirror: Path) -> UnmatchedCodes:

@@ -1,27 +1,25 @@
-"""Stage a directory of FHIR files into the STG_* tables, a QUARANTINE frame and counts.
+"""Staging steps of a night: land and classify files, flatten staged rows, count outcomes.
 
 Hops: files (`pipelines.fhir.files`) -> ``raw_resource`` (`pipelines.land`, DuckDB) ->
 sampled R4B validation (`pipelines.fhir.validate`) -> ``sql/staging/*.sql`` (structural
 checks, dedupe, entered-in-error, flattening, units) -> note decoding (`pipelines.notes`).
-Work runs in an in-memory DuckDB (spilling to ``<workdir>/duckdb_tmp``); the staged tables
-and quarantine are then copied to ``<workdir>/stage.duckdb`` so ``sql/checks`` can run on them.
+`pipelines.cohort_run.prepare` lands and merges into the mirror; `pipelines.shards` reads the
+staged tables back (`read_staged_tables`). The in-memory whole-source staging that once ran
+beside the night is a test oracle now (`tests/stage_oracle.py`).
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import duckdb
 import polars as pl
-from tqdm import tqdm
 
 from pipelines.errors import QuarantineThresholdError
-from pipelines.fhir.files import SourceFiles, discover_source
+from pipelines.fhir.files import SourceFiles
 from pipelines.fhir.validate import is_known_type
 from pipelines.known_lines import PRIOR, attach_prior, classify_known, load_known_lines
 from pipelines.land import STAGED_TYPES, LandingProblem, clear_line_text, land_source
@@ -29,11 +27,9 @@ from pipelines.medication_refs import resolve_medication_refs
 from pipelines.notes import decode_notes
 from pipelines.quarantine import (
     MIN_READ_FOR_THRESHOLD,
-    build_quarantine,
     sample_validation,
 )
 from screens.model import (
-    QUARANTINE,
     STG_CONDITION,
     STG_ENCOUNTER,
     STG_MEDICATION,
@@ -79,59 +75,6 @@ _OUTCOME_KEY = {
     "no_patient": "no_patient",
     "ignored": "ignored",
 }
-
-
-@dataclass(frozen=True)
-class StagedData:
-    tables: dict[str, pl.DataFrame]  # TABLES' keys (patient ... encounter) and note
-    quarantine: pl.DataFrame  # QUARANTINE
-    counts: dict[str, dict[str, int]]  # type -> read/quarantined/staged/duplicates/entered_in_error
-    notes_unavailable: int
-
-
-def stage_source(
-    source: Path,
-    *,
-    workdir: Path,
-    progress: bool = False,
-    max_quarantine_ratio: float = 0.05,
-) -> StagedData:
-    """Read every FHIR file in `source` and return staged tables, quarantine and counts.
-
-    Raises:
-        SourceError: `source` is missing or unreadable, or holds no FHIR files.
-        QuarantineThresholdError: some resource type had more than `max_quarantine_ratio` of
-            its resources quarantined (and at least `MIN_READ_FOR_THRESHOLD` read).
-    """
-    files = discover_source(source)
-    workdir.mkdir(parents=True, exist_ok=True)
-    db_path = workdir / "stage.duckdb"
-    db_path.unlink(missing_ok=True)
-    with (
-        duckdb.connect() as con,
-        tqdm(total=5, desc="staging", unit="step", file=sys.stderr, disable=not progress) as bar,
-    ):
-        con.execute(f"SET temp_directory = '{workdir / 'duckdb_tmp'}'")
-        con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
-        bar.set_postfix_str("landing files")
-        problems = land_and_classify(con, files)
-        bar.update(2)
-        bar.set_postfix_str("staging SQL")
-        tables, unavailable = staged_tables(con)
-        decoded_notes = tables["note"]
-        bar.update(2)
-        quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
-        counts = count_outcomes(con, problems)
-        con.register("stg_note_frame", decoded_notes)
-        con.register("stg_medication_frame", tables["medication"])  # references resolved
-        con.register("quarantine_frame", quarantine)
-        con.execute("CREATE OR REPLACE TABLE stg_note AS SELECT * FROM stg_note_frame")
-        con.execute("CREATE OR REPLACE TABLE stg_medication AS SELECT * FROM stg_medication_frame")
-        con.execute("CREATE OR REPLACE TABLE quarantine AS SELECT * FROM quarantine_frame")
-        _persist(con, db_path)
-        bar.update()
-    _check_threshold(counts, max_quarantine_ratio)
-    return StagedData(tables, quarantine, counts, unavailable)
 
 
 def land_and_classify(
@@ -216,14 +159,6 @@ def read_staged_tables(
     return tables, decoded.unavailable
 
 
-def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
-    """Copy the staged tables and quarantine to `db_path` (work runs in memory: faster)."""
-    con.execute(f"ATTACH '{db_path}' AS persisted")
-    for table in [t for t, _ in TABLES.values()] + [MEDICATION_CODES, "stg_note", "quarantine"]:
-        con.execute(f"CREATE TABLE persisted.{table} AS SELECT * FROM {table}")  # noqa: S608
-    con.execute("DETACH persisted")
-
-
 def _register_types(con: duckdb.DuckDBPyConnection) -> None:
     seen = [r[0] for r in con.execute("SELECT DISTINCT resourceType FROM raw_resource").fetchall()]
     unknown = sorted(t for t in seen if not is_known_type(t))
@@ -268,4 +203,4 @@ def _check_threshold(counts: dict[str, dict[str, int]], max_ratio: float) -> Non
             )
 
 
-__all__ = ["SourceFiles", "StagedData", "stage_source"]
+__all__ = ["SourceFiles", "land_and_classify", "staged_tables"]

@@ -20,14 +20,20 @@ from pipelines.errors import StoreError
 from pipelines.store import Store
 from pipelines.store_schema import utcnow
 
-ARGON2_PARAMS = {
+ARGON2_PARAMS: dict[str, int] = {
     "time_cost": 3,
     "memory_cost": 64 * 1024,
     "parallelism": 4,
     "hash_len": 32,
     "salt_len": 16,
 }
-HASHER = PasswordHasher(**ARGON2_PARAMS)
+HASHER = PasswordHasher(
+    time_cost=ARGON2_PARAMS["time_cost"],
+    memory_cost=ARGON2_PARAMS["memory_cost"],
+    parallelism=ARGON2_PARAMS["parallelism"],
+    hash_len=ARGON2_PARAMS["hash_len"],
+    salt_len=ARGON2_PARAMS["salt_len"],
+)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")

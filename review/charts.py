@@ -14,7 +14,7 @@ import io
 import re
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -40,7 +40,7 @@ def line_chart(
     chart_id: str,
     title: str,
     nights: Sequence[date],
-    series: dict[str, Sequence[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     *,
     percent: bool = False,
 ) -> Markup:
@@ -51,8 +51,9 @@ def line_chart(
         if points:
             xs, ys = zip(*points, strict=True)
             axes.plot(xs, ys, marker="o", markersize=3, label=label, color=PALETTE[n % 7])
-    axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=6))
-    axes.xaxis.set_major_formatter(DateFormatter("%b %d"))
+    # matplotlib.dates has no annotations: mypy --strict sees untyped calls.
+    axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=6))  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
     if percent:
         axes.set_ylim(0, 1.05)
         axes.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
@@ -62,7 +63,7 @@ def line_chart(
 
 
 def bar_chart(
-    chart_id: str, title: str, nights: Sequence[date], series: dict[str, Sequence[float]]
+    chart_id: str, title: str, nights: Sequence[date], series: Mapping[str, Sequence[float]]
 ) -> Markup:
     """Side-by-side bars per night, one colour per series."""
     figure, axes = _figure()

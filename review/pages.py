@@ -19,16 +19,20 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 register(TEMPLATES.env)
 
 
+# Starlette's `State` is untyped (attributes are Any): each accessor names the type it holds.
 def store_of(request: Request) -> Store:
-    return request.app.state.store
+    store: Store = request.app.state.store
+    return store
 
 
 def config_of(request: Request) -> GuardConfig:
-    return request.app.state.guard_config
+    config: GuardConfig = request.app.state.guard_config
+    return config
 
 
 def settings_of(request: Request) -> ReviewSettings:
-    return request.app.state.settings
+    settings: ReviewSettings = request.app.state.settings
+    return settings
 
 
 def current_view(request: Request) -> ViewFilter:
@@ -38,7 +42,7 @@ def current_view(request: Request) -> ViewFilter:
 
 
 def user_of(request: Request) -> SessionUser:
-    user = request.state.user
+    user: SessionUser | None = request.state.user
     assert user is not None  # the guard lets no anonymous request reach a page
     return user
 

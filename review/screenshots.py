@@ -2,11 +2,11 @@
 
     uv run python -m review.screenshots [--out docs/img] [--patients 600] [--workdir DIR]
 
-Generates a synthetic cohort (`pipelines.synth`, synthetic names and MRNs), runs the nightly
-steps into a throwaway SQLite store for ten weekly nights, records decisions after each so the
-pages show a realistic morning and the trends have a history, serves the app on a loopback port
-and saves `worklist.png`, `patient.png` and `trends.png` with headless Chromium. Needs the dev
-dependencies (`playwright`) and Debian's `chromium`.
+Generates a synthetic cohort (`pipelines.synth`, synthetic names and MRNs), runs ten weekly
+nights (`pipelines.night.run_night`) into a throwaway SQLite store, records decisions after each
+so the pages show a realistic morning and the trends have a history, serves the app on a
+loopback port and saves `worklist.png`, `patient.png` and `trends.png` with headless Chromium.
+Needs the dev dependencies (`playwright`) and Debian's `chromium`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import argparse
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from pipelines import nightly
+from pipelines.night import run_night
 from pipelines.settings import Settings
 from pipelines.store import Store
 from pipelines.store_status import DecisionAction
@@ -27,14 +28,16 @@ from pipelines.synth.cohort import AS_OF_DEFAULT
 from review.auth import add_user
 from review.browser import launch_chromium, serve_in_thread
 from review.settings import ReviewSettings
-from screens.rules import select_screens
+
+if TYPE_CHECKING:  # playwright is a dev dependency, imported when capturing
+    from playwright.sync_api import ViewportSize
 
 USERNAME = "coordinator"
 ADMIN = "admin"
 PASSWORD = "screenshot-only-passphrase"  # noqa: S105 - throwaway synthetic store
 SEED = 7
 NIGHTS = 10
-VIEWPORT = {"width": 1360, "height": 1100}
+VIEWPORT: ViewportSize = {"width": 1360, "height": 1100}
 EHR_TEMPLATE = "https://ehr.example.org/chart?mrn={mrn}"
 
 
@@ -43,21 +46,13 @@ def seed_store(root: Path, patients: int) -> tuple[str, str]:
     store_url = f"sqlite:///{root / 'vascreen.db'}"
     settings = Settings(workdir=root / "work", store_url=store_url)
     write_cohort(patients, SEED, root / "source")
-    staged = nightly.stage(root / "source", settings=settings, progress=False)
-    mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=False)
-    screens = select_screens(None)
-    tables = {**staged.tables, "note_mention": mentions}
     store = Store.connect(store_url)
     try:
         add_user(store, USERNAME, "coordinator", PASSWORD)
         add_user(store, ADMIN, "admin", PASSWORD)
         for night in range(NIGHTS - 1, -1, -1):
             as_of = AS_OF_DEFAULT - timedelta(days=7 * night)
-            evaluation = nightly.screen(tables, screens, as_of)
-            summary = nightly.start_summary(str(root), as_of, staged, mentions, evaluation)
-            nightly.publish(
-                summary, staged, evaluation, screens, settings=settings, export_dir=None
-            )
+            run_night(str(root / "source"), settings=settings, as_of=as_of)
             if night:
                 _record_examples(store, store.worklist().sort("patient_id", "screen"), night)
         items = store.worklist().sort("patient_id", "screen")

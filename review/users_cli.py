@@ -59,7 +59,7 @@ def _with_store(store: str | None, work: Callable[[Store], T]) -> T:
     except ValueError as err:
         raise _fail(str(err), ExitCode.USAGE) from None
     except ScreeningError as err:
-        raise _fail(str(err), err.exit_code) from None
+        raise _fail(str(err), ExitCode(err.exit_code)) from None
 
 
 @users_app.command("add")

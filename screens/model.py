@@ -14,8 +14,20 @@ from enum import StrEnum
 import polars as pl
 
 
-class InvalidRuleError(ValueError):
+class ScreeningError(Exception):
+    """Base of every error vascreen raises on purpose; the pipeline's are in `pipelines.errors`.
+
+    `exit_code` is the `vascreen` CLI's exit code for it (`pipelines.errors.ExitCode`, the
+    contract; `screens/` cannot import it). Messages are one line, PHI-free.
+    """
+
+    exit_code: int = 1
+
+
+class InvalidRuleError(ScreeningError, ValueError):
     """A rule, criterion or value set is malformed. Raised when rule modules are imported."""
+
+    exit_code = 5  # ExitCode.INVALID_RULE
 
 
 class Modifier(StrEnum):

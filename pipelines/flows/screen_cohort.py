@@ -1,4 +1,4 @@
-"""The nightly screen as a Prefect flow: a table of contents over `pipelines.nightly`.
+"""The nightly screen as a Prefect flow: `pipelines.night.run_night` with its stages as tasks.
 
 Tasks that touch patient data persist no results and use no cache. The run summary artifact
 carries counts only.
@@ -7,20 +7,22 @@ carries counts only.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pipelines import cohort_run, nightly
+from pipelines import cohort_run, night_publish
+from pipelines.cohort_run import Fetched, Prepared
+from pipelines.night import NightSteps, run_night
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
+from pipelines.run_summary import RunSummary, summary_markdown
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, run_shard
-from pipelines.workdir_lock import hold_workdir
 from screens.notes import NLP_VERSION
 from screens.rules import rule_versions, select_screens
 from screens.valuesets import content_digest
@@ -33,22 +35,28 @@ logging.getLogger("vascreen").setLevel(logging.INFO)
 
 @task(name="fetch-source", persist_result=False, cache_policy=NO_CACHE)
 def fetch_source(
-    source: str, settings: Settings, mode: str | None, full: bool, progress: bool
-) -> cohort_run.Fetched:
+    source: str, *, settings: Settings, mode: str | None, full: bool, progress: bool
+) -> Fetched:
     return cohort_run.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
 
 
 @task(name="land-and-merge", persist_result=False, cache_policy=NO_CACHE)
 def land_and_merge(
-    fetched: cohort_run.Fetched, settings: Settings, as_of: date, screens: list[str], full: bool
-) -> cohort_run.Prepared:
+    fetched: Fetched,
+    *,
+    settings: Settings,
+    as_of: date,
+    screens: list[str],
+    full: bool,
+    rule_versions: dict[str, int],
+) -> Prepared:
     return cohort_run.prepare(
         fetched,
         settings=settings,
         as_of=as_of,
         screens=screens,
         full=full,
-        rule_versions=rule_versions(),
+        rule_versions=rule_versions,
     )
 
 
@@ -64,18 +72,28 @@ def screen_shard(job: ShardJob) -> ShardResult:
     return run_shard(job)
 
 
+def screen_shards_in_turn(jobs: list[ShardJob]) -> list[ShardResult]:
+    return [screen_shard(job) for job in jobs]
+
+
+def screen_shards_in_parallel(jobs: list[ShardJob]) -> list[ShardResult]:
+    """Every shard submitted to the flow's task runner (Dask: one per worker)."""
+    return [f.result() for f in [screen_shard.submit(job) for job in jobs]]
+
+
 @task(name="publish-worklist", persist_result=False, cache_policy=NO_CACHE)
 def publish(
-    summary: nightly.RunSummary,
-    prepared: cohort_run.Prepared,
+    summary: RunSummary,
+    prepared: Prepared,
     results: list[ShardResult],
-    fetched: cohort_run.Fetched,
+    fetched: Fetched,
+    *,
     source: str,
     screens: list[str],
     settings: Settings,
     export_dir: Path | None,
-) -> nightly.RunSummary:
-    return cohort_run.publish_results(
+) -> RunSummary:
+    return night_publish.publish_results(
         summary,
         prepared,
         results,
@@ -112,7 +130,7 @@ def screen_cohort(
     progress: bool = False,
     full: bool = False,
     parallel_shards: bool = False,
-) -> dict[str, object]:
+) -> RunSummary:
     """Fetch, land and merge, screen each patient-hash shard, and publish one nightly worklist.
 
     `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
@@ -131,55 +149,45 @@ def screen_cohort(
         content_digest(),
         NLP_VERSION,
     )
+    steps = NightSteps(
+        fetch_source,
+        land_and_merge,
+        screen_shards_in_parallel if parallel_shards else screen_shards_in_turn,
+        publish,
+    )
     # One run at a time per work directory (mirror, scratch, NLP cache): refused at once.
-    with hold_workdir(settings.workdir):
-        fetched = fetch_source(source, settings, mode, full, progress)
-        prepared = land_and_merge(fetched, settings, as_of, ids, full)
-        jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-        logger.info(
-            "evaluating %s patients in %d shards (%d touched)",
-            "all" if prepared.scope is None else len(prepared.scope),
-            len(jobs),
-            len(prepared.changes.touched),
-        )
-        if parallel_shards:
-            results = [f.result() for f in [screen_shard.submit(job) for job in jobs]]
-        else:
-            results = [screen_shard(job) for job in jobs]
-        items, _ = read_items(results)
-        summary = cohort_run.summarize(source, as_of, prepared, results, items, fetched)
-        summary = publish(
-            summary,
-            prepared,
-            results,
-            fetched,
-            source,
-            ids,
-            settings,
-            Path(export_dir) if export_dir else None,
-        )
+    summary = run_night(
+        source,
+        settings=settings,
+        as_of=as_of,
+        screens=ids,
+        full=full,
+        export_dir=Path(export_dir) if export_dir else None,
+        mode=mode,
+        progress=progress,
+        steps=steps,
+    )
     logger.info(
-        "published run %s: flagged %s, quarantined %d",
+        "published run %s (%s, %d patients evaluated in %d shards, %d touched): "
+        "flagged %s, quarantined %d",
         summary.run_id,
-        summary.flagged,
+        summary.evaluation,
+        summary.evaluated_patients,
+        summary.shards,
+        summary.touched_patients,
+        dict(summary.flagged),
         summary.quarantined,
     )
-    result = nightly.summary_dict(summary)
     yield_rows = rule_yield_rows(settings.store_url)  # counts per criterion, no rows
-    result["rule_yield"] = yield_rows
-    markdown = nightly.summary_markdown(summary) + "\n\n## Yield and PPV per rule\n\n"
+    markdown = summary_markdown(summary) + "\n\n## Yield and PPV per rule\n\n"
     if writeback_url:  # optional publish step: Task + DetectedIssue per new item
-        result["writeback"] = write_back(settings.store_url, writeback_url, settings)
-        logger.info("write-back: %s", result["writeback"])
+        summary = replace(
+            summary, writeback=write_back(settings.store_url, writeback_url, settings)
+        )
+        logger.info("write-back: %s", dict(summary.writeback or {}))
     create_markdown_artifact(
         key="screen-summary",
         markdown=markdown + rule_yield_markdown(yield_rows),
         description="Counts only: fetched, quarantined, staged, flagged",
     )
-    return result
-
-
-def read_items(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from pipelines.shards import read_results
-
-    return read_results(results)
+    return summary

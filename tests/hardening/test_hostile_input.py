@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from pipelines.errors import QuarantineThresholdError
 from pipelines.quarantine import MIN_READ_FOR_THRESHOLD
-from pipelines.stage import stage_source
 from screens.model import QuarantineReason
 from tests.hardening.conftest import tally
 from tests.hardening.hostile import (
@@ -36,6 +35,7 @@ from tests.hardening.hostile import (
     nested_bundle,
     records_for,
 )
+from tests.stage_oracle import stage_source
 
 EXAMPLES = int(os.environ.get("VASCREEN_HYPOTHESIS_EXAMPLES", "30"))
 REASONS = {r.value for r in QuarantineReason}

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.cohort_run import run_cohort
 from pipelines.errors import ExitCode, WorkdirBusyError
+from pipelines.night import run_night
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
 
@@ -64,7 +64,7 @@ def test_a_second_run_is_refused_and_touches_nothing(
 ) -> None:
     before = sorted(p.name for p in (tmp_path / "work").iterdir())
     with pytest.raises(WorkdirBusyError) as refused:
-        run_cohort(str(cohort), settings=_settings(tmp_path), as_of=AS_OF)
+        run_night(str(cohort), settings=_settings(tmp_path), as_of=AS_OF)
     message = str(refused.value)
     assert f"(pid {holder.pid})" in message and "\n" not in message
     # Nothing was landed, merged or published: no mirror, no scratch, no store.
@@ -77,10 +77,10 @@ def test_a_killed_holder_frees_the_work_directory(
 ) -> None:
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    summary = run_cohort(str(cohort), settings=_settings(tmp_path), as_of=AS_OF)
+    summary = run_night(str(cohort), settings=_settings(tmp_path), as_of=AS_OF)
     assert summary.evaluation == "full" and summary.evaluated_patients > 0
     # Released at the end of the run: the next one gets in.
-    again = run_cohort(str(cohort), settings=_settings(tmp_path), as_of=AS_OF)
+    again = run_night(str(cohort), settings=_settings(tmp_path), as_of=AS_OF)
     assert again.evaluation == "incremental"
 
 

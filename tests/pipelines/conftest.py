@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-import pipelines.nightly
 import screens.engine
 from pipelines import line_keys
 from pipelines.store import PublishCounts, Store
@@ -31,10 +30,9 @@ def src(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def engine_spy(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
-    """The engine both run paths call (nightly's import and the shards'), spied on."""
+    """The engine the shards call, spied on."""
     spy = EngineSpy()
     monkeypatch.setattr(screens.engine, "evaluate_screens", spy)
-    monkeypatch.setattr(pipelines.nightly, "evaluate_screens", spy)
     return spy
 
 

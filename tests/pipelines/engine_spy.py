@@ -33,5 +33,5 @@ class EngineSpy:
 
 
 def mirror_settings(work: Path) -> Settings:
-    """Settings of a mirror run (`pipelines.cohort_run.run_cohort`) in `work`, NLP cache off."""
+    """Settings of a mirror run (`pipelines.night.run_night`) in `work`, NLP cache off."""
     return Settings(workdir=work, store_url=f"sqlite:///{work / 'store.db'}", nlp_cache=False)

@@ -1,6 +1,8 @@
 """The command-line contract: names, flags, one-line errors and exit codes (no Prefect needed)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,47 @@ def test_unknown_screen_is_a_one_line_usage_error() -> None:
     result = runner.invoke(app, ["explain", "pda"])
     assert result.exit_code == ExitCode.USAGE
     assert result.output.strip().count("\n") == 0 and "unknown screen 'pda'" in result.output
+
+
+# A site value-set directory with a malformed file, registered before any rule module loads,
+# then the real entry point (`main`, the console script) in a fresh interpreter.
+_BAD_RULE_CLI = """
+import sys
+from pathlib import Path
+from screens.valuesets import set_extra_dirs
+set_extra_dirs((Path(sys.argv[1]),))
+sys.argv = ["vascreen", *sys.argv[2:]]
+from pipelines.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", [["explain", "pad"], ["explain"]], ids=["one", "all"])
+def test_a_bad_rule_file_exits_5_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "abi.csv").write_text(
+        "system,code,display,source\nhttp://no-such-system.example,X1,ABI,site\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _BAD_RULE_CLI, str(tmp_path), *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == ExitCode.INVALID_RULE == 5
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vascreen: abi.csv:2: unknown code system")
+
+
+def test_there_is_one_invalid_rule_error() -> None:
+    import pipelines.errors
+    import screens.model
+
+    assert pipelines.errors.InvalidRuleError is screens.model.InvalidRuleError
+    assert issubclass(screens.model.InvalidRuleError, pipelines.errors.ScreeningError)
+    assert pipelines.errors.InvalidRuleError.exit_code == ExitCode.INVALID_RULE
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from pipelines import nlp_cache
-from pipelines.cohort_run import run_cohort
 from pipelines.mirror import ZSTD_COLUMNS, mirror_path
+from pipelines.night import run_night
 from pipelines.settings import Settings
 from pipelines.synth import write_cohort
 from screens.notes import NLP_VERSION
@@ -96,10 +96,10 @@ def change_one_percent(source: Path, target: Path) -> set[str]:
 
 
 def test_shard_count_does_not_change_the_worklist(cohort: Path, tmp_path: Path) -> None:
-    one = run_cohort(
+    one = run_night(
         str(cohort), settings=_settings(tmp_path / "a"), as_of=AS_OF, export_dir=tmp_path / "a"
     )
-    many = run_cohort(
+    many = run_night(
         str(cohort), settings=_settings(tmp_path / "b", 70), as_of=AS_OF, export_dir=tmp_path / "b"
     )
     assert (one.shards, many.shards) == (1, 5)
@@ -116,9 +116,9 @@ def test_incremental_run_after_one_percent_change_equals_a_full_run(
     touched = change_one_percent(cohort, changed)
     inc, full = _settings(tmp_path / "inc"), _settings(tmp_path / "full")
     for settings in (inc, full):
-        run_cohort(str(cohort), settings=settings, as_of=AS_OF)
-    second = run_cohort(str(changed), settings=inc, as_of=AS_OF, export_dir=tmp_path / "inc")
-    reference = run_cohort(
+        run_night(str(cohort), settings=settings, as_of=AS_OF)
+    second = run_night(str(changed), settings=inc, as_of=AS_OF, export_dir=tmp_path / "inc")
+    reference = run_night(
         str(changed), settings=full, as_of=AS_OF, full=True, export_dir=tmp_path / "full"
     )
     assert second.evaluation == "incremental" and reference.evaluation == "full"
@@ -133,8 +133,8 @@ def test_rerun_without_changes_evaluates_nobody_and_keeps_the_worklist(
     cohort: Path, tmp_path: Path
 ) -> None:
     settings = _settings(tmp_path)
-    run_cohort(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
-    again = run_cohort(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "2")
+    run_night(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
+    again = run_night(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "2")
     assert (again.evaluation, again.evaluated_patients, again.shards) == ("incremental", 0, 0)
     assert (tmp_path / "1" / "worklist.csv").read_bytes() == (
         tmp_path / "2" / "worklist.csv"
@@ -146,8 +146,8 @@ def test_rerun_without_changes_evaluates_nobody_and_keeps_the_worklist(
 
 def test_a_new_as_of_re_evaluates_everyone(cohort: Path, tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    run_cohort(str(cohort), settings=settings, as_of=AS_OF)
-    later = run_cohort(str(cohort), settings=settings, as_of=date(2026, 7, 1))
+    run_night(str(cohort), settings=settings, as_of=AS_OF)
+    later = run_night(str(cohort), settings=settings, as_of=date(2026, 7, 1))
     assert later.evaluation == "full"  # lookbacks move with as_of
 
 
@@ -156,10 +156,10 @@ def test_the_run_merges_the_nlp_cache_parts_of_its_shards(
 ) -> None:
     monkeypatch.setattr(nlp_cache, "COMPACT_MIN_PARTS", 2)
     settings = _settings(tmp_path, 70)
-    first = run_cohort(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
+    first = run_night(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
     seen = sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet"))
     assert first.shards == 5 and len(seen) == 1  # five shards' parts, merged once they finished
-    later = run_cohort(str(cohort), settings=settings, as_of=date(2026, 7, 1))
+    later = run_night(str(cohort), settings=settings, as_of=date(2026, 7, 1))
     assert later.evaluation == "full" and later.notes == first.notes > 0
     # Every note text was read from the merged part: the NLP wrote nothing new.
     assert sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet")) == seen
@@ -171,9 +171,9 @@ def test_the_mirror_keeps_note_texts_in_zstd_and_leaves_other_columns_to_duckdb(
     # The landing forces ZSTD on its scratch tables; the mirror, attached to the same
     # connection, must keep its own choice, with ZSTD only where ZSTD_COLUMNS asks for it.
     settings = _settings(tmp_path)
-    run_cohort(str(cohort), settings=settings, as_of=AS_OF)
+    run_night(str(cohort), settings=settings, as_of=AS_OF)
     change_one_percent(cohort, tmp_path / "changed")
-    run_cohort(str(tmp_path / "changed"), settings=settings, as_of=AS_OF)
+    run_night(str(tmp_path / "changed"), settings=settings, as_of=AS_OF)
     path = mirror_path(tmp_path, store_url=settings.store_url)
     with duckdb.connect(str(path), read_only=True) as con:
         tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]

@@ -13,9 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.cohort_run import run_cohort
 from pipelines.medication_refs import resolve_medication_refs
-from pipelines.stage import StagedData, stage_source
+from pipelines.night import run_night
 from screens.model import STG_MEDICATION, STG_MEDICATION_CODE
 from tests.pipelines.engine_spy import EngineSpy, mirror_settings
 from tests.pipelines.stage_inputs import (
@@ -25,6 +24,7 @@ from tests.pipelines.stage_inputs import (
     write_bundle,
     write_ndjson,
 )
+from tests.stage_oracle import StagedData, stage_source
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 AS_OF = date(2026, 6, 30)
@@ -184,8 +184,8 @@ def test_a_medication_changed_alone_reevaluates_the_patients_who_take_it(
 ) -> None:
     spy = engine_spy
     settings = mirror_settings(tmp_path / "work")
-    run_cohort(str(_night(tmp_path / "n1", "855332")), settings=settings, as_of=AS_OF)
-    summary = run_cohort(str(_night(tmp_path / "n2", "1364430")), settings=settings, as_of=AS_OF)
+    run_night(str(_night(tmp_path / "n1", "855332")), settings=settings, as_of=AS_OF)
+    summary = run_night(str(_night(tmp_path / "n2", "1364430")), settings=settings, as_of=AS_OF)
     assert summary.evaluation == "incremental"
     assert summary.touched_patients == 1
     first, second = spy.table("medication")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipelines.cohort_run import run_cohort
+from pipelines.night import run_night
 from pipelines.settings import Settings
 from tests.pipelines.test_incremental import change_one_percent
 from tests.pipelines.test_incremental import cohort as cohort  # the module-scoped fixture
@@ -23,7 +23,7 @@ def test_a_store_sees_a_change_first_published_into_another_store(
 
     def run(source: Path, store: str, out: str) -> bytes:
         settings = Settings(workdir=work, store_url=f"sqlite:///{tmp_path / store}")
-        run_cohort(str(source), settings=settings, as_of=AS_OF, export_dir=tmp_path / out)
+        run_night(str(source), settings=settings, as_of=AS_OF, export_dir=tmp_path / out)
         return (tmp_path / out / "worklist.csv").read_bytes()
 
     run(cohort, "x.db", "x1")

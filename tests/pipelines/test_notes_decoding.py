@@ -12,9 +12,9 @@ from polars.testing import assert_frame_equal
 
 from pipelines import notes as notes_module
 from pipelines.notes import MAX_NOTE_BYTES, decode_attachment, decode_notes, html_to_text
-from pipelines.stage import stage_source
 from screens.model import STG_NOTE
 from tests.pipelines.stage_inputs import write_ndjson
+from tests.stage_oracle import stage_source
 
 
 def b64(text: str | bytes) -> str:

@@ -18,9 +18,10 @@ from pipelines.cohort_run import Fetched, prepare
 from pipelines.mirror import STAGED_TABLES
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, read_shard
-from pipelines.stage import TABLES, stage_source
+from pipelines.stage import TABLES
 from pipelines.synth import write_cohort
 from screens.rules import rule_versions
+from tests.stage_oracle import stage_source
 
 AS_OF = date(2026, 6, 30)
 SCREENS = ("cecs", "clti", "may_thurner", "pad")

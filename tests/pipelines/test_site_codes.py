@@ -1,4 +1,4 @@
-"""The run summary names the site's unmatched ABI-like codes (counts only) on both run paths."""
+"""The run summary names the site's unmatched ABI-like codes (counts only), full or incremental."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 
-from pipelines import nightly
 from pipelines.cli import _print_summary
-from pipelines.cohort_run import run_cohort
-from pipelines.stage import stage_source
-from screens.engine import evaluate_screens
-from screens.model import STG_NOTE_MENTION
-from screens.rules import select_screens
+from pipelines.night import run_night
+from pipelines.run_summary import summary_counts, summary_markdown
 from tests.pipelines.engine_spy import mirror_settings
 from tests.pipelines.stage_inputs import observation, patient, write_ndjson
 
@@ -50,14 +45,10 @@ def _assert_counts_only(text: str) -> None:
 
 
 def test_the_nightly_summary_lists_unmatched_codes(tmp_path: Path) -> None:
-    staged = stage_source(_source(tmp_path / "src", NIGHT_ONE), workdir=tmp_path / "work")
-    mentions = pl.DataFrame(schema=STG_NOTE_MENTION)
-    evaluation = evaluate_screens(
-        select_screens(None), {**staged.tables, "note_mention": mentions}, AS_OF
-    )
-    summary = nightly.start_summary("src", AS_OF, staged, mentions, evaluation)
-    assert summary.unmatched_codes == [(f"{LOCAL}|TC-1", 2), (f"{LOCAL}|DPP", 1)]
-    markdown = nightly.summary_markdown(summary)
+    source = _source(tmp_path / "src", NIGHT_ONE)
+    summary = run_night(str(source), settings=mirror_settings(tmp_path / "work"), as_of=AS_OF)
+    assert summary.unmatched_codes == ((f"{LOCAL}|TC-1", 2), (f"{LOCAL}|DPP", 1))
+    markdown = summary_markdown(summary)
     assert f"| {LOCAL} | TC-1 | 2 |" in markdown
     assert "screens/valuesets/local/" in markdown
     _assert_counts_only(markdown)
@@ -67,22 +58,22 @@ def test_an_incremental_run_still_reports_the_whole_site(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = mirror_settings(tmp_path / "work")
-    run_cohort(str(_source(tmp_path / "n1", NIGHT_ONE)), settings=settings, as_of=AS_OF)
+    run_night(str(_source(tmp_path / "n1", NIGHT_ONE)), settings=settings, as_of=AS_OF)
     # Night two changes pt-a only; pt-b's unmatched code is still the site's.
     night_two = [*NIGHT_ONE, _local("o5", "TC-1", "TCOM dorsum L", "pt-a", 30.0)]
-    summary = run_cohort(str(_source(tmp_path / "n2", night_two)), settings=settings, as_of=AS_OF)
+    summary = run_night(str(_source(tmp_path / "n2", night_two)), settings=settings, as_of=AS_OF)
     assert summary.evaluation == "incremental" and summary.touched_patients == 1
-    assert summary.unmatched_codes == [(f"{LOCAL}|TC-1", 3), (f"{LOCAL}|DPP", 1)]
-    result = nightly.summary_dict(summary)
+    assert summary.unmatched_codes == ((f"{LOCAL}|TC-1", 3), (f"{LOCAL}|DPP", 1))
+    result = summary_counts(summary)
     assert result["unmatched_measurement_codes"] == {f"{LOCAL}|TC-1": 3, f"{LOCAL}|DPP": 1}
-    _print_summary(result)
+    _print_summary(summary)
     printed = capsys.readouterr().out
     assert f"{LOCAL}|TC-1 (3), {LOCAL}|DPP (1)" in printed
-    _assert_counts_only(printed + nightly.summary_markdown(summary))
+    _assert_counts_only(printed + summary_markdown(summary))
 
 
 def test_a_site_with_everything_mapped_gets_no_such_section(tmp_path: Path) -> None:
     source = _source(tmp_path / "src", [observation("o4", patient_id="pt-b", value=0.875)])
-    summary = run_cohort(str(source), settings=mirror_settings(tmp_path / "work"), as_of=AS_OF)
-    assert summary.unmatched_codes == []
-    assert "match no value set" not in nightly.summary_markdown(summary)
+    summary = run_night(str(source), settings=mirror_settings(tmp_path / "work"), as_of=AS_OF)
+    assert summary.unmatched_codes == ()
+    assert "match no value set" not in summary_markdown(summary)

@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 
 from pipelines.land import RESOURCE_FIELDS, duckdb_type
-from pipelines.stage import SQL_DIR, StagedData, stage_source
+from pipelines.stage import SQL_DIR
 from tests.pipelines.stage_inputs import condition, observation, write_bundle, write_ndjson
+from tests.stage_oracle import StagedData, stage_source
 
 SNOMED = "http://snomed.info/sct"
 LOCAL = "urn:oid:2.16.840.1.113883.3.9999.7"  # a site's own lab codes

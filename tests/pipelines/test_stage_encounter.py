@@ -10,12 +10,12 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.cohort_run import run_cohort
 from pipelines.evaluation import evaluate_source
-from pipelines.stage import StagedData, stage_source
+from pipelines.night import run_night
 from screens.model import STG_ENCOUNTER, assert_schema
 from tests.pipelines.engine_spy import EngineSpy, mirror_settings
 from tests.pipelines.stage_inputs import encounter, patient, write_bundle, write_ndjson
+from tests.stage_oracle import StagedData, stage_source
 
 AS_OF = date(2026, 6, 30)
 
@@ -110,10 +110,10 @@ def test_the_mirror_path_hands_the_engine_encounters_on_full_and_incremental_run
     spy = engine_spy
     settings = mirror_settings(tmp_path / "work")
     first = _source(tmp_path / "night1", [encounter("e1"), encounter("e2", patient_id="p2")])
-    run_cohort(str(first), settings=settings, as_of=AS_OF)
+    run_night(str(first), settings=settings, as_of=AS_OF)
     moved = encounter("e2", patient_id="p2", start="2026-01-05T10:00:00Z", end=None)
     second = _source(tmp_path / "night2", [encounter("e1"), moved])
-    summary = run_cohort(str(second), settings=settings, as_of=AS_OF)
+    summary = run_night(str(second), settings=settings, as_of=AS_OF)
     assert summary.evaluation == "incremental"
     full, *later = spy.table("encounter")
     incremental = pl.concat(later)

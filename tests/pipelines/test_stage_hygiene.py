@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 from pipelines.errors import QuarantineThresholdError, SourceError
-from pipelines.stage import StagedData, stage_source
 from screens.model import STG_NOTE, STG_OBSERVATION, assert_schema
 from tests.pipelines.stage_inputs import (
     condition,
@@ -19,6 +18,7 @@ from tests.pipelines.stage_inputs import (
     write_bundle,
     write_ndjson,
 )
+from tests.stage_oracle import StagedData, stage_source
 
 
 def _stage(src: Path, tmp_path: Path, **kw: float) -> StagedData:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.stage import stage_source
 from tests.conftest import SHARED_DATA
+from tests.stage_oracle import stage_source
 
 STAGED = (
     "Patient",

@@ -1,8 +1,9 @@
-"""A synthetic cohort run through the real nightly steps, for the browser tests.
+"""A synthetic cohort screened and published night by night, for the browser tests.
 
 Staging and note reading happen once per source directory (they are the slow part and do not
-touch the store); each nightly "run" then screens and publishes into a store exactly as
-`pipelines.flows.screen_cohort` does. All data is synthetic (`pipelines.synth`).
+touch the store; the test oracle `tests.stage_oracle` does it); each nightly "run" then screens
+and publishes into a store as `pipelines.night_publish` does. All data is synthetic
+(`pipelines.synth`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from pipelines import nightly
 from pipelines.settings import Settings
-from pipelines.stage import StagedData
 from pipelines.store import Store
 from pipelines.synth import write_cohort
 from pipelines.synth.cohort import AS_OF_DEFAULT
+from screens.engine import evaluate_screens
+from screens.notes import extract_mention_frame
 from screens.rules import rule_versions, select_screens
 from tests.builders import observation
+from tests.stage_oracle import StagedData, stage_source
 
 N_PATIENTS = 2000  # a night at volume: several worklist pages
 SEED = 7
@@ -55,8 +57,8 @@ class BrowserCohort:
 
 
 def stage_once(source: Path, settings: Settings) -> StagedSource:
-    staged = nightly.stage(source, settings=settings, progress=False)
-    mentions = nightly.read_notes(staged.tables["note"], settings=settings, progress=False)
+    staged = stage_source(source, workdir=settings.workdir / "stage")
+    mentions = extract_mention_frame(staged.tables["note"])
     return StagedSource(source, staged, mentions)
 
 
@@ -64,15 +66,14 @@ def run_night(data: StagedSource, as_of: date, store_url: str) -> None:
     """Screen and publish one nightly run into `store_url` (the nightly steps, in order)."""
     screens = select_screens(None)
     tables = {**data.staged.tables, "note_mention": data.mentions}
-    evaluation = nightly.screen(tables, screens, as_of)
-    summary = nightly.start_summary(str(data.source), as_of, data.staged, data.mentions, evaluation)
-    # The store half of nightly.publish, with the store closed afterwards (PostgreSQL
+    evaluation = evaluate_screens(screens, tables, as_of)
+    # The store half of a night's publish, with the store closed afterwards (PostgreSQL
     # connections left to the garbage collector fail the run under filterwarnings=error).
     ids = [s.id for s in screens]
     store = Store.connect(store_url)
     try:
         run_id = store.start_run(
-            as_of=as_of, source=summary.source_kind, screens=ids, rule_versions=rule_versions()
+            as_of=as_of, source="files", screens=ids, rule_versions=rule_versions()
         )
         store.save_quarantine(run_id, data.staged.quarantine)
         counts = store.publish(
@@ -91,8 +92,8 @@ def build_cohort(root: Path) -> BrowserCohort:
     source = root / "source"
     write_cohort(N_PATIENTS, SEED, source)
     original = stage_once(source, settings)
-    evaluation = nightly.screen(
-        {**original.staged.tables, "note_mention": original.mentions}, select_screens(None), AS_OF
+    evaluation = evaluate_screens(
+        select_screens(None), {**original.staged.tables, "note_mention": original.mentions}, AS_OF
     )
     items = evaluation.items.sort("patient_id", "screen")
     pad = items.filter((pl.col("screen") == "pad") & (pl.col("alerts") == ""))["patient_id"]

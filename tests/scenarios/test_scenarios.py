@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from pipelines.stage import stage_source
 from screens.engine import evaluate_screens
 from screens.notes import extract_mention_frame
 from screens.rules import select_screens
+from tests.stage_oracle import stage_source
 
 HERE = Path(__file__).parent
 FOLDERS = sorted(p for p in HERE.iterdir() if (p / "scenario.toml").is_file())

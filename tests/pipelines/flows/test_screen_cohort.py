@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.evaluation import read_labels
 from pipelines.flows.screen_cohort import screen_cohort
+from pipelines.run_summary import RunSummary
 from pipelines.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
@@ -22,7 +23,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _run(cohort: Path, tmp: Path, name: str) -> tuple[dict, str]:
+def _run(cohort: Path, tmp: Path, name: str) -> tuple[RunSummary, str]:
     result = screen_cohort(
         source=str(cohort),
         as_of=AS_OF,
@@ -44,7 +45,7 @@ def test_flow_publishes_worklist_matching_labels_and_rerun_is_identical(
     assert rows, "the cohort plants positives for every screen"
     for patient_id, screen, *_ in rows:
         assert screen in labels[patient_id], (patient_id, screen)
-    assert first["quarantined"] == 0 and sum(first["flagged"].values()) == len(rows)
+    assert first.quarantined == 0 and sum(first.flagged.values()) == len(rows)
     assert csv_first.splitlines()[0].startswith(
         "patient_id,screen,priority,status,first_flagged_on,last_evidence_on,criteria,evidence"
     )

@@ -1,0 +1,136 @@
+"""The last steps of a night: sum up the shards, then publish items, evidence and worklist.csv.
+
+Publishing is scoped to the evaluated patients on an incremental night. Each step returns a new
+`RunSummary` (frozen): nothing is filled in across modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from pipelines.cohort_run import (
+    Fetched,
+    Prepared,
+    nlp_cache_dir,
+    remove_shard_outputs,
+    unpublished_marker,
+)
+from pipelines.run_summary import RunSummary, flagged_by_screen, is_url, summary_counts
+from pipelines.settings import Settings
+from pipelines.shards import ShardResult, read_patients, read_results
+
+if TYPE_CHECKING:
+    from pipelines.store import Store
+
+log = logging.getLogger("vascreen")
+
+
+def summarize(
+    source: str,
+    as_of: date,
+    prepared: Prepared,
+    results: list[ShardResult],
+    items: pl.DataFrame,
+    fetched: Fetched,
+) -> RunSummary:
+    return RunSummary(
+        run_id="",
+        as_of=as_of,
+        source_kind="fhir" if is_url(source) else "files",
+        counts=prepared.counts,
+        flagged=flagged_by_screen(items),
+        quarantined=prepared.quarantine.height,
+        notes=sum(r.notes for r in results),
+        mentions=sum(r.mentions for r in results),
+        notes_unavailable=sum(r.notes_unavailable for r in results),
+        undated_skipped=sum(r.undated_skipped for r in results),
+        evaluation="full" if prepared.scope is None else "incremental",
+        evaluated_patients=sum(r.patients for r in results)
+        if prepared.scope is None
+        else len(prepared.scope),
+        touched_patients=len(prepared.changes.touched),
+        shards=len(results),
+        since_not_honoured=tuple(fetched.since_not_honoured),
+        unmatched_codes=tuple(prepared.unmatched_codes),
+    )
+
+
+def publish_results(
+    summary: RunSummary,
+    prepared: Prepared,
+    results: list[ShardResult],
+    fetched: Fetched,
+    *,
+    source: str,
+    screens: list[str],
+    settings: Settings,
+    export_dir: Path | None,
+) -> RunSummary:
+    """Publish the shards' items and evidence (scoped on an incremental run), then export."""
+    from pipelines.store import Store
+    from screens.rules import rule_versions
+
+    items, evidence = read_results(results)
+    with (
+        Store.connect(settings.store_url) as store,
+        store.recorded_run(
+            as_of=summary.as_of,
+            source=summary.source_kind,
+            screens=screens,
+            rule_versions=rule_versions(),
+        ) as run_id,
+    ):
+        if prepared.interrupted:
+            store.mark_interrupted(before=run_id)
+        store.save_quarantine(run_id, prepared.quarantine)
+        counts = store.publish(
+            run_id,
+            as_of=summary.as_of,
+            screens=screens,
+            items=items,
+            evidence=evidence,
+            patients=prepared.scope,
+        )
+        store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
+        if is_url(source) and fetched.transaction_time is not None:
+            store.save_watermarks(
+                run_id,
+                source,
+                fetched.transaction_time,  # type: ignore[arg-type]
+                fetched.since_honoured,
+            )
+        published = replace(summary, run_id=run_id, publish=counts.as_dict())
+        published = finish(store, published, store_url=settings.store_url, export_dir=export_dir)
+    unpublished_marker(prepared.mirror).unlink(missing_ok=True)
+    for result in results:
+        remove_shard_outputs(result.items.parent)
+    cache = nlp_cache_dir(settings)
+    if cache is not None:  # the shards are done: nobody reads the cache now
+        from pipelines.nlp_cache import compact
+
+        merged = compact(cache)
+        if merged:
+            log.info("NLP cache: %d parts merged into one", merged)
+    return published
+
+
+def finish(
+    store: Store, summary: RunSummary, *, store_url: str, export_dir: Path | None
+) -> RunSummary:
+    """Export worklist.csv if asked, then mark the run succeeded with its summary."""
+    worklist_csv = None
+    if export_dir is not None:
+        export_dir.mkdir(parents=True, exist_ok=True)
+        worklist_csv = export_dir / "worklist.csv"
+        store.export_worklist_csv(worklist_csv)
+    done = replace(
+        summary, store_url=store_url, items=store.item_counts(), worklist_csv=worklist_csv
+    )
+    store.finish_run(summary.run_id, status="succeeded", counts=summary_counts(done))
+    return done

@@ -1,0 +1,145 @@
+"""What one night did, as an immutable value: counts, scope, timings and where the worklist went.
+
+`pipelines.night.run_night` builds it once the shards are done and the publish step returns a
+copy with the store's figures (`dataclasses.replace`). Counts and ids of codes only: no PHI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimes:
+    """Wall seconds and peak RSS (MB) per stage of one night (the bench's figures)."""
+
+    fetch_and_prepare: float = 0.0  # fetch + land + checks + merge
+    land: float = 0.0
+    checks: float = 0.0
+    merge: float = 0.0
+    staging: float = 0.0  # reading staged rows from the mirror, summed over the shards
+    nlp: float = 0.0
+    engine: float = 0.0
+    publish: float = 0.0
+    total: float = 0.0
+    records_seen: int = 0
+    records_parsed: int = 0
+    rss_after_prepare_mb: float = 0.0
+    rss_after_shards_mb: float = 0.0
+    rss_after_publish_mb: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    run_id: str
+    as_of: date
+    source_kind: str  # "files" | "fhir"
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    flagged: Mapping[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    notes: int = 0
+    mentions: int = 0
+    notes_unavailable: int = 0
+    undated_skipped: int = 0
+    publish: Mapping[str, int] = field(default_factory=dict)
+    worklist_csv: Path | None = None
+    store_url: str = ""
+    evaluation: str = "full"  # full | incremental
+    evaluated_patients: int = 0
+    touched_patients: int = 0
+    shards: int = 0
+    since_not_honoured: tuple[str, ...] = ()
+    # Observation codings that read like a vascular measurement no value set reads:
+    # ("system|code", rows), most rows first (`pipelines.site_codes`).
+    unmatched_codes: tuple[tuple[str, int], ...] = ()
+    # The whole store after publish, per screen: items flagged and items open (to do).
+    items: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Task / DetectedIssue counts of the optional write-back step (None: not asked for).
+    writeback: Mapping[str, int] | None = None
+    times: StageTimes = StageTimes()
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def flagged_by_screen(items: pl.DataFrame) -> dict[str, int]:
+    """Worklist items per screen, sorted by screen (counts only: no PHI)."""
+    flagged = items.group_by("screen").len().sort("screen")
+    return dict(zip(flagged["screen"].to_list(), flagged["len"].to_list(), strict=True))
+
+
+def summary_counts(summary: RunSummary) -> dict[str, object]:
+    """The summary as JSON-ready counts, for the store's run row (no timings: they vary)."""
+    return {
+        "run_id": summary.run_id,
+        "as_of": summary.as_of.isoformat(),
+        "source_kind": summary.source_kind,
+        "counts": {k: dict(v) for k, v in summary.counts.items()},
+        "flagged": dict(summary.flagged),
+        "quarantined": summary.quarantined,
+        "notes": summary.notes,
+        "mentions": summary.mentions,
+        "notes_unavailable": summary.notes_unavailable,
+        "undated_skipped": summary.undated_skipped,
+        "publish": dict(summary.publish),
+        "evaluation": summary.evaluation,
+        "evaluated_patients": summary.evaluated_patients,
+        "touched_patients": summary.touched_patients,
+        "shards": summary.shards,
+        "since_not_honoured": list(summary.since_not_honoured),
+        "unmatched_measurement_codes": dict(summary.unmatched_codes),
+        "items": {k: dict(v) for k, v in summary.items.items()},
+        "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
+    }
+
+
+def summary_markdown(summary: RunSummary) -> str:
+    """Counts-only run summary (artifact and CLI); no row data, no values."""
+    lines = [
+        f"# vascreen run {summary.run_id} (as_of {summary.as_of.isoformat()})",
+        "",
+        "| resource type | read | quarantined | staged |",
+        "| --- | --- | --- | --- |",
+    ]
+    for rtype in sorted(summary.counts):
+        c = summary.counts[rtype]
+        lines.append(
+            f"| {rtype} | {c.get('read', 0)} | {c.get('quarantined', 0)} | {c.get('staged', 0)} |"
+        )
+    lines += ["", "| screen | flagged |", "| --- | --- |"]
+    lines += [f"| {s} | {n} |" for s, n in sorted(summary.flagged.items())]
+    lines += [
+        "",
+        f"notes read: {summary.notes}, mentions: {summary.mentions}, "
+        f"notes unavailable: {summary.notes_unavailable}, "
+        f"undated rows skipped: {summary.undated_skipped}",
+        f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
+        f"touched: {summary.touched_patients}, shards: {summary.shards}",
+    ]
+    if summary.since_not_honoured:
+        lines.append(
+            "re-pulled in full (server could not filter by date): "
+            + ", ".join(summary.since_not_honoured)
+        )
+    if summary.unmatched_codes:
+        lines += [
+            "",
+            "Observation codes that read like a vascular measurement (ABI, TBI, toe or ankle "
+            "pressure, TcPO2, compartment pressure) but match no value set: map them in "
+            "screens/valuesets/local/.",
+            "",
+            "| system | code | rows |",
+            "| --- | --- | --- |",
+        ]
+        for key, rows in summary.unmatched_codes:
+            system, _, code = key.rpartition("|")
+            lines.append(f"| {system} | {code} | {rows} |")
+    return "\n".join(lines)
