@@ -184,6 +184,21 @@ def run(
             help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local two-worker cluster.",
         ),
     ] = None,
+    accept_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shrink",
+            help="Publish even though a resource type read in full lost more than "
+            "VASCREEN_MAX_SHRINK (default 50%) of its records since its last full read.",
+        ),
+    ] = False,
+    claim_store: Annotated[
+        bool,
+        typer.Option(
+            "--claim-store",
+            help="Make this work directory the store's writer when another one owns it.",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist.
 
@@ -212,6 +227,8 @@ def run(
         full=full,
         runner=runner,
         dask_address=dask_address,
+        accept_shrink=accept_shrink,
+        claim_store=claim_store,
     )
     _print_summary(result)
 

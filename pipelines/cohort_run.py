@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source
+from pipelines.intake_guard import after_landing
 from pipelines.known_lines import landing_counts
 from pipelines.line_memo import MEMO_DIR
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
@@ -49,6 +50,11 @@ class Fetched:
     since_not_honoured: tuple[str, ...] = ()
     transaction_time: object = None  # datetime of the pull, for the watermarks
     since_honoured: dict[str, bool] = field(default_factory=dict)
+    from_server: bool = False  # pulled from a FHIR server (else a directory of files)
+
+    @property
+    def source_kind(self) -> str:
+        return "fhir" if self.from_server else "files"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,7 @@ def fetch(
             None,
             transaction_time=report.transaction_time,
             since_honoured=report.since_honoured,
+            from_server=True,
         )
     full_types = tuple(sorted(t for t, ok in report.since_honoured.items() if not ok))
     return Fetched(
@@ -115,6 +122,7 @@ def fetch(
         full_types,
         report.transaction_time,
         report.since_honoured,
+        from_server=True,
     )
 
 
@@ -170,6 +178,12 @@ def prepare(
             )
             counts = count_outcomes(con, problems)
             _check_threshold(counts, settings.max_quarantine_ratio)
+            after_landing(
+                counts,
+                settings=settings,
+                source_kind=fetched.source_kind,
+                snapshot_types=fetched.snapshot_types,
+            )
             seconds["checks"] += time.perf_counter() - clock
             clock = time.perf_counter()
             path.parent.mkdir(parents=True, exist_ok=True)

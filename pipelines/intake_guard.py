@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pipelines.errors import ExitCode, FhirServerError, ScreeningError, SourceError
+
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
 # Below this many records last night, a type's count is too small for a share to mean much.
 MIN_PREVIOUS_FOR_SHRINK = 20
@@ -103,3 +107,34 @@ def refuse_backfill(as_of: date, latest_published: date | None) -> None:
             f"as_of {as_of} is older than the store's latest published night "
             f"({latest_published}): run a backfill into a store of its own (--store)"
         )
+
+
+def before_fetch(settings: Settings, as_of: date) -> None:
+    """The checks a night makes before it fetches anything: the store is this work directory's
+    (`pipelines.store_owner`) and the night is not older than the store's latest."""
+    from pipelines.store import Store
+    from pipelines.store_owner import claim_store
+
+    with Store.connect(settings.store_url) as store:
+        claim_store(store, settings.workdir, claim=settings.claim_store)
+        refuse_backfill(as_of, store.latest_published_as_of())
+
+
+def after_landing(
+    counts: Mapping[str, Mapping[str, int]],
+    *,
+    settings: Settings,
+    source_kind: str,
+    snapshot_types: Iterable[str] | None,
+) -> None:
+    """The checks a night makes on what it landed, before anything is merged or published."""
+    from pipelines.store import Store
+
+    if snapshot_types is None:  # a full snapshot of every type; a delta may well be empty
+        refuse_empty(counts, source_kind=source_kind)
+    tonight = snapshot_reads(counts, snapshot_types)
+    if not tonight or settings.accept_shrink:
+        return
+    with Store.connect(settings.store_url) as store:
+        before = last_snapshot_reads(store.recent_run_summaries())
+    refuse_shrink(tonight, before, max_drop=settings.max_shrink, accept=False)

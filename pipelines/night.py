@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipelines import cohort_run, night_publish
 from pipelines.cohort_run import Fetched, Prepared
+from pipelines.intake_guard import before_fetch
 from pipelines.run_summary import RunSummary, StageTimes
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, read_results, run_shard
@@ -79,6 +80,7 @@ def run_night(
     ids = sorted(s.id for s in select_screens(screens))
     start = time.perf_counter()
     with hold_workdir(settings.workdir):
+        before_fetch(settings, as_of)
         fetched = steps.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
         prepared = steps.prepare(
             fetched,

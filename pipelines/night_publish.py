@@ -21,6 +21,7 @@ from pipelines.cohort_run import (
     remove_shard_outputs,
     unpublished_marker,
 )
+from pipelines.intake_guard import snapshot_reads
 from pipelines.run_summary import RunSummary, flagged_by_screen, is_url, summary_counts
 from pipelines.settings import Settings
 from pipelines.shards import ShardResult, read_patients, read_results
@@ -58,6 +59,7 @@ def summarize(
         shards=len(results),
         since_not_honoured=tuple(fetched.since_not_honoured),
         unmatched_codes=tuple(prepared.unmatched_codes),
+        snapshot_read=snapshot_reads(prepared.counts, fetched.snapshot_types),
     )
 
 

@@ -64,6 +64,8 @@ class RunSummary:
     # Task / DetectedIssue counts of the optional write-back step (None: not asked for).
     writeback: Mapping[str, int] | None = None
     times: StageTimes = StageTimes()
+    # Records read per type that arrived as a full snapshot (`pipelines.intake_guard`).
+    snapshot_read: Mapping[str, int] = field(default_factory=dict)
 
 
 def is_url(source: str) -> bool:
@@ -98,6 +100,7 @@ def summary_counts(summary: RunSummary) -> dict[str, object]:
         "unmatched_measurement_codes": dict(summary.unmatched_codes),
         "items": {k: dict(v) for k, v in summary.items.items()},
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
+        "snapshot_read": dict(summary.snapshot_read),
     }
 
 

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     store_url: str = DEFAULT_STORE_URL
     workdir: Path = Path("var/work")
     max_quarantine_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    # A type read in full with fewer records than this share below its last full read fails
+    # the night (`pipelines.intake_guard`), unless the shrink is accepted for one run.
+    max_shrink: float = Field(default=0.5, ge=0.0, le=1.0)
+    accept_shrink: bool = False
+    # Hand the store to this work directory when another one owns it (`pipelines.store_owner`).
+    claim_store: bool = False
     nlp_cache: bool = True
     # Keep each export file's line keys for the next run (`pipelines.line_memo`).
     line_memo: bool = True

@@ -239,6 +239,25 @@ class Store(
             ).first()
         return None if row is None else (row.as_of, row.rule_versions)
 
+    def latest_published_as_of(self) -> date | None:
+        """The as_of of the latest succeeded run over any screens (None: none yet)."""
+        with self.read() as conn:
+            return conn.execute(
+                sa.select(sa.func.max(run.c.as_of)).where(run.c.status == "succeeded")
+            ).scalar()
+
+    def recent_run_summaries(self, limit: int = 60) -> list[dict[str, Any]]:
+        """The summaries (counts JSON) of the latest succeeded runs, newest first."""
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(run.c.counts)
+                .where(run.c.status == "succeeded", run.c.counts.is_not(None))
+                .order_by(run.c.started_at.desc())
+                .limit(limit)
+            ).scalars()
+            found = [json.loads(r) for r in rows]
+        return [f for f in found if isinstance(f, dict)]
+
     def watermarks(self, source: str) -> dict[str, datetime]:
         """Per resource type, the transaction time the last completed pull of `source` reached."""
         with self.read() as conn:

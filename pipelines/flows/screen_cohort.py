@@ -130,14 +130,25 @@ def screen_cohort(
     progress: bool = False,
     full: bool = False,
     parallel_shards: bool = False,
+    accept_shrink: bool = False,
+    claim_store: bool = False,
 ) -> RunSummary:
     """Fetch, land and merge, screen each patient-hash shard, and publish one nightly worklist.
 
+    `accept_shrink` publishes a night whose full read of some type shrank sharply, and
+    `claim_store` makes this work directory the store's writer (`pipelines.intake_guard`).
     `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
     otherwise they run one after another in this process, which bounds memory to one shard.
     """
     logger = get_run_logger()
     settings = Settings() if store_url is None else Settings(store_url=store_url)
+    if accept_shrink or claim_store:  # one run's exceptions, over what the environment says
+        settings = settings.model_copy(
+            update={
+                "accept_shrink": accept_shrink or settings.accept_shrink,
+                "claim_store": claim_store or settings.claim_store,
+            }
+        )
     as_of = as_of or _scheduled_as_of()
     selected = select_screens(screens)
     ids = sorted(s.id for s in selected)
