@@ -427,6 +427,52 @@ def serve(
     serve_app(store or Settings().store_url, host, port)
 
 
+@app.command()
+def purge(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            min=1,
+            help="Days to keep; default VASCREEN_RETENTION_DAYS (365).",
+        ),
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Remove PHI the worklist no longer needs: note sentences of items closed (resolved,
+    dismissed, under care) and of evidence no longer current, older than the retention period;
+    mirrors of earlier layouts and stale NLP cache parts in the work directory. Open items are
+    never touched. Audited in the store, counts only.
+
+    Exit codes: 0 ok, 6 store.
+    """
+    from pipelines.mirror import mirror_path
+    from pipelines.purge import purge as purge_store
+    from pipelines.settings import Settings
+    from pipelines.store import Store
+    from screens.notes import NLP_VERSION
+
+    settings = Settings() if store is None else Settings(store_url=store)
+    days = older_than or settings.retention_days
+    try:
+        with Store.connect(settings.store_url) as opened:
+            report = purge_store(
+                opened,
+                workdir=settings.workdir,
+                current_mirror=mirror_path(settings.workdir, store_url=settings.store_url),
+                nlp_version=NLP_VERSION,
+                older_than_days=days,
+                today=date.today(),
+                username=os.environ.get("USER"),
+            )
+    except ScreeningError as err:
+        raise _fail(str(err), ExitCode(err.exit_code)) from None
+    typer.echo(
+        f"purged before {report.cutoff}: {report.snippets} note sentences, "
+        f"{report.mirrors} old mirrors, {report.cache_parts} NLP cache files"
+    )
+
+
 def main() -> None:
     """The console script. A rule or value set that fails to load (an `InvalidRuleError`, raised
     when `screens.rules` is first imported, whichever command does it) is one line and exit 5;

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # the night (`pipelines.intake_guard`), unless the shrink is accepted for one run.
     max_shrink: float = Field(default=0.5, ge=0.0, le=1.0)
     accept_shrink: bool = False
+    # `vascreen purge`: days a closed item's note sentences (and stale caches) are kept.
+    retention_days: int = Field(default=365, ge=1)
     # Hand the store to this work directory when another one owns it (`pipelines.store_owner`).
     claim_store: bool = False
     nlp_cache: bool = True

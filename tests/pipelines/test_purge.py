@@ -103,3 +103,23 @@ def test_nothing_recent_is_purged(store: Store, tmp_path: Path) -> None:
     )
     assert (report.snippets, report.mirrors, report.cache_parts) == (0, 0, 0)
     assert _snippets(store, GONE) == [SENTENCE]
+
+
+def test_the_purge_command_prints_counts_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with Store.connect(url) as store:
+        run_nightly(store, date(2020, 1, 2), [OPEN, GONE])
+        run_nightly(store, date(2020, 1, 3), [OPEN])
+    result = CliRunner().invoke(
+        app,
+        ["purge", "--older-than", "30", "--store", url],
+        env={"VASCREEN_WORKDIR": str(tmp_path)},
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 note sentences" in result.output and SENTENCE not in result.output
+    with Store.connect(url) as store:
+        assert _snippets(store, GONE) == [None]
