@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -192,6 +193,8 @@ def prepare(
                 con, path, snapshot_types=fetched.snapshot_types, deleted=fetched.deleted
             )
             seconds["merge"] = time.perf_counter() - clock
+        if fetched.from_server:  # the pulled files (PHI) are in the mirror now
+            shutil.rmtree(fetched.source_dir, ignore_errors=True)
     finally:
         _remove_db(scratch)  # raw resources (PHI) do not outlive the run
     everyone = (

@@ -8,9 +8,11 @@ functions, in the same order, each observed as a task. The work directory is hel
 
 from __future__ import annotations
 
+import os
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -51,6 +53,19 @@ def plain_steps() -> NightSteps:
     )
 
 
+@contextmanager
+def private_files(workdir: Path) -> Iterator[None]:
+    """The work directory (mirror, pulled files, NLP cache: PHI) is the run user's alone:
+    0700, and what the run creates is 0600/0700 (umask 077) while it runs."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    workdir.chmod(0o700)
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -79,7 +94,7 @@ def run_night(
     steps = steps or plain_steps()
     ids = sorted(s.id for s in select_screens(screens))
     start = time.perf_counter()
-    with hold_workdir(settings.workdir):
+    with private_files(settings.workdir), hold_workdir(settings.workdir):
         before_fetch(settings, as_of)
         fetched = steps.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
         prepared = steps.prepare(

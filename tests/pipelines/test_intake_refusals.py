@@ -6,6 +6,7 @@ type read in full, a backfill into the live store, and a second work directory o
 
 from __future__ import annotations
 
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -99,3 +100,15 @@ def test_a_second_work_directory_is_refused(first_night: Settings, tmp_path: Pat
     claimed = other.model_copy(update={"claim_store": True})
     run_night(str(source), settings=claimed, as_of=AS_OF)
     assert _open_items(first_night) == 0
+
+
+def test_the_work_directory_is_private(first_night: Settings) -> None:
+    workdir = first_night.workdir
+    assert stat.S_IMODE(workdir.stat().st_mode) == 0o700
+    # The store lives in this test's work directory too: the run made it, so it is private.
+    loose = [
+        str(p.relative_to(workdir))
+        for p in workdir.rglob("*")
+        if stat.S_IMODE(p.stat().st_mode) & 0o077
+    ]
+    assert loose == []
