@@ -99,7 +99,13 @@ def _run_flow(
     runner: str = "local", dask_address: str | None = None, **params: object
 ) -> RunSummary:
     from pipelines.flows.screen_cohort import screen_cohort
+    from pipelines.settings import has_password
 
+    url = params.get("store_url")
+    if isinstance(url, str) and has_password(url):
+        # Prefect keeps flow parameters in its database: a password goes by the environment.
+        os.environ["VASCREEN_STORE_URL"] = url
+        params["store_url"] = None
     flow = screen_cohort
     if runner == "dask":
         from prefect_dask.task_runners import DaskTaskRunner

@@ -40,6 +40,12 @@ __all__ = [
 ]
 
 
+class UsageError(ScreeningError):
+    """The caller asked for something the pipeline refuses (e.g. a secret as a parameter)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class SourceError(ScreeningError):
     """The source directory is missing, unreadable, or holds no FHIR files."""
 

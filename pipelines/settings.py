@@ -8,8 +8,9 @@ lookbacks and code lists live in `screens/`, versioned with the rules.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STORE_URL = "sqlite:///var/vascreen.db"
@@ -19,6 +20,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VASCREEN_", extra="ignore")
 
     store_url: str = DEFAULT_STORE_URL
+    # A file holding the store URL (a mounted secret): read when VASCREEN_STORE_URL is not set.
+    store_url_file: Path | None = None
     workdir: Path = Path("var/work")
     max_quarantine_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     # A type read in full with fewer records than this share below its last full read fails
@@ -48,3 +51,20 @@ class Settings(BaseSettings):
     smart_key_id: str | None = None
     smart_algorithm: str = "RS384"
     smart_scope: str = "system/*.read"
+
+    @model_validator(mode="after")
+    def _store_url_from_file(self) -> Self:
+        if self.store_url_file is not None and "store_url" not in self.model_fields_set:
+            self.store_url = self.store_url_file.read_text(encoding="utf-8").strip()
+        return self
+
+
+def has_password(url: str) -> bool:
+    """Whether a store URL carries a password (then it must not travel as a flow parameter)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return bool(make_url(url).password)
+    except ArgumentError:
+        return False

@@ -18,10 +18,11 @@ from prefect.runtime import flow_run
 
 from pipelines import cohort_run, night_publish
 from pipelines.cohort_run import Fetched, Prepared
+from pipelines.errors import UsageError
 from pipelines.night import NightSteps, run_night
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.run_summary import RunSummary, summary_markdown
-from pipelines.settings import Settings
+from pipelines.settings import Settings, has_password
 from pipelines.shards import ShardJob, ShardResult, run_shard
 from screens.notes import NLP_VERSION
 from screens.rules import rule_versions, select_screens
@@ -140,6 +141,11 @@ def screen_cohort(
     `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
     otherwise they run one after another in this process, which bounds memory to one shard.
     """
+    if store_url is not None and has_password(store_url):
+        raise UsageError(
+            "a store URL with a password is not a flow parameter (Prefect keeps parameters): "
+            "set VASCREEN_STORE_URL or VASCREEN_STORE_URL_FILE in the worker's environment"
+        )
     logger = get_run_logger()
     settings = Settings() if store_url is None else Settings(store_url=store_url)
     if accept_shrink or claim_store:  # one run's exceptions, over what the environment says
