@@ -197,13 +197,11 @@ def prepare(
             shutil.rmtree(fetched.source_dir, ignore_errors=True)
     finally:
         _remove_db(scratch)  # raw resources (PHI) do not outlive the run
-    everyone = (
-        first
-        or full
-        or interrupted
-        or not _same_evaluation(settings, as_of, screens, rule_versions)
+    scope = (
+        None
+        if first or full or interrupted
+        else _scope(settings, as_of, screens, rule_versions, changes.touched)
     )
-    scope = None if everyone else changes.touched
     patients_file = None
     if scope is not None:
         patients_file = work / "scope.parquet"
@@ -231,15 +229,35 @@ def _remove_db(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _same_evaluation(
-    settings: Settings, as_of: date, screens: list[str], rule_versions: dict[str, int]
-) -> bool:
-    """Whether the store's last run evaluated the same as_of, screens and rule versions."""
+def _scope(
+    settings: Settings,
+    as_of: date,
+    screens: list[str],
+    rule_versions: dict[str, int],
+    touched: tuple[str, ...],
+) -> tuple[str, ...] | None:
+    """The patients to evaluate tonight (None: everyone).
+
+    Everyone when the store has no run over these screens, or its last one used other rule
+    versions, value sets or NLP (`evaluation_key`), or a later as_of. Otherwise the patients
+    whose data changed, and on a new as_of also those whose next-change date has come or
+    whose snooze has ended (`screens.schedule`): the worklist is that of a full re-evaluation.
+    """
+    from pipelines.run_summary import evaluation_key
     from pipelines.store import Store
 
     with Store.connect(settings.store_url) as store:
         last = store.last_published(screens)
-    return last is not None and last == (as_of, json.dumps(rule_versions, sort_keys=True))
+        if last is None:
+            return None
+        last_as_of, last_rules, last_key = last
+        if last_rules != json.dumps(rule_versions, sort_keys=True) or last_key != evaluation_key():
+            return None
+        if as_of == last_as_of:
+            return touched
+        if as_of < last_as_of:
+            return None
+        return tuple(sorted(set(touched) | store.due_patients(as_of, screens)))
 
 
 def nlp_cache_dir(settings: Settings) -> Path | None:

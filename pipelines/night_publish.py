@@ -24,7 +24,7 @@ from pipelines.cohort_run import (
 from pipelines.intake_guard import snapshot_reads
 from pipelines.run_summary import RunSummary, flagged_by_screen, is_url, summary_counts
 from pipelines.settings import Settings
-from pipelines.shards import ShardResult, read_patients, read_results
+from pipelines.shards import ShardResult, read_patients, read_results, read_schedule
 
 if TYPE_CHECKING:
     from pipelines.store import Store
@@ -100,6 +100,7 @@ def publish_results(
             patients=prepared.scope,
         )
         store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
+        store.save_schedule(read_schedule(results), summary.as_of)
         if is_url(source) and fetched.transaction_time is not None:
             store.save_watermarks(
                 run_id,

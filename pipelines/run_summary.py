@@ -68,6 +68,15 @@ class RunSummary:
     snapshot_read: Mapping[str, int] = field(default_factory=dict)
 
 
+def evaluation_key() -> str:
+    """What, besides as_of and the data, decides a result: value sets and the NLP version
+    (rule versions are kept on the run row). A change re-evaluates every patient."""
+    from screens.notes import NLP_VERSION
+    from screens.valuesets import content_digest
+
+    return f"valuesets={content_digest()} nlp={NLP_VERSION}"
+
+
 def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
@@ -101,6 +110,7 @@ def summary_counts(summary: RunSummary) -> dict[str, object]:
         "items": {k: dict(v) for k, v in summary.items.items()},
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
         "snapshot_read": dict(summary.snapshot_read),
+        "evaluation_key": evaluation_key(),
     }
 
 

@@ -32,6 +32,7 @@ from screens.model import (
     assert_schema,
 )
 from screens.rules import select_screens
+from screens.schedule import NEXT_CHANGE, next_change_dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class ShardResult:
     notes_unavailable: int
     undated_skipped: int
     seconds: dict[str, float]  # stage, nlp, engine
+    schedule: Path | None = None  # (patient_id, next_change) of the shard's patients
 
 
 def shard_count(patients: int, shard_size: int) -> int:
@@ -108,6 +110,10 @@ def run_shard(job: ShardJob) -> ShardResult:
     evidence_path = job.out_dir / f"evidence-{job.shard:04d}.parquet"
     evaluation.items.write_parquet(items_path)
     evaluation.evidence.write_parquet(evidence_path)
+    schedule_path = job.out_dir / f"schedule-{job.shard:04d}.parquet"
+    next_change_dates({**tables, "note_mention": mentions}, screens, job.as_of).write_parquet(
+        schedule_path
+    )
     return ShardResult(
         job.shard,
         items_path,
@@ -118,6 +124,7 @@ def run_shard(job: ShardJob) -> ShardResult:
         unavailable,
         sum(evaluation.undated_skipped.values()),
         seconds | {"engine": time.perf_counter() - clock},
+        schedule_path,
     )
 
 
@@ -175,6 +182,12 @@ def _read_notes(notes: pl.DataFrame, cache_dir: Path | None, workers: int) -> pl
     else:
         mentions = extract_frame(notes, workers=workers)
     return assert_schema(mentions, STG_NOTE_MENTION, "stg_note_mention")
+
+
+def read_schedule(results: list[ShardResult]) -> pl.DataFrame:
+    """The next-change dates of every evaluated patient (`screens.schedule.NEXT_CHANGE`)."""
+    parts = [pl.read_parquet(r.schedule) for r in results if r.schedule is not None]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=NEXT_CHANGE)
 
 
 def read_results(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -29,6 +29,7 @@ from pipelines.store_engine import create_store_engine
 from pipelines.store_patients import PatientStoreMixin
 from pipelines.store_publish import PublishCounts, publish_run
 from pipelines.store_review import ReviewStoreMixin
+from pipelines.store_schedule import ScheduleStoreMixin
 from pipelines.store_schema import migrate, quarantine, run, source_watermark, utcnow
 from pipelines.store_schema import worklist_item as item_t
 from pipelines.store_status import OPEN_STATUSES
@@ -82,6 +83,7 @@ RUN_STATUSES = ("running", "succeeded", "failed")
 
 
 class Store(
+    ScheduleStoreMixin,
     ReviewStoreMixin,
     AccessStoreMixin,
     PatientStoreMixin,
@@ -228,16 +230,21 @@ class Store(
                 patients=None if patients is None else frozenset(patients),
             )
 
-    def last_published(self, screens: list[str]) -> tuple[date, str] | None:
-        """(as_of, rule versions JSON) of the latest succeeded run over exactly these screens."""
+    def last_published(self, screens: list[str]) -> tuple[date, str, str] | None:
+        """(as_of, rule versions JSON, evaluation key) of the latest succeeded run over exactly
+        these screens; the key is "" for runs recorded before it was kept."""
         with self.read() as conn:
             row = conn.execute(
-                sa.select(run.c.as_of, run.c.rule_versions)
+                sa.select(run.c.as_of, run.c.rule_versions, run.c.counts)
                 .where(run.c.status == "succeeded", run.c.screens == " ".join(sorted(screens)))
                 .order_by(run.c.started_at.desc())
                 .limit(1)
             ).first()
-        return None if row is None else (row.as_of, row.rule_versions)
+        if row is None:
+            return None
+        counts = json.loads(row.counts) if row.counts else {}
+        key = counts.get("evaluation_key", "") if isinstance(counts, dict) else ""
+        return row.as_of, row.rule_versions, str(key)
 
     def latest_published_as_of(self) -> date | None:
         """The as_of of the latest succeeded run over any screens (None: none yet)."""

@@ -134,8 +134,35 @@ def publish_run(
             resolved += 1
         updates.append({**row, "status": str(status), "b_item_id": iid})
     _update_items(conn, updates)
+    if patients is not None:
+        _carry_forward(conn, screens, patients, as_of, run_id, now)
     conn.execute(run.update().where(run.c.run_id == run_id).values(published_at=now))
     return PublishCounts(len(flagged), len(created), reflagged, resolved, added, retracted)
+
+
+def _carry_forward(
+    conn: sa.Connection, screens: list[str], patients: Set[str], as_of: date, run_id: str, now: Any
+) -> None:
+    """Items of patients a scoped night did not evaluate, moved to its as_of as a full
+    re-evaluation would leave them: the night's scope holds every patient whose result could
+    change (`screens.schedule`), so theirs is the same, only a day older. A flag first raised
+    on an earlier night is no longer new."""
+    rows = conn.execute(
+        sa.select(item_t.c.item_id, item_t.c.patient_id, item_t.c.is_flagged, item_t.c.status)
+        .where(item_t.c.screen.in_(screens), item_t.c.as_of < as_of)
+        .order_by(item_t.c.item_id)
+    ).all()
+    updates = []
+    for r in rows:
+        if r.patient_id in patients:
+            continue
+        row: dict[str, Any] = {"as_of": as_of, "run_id": run_id, "b_item_id": r.item_id}
+        if r.is_flagged:
+            row["last_flagged_on"] = as_of
+        if r.status == str(ItemStatus.NEW):
+            row["status"] = str(ItemStatus.OPEN)
+        updates.append(row)
+    _update_items(conn, updates)
 
 
 def _scope(patients: Set[str] | None) -> Any:

@@ -157,6 +157,14 @@ store_owner = sa.Table(
     sa.Column("last_run_at", sa.DateTime, nullable=False),
 )
 
+patient_schedule = sa.Table(
+    "patient_schedule",
+    metadata,
+    sa.Column("patient_id", sa.Text, primary_key=True),
+    sa.Column("next_change", sa.Date),
+    sa.Column("evaluated_as_of", sa.Date, nullable=False),
+)
+
 patient = sa.Table(
     "patient",
     metadata,

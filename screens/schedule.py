@@ -1,0 +1,96 @@
+"""When a patient's result could next change with no new data: their next-change date.
+
+A screen's result depends on `as_of` in three ways only: rows dated after `as_of` are not yet
+seen, a lookback window (a criterion's, an escalation's) drops rows older than ``as_of - days``,
+and ages are whole years at `as_of`. So, with the data unchanged, the result at a later date
+can differ from today's only on or after the first of these days:
+
+- the date of any row dated after `as_of` (it comes into view);
+- ``date + days + 1`` for any dated row and any lookback in use (it leaves that window);
+- the patient's next birthday (an age bound may be crossed).
+
+Every date column of every table is taken, whichever criterion reads it: a superset of the
+days that matter, so a patient may be re-evaluated for nothing, never missed. A night with a
+new `as_of` re-evaluates only patients whose data changed or whose date has come
+(`pipelines.cohort_run.prepare`). Pure: staged frames, screens and `as_of` in, dates out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+
+import polars as pl
+
+from screens import dsl
+
+NEXT_CHANGE = {"patient_id": pl.String, "next_change": pl.Date}
+# An escalation with no `within` looks back this far (`screens.engine`).
+_ESCALATION_DEFAULT_DAYS = 36500
+
+
+def lookback_days(screens: Iterable[dsl.Screen]) -> list[int]:
+    """Every window length, in days, any criterion or escalation of `screens` uses."""
+    found: set[int] = set()
+    for screen in screens:
+        for criterion in screen.all_criteria():
+            if criterion.lookback.days is not None:
+                found.add(criterion.lookback.days)
+        for escalation in screen.escalations:
+            found.add(escalation.within.days or _ESCALATION_DEFAULT_DAYS)
+    return sorted(found)
+
+
+def next_change_dates(
+    tables: Mapping[str, pl.DataFrame], screens: Iterable[dsl.Screen], as_of: date
+) -> pl.DataFrame:
+    """(patient_id, next_change) for every patient in ``tables["patient"]``; NULL: never."""
+    windows = lookback_days(screens)
+    candidates: list[pl.LazyFrame] = []
+    for frame in tables.values():
+        if "patient_id" not in frame.columns:
+            continue
+        for column, dtype in frame.schema.items():
+            if dtype == pl.Date:
+                day = pl.col(column)
+            elif isinstance(dtype, pl.Datetime):
+                day = pl.col(column).dt.date()
+            else:
+                continue
+            dated = frame.lazy().select("patient_id", day.alias("d")).drop_nulls()
+            candidates.append(dated.filter(pl.col("d") > as_of).select("patient_id", "d"))
+            for days in windows:
+                leaves = (pl.col("d") + timedelta(days=days + 1)).alias("d")
+                candidates.append(
+                    dated.filter(pl.col("d") > as_of - timedelta(days=days + 1)).select(
+                        "patient_id", leaves
+                    )
+                )
+    patients = tables["patient"]
+    if "birth_date" in patients.columns:
+        candidates.append(_next_birthdays(patients, as_of))
+    everyone = patients.lazy().select("patient_id").unique()
+    if not candidates:
+        return everyone.with_columns(next_change=pl.lit(None, pl.Date)).collect()
+    soonest = (
+        pl.concat(candidates)
+        .filter(pl.col("d") > as_of)
+        .group_by("patient_id")
+        .agg(next_change=pl.col("d").min())
+    )
+    return (
+        everyone.join(soonest, on="patient_id", how="left")
+        .select(pl.col("patient_id").cast(pl.String), pl.col("next_change").cast(pl.Date))
+        .sort("patient_id")
+        .collect()
+    )
+
+
+def _next_birthdays(patients: pl.DataFrame, as_of: date) -> pl.LazyFrame:
+    """The first birthday after `as_of` (29 February counts on 1 March in other years)."""
+    birth = pl.col("birth_date")
+    rows = []
+    for year in (as_of.year, as_of.year + 1):
+        day = pl.date(year, birth.dt.month(), 1) + pl.duration(days=birth.dt.day() - 1)
+        rows.append(patients.lazy().select("patient_id", day.alias("d")).drop_nulls())
+    return pl.concat(rows).filter(pl.col("d") > as_of)
