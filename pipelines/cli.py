@@ -211,7 +211,8 @@ def run(
     One run at a time per work directory (VASCREEN_WORKDIR).
 
     Exit codes: 0 ok, 2 usage, 3 source, 4 FHIR server, 5 invalid rule, 6 store,
-    7 quarantine threshold, 8 work directory busy (another run holds it).
+    7 quarantine threshold, 8 work directory busy (another run holds it), 10 worklist.csv not
+    written (the worklist itself was published).
     """
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)

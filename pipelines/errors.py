@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     STORE = 6
     QUARANTINE_THRESHOLD = 7
     WORKDIR_BUSY = 8
+    EXPORT = 10
 
 
 __all__ = [
@@ -74,3 +75,9 @@ class WorkdirBusyError(ScreeningError):
     """Another run holds the work directory (`pipelines.workdir_lock`)."""
 
     exit_code = ExitCode.WORKDIR_BUSY
+
+
+class ExportError(ScreeningError):
+    """The worklist was published, but worklist.csv could not be written."""
+
+    exit_code = ExitCode.EXPORT

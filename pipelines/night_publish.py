@@ -21,6 +21,7 @@ from pipelines.cohort_run import (
     remove_shard_outputs,
     unpublished_marker,
 )
+from pipelines.errors import ExportError
 from pipelines.intake_guard import snapshot_reads
 from pipelines.run_summary import RunSummary, flagged_by_screen, is_url, summary_counts
 from pipelines.settings import Settings
@@ -109,7 +110,7 @@ def publish_results(
                 fetched.since_honoured,
             )
         published = replace(summary, run_id=run_id, publish=counts.as_dict())
-        published = finish(store, published, store_url=settings.store_url, export_dir=export_dir)
+        published = finish(store, published, store_url=settings.store_url)
     unpublished_marker(prepared.mirror).unlink(missing_ok=True)
     for result in results:
         remove_shard_outputs(result.items.parent)
@@ -120,20 +121,32 @@ def publish_results(
         merged = compact(cache)
         if merged:
             log.info("NLP cache: %d parts merged into one", merged)
+    if export_dir is not None:  # after the run is recorded: its status is the publish's
+        with Store.connect(settings.store_url) as store:
+            published = replace(published, worklist_csv=export_worklist(store, export_dir))
     return published
 
 
-def finish(
-    store: Store, summary: RunSummary, *, store_url: str, export_dir: Path | None
-) -> RunSummary:
-    """Export worklist.csv if asked, then mark the run succeeded with its summary."""
-    worklist_csv = None
-    if export_dir is not None:
+def export_worklist(store: Store, export_dir: Path) -> Path:
+    """Write ``export_dir/worklist.csv`` (whole or not at all).
+
+    Raises:
+        ExportError: the directory could not be written (full, read-only, missing rights).
+    """
+    target = export_dir / "worklist.csv"
+    try:
         export_dir.mkdir(parents=True, exist_ok=True)
-        worklist_csv = export_dir / "worklist.csv"
-        store.export_worklist_csv(worklist_csv)
-    done = replace(
-        summary, store_url=store_url, items=store.item_counts(), worklist_csv=worklist_csv
-    )
+        store.export_worklist_csv(target)
+    except OSError as error:
+        raise ExportError(
+            f"the worklist was published, but {target} could not be written "
+            f"({error.strerror or type(error).__name__})"
+        ) from None
+    return target
+
+
+def finish(store: Store, summary: RunSummary, *, store_url: str) -> RunSummary:
+    """Mark the run succeeded with its summary (the export follows, outside the run)."""
+    done = replace(summary, store_url=store_url, items=store.item_counts())
     store.finish_run(summary.run_id, status="succeeded", counts=summary_counts(done))
     return done

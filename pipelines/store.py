@@ -360,14 +360,18 @@ class Store(
         # Write beside it, then rename: a crash mid-write never leaves a half worklist.csv
         # that a scheduler or coordinator could pick up as complete.
         partial = path.with_name(f".{path.name}.partial")
-        with partial.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(CSV_COLUMNS)
-            for row in frame.iter_rows():
-                writer.writerow(["" if v is None else _csv_value(v) for v in row])
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(partial).replace(path)
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(CSV_COLUMNS)
+                for row in frame.iter_rows():
+                    writer.writerow(["" if v is None else _csv_value(v) for v in row])
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(partial).replace(path)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # no half file for anyone to pick up
+            raise
         return frame.height
 
     @staticmethod

@@ -6,6 +6,8 @@ type read in full, a backfill into the live store, and a second work directory o
 
 from __future__ import annotations
 
+import errno
+import os
 import stat
 from datetime import date
 from pathlib import Path
@@ -112,3 +114,23 @@ def test_the_work_directory_is_private(first_night: Settings) -> None:
         if stat.S_IMODE(p.stat().st_mode) & 0o077
     ]
     assert loose == []
+
+
+def test_a_failed_export_leaves_the_published_run_succeeded_and_no_partial_file(
+    first_night: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path / "n2", PATIENTS, low_abi=PATIENTS[:4])
+    out = tmp_path / "out"
+
+    def full_disk(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    error = _refused(
+        ExitCode.EXPORT, str(source), settings=first_night, as_of=AS_OF, export_dir=out
+    )
+    assert "published" in str(error) and "No space left" in str(error)
+    assert list(out.iterdir()) == []  # no partial worklist.csv
+    assert _open_items(first_night) == 4  # the worklist itself was published
+    with Store.connect(first_night.store_url) as store:
+        assert len(store.recent_run_summaries()) == 2  # the night is recorded as succeeded
