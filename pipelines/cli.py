@@ -182,6 +182,14 @@ def run(
             help="Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local two-worker cluster.",
         ),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            help="For a URL source: the population as a FHIR Group id (Epic, Oracle Health, "
+            "athenahealth); default VASCREEN_FHIR_GROUP_ID.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist.
 
@@ -210,6 +218,7 @@ def run(
         full=full,
         runner=runner,
         dask_address=dask_address,
+        group_id=group,
     )
     _print_summary(result)
 

@@ -40,3 +40,6 @@ class Settings(BaseSettings):
     smart_key_id: str | None = None
     smart_algorithm: str = "RS384"
     smart_scope: str = "system/*.read"
+    # The population as a Group (Epic, Oracle Health, athenahealth: `a-1.c-<practiceId>`):
+    # Group/[id]/$export in bulk mode, a crawl of its members in search mode.
+    fhir_group_id: str | None = None

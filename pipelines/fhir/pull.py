@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
@@ -29,7 +29,17 @@ from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
 from pipelines.fhir.search_pull import pull_search
 
-__all__ = ["DEFAULT_TYPES", "PullMode", "PullReport", "auth_from_settings", "pull_to_directory"]
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
+
+__all__ = [
+    "DEFAULT_TYPES",
+    "PullMode",
+    "PullReport",
+    "auth_from_settings",
+    "options_from_settings",
+    "pull_to_directory",
+]
 
 DEFAULT_TYPES: tuple[str, ...] = (
     "Patient",
@@ -109,7 +119,8 @@ def pull_to_directory(
         auth: credentials; None for an open server.
         state_dir: where an in-flight export's status URL is kept for resuming.
         progress: print progress lines on stderr.
-        group_id: export a Group instead of all patients (bulk mode).
+        group_id: the population as a Group: ``Group/[id]/$export`` in bulk mode, a crawl of its
+            members with ``patient=`` on every search in search mode.
         type_filters: ``_typeFilter`` queries such as ``Observation?category=laboratory``
             (bulk mode; search mode ignores them).
         page_size: ``_count`` for search mode.
@@ -139,7 +150,15 @@ def pull_to_directory(
                 outcome = pull_bulk(fhir, request, writer, stats, state_dir, reporter)
             else:
                 outcome = pull_search(
-                    fhir, capability, list(types), since, writer, stats, page_size, reporter
+                    fhir,
+                    capability,
+                    list(types),
+                    since,
+                    writer,
+                    stats,
+                    page_size,
+                    reporter,
+                    group_id=group_id,
                 )
             writer.publish()
         reporter.say("landed " + ", ".join(f"{t} {n}" for t, n in sorted(writer.counts.items())))
@@ -162,20 +181,35 @@ def pull_to_directory(
             fhir.close()
 
 
+def options_from_settings(settings: Settings) -> dict[str, Any]:
+    """``pull_to_directory`` keyword arguments a site sets in ``Settings`` (group, ...)."""
+    return {"group_id": settings.fhir_group_id}
+
+
 def choose_mode(capability: dict[str, Any]) -> PullMode:
     """Bulk when the server advertises ``$export`` at system, Patient or Group level."""
     return PullMode.BULK if _export_levels(capability) else PullMode.SEARCH
 
 
 def export_level(capability: dict[str, Any], group_id: str | None) -> bulk.ExportLevel:
+    """The population route: a given group wins; else system, else Patient level.
+
+    Patient level is used only where the server offers no Group export: Oracle Health offers both
+    and refuses a Patient-level export of all patients, Epic offers Group level alone.
+
+    Raises:
+        FhirServerError: the server exports Groups only and no group id was given.
+    """
     if group_id is not None:
         return bulk.ExportLevel.GROUP
     levels = _export_levels(capability)
     if bulk.ExportLevel.SYSTEM in levels or not levels:
         return bulk.ExportLevel.SYSTEM
-    if bulk.ExportLevel.PATIENT in levels:
-        return bulk.ExportLevel.PATIENT
-    raise FhirServerError("server offers only Group-level $export; pass a group id")
+    if bulk.ExportLevel.GROUP in levels:
+        raise FhirServerError(
+            "server exports a population only by Group: pass --group ID (VASCREEN_FHIR_GROUP_ID)"
+        )
+    return bulk.ExportLevel.PATIENT
 
 
 def _export_levels(capability: dict[str, Any]) -> set[bulk.ExportLevel]:

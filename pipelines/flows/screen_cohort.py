@@ -112,14 +112,18 @@ def screen_cohort(
     progress: bool = False,
     full: bool = False,
     parallel_shards: bool = False,
+    group_id: str | None = None,
 ) -> dict[str, object]:
     """Fetch, land and merge, screen each patient-hash shard, and publish one nightly worklist.
 
     `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
     otherwise they run one after another in this process, which bounds memory to one shard.
+    `group_id` (else VASCREEN_FHIR_GROUP_ID) is the population of a FHIR source as a Group.
     """
     logger = get_run_logger()
     settings = Settings() if store_url is None else Settings(store_url=store_url)
+    if group_id:  # a deployment may template an unset variable as ""
+        settings = settings.model_copy(update={"fhir_group_id": group_id})
     as_of = as_of or _scheduled_as_of()
     selected = select_screens(screens)
     ids = sorted(s.id for s in selected)
