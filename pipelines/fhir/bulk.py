@@ -173,11 +173,18 @@ def parse_manifest(response: httpx.Response) -> Manifest:
 
     return Manifest(
         transaction_time=parse_instant(body.get("transactionTime")),
-        requires_access_token=bool(body.get("requiresAccessToken", True)),
+        requires_access_token=_flag(body.get("requiresAccessToken", True)),
         output=files("output"),
         error=files("error"),
         deleted=files("deleted") if "deleted" in body else None,
     )
+
+
+def _flag(value: object) -> bool:
+    """A manifest boolean; some servers send ``"true"`` / ``"false"`` as strings."""
+    if isinstance(value, str):
+        return value.strip().lower() != "false"
+    return bool(value)
 
 
 def delete_job(client: FhirClient, status_url: str) -> bool:

@@ -25,6 +25,8 @@ FHIR_JSON = "application/fhir+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.TransportError)
 USER_AGENT = "vascreen-fhir/0.1"
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 
 
 class FhirHttpError(FhirServerError):
@@ -158,7 +160,7 @@ class FhirClient:
         for _ in attempts:
             try:
                 response = self._http.request(
-                    method, url, params=params, headers=headers, json=json
+                    method, url, params=params, headers=headers, json=json, auth=self._auth_for(url)
                 )
             except RETRYABLE_ERRORS as exc:
                 attempts.failed(type(exc).__name__, None)
@@ -217,9 +219,32 @@ class FhirClient:
     def stream(
         self, path_or_url: str, *, headers: Mapping[str, str] | None = None, anonymous: bool = False
     ) -> httpx.Response:
-        """Open a streamed GET without retries (callers retry whole files); close it after use."""
-        request = self._http.build_request("GET", self.url_for(path_or_url), headers=headers)
-        return self._http.send(request, stream=True, auth=None if anonymous else self.auth)
+        """Open a streamed GET without retries (callers retry whole files); close it after use.
+
+        Redirects are followed, to another host too (Oracle Health serves export files through a
+        307 to pre-signed cloud storage). The token goes only to the FHIR server's own origin and
+        never with ``anonymous``: pre-signed storage refuses a request that carries one.
+
+        Raises:
+            FhirServerError: more than ``MAX_REDIRECTS`` redirects.
+        """
+        url = self.url_for(path_or_url)
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._http.build_request("GET", url, headers=headers)
+            auth = None if anonymous else self._auth_for(url)
+            response = self._http.send(request, stream=True, auth=auth)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUS or not location:
+                return response
+            response.close()
+            url = urljoin(url, location)
+        raise FhirServerError(
+            f"GET {describe_url(path_or_url)}: more than {MAX_REDIRECTS} redirects"
+        )
+
+    def _auth_for(self, url: str) -> httpx.Auth | None:
+        """Credentials only for the FHIR server's own origin, never for a host a response named."""
+        return self.auth if self.is_same_origin(url) else None
 
     def attempts(self, label: str) -> Attempts:
         """A fresh attempt loop under this client's retry policy (downloads retry whole files)."""
