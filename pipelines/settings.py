@@ -43,3 +43,7 @@ class Settings(BaseSettings):
     # The population as a Group (Epic, Oracle Health, athenahealth: `a-1.c-<practiceId>`):
     # Group/[id]/$export in bulk mode, a crawl of its members in search mode.
     fhir_group_id: str | None = None
+    # Patience: a server's Retry-After is honoured up to this many seconds per wait; a busy
+    # server (another export running) and a running export are each waited for this long.
+    fhir_max_retry_after_s: float = Field(default=900.0, gt=0)
+    fhir_export_timeout_s: float = Field(default=6 * 3600.0, gt=0)

@@ -105,6 +105,7 @@ def pull_to_directory(
     page_size: int = search.DEFAULT_PAGE_SIZE,
     retry: RetryPolicy | None = None,
     client: FhirClient | None = None,
+    export_timeout_s: float = 6 * 3600.0,
 ) -> PullReport:
     """Pull ``types`` from the server at ``base_url`` into ``out_dir/<Type>.ndjson``.
 
@@ -126,6 +127,8 @@ def pull_to_directory(
         page_size: ``_count`` for search mode.
         retry: retry policy (default: 5 attempts, exponential backoff).
         client: a ready client (tests inject one with a mock transport); ``auth`` is then unused.
+        export_timeout_s: how long to wait for a busy server to take the export, and again for
+            the export to finish (bulk mode).
 
     Raises:
         FhirServerError: a type could not be pulled; nothing in ``out_dir`` was replaced.
@@ -147,7 +150,15 @@ def pull_to_directory(
                     group_id=group_id,
                     type_filters=tuple(type_filters),
                 )
-                outcome = pull_bulk(fhir, request, writer, stats, state_dir, reporter)
+                outcome = pull_bulk(
+                    fhir,
+                    request,
+                    writer,
+                    stats,
+                    state_dir,
+                    reporter,
+                    poll_timeout_s=export_timeout_s,
+                )
             else:
                 outcome = pull_search(
                     fhir,
@@ -183,7 +194,11 @@ def pull_to_directory(
 
 def options_from_settings(settings: Settings) -> dict[str, Any]:
     """``pull_to_directory`` keyword arguments a site sets in ``Settings`` (group, ...)."""
-    return {"group_id": settings.fhir_group_id}
+    return {
+        "group_id": settings.fhir_group_id,
+        "retry": RetryPolicy(retry_after_cap_s=settings.fhir_max_retry_after_s),
+        "export_timeout_s": settings.fhir_export_timeout_s,
+    }
 
 
 def choose_mode(capability: dict[str, Any]) -> PullMode:

@@ -10,7 +10,7 @@ from typing import Any
 from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
 from pipelines.fhir.attachments import AttachmentStats, inline_attachments
-from pipelines.fhir.client import FhirClient, FhirHttpError
+from pipelines.fhir.client import RETRYABLE_STATUS, FhirClient, FhirHttpError
 from pipelines.fhir.export_pull import history_deletions
 from pipelines.fhir.landing import LandingWriter, ModeOutcome, check_since
 from pipelines.fhir.observation_codes import screen_observation_codes
@@ -125,10 +125,14 @@ def _supports_param(capability: dict[str, Any], rtype: str, name: str) -> bool:
     return False
 
 
+def _not_retryable(status: int) -> bool:
+    return status not in RETRYABLE_STATUS
+
+
 def _server_now(client: FhirClient) -> datetime:
     """The server's clock (from a cheap count search), so watermarks never depend on ours."""
     # Epic and Oracle refuse a Patient search without a patient; their Date header still serves.
-    response = client.request("GET", "Patient", params={"_summary": "count"}, ok=lambda _: True)
+    response = client.request("GET", "Patient", params={"_summary": "count"}, ok=_not_retryable)
     try:
         stamp = bulk.parse_instant((response.json().get("meta") or {}).get("lastUpdated"))
     except (ValueError, AttributeError):
