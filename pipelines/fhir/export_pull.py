@@ -143,6 +143,8 @@ def pull_bulk(
                 if writer.write(inline_attachments(resource, client, stats)):
                     landed += 1
             reporter.downloaded(file.type, number, len(outputs), landed)
+        if manifest.error:
+            reporter.say(f"export listed {len(manifest.error)} error file(s)")
         for file in manifest.error:
             bulk.download_file(client, file, scratch, anonymous=anonymous)
             for outcome in bulk.iter_ndjson(scratch, "export error file"):
@@ -157,6 +159,7 @@ def pull_bulk(
         deletions_checked=checked,
         status_url=status_url,
         transaction_time=manifest.transaction_time,
+        error_files=len(manifest.error),
     )
 
 

@@ -27,6 +27,7 @@ from pipelines.fhir.client import FhirClient, RetryPolicy
 from pipelines.fhir.export_pull import pull_bulk
 from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
+from pipelines.fhir.resource_types import DEFAULT_TYPES, parse_types
 from pipelines.fhir.search_pull import pull_search
 
 if TYPE_CHECKING:
@@ -40,17 +41,6 @@ __all__ = [
     "options_from_settings",
     "pull_to_directory",
 ]
-
-DEFAULT_TYPES: tuple[str, ...] = (
-    "Patient",
-    "Condition",
-    "Observation",
-    "Procedure",
-    "MedicationRequest",
-    "Encounter",
-    "DocumentReference",
-    "DiagnosticReport",
-)
 
 
 class PullMode(StrEnum):
@@ -67,6 +57,7 @@ class PullReport:
         counts: resources landed per type (every requested type is present).
         error_count: OperationOutcome lines from the server's export ``error`` files.
         error_file: where those were written (None when there were none).
+        error_files: how many ``error`` files the export manifest listed.
         deleted: ids per type the server reports as deleted since ``since``.
         deletions_checked: per type, whether deletions could be asked for at all.
         since_honoured: per type, whether the server filtered by ``since``. False means the type
@@ -80,6 +71,7 @@ class PullReport:
     counts: dict[str, int]
     error_count: int
     error_file: Path | None
+    error_files: int
     deleted: dict[str, tuple[str, ...]]
     deletions_checked: dict[str, bool]
     since_honoured: dict[str, bool]
@@ -177,6 +169,7 @@ def pull_to_directory(
             mode=chosen,
             counts={t: writer.counts[t] for t in types},
             error_count=writer.error_count,
+            error_files=outcome.error_files,
             error_file=writer.error_path if writer.error_count else None,
             deleted=outcome.deleted,
             deletions_checked=outcome.deletions_checked,
@@ -194,7 +187,12 @@ def pull_to_directory(
 
 def options_from_settings(settings: Settings) -> dict[str, Any]:
     """``pull_to_directory`` keyword arguments a site sets in ``Settings`` (group, ...)."""
+    try:
+        types = parse_types(settings.fhir_types)
+    except ValueError as exc:
+        raise FhirServerError(f"VASCREEN_FHIR_TYPES: {exc}") from None
     return {
+        "types": types,
         "group_id": settings.fhir_group_id,
         "retry": RetryPolicy(retry_after_cap_s=settings.fhir_max_retry_after_s),
         "export_timeout_s": settings.fhir_export_timeout_s,
