@@ -9,7 +9,9 @@ profile's behaviours (docs/vendors.md lists them per test).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,12 @@ import orjson
 import pytest
 
 from pipelines.errors import FhirServerError
-from pipelines.fhir.auth import BearerTokenAuth
+from pipelines.fhir.auth import BearerTokenAuth, SmartBackendAuth
 from pipelines.fhir.pull import pull_to_directory
 from pipelines.synth import write_cohort
 from tests.pipelines.fhir.server import DEV_TOKEN
 from tests.pipelines.fhir.vendor_emulator import GROUP_IDS, Emulator, run_emulator
+from tests.pipelines.fhir.vendor_token import CLIENT_ID, KID, TokenEndpoint
 from tests.pipelines.fhir.worklist_runs import Run, run_cli, run_in_process
 
 PATIENTS, SEED = 120, 20260630
@@ -62,13 +65,36 @@ def file_worklist(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> byt
 
 
 @pytest.fixture
-def emulated(request: pytest.FixtureRequest, cohort: Path) -> Iterator[Emulator]:
-    with run_emulator(request.param, cohort) as emulator:
+def emulated(
+    request: pytest.FixtureRequest, cohort: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Emulator]:
+    # Oracle Health's documented scope rule needs real SMART: it gets a token endpoint.
+    token = None
+    if request.param == "oracle":
+        token = TokenEndpoint.with_new_key(tmp_path_factory.mktemp("smart-key"))
+    with run_emulator(request.param, cohort, token) as emulator:
         yield emulator
 
 
+@dataclass(frozen=True)
+class SmartRun(Run):
+    """A CLI run that authenticates with SMART Backend Services, default (per-type) scopes."""
+
+    key_file: Path = Path()
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in super().env().items() if k != "VASCREEN_FHIR_TOKEN"}
+        return env | {
+            "VASCREEN_FHIR_AUTH": "smart",
+            "VASCREEN_SMART_CLIENT_ID": CLIENT_ID,
+            "VASCREEN_SMART_KEY_FILE": str(self.key_file),
+            "VASCREEN_SMART_KEY_ID": KID,
+        }
+
+
 def cli_worklist(emulator: Emulator, root: Path, *extra: str) -> bytes:
-    run = Run(root)
+    token = emulator.token
+    run = SmartRun(root, token.key_file) if token else Run(root)
     args = list(extra)
     if emulator.profile != "bulk-ig":
         args += ["--group", emulator.group_id]
@@ -93,6 +119,9 @@ def test_bulk_run_against_each_vendor_profile_gives_the_file_worklist(
     assert EXPECTED_BEHAVIOURS[emulated.profile] <= set(emulated.seen)
     assert emulated.tokens_at_storage == 0
     assert emulated.exports_started == 1
+    if emulated.token is not None:  # Oracle: per-type scopes were asked for and granted
+        assert emulated.token.granted and not emulated.token.refused
+        assert "system/Observation.read" in emulated.token.granted[0].split()
 
 
 @pytest.mark.parametrize("emulated", ["epic"], indirect=True)
@@ -132,3 +161,22 @@ def test_group_only_population_without_a_group_is_refused_before_any_export(
     assert emulated.exports_started == 0 and "patient export of all patients refused" not in (
         emulated.seen
     )
+
+
+@pytest.mark.parametrize("emulated", ["oracle"], indirect=True)
+@pytest.mark.parametrize(
+    ("scope", "kid", "error"),
+    [("system/*.read", KID, "invalid_scope"), (None, None, "invalid_client")],
+    ids=["wildcard-scope", "no-kid"],
+)
+def test_oracle_token_endpoint_refuses_the_wildcard_and_a_missing_kid(
+    emulated: Emulator, tmp_path: Path, scope: str | None, kid: str | None, error: str
+) -> None:
+    assert emulated.token is not None
+    auth = SmartBackendAuth(CLIENT_ID, emulated.token.key_file, kid=kid)
+    if scope is not None:
+        auth = dataclasses.replace(auth, scope=scope)
+    with pytest.raises(FhirServerError, match=f"HTTP 400 \\({error}\\)"):
+        pull_to_directory(
+            emulated.fhir_url + "/fhir", tmp_path, types=["Patient"], auth=auth, group_id="x"
+        )

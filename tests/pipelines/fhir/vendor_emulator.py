@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import email.utils
 import itertools
-import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -40,7 +37,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.pipelines.fhir.loopback import serve
 from tests.pipelines.fhir.server import DEV_TOKEN
+from tests.pipelines.fhir.vendor_token import DISCOVERY_PATH, TOKEN_PATH, TokenEndpoint
 
 PROFILES = ("epic", "oracle", "athena", "bulk-ig")
 GROUP_IDS = {
@@ -117,8 +116,9 @@ class Job:
 class Emulator:
     """One vendor profile over one data directory of ``<Type>.ndjson`` files."""
 
-    def __init__(self, profile: str, data_dir: Path) -> None:
+    def __init__(self, profile: str, data_dir: Path, token: TokenEndpoint | None = None) -> None:
         self.profile = profile
+        self.token = token
         self.behaviour = BEHAVIOURS[profile]
         self.group_id = GROUP_IDS[profile]
         self.resources: dict[str, list[dict[str, Any]]] = {}
@@ -151,6 +151,7 @@ class Emulator:
     def fhir_app(self) -> Starlette:
         routes = [
             Route("/fhir/metadata", self.metadata),
+            *self._token_routes(),
             Route("/fhir/$export", self.kick_off),
             Route("/fhir/Patient/$export", self.kick_off),
             Route("/fhir/Group/{gid}/$export", self.kick_off),
@@ -164,8 +165,18 @@ class Emulator:
             routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=self._require_token)]
         )
 
+    def _token_routes(self) -> list[Route]:
+        if self.token is None:
+            return []
+        return [
+            Route(DISCOVERY_PATH, self.token.discovery),
+            Route(TOKEN_PATH, self.token.token, methods=["POST"]),
+        ]
+
     async def _require_token(self, request: Request, call_next: Any) -> Response:
-        if request.headers.get("Authorization") != f"Bearer {DEV_TOKEN}":
+        open_paths = (DISCOVERY_PATH, TOKEN_PATH) if self.token else ()
+        authorised = request.headers.get("Authorization") == f"Bearer {DEV_TOKEN}"
+        if request.url.path not in open_paths and not authorised:
             return outcome(401, "missing or wrong bearer token")
         response: Response = await call_next(request)
         return response
@@ -364,35 +375,17 @@ def _matches(
     return True
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def _serve(app: Starlette) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def run_emulator(
+    profile: str, data_dir: Path, token: TokenEndpoint | None = None
+) -> Iterator[Emulator]:
+    """Start both hosts of ``profile`` on loopback; ``emulator.fhir_url + "/fhir"`` is the base.
 
-
-@contextmanager
-def run_emulator(profile: str, data_dir: Path) -> Iterator[Emulator]:
-    """Start both hosts of ``profile`` on loopback; ``emulator.fhir_url + "/fhir"`` is the base."""
-    emulator = Emulator(profile, data_dir)
-    with _serve(emulator.fhir_app()) as fhir, _serve(emulator.storage_app()) as storage:
+    With ``token``, the FHIR host also runs a SMART token endpoint (static bearer still works).
+    """
+    emulator = Emulator(profile, data_dir, token)
+    with serve(emulator.fhir_app()) as fhir, serve(emulator.storage_app()) as storage:
         emulator.fhir_url, emulator.storage_url = fhir, storage
+        if token is not None:
+            token.origin = fhir
         yield emulator
