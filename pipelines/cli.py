@@ -205,6 +205,14 @@ def run(
             help="Make this work directory the store's writer when another one owns it.",
         ),
     ] = False,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            help="For a URL source: the population as a FHIR Group id (Epic, Oracle Health, "
+            "athenahealth); default VASCREEN_FHIR_GROUP_ID.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly screen once: fetch, stage, read notes, screen, publish the worklist.
 
@@ -236,6 +244,7 @@ def run(
         dask_address=dask_address,
         accept_shrink=accept_shrink,
         claim_store=claim_store,
+        group_id=group,
     )
     _print_summary(result)
 

@@ -90,7 +90,12 @@ def fetch(
         if not path.is_dir():
             raise SourceError(f"source {source} is not a directory or an http(s) FHIR base URL")
         return Fetched(path, None)
-    from pipelines.fhir.pull import DEFAULT_TYPES, auth_from_settings, pull_to_directory
+    from pipelines.fhir.pull import (
+        DEFAULT_TYPES,
+        auth_from_settings,
+        options_from_settings,
+        pull_to_directory,
+    )
     from pipelines.store import Store
 
     mirror = mirror_path(settings.workdir, store_url=settings.store_url)
@@ -106,6 +111,7 @@ def fetch(
         since=since,
         state_dir=settings.workdir / "pull-state",
         progress=progress,
+        **options_from_settings(settings),
     )
     if since is None:
         return Fetched(

@@ -48,9 +48,25 @@ class Settings(BaseSettings):
     fhir_password: SecretStr | None = None
     smart_client_id: str | None = None
     smart_key_file: Path | None = None
+    # The JWT `kid` of the registered public key: required for fhir_auth=smart (the spec's).
     smart_key_id: str | None = None
     smart_algorithm: str = "RS384"
-    smart_scope: str = "system/*.read"
+    # Scopes: empty means per-type system read scopes for fhir_types in smart_scope_version
+    # syntax (v1 `system/Patient.read`, v2 `system/Patient.rs`); a site may spell its own.
+    smart_scope: str = ""
+    smart_scope_version: str = "v1"
+    # Token endpoint (else from .well-known/smart-configuration) and the JWKS URL for `jku`.
+    smart_token_url: str | None = None
+    smart_jku: str | None = None
+    # Resource types to pull, comma-separated (empty: the eight the screens read).
+    fhir_types: str = ""
+    # The population as a Group (Epic, Oracle Health, athenahealth: `a-1.c-<practiceId>`):
+    # Group/[id]/$export in bulk mode, a crawl of its members in search mode.
+    fhir_group_id: str | None = None
+    # Patience: a server's Retry-After is honoured up to this many seconds per wait; a busy
+    # server (another export running) and a running export are each waited for this long.
+    fhir_max_retry_after_s: float = Field(default=900.0, gt=0)
+    fhir_export_timeout_s: float = Field(default=6 * 3600.0, gt=0)
 
     @model_validator(mode="after")
     def _store_url_from_file(self) -> Self:

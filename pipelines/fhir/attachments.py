@@ -21,6 +21,7 @@ from pipelines.fhir.client import FhirClient
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 NOTE_TYPES = frozenset({"DocumentReference", "DiagnosticReport"})
+FHIR_MEDIA = frozenset({"application/fhir+json", "application/json"})
 
 
 @dataclass(slots=True)
@@ -61,7 +62,8 @@ def inline_attachments(
         if isinstance(declared, int) and declared > max_bytes:
             stats.too_large += 1
             continue
-        fetched = _fetch(client, url, max_bytes, stats)
+        media = attachment.get("contentType")
+        fetched = _fetch(client, url, media if isinstance(media, str) else None, max_bytes, stats)
         if fetched is None:
             continue
         data, content_type = fetched
@@ -72,8 +74,23 @@ def inline_attachments(
     return resource
 
 
+def binary_accept(content_type: str | None) -> str:
+    """Accept header for a Binary read: the note's own type first, the Binary resource second.
+
+    A Binary read answers in the requested form; asking only for ``application/fhir+json`` gets a
+    406 from servers that return documents in their native form alone.
+    """
+    if content_type and content_type.split(";")[0].strip().lower() not in FHIR_MEDIA:
+        return f"{content_type}, application/fhir+json;q=0.9, */*;q=0.1"
+    return "application/fhir+json, */*;q=0.1"
+
+
 def _fetch(
-    client: FhirClient, url: str, max_bytes: int, stats: AttachmentStats
+    client: FhirClient,
+    url: str,
+    content_type: str | None,
+    max_bytes: int,
+    stats: AttachmentStats,
 ) -> tuple[str, str | None] | None:
     if url.startswith(("urn:", "#", "data:")):
         stats.failed += 1
@@ -84,7 +101,9 @@ def _fetch(
         stats.failed += 1
         return None
     try:
-        response = client.request("GET", absolute, what="GET attachment")
+        response = client.request(
+            "GET", absolute, headers={"Accept": binary_accept(content_type)}, what="GET attachment"
+        )
     except FhirServerError:
         stats.failed += 1
         return None
@@ -95,7 +114,7 @@ def _decode(
     response: httpx.Response, max_bytes: int, stats: AttachmentStats
 ) -> tuple[str, str | None] | None:
     media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if media in ("application/fhir+json", "application/json"):
+    if media in FHIR_MEDIA:
         try:
             body = response.json()
         except ValueError:

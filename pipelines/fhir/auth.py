@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pipelines.errors import FhirServerError
+from pipelines.fhir.resource_types import DEFAULT_TYPES, ScopeVersion, parse_types, smart_scopes
 
 if TYPE_CHECKING:
     from pipelines.settings import Settings
@@ -64,8 +65,9 @@ class SmartBackendAuth:
         client_id: the client id registered at the EHR.
         private_key_path: PEM file with the private key (PKCS#8 or traditional, unencrypted).
         alg: RS384 (RSA key) or ES384 (P-384 key).
-        kid: key id of the registered public key, sent in the JWT header.
-        scope: requested scopes.
+        kid: key id of the registered public key, sent in the JWT header (the spec requires it;
+            ``auth_from_settings`` refuses a configuration without one).
+        scope: requested scopes; per-type system read scopes (v1) by default.
         token_url: token endpoint; discovered from .well-known/smart-configuration when None.
         jku: optional JWKS URL sent in the JWT header.
     """
@@ -74,7 +76,7 @@ class SmartBackendAuth:
     private_key_path: Path
     alg: SigningAlg = SigningAlg.RS384
     kid: str | None = None
-    scope: str = "system/*.read"
+    scope: str = field(default_factory=lambda: smart_scopes(DEFAULT_TYPES))
     token_url: str | None = None
     jku: str | None = None
 
@@ -244,20 +246,36 @@ def auth_from_settings(settings: Settings) -> AuthConfig | None:
             raise FhirServerError("fhir_auth=basic needs VASCREEN_FHIR_USERNAME and _PASSWORD")
         return BasicAuth(settings.fhir_username, settings.fhir_password.get_secret_value())
     if scheme == "smart":
-        if settings.smart_client_id is None or settings.smart_key_file is None:
-            raise FhirServerError("fhir_auth=smart needs VASCREEN_SMART_CLIENT_ID and _KEY_FILE")
-        try:
-            alg = SigningAlg(settings.smart_algorithm.upper())
-        except ValueError:
-            raise FhirServerError("smart_algorithm must be RS384 or ES384") from None
-        return SmartBackendAuth(
-            client_id=settings.smart_client_id,
-            private_key_path=settings.smart_key_file,
-            alg=alg,
-            kid=settings.smart_key_id,
-            scope=settings.smart_scope,
-        )
+        return _smart_from_settings(settings)
     raise FhirServerError("fhir_auth must be one of none, bearer, basic, smart")
+
+
+def _smart_from_settings(settings: Settings) -> SmartBackendAuth:
+    if settings.smart_client_id is None or settings.smart_key_file is None:
+        raise FhirServerError("fhir_auth=smart needs VASCREEN_SMART_CLIENT_ID and _KEY_FILE")
+    if not settings.smart_key_id:
+        raise FhirServerError("fhir_auth=smart needs VASCREEN_SMART_KEY_ID (the JWT kid)")
+    try:
+        alg = SigningAlg(settings.smart_algorithm.upper())
+        version = ScopeVersion(settings.smart_scope_version.strip().lower())
+        types = parse_types(settings.fhir_types)
+    except ValueError as exc:
+        raise FhirServerError(
+            f"bad SMART or type setting: smart_algorithm RS384|ES384, "
+            f"smart_scope_version v1|v2, fhir_types ({exc})"
+        ) from None
+    scope = settings.smart_scope.strip() or smart_scopes(
+        types, version, group=settings.fhir_group_id is not None
+    )
+    return SmartBackendAuth(
+        client_id=settings.smart_client_id,
+        private_key_path=settings.smart_key_file,
+        alg=alg,
+        kid=settings.smart_key_id,
+        scope=scope,
+        token_url=settings.smart_token_url,
+        jku=settings.smart_jku,
+    )
 
 
 def build_httpx_auth(config: AuthConfig | None, base_url: str) -> httpx.Auth | None:

@@ -101,16 +101,35 @@ def parse_instant(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def kick_off(client: FhirClient, request: ExportRequest) -> str:
-    """Start an export; returns the status URL from ``Content-Location``."""
-    response = client.request(
-        "GET",
-        request.path(),
-        params=request.params(),
-        headers={"Prefer": "respond-async", "Accept": "application/fhir+json"},
-        ok=lambda status: status == 202,
-        what=f"$export kick-off ({request.level})",
-    )
+def kick_off(client: FhirClient, request: ExportRequest, *, timeout_s: float = 6 * 3600.0) -> str:
+    """Start an export; returns the status URL from ``Content-Location``.
+
+    A 429 means another export is running (Oracle Health allows one at a time): wait as the
+    server asks (``Retry-After`` up to the client's ceiling) and try again, for ``timeout_s``.
+
+    Raises:
+        FhirHttpError: the server refused the request (its OperationOutcome text included).
+        FhirServerError: still busy after ``timeout_s``, or no ``Content-Location``.
+    """
+    waited, interval = 0.0, DEFAULT_POLL_S
+    while True:
+        response = client.request(
+            "GET",
+            request.path(),
+            params=request.params(),
+            headers={"Prefer": "respond-async", "Accept": "application/fhir+json"},
+            ok=lambda status: status in (202, 429),
+            what=f"$export kick-off ({request.level})",
+        )
+        if response.status_code == 202:
+            break
+        delay, interval = _next_wait(client, response, interval)
+        if waited + delay > timeout_s:
+            raise FhirServerError(
+                f"$export kick-off: the server was still busy after {waited:.0f}s (HTTP 429)"
+            )
+        client.sleep(delay)
+        waited += max(delay, 0.01)
     location = response.headers.get("Content-Location")
     if not location:
         raise FhirServerError("$export kick-off returned no Content-Location")
@@ -126,6 +145,8 @@ def wait_for_manifest(
 ) -> Manifest | None:
     """Poll the status URL until the manifest is ready.
 
+    ``Retry-After`` (seconds or HTTP date) is honoured up to the client's ceiling, on a 202 and
+    on a 429 alike: a server that asks for 120 s is not polled four times in 30 s steps.
     Returns None when the job is unknown to the server (404/410: expired or never existed).
 
     Raises:
@@ -136,7 +157,7 @@ def wait_for_manifest(
         response = client.request(
             "GET",
             status_url,
-            ok=lambda status: status in (200, 202, 404, 410),
+            ok=lambda status: status in (200, 202, 404, 410, 429),
             what="$export status",
         )
         polls += 1
@@ -145,12 +166,19 @@ def wait_for_manifest(
         if response.status_code == 200:
             return parse_manifest(response)
         progress.export_status(response.headers.get("X-Progress"), polls)
-        retry_after = _retry_after(response.headers.get("Retry-After"))
-        delay = min(retry_after if retry_after is not None else interval, MAX_POLL_S)
-        interval = min(interval * 1.5, MAX_POLL_S)
+        delay, interval = _next_wait(client, response, interval)
         client.sleep(delay)
         waited += max(delay, 0.01)
     raise FhirServerError(f"$export did not complete within {timeout_s:.0f}s of polling")
+
+
+def _next_wait(
+    client: FhirClient, response: httpx.Response, interval: float
+) -> tuple[float, float]:
+    """(this wait, the next default interval): Retry-After when sent, else a growing interval."""
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    delay = client.retry.honour(retry_after) if retry_after is not None else interval
+    return delay, min(interval * 1.5, MAX_POLL_S)
 
 
 def parse_manifest(response: httpx.Response) -> Manifest:
@@ -173,11 +201,18 @@ def parse_manifest(response: httpx.Response) -> Manifest:
 
     return Manifest(
         transaction_time=parse_instant(body.get("transactionTime")),
-        requires_access_token=bool(body.get("requiresAccessToken", True)),
+        requires_access_token=_flag(body.get("requiresAccessToken", True)),
         output=files("output"),
         error=files("error"),
         deleted=files("deleted") if "deleted" in body else None,
     )
+
+
+def _flag(value: object) -> bool:
+    """A manifest boolean; some servers send ``"true"`` / ``"false"`` as strings."""
+    if isinstance(value, str):
+        return value.strip().lower() != "false"
+    return bool(value)
 
 
 def delete_job(client: FhirClient, status_url: str) -> bool:

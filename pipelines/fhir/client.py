@@ -25,6 +25,9 @@ FHIR_JSON = "application/fhir+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.TransportError)
 USER_AGENT = "vascreen-fhir/0.1"
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+OUTCOME_TEXT_CHARS = 160
 
 
 class FhirHttpError(FhirServerError):
@@ -42,18 +45,25 @@ class RetryPolicy:
     Attributes:
         attempts: total tries per request, including the first.
         base_delay_s: first backoff; doubles each retry (with up to 25% jitter).
-        max_delay_s: cap for both computed backoff and server-sent Retry-After.
+        max_delay_s: cap for the computed backoff.
+        retry_after_cap_s: cap for a server-sent Retry-After, which is otherwise honoured as
+            sent (a busy EHR asking for 120 s gets 120 s, not four 30 s tries).
     """
 
     attempts: int = 5
     base_delay_s: float = 0.5
     max_delay_s: float = 30.0
+    retry_after_cap_s: float = 900.0
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay_s)
+            return self.honour(retry_after)
         delay: float = self.base_delay_s * 2.0 ** (attempt - 1)
         return min(delay * (1 + random.random() * 0.25), self.max_delay_s)  # noqa: S311
+
+    def honour(self, retry_after: float) -> float:
+        """The server's ``Retry-After``, up to the site's ceiling (``retry_after_cap_s``)."""
+        return min(max(retry_after, 0.0), self.retry_after_cap_s)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -68,6 +78,34 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def outcome_text(response: httpx.Response) -> str | None:
+    """The issue texts of an OperationOutcome body, on one line, or None.
+
+    Servers write these about the request ("requested too recently", "_since is not supported");
+    they are shortened to ``OUTCOME_TEXT_CHARS`` and never carry a resource body.
+    """
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
+        return None
+    texts: list[str] = []
+    for issue in body.get("issue") or []:
+        if not isinstance(issue, dict):
+            continue
+        details = issue.get("details")
+        text = (details.get("text") if isinstance(details, dict) else None) or issue.get(
+            "diagnostics"
+        )
+        if isinstance(text, str) and text.strip() and text.strip() not in texts:
+            texts.append(text.strip())
+    joined = " ".join("; ".join(texts).split())
+    if len(joined) > OUTCOME_TEXT_CHARS:
+        joined = joined[: OUTCOME_TEXT_CHARS - 1] + "…"
+    return joined or None
 
 
 def describe_url(url: str | httpx.URL) -> str:
@@ -149,8 +187,11 @@ class FhirClient:
     ) -> httpx.Response:
         """Send a request with retries; return the (read) response.
 
+        A status ``ok`` accepts is returned as it is, a retryable one (429, 5xx) included.
+
         Raises:
-            FhirServerError: retries exhausted, or a non-retryable status that ``ok`` rejects.
+            FhirServerError: retries exhausted, or a non-retryable status that ``ok`` rejects
+                (with the server's OperationOutcome text, e.g. Epic's "requested too recently").
         """
         url = self.url_for(path_or_url)
         label = what or f"{method} {describe_url(url)}"
@@ -158,22 +199,24 @@ class FhirClient:
         for _ in attempts:
             try:
                 response = self._http.request(
-                    method, url, params=params, headers=headers, json=json
+                    method, url, params=params, headers=headers, json=json, auth=self._auth_for(url)
                 )
             except RETRYABLE_ERRORS as exc:
                 attempts.failed(type(exc).__name__, None)
                 continue
+            if ok(response.status_code):
+                return response
             if response.status_code in RETRYABLE_STATUS:
                 attempts.failed(
                     f"HTTP {response.status_code}",
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
                 continue
-            if not ok(response.status_code):
-                raise FhirHttpError(
-                    f"{label} failed: HTTP {response.status_code}", response.status_code
-                )
-            return response
+            detail = outcome_text(response)
+            raise FhirHttpError(
+                f"{label} failed: HTTP {response.status_code}{f' ({detail})' if detail else ''}",
+                response.status_code,
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_json(self, path_or_url: str, *, params: Mapping[str, str] | None = None) -> Any:
@@ -217,9 +260,32 @@ class FhirClient:
     def stream(
         self, path_or_url: str, *, headers: Mapping[str, str] | None = None, anonymous: bool = False
     ) -> httpx.Response:
-        """Open a streamed GET without retries (callers retry whole files); close it after use."""
-        request = self._http.build_request("GET", self.url_for(path_or_url), headers=headers)
-        return self._http.send(request, stream=True, auth=None if anonymous else self.auth)
+        """Open a streamed GET without retries (callers retry whole files); close it after use.
+
+        Redirects are followed, to another host too (Oracle Health serves export files through a
+        307 to pre-signed cloud storage). The token goes only to the FHIR server's own origin and
+        never with ``anonymous``: pre-signed storage refuses a request that carries one.
+
+        Raises:
+            FhirServerError: more than ``MAX_REDIRECTS`` redirects.
+        """
+        url = self.url_for(path_or_url)
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._http.build_request("GET", url, headers=headers)
+            auth = None if anonymous else self._auth_for(url)
+            response = self._http.send(request, stream=True, auth=auth)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUS or not location:
+                return response
+            response.close()
+            url = urljoin(url, location)
+        raise FhirServerError(
+            f"GET {describe_url(path_or_url)}: more than {MAX_REDIRECTS} redirects"
+        )
+
+    def _auth_for(self, url: str) -> httpx.Auth | None:
+        """Credentials only for the FHIR server's own origin, never for a host a response named."""
+        return self.auth if self.is_same_origin(url) else None
 
     def attempts(self, label: str) -> Attempts:
         """A fresh attempt loop under this client's retry policy (downloads retry whole files)."""

@@ -120,6 +120,7 @@ class ModeOutcome:
     deletions_checked: dict[str, bool] = field(default_factory=dict)
     status_url: str | None = None
     transaction_time: datetime | None = None
+    error_files: int = 0
 
 
 def check_since(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
@@ -27,20 +27,20 @@ from pipelines.fhir.client import FhirClient, RetryPolicy
 from pipelines.fhir.export_pull import pull_bulk
 from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
+from pipelines.fhir.resource_types import DEFAULT_TYPES, parse_types
 from pipelines.fhir.search_pull import pull_search
 
-__all__ = ["DEFAULT_TYPES", "PullMode", "PullReport", "auth_from_settings", "pull_to_directory"]
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
-DEFAULT_TYPES: tuple[str, ...] = (
-    "Patient",
-    "Condition",
-    "Observation",
-    "Procedure",
-    "MedicationRequest",
-    "Encounter",
-    "DocumentReference",
-    "DiagnosticReport",
-)
+__all__ = [
+    "DEFAULT_TYPES",
+    "PullMode",
+    "PullReport",
+    "auth_from_settings",
+    "options_from_settings",
+    "pull_to_directory",
+]
 
 
 class PullMode(StrEnum):
@@ -57,6 +57,7 @@ class PullReport:
         counts: resources landed per type (every requested type is present).
         error_count: OperationOutcome lines from the server's export ``error`` files.
         error_file: where those were written (None when there were none).
+        error_files: how many ``error`` files the export manifest listed.
         deleted: ids per type the server reports as deleted since ``since``.
         deletions_checked: per type, whether deletions could be asked for at all.
         since_honoured: per type, whether the server filtered by ``since``. False means the type
@@ -70,6 +71,7 @@ class PullReport:
     counts: dict[str, int]
     error_count: int
     error_file: Path | None
+    error_files: int
     deleted: dict[str, tuple[str, ...]]
     deletions_checked: dict[str, bool]
     since_honoured: dict[str, bool]
@@ -95,6 +97,7 @@ def pull_to_directory(
     page_size: int = search.DEFAULT_PAGE_SIZE,
     retry: RetryPolicy | None = None,
     client: FhirClient | None = None,
+    export_timeout_s: float = 6 * 3600.0,
 ) -> PullReport:
     """Pull ``types`` from the server at ``base_url`` into ``out_dir/<Type>.ndjson``.
 
@@ -109,12 +112,15 @@ def pull_to_directory(
         auth: credentials; None for an open server.
         state_dir: where an in-flight export's status URL is kept for resuming.
         progress: print progress lines on stderr.
-        group_id: export a Group instead of all patients (bulk mode).
+        group_id: the population as a Group: ``Group/[id]/$export`` in bulk mode, a crawl of its
+            members with ``patient=`` on every search in search mode.
         type_filters: ``_typeFilter`` queries such as ``Observation?category=laboratory``
             (bulk mode; search mode ignores them).
         page_size: ``_count`` for search mode.
         retry: retry policy (default: 5 attempts, exponential backoff).
         client: a ready client (tests inject one with a mock transport); ``auth`` is then unused.
+        export_timeout_s: how long to wait for a busy server to take the export, and again for
+            the export to finish (bulk mode).
 
     Raises:
         FhirServerError: a type could not be pulled; nothing in ``out_dir`` was replaced.
@@ -136,10 +142,26 @@ def pull_to_directory(
                     group_id=group_id,
                     type_filters=tuple(type_filters),
                 )
-                outcome = pull_bulk(fhir, request, writer, stats, state_dir, reporter)
+                outcome = pull_bulk(
+                    fhir,
+                    request,
+                    writer,
+                    stats,
+                    state_dir,
+                    reporter,
+                    poll_timeout_s=export_timeout_s,
+                )
             else:
                 outcome = pull_search(
-                    fhir, capability, list(types), since, writer, stats, page_size, reporter
+                    fhir,
+                    capability,
+                    list(types),
+                    since,
+                    writer,
+                    stats,
+                    page_size,
+                    reporter,
+                    group_id=group_id,
                 )
             writer.publish()
         reporter.say("landed " + ", ".join(f"{t} {n}" for t, n in sorted(writer.counts.items())))
@@ -147,6 +169,7 @@ def pull_to_directory(
             mode=chosen,
             counts={t: writer.counts[t] for t in types},
             error_count=writer.error_count,
+            error_files=outcome.error_files,
             error_file=writer.error_path if writer.error_count else None,
             deleted=outcome.deleted,
             deletions_checked=outcome.deletions_checked,
@@ -162,20 +185,44 @@ def pull_to_directory(
             fhir.close()
 
 
+def options_from_settings(settings: Settings) -> dict[str, Any]:
+    """``pull_to_directory`` keyword arguments a site sets in ``Settings`` (group, ...)."""
+    try:
+        types = parse_types(settings.fhir_types)
+    except ValueError as exc:
+        raise FhirServerError(f"VASCREEN_FHIR_TYPES: {exc}") from None
+    return {
+        "types": types,
+        "group_id": settings.fhir_group_id,
+        "retry": RetryPolicy(retry_after_cap_s=settings.fhir_max_retry_after_s),
+        "export_timeout_s": settings.fhir_export_timeout_s,
+    }
+
+
 def choose_mode(capability: dict[str, Any]) -> PullMode:
     """Bulk when the server advertises ``$export`` at system, Patient or Group level."""
     return PullMode.BULK if _export_levels(capability) else PullMode.SEARCH
 
 
 def export_level(capability: dict[str, Any], group_id: str | None) -> bulk.ExportLevel:
+    """The population route: a given group wins; else system, else Patient level.
+
+    Patient level is used only where the server offers no Group export: Oracle Health offers both
+    and refuses a Patient-level export of all patients, Epic offers Group level alone.
+
+    Raises:
+        FhirServerError: the server exports Groups only and no group id was given.
+    """
     if group_id is not None:
         return bulk.ExportLevel.GROUP
     levels = _export_levels(capability)
     if bulk.ExportLevel.SYSTEM in levels or not levels:
         return bulk.ExportLevel.SYSTEM
-    if bulk.ExportLevel.PATIENT in levels:
-        return bulk.ExportLevel.PATIENT
-    raise FhirServerError("server offers only Group-level $export; pass a group id")
+    if bulk.ExportLevel.GROUP in levels:
+        raise FhirServerError(
+            "server exports a population only by Group: pass --group ID (VASCREEN_FHIR_GROUP_ID)"
+        )
+    return bulk.ExportLevel.PATIENT
 
 
 def _export_levels(capability: dict[str, Any]) -> set[bulk.ExportLevel]:

@@ -8,10 +8,11 @@ Deletions are read from ``[Type]/_history?_since=`` because a search never retur
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from pipelines.errors import FhirServerError
 from pipelines.fhir.bulk import format_instant
 from pipelines.fhir.client import FhirClient, FhirHttpError
 
@@ -28,6 +29,8 @@ OBSERVATION_CATEGORIES = (
     "activity",
     "therapy",
 )
+# Codes per `code=` search: keeps the query well under common URL length limits.
+CODES_PER_SEARCH = 20
 # 4xx answers that mean "this search shape is not allowed here", not "you may not read this type".
 REFUSED_SEARCH = frozenset({400, 405, 412, 422})
 
@@ -55,6 +58,26 @@ def iter_search(
                 yield resource
 
 
+def group_member_ids(client: FhirClient, group_id: str) -> list[str]:
+    """Patient ids of a Group's members (``member[].entity`` references to Patient), in order.
+
+    Epic and Oracle refuse a parameterless Patient search; a Group read is how their population is
+    listed. Inactive members and references to other types are skipped.
+    """
+    group = client.get_json(f"Group/{group_id}")
+    if not isinstance(group, dict) or group.get("resourceType") != "Group":
+        raise FhirServerError(f"GET Group/{group_id} did not return a Group")
+    ids: list[str] = []
+    for member in group.get("member") or []:
+        if not isinstance(member, dict) or member.get("inactive") is True:
+            continue
+        reference = str((member.get("entity") or {}).get("reference") or "")
+        parts = reference.split("/")
+        if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1] and parts[-1] not in ids:
+            ids.append(parts[-1])
+    return ids
+
+
 def iter_patient_ids(client: FhirClient, page_size: int) -> Iterator[str]:
     params = {"_count": str(page_size), "_elements": "id"}
     for patient in iter_search(client, "Patient", params):
@@ -63,9 +86,19 @@ def iter_patient_ids(client: FhirClient, page_size: int) -> Iterator[str]:
 
 
 def crawl_patient(
-    client: FhirClient, rtype: str, patient_id: str, params: Mapping[str, str]
+    client: FhirClient,
+    rtype: str,
+    patient_id: str,
+    params: Mapping[str, str],
+    observation_codes: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
-    """Resources of ``rtype`` for one patient; Observation falls back to one search per category."""
+    """Resources of ``rtype`` for one patient (``patient=`` on every search).
+
+    Where a server refuses an Observation search without ``category`` or ``code`` (Epic, Oracle),
+    it runs one search per US Core category and then searches by the screens' own codes
+    (``observation_codes``, ``system|code`` tokens): an ABI filed under a site category would be
+    missed by the category searches alone. Results repeat across searches; the landing dedupes.
+    """
     if rtype == "Patient":
         yield from iter_search(client, "Patient", {**params, "_id": patient_id})
         return
@@ -78,6 +111,15 @@ def crawl_patient(
             raise
     for category in OBSERVATION_CATEGORIES:
         yield from iter_search(client, rtype, {**scoped, "category": category})
+    for start in range(0, len(observation_codes), CODES_PER_SEARCH):
+        chunk = observation_codes[start : start + CODES_PER_SEARCH]
+        try:
+            yield from iter_search(client, rtype, {**scoped, "code": ",".join(chunk)})
+        except FhirHttpError as exc:
+            # A server that insists on `category` refuses code searches: categories must do.
+            if exc.status not in REFUSED_SEARCH:
+                raise
+            return
 
 
 def deleted_since(client: FhirClient, rtype: str, since: datetime, page_size: int) -> set[str]:

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
 from pipelines.fhir.attachments import AttachmentStats, inline_attachments
-from pipelines.fhir.client import FhirClient, FhirHttpError
+from pipelines.fhir.client import RETRYABLE_STATUS, FhirClient, FhirHttpError
 from pipelines.fhir.export_pull import history_deletions
 from pipelines.fhir.landing import LandingWriter, ModeOutcome, check_since
+from pipelines.fhir.observation_codes import screen_observation_codes
 from pipelines.fhir.progress import Progress
 
 
@@ -24,27 +26,33 @@ def pull_search(
     stats: AttachmentStats,
     page_size: int,
     reporter: Progress,
+    group_id: str | None = None,
 ) -> ModeOutcome:
+    """Search each type; with ``group_id``, crawl the Group's members with ``patient=``.
+
+    Without a group, a type-wide search comes first and a refusal falls back to a per-patient
+    crawl over a Patient search (servers that refuse both need a group).
+    """
     started = _server_now(client)
     honoured: dict[str, bool] = {}
     deleted: dict[str, tuple[str, ...]] = {}
     checked: dict[str, bool] = {}
     patient_ids: list[str] | None = None
+    if group_id is not None:
+        patient_ids = search.group_member_ids(client, group_id)
+        reporter.say(f"Group {group_id}: {len(patient_ids)} patients to crawl")
+    codes = screen_observation_codes()
     for rtype in types:
         use_since = since is not None and _supports_param(capability, rtype, "_lastUpdated")
         honoured[rtype] = use_since
         params = search.search_params(since if use_since else None, page_size)
         land = Lander(writer, client, stats, since if use_since else None, honoured)
-        try:
-            land.all(search.iter_search(client, rtype, params))
-        except FhirHttpError as exc:
-            if exc.status not in search.REFUSED_SEARCH or land.landed:
-                raise
-            reporter.say(f"{rtype}: type-wide search refused; crawling per patient")
+        if group_id is not None or not _searched_type_wide(client, rtype, params, land):
             if patient_ids is None:
-                patient_ids = list(search.iter_patient_ids(client, page_size))
+                reporter.say(f"{rtype}: type-wide search refused; crawling per patient")
+                patient_ids = _all_patient_ids(client, page_size)
             for pid in patient_ids:
-                land.all(search.crawl_patient(client, rtype, pid, params))
+                land.all(search.crawl_patient(client, rtype, pid, params, codes))
         landed = land.landed
         reporter.say(f"searched {rtype}: {landed} resources")
         if since is not None:
@@ -58,6 +66,31 @@ def pull_search(
         deletions_checked=checked,
         transaction_time=started,
     )
+
+
+def _searched_type_wide(
+    client: FhirClient, rtype: str, params: dict[str, str], land: Lander
+) -> bool:
+    """True when the type-wide search ran; False when the server refused that search shape."""
+    try:
+        land.all(search.iter_search(client, rtype, params))
+    except FhirHttpError as exc:
+        if exc.status not in search.REFUSED_SEARCH or land.landed:
+            raise
+        return False
+    return True
+
+
+def _all_patient_ids(client: FhirClient, page_size: int) -> list[str]:
+    try:
+        return list(search.iter_patient_ids(client, page_size))
+    except FhirHttpError as exc:
+        if exc.status not in search.REFUSED_SEARCH:
+            raise
+        raise FhirServerError(
+            f"{exc}; the server lists patients only through a Group: pass --group ID "
+            "(VASCREEN_FHIR_GROUP_ID)"
+        ) from None
 
 
 class Lander:
@@ -92,9 +125,14 @@ def _supports_param(capability: dict[str, Any], rtype: str, name: str) -> bool:
     return False
 
 
+def _not_retryable(status: int) -> bool:
+    return status not in RETRYABLE_STATUS
+
+
 def _server_now(client: FhirClient) -> datetime:
     """The server's clock (from a cheap count search), so watermarks never depend on ours."""
-    response = client.request("GET", "Patient", params={"_summary": "count"})
+    # Epic and Oracle refuse a Patient search without a patient; their Date header still serves.
+    response = client.request("GET", "Patient", params={"_summary": "count"}, ok=_not_retryable)
     try:
         stamp = bulk.parse_instant((response.json().get("meta") or {}).get("lastUpdated"))
     except (ValueError, AttributeError):

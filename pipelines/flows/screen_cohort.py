@@ -133,6 +133,7 @@ def screen_cohort(
     parallel_shards: bool = False,
     accept_shrink: bool = False,
     claim_store: bool = False,
+    group_id: str | None = None,
 ) -> RunSummary:
     """Fetch, land and merge, screen each patient-hash shard, and publish one nightly worklist.
 
@@ -140,6 +141,7 @@ def screen_cohort(
     `claim_store` makes this work directory the store's writer (`pipelines.intake_guard`).
     `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
     otherwise they run one after another in this process, which bounds memory to one shard.
+    `group_id` (else VASCREEN_FHIR_GROUP_ID) is the population of a FHIR source as a Group.
     """
     if store_url is not None and has_password(store_url):
         raise UsageError(
@@ -155,6 +157,8 @@ def screen_cohort(
                 "claim_store": claim_store or settings.claim_store,
             }
         )
+    if group_id:  # a deployment may template an unset variable as ""
+        settings = settings.model_copy(update={"fhir_group_id": group_id})
     as_of = as_of or _scheduled_as_of()
     selected = select_screens(screens)
     ids = sorted(s.id for s in selected)

@@ -212,9 +212,12 @@ def test_auth_from_settings_builds_each_scheme(tmp_path: Path) -> None:
             fhir_auth="smart",
             smart_client_id="vascreen",
             smart_key_file=tmp_path / "k.pem",
+            smart_key_id="kid-1",
             smart_algorithm="es384",
         )
     )
-    assert smart == SmartBackendAuth("vascreen", tmp_path / "k.pem", alg=SigningAlg.ES384)
+    assert smart == SmartBackendAuth(
+        "vascreen", tmp_path / "k.pem", alg=SigningAlg.ES384, kid="kid-1"
+    )
     with pytest.raises(FhirServerError, match="VASCREEN_FHIR_TOKEN"):
         auth_from_settings(Settings(fhir_auth="bearer"))

@@ -116,7 +116,10 @@ def test_group_export_lands_only_the_groups_patients(sekmet: SekmetServer, tmp_p
 @pytest.mark.parametrize("alg", [SigningAlg.RS384, SigningAlg.ES384], ids=["rs384", "es384"])
 def test_smart_backend_services_pull(sekmet: SekmetServer, tmp_path: Path, alg: SigningAlg) -> None:
     keys = sekmet.rs384 if alg is SigningAlg.RS384 else sekmet.es384
-    auth = SmartBackendAuth(client_id=keys.client_id, private_key_path=keys.private_key, alg=alg)
+    # sekmet registers these clients with the wildcard scope (server.py), so ask for that.
+    auth = SmartBackendAuth(
+        client_id=keys.client_id, private_key_path=keys.private_key, alg=alg, scope="system/*.read"
+    )
 
     report = pull_to_directory(
         sekmet.base_url, tmp_path, mode="bulk", types=["Patient", "Condition"], auth=auth
