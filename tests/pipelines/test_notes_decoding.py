@@ -90,7 +90,14 @@ ATTACHMENTS: dict[str, tuple[str | None, str | None]] = {
     "too_big": ("text/plain", "QUFB" * (LIMIT // 4 + 1)),
 }
 CONCLUSIONS = ["  Impression: stenosis  ", "", None, "\x1f"]
-RANK = {"text/plain": 0, "text/markdown": 0, "": 0, "text/html": 1, "text/rtf": 2}  # else 9
+RANK = {
+    "text/plain": 0,
+    "text/markdown": 0,
+    "": 0,
+    "text/html": 1,
+    "text/rtf": 2,
+    "application/pdf": 3,
+}
 
 
 def _frame(rows: list[tuple[str, int, str | None, str | None, str | None]]) -> pl.DataFrame:
