@@ -80,6 +80,44 @@ def test_an_unread_attachment_says_why(
     assert read_attachment(content_type, data, url=url, size=size) == reason
 
 
+PLAIN = ("text/plain", b64(b"from plain"))
+HTML = ("text/html", b64(b"<p>from <b>html</b></p>"))
+RTF = ("text/rtf", b64(rtf_document("from rtf")))
+PDF = ("application/pdf", b64(pdf_document("from pdf")))
+BROKEN_PDF = ("application/pdf", b64(b"%PDF-1.4 truncated"))
+
+
+@pytest.mark.parametrize(
+    ("attachments", "expected"),
+    [
+        ([PDF, RTF, HTML, PLAIN], "from plain"),
+        ([PDF, RTF, HTML], "from html"),
+        ([PDF, RTF], "from rtf"),
+        ([PDF, ("text/plain", None), ("text/html", b64(b" "))], "from pdf"),
+        ([BROKEN_PDF, PDF], "from pdf"),
+        ([PDF, BROKEN_PDF, ("image/png", b64(b"\x89PNG"))], "from pdf"),
+    ],
+    ids=[
+        "plain_first",
+        "html_over_rtf_and_pdf",
+        "rtf_over_pdf",
+        "pdf_when_the_others_are_empty",
+        "the_pdf_that_reads",
+        "pdf_among_unreadable",
+    ],
+)
+def test_one_note_per_resource_from_the_best_attachment_that_reads(
+    attachments: list[tuple[str, str | None]], expected: str
+) -> None:
+    rows = [
+        ("DocumentReference/n1", pos, ct, data, None)
+        for pos, (ct, data) in enumerate(attachments, start=1)
+    ]
+    decoded = decode_notes(_frame(rows))
+    assert decoded.notes["text"].to_list() == [expected]
+    assert decoded.unavailable == 0 and decoded.unread == {}
+
+
 def test_the_first_reason_in_order_counts_a_note_once() -> None:
     rows = [
         ("DocumentReference/a", 1, "image/png", b64(b"\x89PNG"), None),

@@ -14,6 +14,7 @@ from pipelines import notes as notes_module
 from pipelines.notes import MAX_NOTE_BYTES, decode_attachment, decode_notes, html_to_text
 from pipelines.stage import stage_source
 from screens.model import STG_NOTE
+from tests.pipelines.note_documents import pdf_document
 from tests.pipelines.stage_inputs import write_ndjson
 
 
@@ -84,6 +85,7 @@ ATTACHMENTS: dict[str, tuple[str | None, str | None]] = {
     "sniffed_html": ("", b64("<p>Sniffed <b>html</b></p>")),
     "html": ("text/html", b64("<p>Rest <b>pain</b></p><p>at night</p>")),
     "pdf": ("application/pdf", b64(b"%PDF-1.4")),
+    "pdf_text": ("application/pdf", b64(pdf_document("ABI 0.55 left.\nRest pain at night."))),
     "markdown": ("text/markdown", b64("# HPI\nrest pain")),
     "rtf": ("text/rtf", b64(r"{\rtf1\ansi Rest pain\par at night}")),
     "rtf_sniffed": (None, b64(r"{\rtf1\ansi Sniffed \b rtf\b0\par}")),
