@@ -188,7 +188,7 @@ def run(
     One run at a time per work directory (VASCREEN_WORKDIR).
 
     Exit codes: 0 ok, 2 usage, 3 source, 4 FHIR server, 5 invalid rule, 6 store,
-    7 quarantine threshold, 8 work directory busy (another run holds it).
+    7 quarantine or unread-note threshold, 8 work directory busy (another run holds it).
     """
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
@@ -221,6 +221,13 @@ def _print_summary(result: dict[str, object]) -> None:
         f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
         f"notes {result['notes']}, mentions {result['mentions']}"
     )
+    unread = result.get("notes_unread_by_reason")
+    if unread:  # notes that gave no text, by reason (`pipelines.note_unread`)
+        from pipelines.note_unread import unread_lines
+
+        assert isinstance(unread, dict)
+        for line in unread_lines(unread):
+            typer.echo(line)
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
     items = result.get("items") or {}
     assert isinstance(items, dict)

@@ -25,6 +25,7 @@ from pipelines.known_lines import landing_counts
 from pipelines.line_memo import MEMO_DIR
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
 from pipelines.nightly import RunSummary, flagged_by_screen, is_url
+from pipelines.note_unread import check_unread_share, unread_by_reason
 from pipelines.quarantine import build_quarantine
 from pipelines.settings import Settings
 from pipelines.shards import (
@@ -276,6 +277,7 @@ def summarize(
         notes=sum(r.notes for r in results),
         mentions=sum(r.mentions for r in results),
         notes_unavailable=sum(r.notes_unavailable for r in results),
+        notes_unread=unread_by_reason(r.notes_unread for r in results),
         undated_skipped=sum(r.undated_skipped for r in results),
         evaluation="full" if prepared.scope is None else "incremental",
         evaluated_patients=sum(r.patients for r in results)
@@ -299,7 +301,13 @@ def publish_results(
     settings: Settings,
     export_dir: Path | None,
 ) -> RunSummary:
-    """Publish the shards' items and evidence (scoped on an incremental run), then export."""
+    """Publish the shards' items and evidence (scoped on an incremental run), then export.
+
+    Raises:
+        UnreadNotesThresholdError: more than ``settings.max_unread_note_share`` of the notes read
+            gave no text; nothing is published.
+    """
+    check_unread_share(summary.notes, summary.notes_unread, settings.max_unread_note_share)
     from pipelines.nightly import finish
     from pipelines.store import Store
     from screens.rules import rule_versions

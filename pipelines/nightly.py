@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipelines.errors import SourceError
+from pipelines.note_unread import unread_lines
 from pipelines.settings import Settings
 from pipelines.site_codes import unmatched_in_frame
 from pipelines.stage import StagedData, stage_source
@@ -39,6 +40,7 @@ class RunSummary:
     notes: int = 0
     mentions: int = 0
     notes_unavailable: int = 0
+    notes_unread: dict[str, int] = field(default_factory=dict)  # by `UnreadReason` value
     undated_skipped: int = 0
     publish: dict[str, int] = field(default_factory=dict)
     worklist_csv: Path | None = None
@@ -127,6 +129,7 @@ def start_summary(
         notes=staged.tables["note"].height,
         mentions=mentions.height,
         notes_unavailable=staged.notes_unavailable,
+        notes_unread=staged.notes_unread,
         undated_skipped=sum(evaluation.undated_skipped.values()),
         unmatched_codes=unmatched_in_frame(staged.tables["observation"]),
     )
@@ -193,6 +196,7 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
         "notes": summary.notes,
         "mentions": summary.mentions,
         "notes_unavailable": summary.notes_unavailable,
+        "notes_unread_by_reason": summary.notes_unread,
         "undated_skipped": summary.undated_skipped,
         "publish": summary.publish,
         "evaluation": summary.evaluation,
@@ -226,6 +230,7 @@ def summary_markdown(summary: RunSummary) -> str:
         f"notes read: {summary.notes}, mentions: {summary.mentions}, "
         f"notes unavailable: {summary.notes_unavailable}, "
         f"undated rows skipped: {summary.undated_skipped}",
+        *unread_lines(summary.notes_unread),
         f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
         f"touched: {summary.touched_patients}, shards: {summary.shards}",
     ]

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     store_url: str = DEFAULT_STORE_URL
     workdir: Path = Path("var/work")
     max_quarantine_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    # Past this share of a night's notes unread (no text: `pipelines.notes.UnreadReason`), the
+    # run fails before publishing, with the quarantine threshold's exit code.
+    max_unread_note_share: float = Field(default=0.05, ge=0.0, le=1.0)
     nlp_cache: bool = True
     # Keep each export file's line keys for the next run (`pipelines.line_memo`).
     line_memo: bool = True

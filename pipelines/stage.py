@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -87,6 +87,7 @@ class StagedData:
     quarantine: pl.DataFrame  # QUARANTINE
     counts: dict[str, dict[str, int]]  # type -> read/quarantined/staged/duplicates/entered_in_error
     notes_unavailable: int
+    notes_unread: dict[str, int] = field(default_factory=dict)  # by `UnreadReason`
 
 
 def stage_source(
@@ -117,7 +118,7 @@ def stage_source(
         problems = land_and_classify(con, files)
         bar.update(2)
         bar.set_postfix_str("staging SQL")
-        tables, unavailable = staged_tables(con)
+        tables, unread = staged_tables(con)
         decoded_notes = tables["note"]
         bar.update(2)
         quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
@@ -131,7 +132,7 @@ def stage_source(
         _persist(con, db_path)
         bar.update()
     _check_threshold(counts, max_quarantine_ratio)
-    return StagedData(tables, quarantine, counts, unavailable)
+    return StagedData(tables, quarantine, counts, sum(unread.values()), unread)
 
 
 def land_and_classify(
@@ -185,8 +186,11 @@ def land_and_classify(
     return problems
 
 
-def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFrame], int]:
-    """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also notes unavailable."""
+def staged_tables(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also unread notes by
+    reason."""
     for name in TABLE_SQL:
         con.execute((SQL_DIR / name).read_text())
     return read_staged_tables(con)
@@ -194,8 +198,9 @@ def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFram
 
 def read_staged_tables(
     con: duckdb.DuckDBPyConnection, queries: Mapping[str, str] | None = None
-) -> tuple[dict[str, pl.DataFrame], int]:
-    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded).
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded), and
+    the notes that gave no text by `pipelines.notes.UnreadReason`.
 
     `queries` gives, per table name, the query that yields its rows instead of the table itself
     (`pipelines.shards.read_shard` reads a shard's rows straight out of the mirror).
@@ -213,7 +218,7 @@ def read_staged_tables(
     tables["medication"] = resolve_medication_refs(tables["medication"], codes)
     decoded = decode_notes(frame("stg_note_attachment"))
     tables["note"] = decoded.notes
-    return tables, decoded.unavailable
+    return tables, decoded.unread
 
 
 def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:

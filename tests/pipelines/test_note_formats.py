@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from pipelines.errors import ExitCode, UnreadNotesThresholdError
 from pipelines.fhir.attachments import AttachmentStats, inline_attachments
 from pipelines.fhir.client import FhirClient
+from pipelines.note_unread import check_unread_share, unread_by_reason, unread_lines
 from pipelines.notes import (
     MAX_PDF_BYTES,
     UnreadReason,
@@ -201,3 +203,35 @@ def test_a_binary_too_large_to_inline_keeps_its_size_and_counts_as_too_large(bin
     attachment = doc["content"][0]["attachment"]  # type: ignore[index]
     assert stats.too_large == 1 and "data" not in attachment
     assert abs(attachment["size"] - len(pdf)) <= 2  # base64 padding aside
+
+
+@pytest.mark.parametrize(
+    ("read", "unread", "fails"),
+    [
+        (95, {"empty": 5}, False),  # 5.0%: at the threshold, not past it
+        (94, {"binary_fetch_failed": 4, "empty": 2}, True),
+        (10, {"decode_error": 9}, False),  # 19 notes: too few to judge a night by
+        (11, {"decode_error": 9}, True),
+        (0, {}, False),
+    ],
+    ids=["at_threshold", "past_threshold", "too_few_notes", "enough_notes", "no_notes"],
+)
+def test_the_unread_share_fails_a_night_past_the_threshold_in_one_line(
+    read: int, unread: dict[str, int], fails: bool
+) -> None:
+    if not fails:
+        check_unread_share(read, unread, 0.05)
+        return
+    with pytest.raises(UnreadNotesThresholdError) as raised:
+        check_unread_share(read, unread, 0.05)
+    assert raised.value.exit_code == ExitCode.QUARANTINE_THRESHOLD
+    assert "\n" not in str(raised.value) and "above the 5.0% threshold" in str(raised.value)
+
+
+def test_unread_counts_add_up_over_shards_in_reason_order() -> None:
+    total = unread_by_reason([{"empty": 1, "too_large": 2}, {"binary_fetch_failed": 3, "empty": 1}])
+    assert list(total.items()) == [("binary_fetch_failed", 3), ("too_large", 2), ("empty", 2)]
+    assert unread_lines(total) == [
+        "notes unread by reason: binary_fetch_failed 3, too_large 2, empty 2"
+    ]
+    assert unread_lines({}) == []
