@@ -38,6 +38,15 @@ def test_pdf_notes_read_as_their_text_layer(content_type: str | None) -> None:
     assert decode_attachment(content_type, b64(pdf_document(NOTE))) == NOTE
 
 
+def test_a_pdf_paragraph_gap_stays_a_blank_line_and_a_wrapped_line_keeps_its_words() -> None:
+    # A blank line is the note reader's hard sentence boundary: negation must not run across it.
+    text = "No rest pain.\n\nLeft calf " + "pain after walking two blocks, " * 8 + "relieved."
+    read = decode_attachment("application/pdf", b64(pdf_document(text)))
+    assert read is not None
+    assert read.split("\n\n")[0] == "No rest pain." and "\n\n\n" not in read
+    assert read.split() == text.split() and read.count("\n") > 2  # wrapped, words intact
+
+
 def test_a_pdf_note_over_pages_reads_every_page_in_order() -> None:
     lines = [f"Visit line {i}: no rest pain." for i in range(120)]  # more than one A4 page
     assert decode_attachment("application/pdf", b64(pdf_document("\n".join(lines)))) == "\n".join(
