@@ -101,6 +101,9 @@ _RTF_START = re.compile(rb"^\s*\{\\rtf")
 _PDF_START = re.compile(rb"^\s*%PDF-")
 # Plain-text types read as text/plain; RTF and other markup are not notes we can read.
 _TEXT_AS_PLAIN = ("text/markdown", "text/x-markdown", "text/csv")
+# "Some bytes": what a Binary endpoint answers when it does not know better. Read only when the
+# bytes say they are a PDF or RTF document.
+_OPAQUE = ("application/octet-stream", "binary/octet-stream")
 
 
 def _effective_media(media: str, raw: bytes) -> str | None:
@@ -109,6 +112,10 @@ def _effective_media(media: str, raw: bytes) -> str | None:
         return media
     if media in _TEXT_AS_PLAIN:
         return _PLAIN
+    if media in _OPAQUE:
+        if _PDF_START.match(raw[:200]):
+            return _PDF
+        return "text/rtf" if _RTF_START.match(raw[:200]) else None
     if not media:  # contentType is optional in R4; senders often leave it out
         if _PDF_START.match(raw[:200]):
             return _PDF
@@ -137,7 +144,7 @@ def read_attachment(
         if size is not None and size > _limit(media):
             return UnreadReason.TOO_LARGE
         return UnreadReason.BINARY_NOT_FETCHED if url else UnreadReason.EMPTY
-    if media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN:
+    if media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN + _OPAQUE:
         return UnreadReason.UNSUPPORTED_TYPE
     if len(data) > _limit(media) * 4 // 3 + 4:
         return UnreadReason.TOO_LARGE
@@ -152,7 +159,8 @@ def read_attachment(
             return UnreadReason.DECODE_ERROR
         return pdf.text or UnreadReason.EMPTY
     if media_used is None or b"\x00" in raw[:1024]:  # binary (images) is not a note
-        return UnreadReason.DECODE_ERROR if media else UnreadReason.UNSUPPORTED_TYPE
+        known = media and media not in _OPAQUE
+        return UnreadReason.DECODE_ERROR if known else UnreadReason.UNSUPPORTED_TYPE
     text = raw.decode(charset, errors="replace")
     if media_used in _HTML:
         text = html_to_text(text)
@@ -162,7 +170,7 @@ def read_attachment(
 
 
 def _limit(media: str) -> int:
-    return MAX_PDF_BYTES if media == _PDF else MAX_NOTE_BYTES
+    return MAX_PDF_BYTES if media == _PDF or media in _OPAQUE else MAX_NOTE_BYTES
 
 
 @functools.cache

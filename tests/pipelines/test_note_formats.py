@@ -38,6 +38,22 @@ def test_pdf_notes_read_as_their_text_layer(content_type: str | None) -> None:
     assert decode_attachment(content_type, b64(pdf_document(NOTE))) == NOTE
 
 
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (pdf_document(NOTE), NOTE),
+        (rtf_document(NOTE), NOTE),
+        (NOTE.encode(), UnreadReason.UNSUPPORTED_TYPE),
+        (b"\x89PNG\r\n", UnreadReason.UNSUPPORTED_TYPE),
+    ],
+    ids=["pdf", "rtf", "text", "image"],
+)
+def test_opaque_bytes_from_a_binary_endpoint_read_only_as_a_pdf_or_rtf_document(
+    payload: bytes, expected: str
+) -> None:
+    assert read_attachment("application/octet-stream", b64(payload)) == expected
+
+
 def test_a_pdf_paragraph_gap_stays_a_blank_line_and_a_wrapped_line_keeps_its_words() -> None:
     # A blank line is the note reader's hard sentence boundary: negation must not run across it.
     text = "No rest pain.\n\nLeft calf " + "pain after walking two blocks, " * 8 + "relieved."
