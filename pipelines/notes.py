@@ -140,12 +140,12 @@ def read_attachment(
     attachment, and one it left out for its size.
     """
     media, charset = _media_type(content_type)
+    if media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN + _OPAQUE:
+        return UnreadReason.UNSUPPORTED_TYPE  # fetched or not, an image is no note
     if not data:
         if size is not None and size > _limit(media):
             return UnreadReason.TOO_LARGE
         return UnreadReason.BINARY_NOT_FETCHED if url else UnreadReason.EMPTY
-    if media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN + _OPAQUE:
-        return UnreadReason.UNSUPPORTED_TYPE
     if len(data) > _limit(media) * 4 // 3 + 4:
         return UnreadReason.TOO_LARGE
     try:

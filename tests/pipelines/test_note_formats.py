@@ -84,6 +84,7 @@ def test_a_pdf_note_over_pages_reads_every_page_in_order() -> None:
         ("text/plain", "QUFBQ", None, None, UnreadReason.DECODE_ERROR),
         ("text/plain", b64(b"abc\x00def"), None, None, UnreadReason.DECODE_ERROR),
         ("image/png", b64(b"\x89PNG"), None, None, UnreadReason.UNSUPPORTED_TYPE),
+        ("image/jpeg", None, "Binary/b1", None, UnreadReason.UNSUPPORTED_TYPE),
         (None, b64(b"\x00\x01binary"), None, None, UnreadReason.UNSUPPORTED_TYPE),
     ],
     ids=[
@@ -98,6 +99,7 @@ def test_a_pdf_note_over_pages_reads_every_page_in_order() -> None:
         "bad_base64",
         "binary_bytes_in_text",
         "image",
+        "image_not_fetched",
         "binary_without_type",
     ],
 )
