@@ -307,10 +307,11 @@ def publish_results(
         UnreadNotesThresholdError: more than ``settings.max_unread_note_share`` of the notes read
             gave no text; nothing is published.
     """
-    check_unread_share(summary.notes, summary.notes_unread, settings.max_unread_note_share)
     from pipelines.nightly import finish
     from pipelines.store import Store
     from screens.rules import rule_versions
+
+    check_unread_share(summary.notes, summary.notes_unread, settings.max_unread_note_share)
 
     items, evidence = read_results(results)
     with (
