@@ -135,6 +135,13 @@ def test_a_night_with_too_many_unread_notes_fails_in_one_line_and_keeps_the_work
     assert run.worklist.read_bytes() == worklist_before
     assert _items(run).equals(items_before)
 
+    # The Binary reads work again: the next night reads every note and keeps every item.
+    write_by_type(tmp_path / "fixed", plain_resources)
+    summary = run_in_process(str(tmp_path / "fixed"), run)
+    assert summary.notes == total and summary.notes_unread == {}
+    assert run.worklist.read_bytes() == worklist_before
+    assert summary.publish["resolved"] == 0 and summary.publish["evidence_retracted"] == 0
+
 
 def test_unread_notes_under_the_threshold_are_counted_by_reason_in_the_summary(
     plain_resources: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
