@@ -219,8 +219,8 @@ def run(
     One run at a time per work directory (VASCREEN_WORKDIR).
 
     Exit codes: 0 ok, 2 usage, 3 source, 4 FHIR server, 5 invalid rule, 6 store,
-    7 quarantine threshold, 8 work directory busy (another run holds it), 10 worklist.csv not
-    written (the worklist itself was published).
+    7 quarantine or unread-note threshold, 8 work directory busy (another run holds it),
+    10 worklist.csv not written (the worklist itself was published).
     """
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
@@ -254,6 +254,10 @@ def _print_summary(summary: RunSummary) -> None:
         f"run {summary.run_id} as_of {summary.as_of.isoformat()}: "
         f"quarantined {summary.quarantined}, notes {summary.notes}, mentions {summary.mentions}"
     )
+    from pipelines.note_unread import unread_lines
+
+    for line in unread_lines(summary.notes_unread):  # notes that gave no text, by reason
+        typer.echo(line)
     flagged = summary.flagged
     typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
     if "open" in summary.items:  # the whole store after this run, not only what it evaluated

@@ -71,6 +71,11 @@ class QuarantineThresholdError(ScreeningError):
     exit_code = ExitCode.QUARANTINE_THRESHOLD
 
 
+class UnreadNotesThresholdError(QuarantineThresholdError):
+    """Too large a share of the night's notes gave no text (`pipelines.notes.check_unread_share`):
+    a systemic problem (Binary reads refused, a format we do not read), failed like quarantine."""
+
+
 class WorkdirBusyError(ScreeningError):
     """Another run holds the work directory (`pipelines.workdir_lock`)."""
 

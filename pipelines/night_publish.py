@@ -23,6 +23,7 @@ from pipelines.cohort_run import (
 )
 from pipelines.errors import ExportError
 from pipelines.intake_guard import snapshot_reads
+from pipelines.note_unread import check_unread_share, unread_by_reason
 from pipelines.run_summary import RunSummary, flagged_by_screen, is_url, summary_counts
 from pipelines.settings import Settings
 from pipelines.shards import ShardResult, read_patients, read_results, read_schedule
@@ -51,6 +52,7 @@ def summarize(
         notes=sum(r.notes for r in results),
         mentions=sum(r.mentions for r in results),
         notes_unavailable=sum(r.notes_unavailable for r in results),
+        notes_unread=unread_by_reason(r.notes_unread for r in results),
         undated_skipped=sum(r.undated_skipped for r in results),
         evaluation="full" if prepared.scope is None else "incremental",
         evaluated_patients=sum(r.patients for r in results)
@@ -75,9 +77,16 @@ def publish_results(
     settings: Settings,
     export_dir: Path | None,
 ) -> RunSummary:
-    """Publish the shards' items and evidence (scoped on an incremental run), then export."""
+    """Publish the shards' items and evidence (scoped on an incremental run), then export.
+
+    Raises:
+        UnreadNotesThresholdError: more than ``settings.max_unread_note_share`` of the notes read
+            gave no text; nothing is published.
+    """
     from pipelines.store import Store
     from screens.rules import rule_versions
+
+    check_unread_share(summary.notes, summary.notes_unread, settings.max_unread_note_share)
 
     items, evidence = read_results(results)
     with (

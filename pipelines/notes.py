@@ -2,14 +2,19 @@
 
 Input is ``stg_note_attachment`` (see sql/staging), one row per attachment. Output is
 ``STG_NOTE``: one row per resource with decodable text. For each resource the first decodable
-attachment wins, text/plain before text/html before RTF (`pipelines.note_markup` reads the
-markup); a DiagnosticReport's ``conclusion`` follows it after a blank line, unless the
-attachment already says it (whitespace aside), and is the whole text when no attachment decodes.
+attachment wins, text/plain before text/html before RTF before PDF (`pipelines.note_markup`
+reads the markup, `pipelines.note_pdf` the PDF text layer): one note per resource, however many
+renditions it carries. A DiagnosticReport's ``conclusion`` follows it after a blank line, unless
+the attachment already says it (whitespace aside), and is the whole text when no attachment
+decodes.
 
-A resource with no inline ``data`` (only a ``url``), an unsupported content type, or text over
-`MAX_NOTE_BYTES` is counted as unavailable and never raises. Bytes that are not valid in the
-declared charset are decoded with U+FFFD replacement rather than quarantined: a few mangled
-characters do not stop a clinician-readable note from being useful, and NLP tolerates them.
+A resource none of whose attachments reads is unread, never raised, and counted by the reason
+of its most promising attachment (`UnreadReason`): its Binary was not fetched (only a ``url``),
+it is too large (`MAX_NOTE_BYTES`, `MAX_PDF_BYTES`), it does not decode (bad base64, binary
+bytes in a text type, a damaged PDF), it is empty (or a PDF without a text layer), or its type
+is not one we read. Bytes that are not valid in the declared charset are decoded with U+FFFD
+replacement rather than counted: a few mangled characters do not stop a clinician-readable
+note from being useful, and NLP tolerates them.
 """
 
 from __future__ import annotations
@@ -20,30 +25,54 @@ import codecs
 import functools
 import re
 import sys
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 import polars as pl
 
 from pipelines.note_markup import html_to_text, rtf_to_text
+from pipelines.note_pdf import pdf_to_text
 from screens.model import STG_NOTE, assert_schema
 
 MAX_NOTE_BYTES = 2 * 1024 * 1024
+# A PDF carries fonts and layout around its text: the limit the pull inlines a Binary up to.
+MAX_PDF_BYTES = 5 * 1024 * 1024
 _PLAIN = "text/plain"
 _HTML = ("text/html", "application/xhtml+xml")
 _RTF = ("text/rtf", "application/rtf")
+_PDF = "application/pdf"
 _PREFERENCE = {
     _PLAIN: 0,
     "text/html": 1,
     "application/xhtml+xml": 1,
     "text/rtf": 2,
     "application/rtf": 2,
+    _PDF: 3,
 }
+
+
+class UnreadReason(StrEnum):
+    """Why a note resource gave no text (the run summary counts them)."""
+
+    BINARY_NOT_FETCHED = "binary_fetch_failed"  # only a url: the pull could not fetch it
+    TOO_LARGE = "too_large"
+    DECODE_ERROR = "decode_error"
+    EMPTY = "empty"
+    UNSUPPORTED_TYPE = "unsupported_type"
+
+
+# A resource with several unread attachments is counted once, by the first of these it has:
+# the attachment that would have been read had it arrived whole.
+_REASON_ORDER = tuple(UnreadReason)
 
 
 @dataclass(frozen=True, slots=True)
 class DecodedNotes:
     notes: pl.DataFrame  # STG_NOTE
     unavailable: int
+    # Unread resources by `UnreadReason` value (sums to `unavailable`).
+    unread: dict[str, int] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -69,17 +98,27 @@ def _media_type(content_type: str | None) -> tuple[str, str]:
 
 _HTML_START = re.compile(rb"^\s*(?:<!doctype html|<html|<div|<p[ >])", re.IGNORECASE)
 _RTF_START = re.compile(rb"^\s*\{\\rtf")
+_PDF_START = re.compile(rb"^\s*%PDF-")
 # Plain-text types read as text/plain; RTF and other markup are not notes we can read.
 _TEXT_AS_PLAIN = ("text/markdown", "text/x-markdown", "text/csv")
+# "Some bytes": what a Binary endpoint answers when it does not know better. Read only when the
+# bytes say they are a PDF or RTF document.
+_OPAQUE = ("application/octet-stream", "binary/octet-stream")
 
 
 def _effective_media(media: str, raw: bytes) -> str | None:
-    """The media type to decode as: a missing contentType is sniffed (HTML, RTF or plain)."""
+    """The media type to decode as: a missing contentType is sniffed (PDF, HTML, RTF or plain)."""
     if media in _PREFERENCE:
         return media
     if media in _TEXT_AS_PLAIN:
         return _PLAIN
+    if media in _OPAQUE:
+        if _PDF_START.match(raw[:200]):
+            return _PDF
+        return "text/rtf" if _RTF_START.match(raw[:200]) else None
     if not media:  # contentType is optional in R4; senders often leave it out
+        if _PDF_START.match(raw[:200]):
+            return _PDF
         if _RTF_START.match(raw[:200]):
             return "text/rtf"
         return "text/html" if _HTML_START.match(raw[:200]) else _PLAIN
@@ -88,25 +127,50 @@ def _effective_media(media: str, raw: bytes) -> str | None:
 
 def decode_attachment(content_type: str | None, data: str | None) -> str | None:
     """Decode one base64 attachment to text, or None when it is not usable."""
+    text = read_attachment(content_type, data)
+    return None if isinstance(text, UnreadReason) else text
+
+
+def read_attachment(
+    content_type: str | None, data: str | None, *, url: str | None = None, size: int | None = None
+) -> str | UnreadReason:
+    """The text of one base64 attachment, or why there is none.
+
+    `url` and `size` (the attachment's own) tell a Binary the pull did not fetch from an empty
+    attachment, and one it left out for its size.
+    """
     media, charset = _media_type(content_type)
-    if not data or (media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN):
-        return None
-    if len(data) > MAX_NOTE_BYTES * 4 // 3 + 4:
-        return None
+    if media and media not in _PREFERENCE and media not in _TEXT_AS_PLAIN + _OPAQUE:
+        return UnreadReason.UNSUPPORTED_TYPE  # fetched or not, an image is no note
+    if not data:
+        if size is not None and size > _limit(media):
+            return UnreadReason.TOO_LARGE
+        return UnreadReason.BINARY_NOT_FETCHED if url else UnreadReason.EMPTY
+    if len(data) > _limit(media) * 4 // 3 + 4:
+        return UnreadReason.TOO_LARGE
     try:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
-        return None
+        return UnreadReason.DECODE_ERROR
     media_used = _effective_media(media, raw)
-    if media_used is None or b"\x00" in raw[:1024]:  # binary (PDF, images) is not a note
-        return None
+    if media_used == _PDF:
+        pdf = pdf_to_text(raw)
+        if pdf.unreadable:
+            return UnreadReason.DECODE_ERROR
+        return pdf.text or UnreadReason.EMPTY
+    if media_used is None or b"\x00" in raw[:1024]:  # binary (images) is not a note
+        known = media and media not in _OPAQUE
+        return UnreadReason.DECODE_ERROR if known else UnreadReason.UNSUPPORTED_TYPE
     text = raw.decode(charset, errors="replace")
     if media_used in _HTML:
         text = html_to_text(text)
     elif media_used in _RTF:
         text = rtf_to_text(text)
-    text = text.strip()
-    return text or None
+    return text.strip() or UnreadReason.EMPTY
+
+
+def _limit(media: str) -> int:
+    return MAX_PDF_BYTES if media == _PDF or media in _OPAQUE else MAX_NOTE_BYTES
 
 
 @functools.cache
@@ -129,11 +193,11 @@ def decode_notes(attachments: pl.DataFrame) -> DecodedNotes:
     """Turn ``stg_note_attachment`` rows into STG_NOTE rows plus an unavailable count.
 
     Per resource, the decodable attachment with the lowest (rank, position) wins: plain text,
-    then HTML, then RTF; a DiagnosticReport's conclusion follows it (`_with_conclusion`). UTF-8
-    plain text in strict base64 without NUL bytes (the bulk of notes) is decoded in one
-    vectorised pass (`_vectorised_texts`); every other attachment goes through
-    `decode_attachment`, and only when it could still win (`_row_by_row_texts`). Both give the
-    same text.
+    then HTML, then RTF, then PDF; a DiagnosticReport's conclusion follows it
+    (`_with_conclusion`). UTF-8 plain text in strict base64 without NUL bytes (the bulk of
+    notes) is decoded in one vectorised pass (`_vectorised_texts`); every other attachment goes
+    through `decode_attachment`, and only when it could still win (`_row_by_row_texts`). Both
+    give the same text.
     """
     rows = _vectorised_texts(attachments)
     texts = (
@@ -164,9 +228,35 @@ def decode_notes(attachments: pl.DataFrame) -> DecodedNotes:
         .cast(STG_NOTE)  # type: ignore[arg-type]
     )
     assert_schema(notes, STG_NOTE, "stg_note")
-    return DecodedNotes(
-        notes=notes, unavailable=attachments["source_ref"].n_unique() - notes.height
+    unread = unread_reasons(
+        attachments.join(notes.select("source_ref"), on="source_ref", how="anti")
     )
+    return DecodedNotes(notes=notes, unavailable=sum(unread.values()), unread=unread)
+
+
+def unread_reasons(attachments: pl.DataFrame) -> dict[str, int]:
+    """Unread resources by reason, from the attachment rows of resources that gave no text.
+
+    Each resource counts once, by the first reason in `UnreadReason` order any of its
+    attachments has (a blank conclusion is empty). Row by row: unread notes are few.
+    """
+    worst: dict[str, int] = {}
+    has_size = "size" in attachments.columns
+    for row in attachments.iter_rows(named=True):
+        if row["attachment_pos"] == 0:
+            reason = UnreadReason.EMPTY
+        else:
+            got = read_attachment(
+                row["content_type"],
+                row["data"],
+                url=row["url"],
+                size=row["size"] if has_size else None,
+            )
+            reason = got if isinstance(got, UnreadReason) else UnreadReason.EMPTY
+        rank = _REASON_ORDER.index(reason)
+        worst[row["source_ref"]] = min(worst.get(row["source_ref"], rank), rank)
+    counts = Counter(_REASON_ORDER[rank].value for rank in worst.values())
+    return {reason.value: counts[reason.value] for reason in UnreadReason if counts[reason.value]}
 
 
 def _with_conclusion(body: pl.Expr, conclusion: pl.Expr) -> pl.Expr:

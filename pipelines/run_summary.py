@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.note_unread import unread_lines
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -47,6 +49,7 @@ class RunSummary:
     notes: int = 0
     mentions: int = 0
     notes_unavailable: int = 0
+    notes_unread: Mapping[str, int] = field(default_factory=dict)  # by `UnreadReason` value
     undated_skipped: int = 0
     publish: Mapping[str, int] = field(default_factory=dict)
     worklist_csv: Path | None = None
@@ -99,6 +102,7 @@ def summary_counts(summary: RunSummary) -> dict[str, object]:
         "notes": summary.notes,
         "mentions": summary.mentions,
         "notes_unavailable": summary.notes_unavailable,
+        "notes_unread_by_reason": dict(summary.notes_unread),
         "undated_skipped": summary.undated_skipped,
         "publish": dict(summary.publish),
         "evaluation": summary.evaluation,
@@ -134,6 +138,7 @@ def summary_markdown(summary: RunSummary) -> str:
         f"notes read: {summary.notes}, mentions: {summary.mentions}, "
         f"notes unavailable: {summary.notes_unavailable}, "
         f"undated rows skipped: {summary.undated_skipped}",
+        *unread_lines(summary.notes_unread),
         f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
         f"touched: {summary.touched_patients}, shards: {summary.shards}",
     ]

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1)
     # Hand the store to this work directory when another one owns it (`pipelines.store_owner`).
     claim_store: bool = False
+    # Past this share of a night's notes unread (no text: `pipelines.notes.UnreadReason`), the
+    # run fails before publishing, with the quarantine threshold's exit code.
+    max_unread_note_share: float = Field(default=0.05, ge=0.0, le=1.0)
     nlp_cache: bool = True
     # Keep each export file's line keys for the next run (`pipelines.line_memo`).
     line_memo: bool = True

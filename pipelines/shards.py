@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -67,6 +67,7 @@ class ShardResult:
     undated_skipped: int
     seconds: dict[str, float]  # stage, nlp, engine
     schedule: Path | None = None  # (patient_id, next_change) of the shard's patients
+    notes_unread: dict[str, int] = field(default_factory=dict)  # by `UnreadReason`
 
 
 def shard_count(patients: int, shard_size: int) -> int:
@@ -97,7 +98,7 @@ def run_shard(job: ShardJob) -> ShardResult:
 
     job.out_dir.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
-    tables, unavailable = read_shard(job)
+    tables, unread = read_shard(job)
     seconds = {"stage": time.perf_counter() - clock}
     clock = time.perf_counter()
     mentions = _read_notes(tables["note"], job.nlp_cache_dir, job.nlp_workers)
@@ -121,17 +122,18 @@ def run_shard(job: ShardJob) -> ShardResult:
         tables["patient"].height,
         n_notes,
         mentions.height,
-        unavailable,
+        sum(unread.values()),
         sum(evaluation.undated_skipped.values()),
         seconds | {"engine": time.perf_counter() - clock},
-        schedule_path,
+        schedule=schedule_path,
+        notes_unread=unread,
     )
 
 
-def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], int]:
+def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """The shard's staged rows from the mirror, as `pipelines.stage.read_staged_tables` gives
     them: each table in its staging SQL's order (`STAGED_TABLES`), ``note`` decoded; and the
-    count of notes that could not be decoded."""
+    notes that could not be decoded, by reason."""
     with duckdb.connect() as con:
         configure(con, job.limits, job.out_dir / "duckdb_tmp")
         con.execute("LOAD json")
@@ -156,9 +158,9 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], int]:
             queries[table] = f"SELECT * EXCLUDE (patient_bucket) FROM {rows} ORDER BY {order}"  # noqa: S608
         for table, order in LOOKUP_TABLES.items():  # no patients: every shard reads them whole
             queries[table] = f"SELECT * FROM mirror.{table} ORDER BY {order}"  # noqa: S608
-        tables, unavailable = read_staged_tables(con, queries)
+        tables, unread = read_staged_tables(con, queries)
         con.execute("DETACH mirror")
-    return tables, unavailable
+    return tables, unread
 
 
 def read_patients(mirror: Path, patients: Path | None) -> pl.DataFrame:

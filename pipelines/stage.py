@@ -128,8 +128,11 @@ def land_and_classify(
     return problems
 
 
-def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFrame], int]:
-    """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also notes unavailable."""
+def staged_tables(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also unread notes by
+    reason."""
     for name in TABLE_SQL:
         con.execute((SQL_DIR / name).read_text())
     return read_staged_tables(con)
@@ -137,8 +140,9 @@ def staged_tables(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.DataFram
 
 def read_staged_tables(
     con: duckdb.DuckDBPyConnection, queries: Mapping[str, str] | None = None
-) -> tuple[dict[str, pl.DataFrame], int]:
-    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded).
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded), and
+    the notes that gave no text by `pipelines.notes.UnreadReason`.
 
     `queries` gives, per table name, the query that yields its rows instead of the table itself
     (`pipelines.shards.read_shard` reads a shard's rows straight out of the mirror).
@@ -156,7 +160,7 @@ def read_staged_tables(
     tables["medication"] = resolve_medication_refs(tables["medication"], codes)
     decoded = decode_notes(frame("stg_note_attachment"))
     tables["note"] = decoded.notes
-    return tables, decoded.unavailable
+    return tables, decoded.unread
 
 
 def _register_types(con: duckdb.DuckDBPyConnection) -> None:

@@ -66,7 +66,7 @@ def stage_source(
         problems = land_and_classify(con, files)
         bar.update(2)
         bar.set_postfix_str("staging SQL")
-        tables, unavailable = staged_tables(con)
+        tables, unread = staged_tables(con)
         decoded_notes = tables["note"]
         bar.update(2)
         quarantine = assert_schema(build_quarantine(con, files, problems), QUARANTINE, "quarantine")
@@ -80,7 +80,7 @@ def stage_source(
         _persist(con, db_path)
         bar.update()
     _check_threshold(counts, max_quarantine_ratio)
-    return StagedData(tables, quarantine, counts, unavailable)
+    return StagedData(tables, quarantine, counts, sum(unread.values()))
 
 
 def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:

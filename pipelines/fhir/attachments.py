@@ -4,7 +4,8 @@ DocumentReference.content[].attachment and DiagnosticReport.presentedForm[] may 
 (``Binary/123`` or an absolute URL on the same server) instead of carrying ``data``. The pull
 fetches those and adds base64 ``data`` (the ``url`` stays), so the file ingest decodes notes
 without network access. Oversized, foreign-origin or failing attachments are counted, never
-raised: a missing note is ``note_unavailable`` downstream, not a failed run.
+raised: a missing note is ``note_unavailable`` downstream, counted by reason in the run summary
+(an oversized one keeps its ``size``, so it counts as too large, not as a failed fetch).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def inline_attachments(
             continue
         media = attachment.get("contentType")
         fetched = _fetch(client, url, media if isinstance(media, str) else None, max_bytes, stats)
+        if isinstance(fetched, int):  # too large: its size tells the note decoder why
+            attachment["size"] = fetched
+            continue
         if fetched is None:
             continue
         data, content_type = fetched
@@ -91,7 +95,8 @@ def _fetch(
     content_type: str | None,
     max_bytes: int,
     stats: AttachmentStats,
-) -> tuple[str, str | None] | None:
+) -> tuple[str, str | None] | int | None:
+    """(base64 data, content type); the size in bytes of one over `max_bytes`; None on failure."""
     if url.startswith(("urn:", "#", "data:")):
         stats.failed += 1
         return None
@@ -112,7 +117,7 @@ def _fetch(
 
 def _decode(
     response: httpx.Response, max_bytes: int, stats: AttachmentStats
-) -> tuple[str, str | None] | None:
+) -> tuple[str, str | None] | int | None:
     media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if media in FHIR_MEDIA:
         try:
@@ -130,11 +135,11 @@ def _decode(
         # base64 expands by 4/3; compare the decoded size to the limit.
         if len(data) * 3 // 4 > max_bytes:
             stats.too_large += 1
-            return None
+            return len(data) * 3 // 4
         ctype = body.get("contentType")
         return data, ctype if isinstance(ctype, str) else None
     raw = response.content
     if len(raw) > max_bytes:
         stats.too_large += 1
-        return None
+        return len(raw)
     return base64.b64encode(raw).decode("ascii"), media or None

@@ -1,6 +1,7 @@
 -- stg_note_attachment: one row per DocumentReference.content[].attachment and per
 -- DiagnosticReport.presentedForm[] (attachment_pos 1..n), plus one row per DiagnosticReport
--- conclusion (attachment_pos 0, content_type 'text/plain', text in conclusion).
+-- conclusion (attachment_pos 0, content_type 'text/plain', text in conclusion). size is the
+-- attachment's own (bytes before base64): a url-only attachment left unfetched for its size.
 -- pipelines/notes.py decodes these into stg_note (one row per resource with text).
 CREATE OR REPLACE TABLE stg_note_attachment AS
 WITH notes AS (
@@ -48,6 +49,7 @@ SELECT
     'text/plain' AS content_type,
     NULL::VARCHAR AS data,
     NULL::VARCHAR AS url,
+    NULL::BIGINT AS size,
     notes.conclusion AS conclusion
 FROM notes
 WHERE notes.resourcetype = 'DiagnosticReport' AND nullif(trim(notes.conclusion), '') IS NOT NULL
@@ -61,6 +63,7 @@ SELECT
     attached.att.contenttype,
     attached.att.data,
     attached.att.url,
+    attached.att.size,
     NULL::VARCHAR
 FROM attached
 ORDER BY source_ref, attachment_pos;

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 from pipelines import notes as notes_module
 from pipelines.notes import MAX_NOTE_BYTES, decode_attachment, decode_notes, html_to_text
 from screens.model import STG_NOTE
+from tests.pipelines.note_documents import pdf_document
 from tests.pipelines.stage_inputs import write_ndjson
 from tests.stage_oracle import stage_source
 
@@ -84,13 +85,21 @@ ATTACHMENTS: dict[str, tuple[str | None, str | None]] = {
     "sniffed_html": ("", b64("<p>Sniffed <b>html</b></p>")),
     "html": ("text/html", b64("<p>Rest <b>pain</b></p><p>at night</p>")),
     "pdf": ("application/pdf", b64(b"%PDF-1.4")),
+    "pdf_text": ("application/pdf", b64(pdf_document("ABI 0.55 left.\nRest pain at night."))),
     "markdown": ("text/markdown", b64("# HPI\nrest pain")),
     "rtf": ("text/rtf", b64(r"{\rtf1\ansi Rest pain\par at night}")),
     "rtf_sniffed": (None, b64(r"{\rtf1\ansi Sniffed \b rtf\b0\par}")),
     "too_big": ("text/plain", "QUFB" * (LIMIT // 4 + 1)),
 }
 CONCLUSIONS = ["  Impression: stenosis  ", "", None, "\x1f"]
-RANK = {"text/plain": 0, "text/markdown": 0, "": 0, "text/html": 1, "text/rtf": 2}  # else 9
+RANK = {
+    "text/plain": 0,
+    "text/markdown": 0,
+    "": 0,
+    "text/html": 1,
+    "text/rtf": 2,
+    "application/pdf": 3,
+}
 
 
 def _frame(rows: list[tuple[str, int, str | None, str | None, str | None]]) -> pl.DataFrame:
