@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipelines.errors import ExitCode, ScreeningError
+from pipelines.operator_cli import check, require_ready_or_exit
 from review.users_cli import users_app
 
 # Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
@@ -49,6 +50,7 @@ def main_options(
 
 
 app.add_typer(users_app, name="users")
+app.command()(check)
 
 AsOf = Annotated[
     str,
@@ -188,20 +190,19 @@ def run(
     One run at a time per work directory (VASCREEN_WORKDIR).
 
     Exit codes: 0 ok, 2 usage, 3 source, 4 FHIR server, 5 invalid rule, 6 store,
-    7 quarantine threshold, 8 work directory busy (another run holds it).
+    7 quarantine threshold, 8 work directory busy (another run holds it), 9 work directory
+    not writable. The store, work directory and source are checked before anything is landed.
     """
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
     if runner not in ("local", "dask"):
         raise _fail(f"--runner must be local or dask, got {runner!r}", ExitCode.USAGE)
-    if not source.startswith(("http://", "https://")) and not Path(source).is_dir():
-        raise _fail(
-            f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE
-        )
+    as_of_date, screen_ids = _parse_date(as_of), _parse_screens(screens)
+    require_ready_or_exit(store, source, create_store=True)
     result = _run_flow(
         source=source,
-        as_of=_parse_date(as_of),
-        screens=_parse_screens(screens),
+        as_of=as_of_date,
+        screens=screen_ids,
         store_url=store,
         export_dir=str(export) if export else None,
         mode=mode,
@@ -412,6 +413,7 @@ def serve(
     from pipelines.settings import Settings
     from review.app import serve as serve_app
 
+    require_ready_or_exit(store, None, create_store=False)
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C to stop)")
     serve_app(store or Settings().store_url, host, port)
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(default=2, ge=1)
     # NLP processes per shard run by the local runner (a Dask worker uses one: shards spread).
     nlp_workers: int = Field(default=2, ge=1)
+    # The FHIR base URL the deployments read (prefect.yaml) and `vascreen check` checks.
+    fhir_base_url: str | None = None
     # FHIR server access (used when --source is an http(s) URL)
     fhir_auth: str = "none"  # none | bearer | basic | smart
     fhir_token: SecretStr | None = None

@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from pipelines import cohort_run, nightly
+from pipelines.checks import require_ready
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, run_shard
@@ -131,6 +132,8 @@ def screen_cohort(
         content_digest(),
         NLP_VERSION,
     )
+    # Store, work directory and source answer before anything is landed (one line if not).
+    require_ready(settings, source, create_store=True)
     # One run at a time per work directory (mirror, scratch, NLP cache): refused at once.
     with hold_workdir(settings.workdir):
         fetched = fetch_source(source, settings, mode, full, progress)
