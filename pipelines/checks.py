@@ -136,7 +136,14 @@ def check_workdir(workdir: Path) -> CheckResult:
 
 
 def check_source(source: str, settings: Settings) -> CheckResult:
-    """A directory source exists; a FHIR URL answers /metadata, and with auth, a search."""
+    """A directory source exists; a FHIR URL answers /metadata, and with auth, a search.
+
+    An empty source is refused, not read as the current directory: it is what a deployment
+    gets when VASCREEN_FHIR_BASE_URL was unset at `prefect deploy` (or its placeholder left).
+    """
+    if not source.strip() or "{{" in source:
+        cause = "empty: set VASCREEN_FHIR_BASE_URL, then run `prefect deploy --all` again"
+        return CheckResult("source", "(deployment parameter)", cause, ExitCode.SOURCE)
     if not source.startswith(("http://", "https://")):
         if Path(source).is_dir():
             return CheckResult("source", f"directory {source}")
