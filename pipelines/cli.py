@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from pipelines.errors import ExitCode, ScreeningError
-from pipelines.operator_cli import check, require_ready_or_exit
+from pipelines.operator_cli import check, require_ready_or_exit, runs
 from review.users_cli import users_app
 
 # Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
@@ -51,6 +51,7 @@ def main_options(
 
 app.add_typer(users_app, name="users")
 app.command()(check)
+app.command()(runs)
 
 AsOf = Annotated[
     str,
@@ -216,19 +217,10 @@ def run(
 
 
 def _print_summary(result: dict[str, object]) -> None:
-    flagged = result.get("flagged") or {}
-    assert isinstance(flagged, dict)
-    typer.echo(
-        f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
-        f"notes {result['notes']}, mentions {result['mentions']}"
-    )
-    typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
-    items = result.get("items") or {}
-    assert isinstance(items, dict)
-    if "open" in items:  # the whole store after this run, not only what it evaluated
-        open_items = items["open"]
-        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
-        typer.echo(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
+    from pipelines.run_history import summary_lines
+
+    for line in summary_lines(result):
+        typer.echo(line)
     if result.get("writeback"):
         typer.echo(f"write-back: {result['writeback']}")
     if "evaluation" in result:

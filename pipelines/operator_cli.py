@@ -47,6 +47,30 @@ def check(
         raise typer.Exit(int(failed[0].exit_code))
 
 
+def runs(
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs, newest first.")] = 20,
+) -> None:
+    """Recent runs with their counts: flagged, new, resolved, open items, quarantined.
+
+    Exit codes: 0 ok, 6 store (missing or unreachable; `runs` never creates one).
+    """
+    from pipelines.checks import check_store
+    from pipelines.run_history import format_runs, recent_runs
+
+    settings = settings_for(store)
+    checked = check_store(settings.store_url, create=False)
+    if not checked.ok:
+        typer.echo(f"vascreen: store {checked.target}: {checked.cause}", err=True)
+        raise typer.Exit(int(checked.exit_code))
+    try:
+        rows = recent_runs(settings.store_url, limit)
+    except ScreeningError as err:
+        typer.echo(f"vascreen: {err}", err=True)
+        raise typer.Exit(int(err.exit_code)) from None
+    typer.echo(format_runs(rows) if rows else "no runs yet")
+
+
 def settings_for(store: str | None) -> Settings:
     return Settings() if store is None else Settings(store_url=store)
 
