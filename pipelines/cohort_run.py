@@ -26,6 +26,7 @@ from pipelines.line_memo import MEMO_DIR
 from pipelines.mirror import ChangeSet, merge_staged, mirror_path
 from pipelines.nightly import RunSummary, flagged_by_screen, is_url
 from pipelines.quarantine import build_quarantine
+from pipelines.run_progress import RunProgress
 from pipelines.settings import Settings
 from pipelines.shards import (
     DuckDBLimits,
@@ -381,29 +382,34 @@ def run_cohort(
     from screens.rules import rule_versions, select_screens
 
     ids = sorted(s.id for s in select_screens(screens))
-    with hold_workdir(settings.workdir):
-        fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
-        prepared = prepare(
-            fetched,
-            settings=settings,
-            as_of=as_of,
-            screens=ids,
-            full=full,
-            rule_versions=rule_versions(),
-        )
-        results = [
-            run_shard(job)
-            for job in shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-        ]
+    with hold_workdir(settings.workdir), RunProgress(progress) as bars:
+        with bars.stage("fetch"):
+            fetched = fetch(source, settings=settings, mode=mode, full=full, progress=progress)
+        with bars.stage("land and merge"):
+            prepared = prepare(
+                fetched,
+                settings=settings,
+                as_of=as_of,
+                screens=ids,
+                full=full,
+                rule_versions=rule_versions(),
+            )
+        jobs = shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
+        results = []
+        with bars.stage("screen shards", total=len(jobs)) as advance:
+            for job in jobs:
+                results.append(run_shard(job))
+                advance()
         items, _ = read_results(results)
         summary = summarize(source, as_of, prepared, results, items, fetched)
-        return publish_results(
-            summary,
-            prepared,
-            results,
-            fetched,
-            source=source,
-            screens=ids,
-            settings=settings,
-            export_dir=export_dir,
-        )
+        with bars.stage("publish"):
+            return publish_results(
+                summary,
+                prepared,
+                results,
+                fetched,
+                source=source,
+                screens=ids,
+                settings=settings,
+                export_dir=export_dir,
+            )

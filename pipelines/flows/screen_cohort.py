@@ -7,6 +7,7 @@ carries counts only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from prefect.runtime import flow_run
 from pipelines import cohort_run, nightly
 from pipelines.checks import require_ready
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
+from pipelines.run_progress import RunProgress
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, run_shard
 from pipelines.workdir_lock import hold_workdir
@@ -135,9 +137,11 @@ def screen_cohort(
     # Store, work directory and source answer before anything is landed (one line if not).
     require_ready(settings, source, create_store=True)
     # One run at a time per work directory (mirror, scratch, NLP cache): refused at once.
-    with hold_workdir(settings.workdir):
-        fetched = fetch_source(source, settings, mode, full, progress)
-        prepared = land_and_merge(fetched, settings, as_of, ids, full)
+    with hold_workdir(settings.workdir), RunProgress(progress) as bars:
+        with bars.stage("fetch"):
+            fetched = fetch_source(source, settings, mode, full, progress)
+        with bars.stage("land and merge"):
+            prepared = land_and_merge(fetched, settings, as_of, ids, full)
         jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
         logger.info(
             "evaluating %s patients in %d shards (%d touched)",
@@ -145,22 +149,21 @@ def screen_cohort(
             len(jobs),
             len(prepared.changes.touched),
         )
-        if parallel_shards:
-            results = [f.result() for f in [screen_shard.submit(job) for job in jobs]]
-        else:
-            results = [screen_shard(job) for job in jobs]
+        with bars.stage("screen shards", total=len(jobs)) as advance:
+            results = _screen_shards(jobs, parallel_shards, advance)
         items, _ = read_items(results)
         summary = cohort_run.summarize(source, as_of, prepared, results, items, fetched)
-        summary = publish(
-            summary,
-            prepared,
-            results,
-            fetched,
-            source,
-            ids,
-            settings,
-            Path(export_dir) if export_dir else None,
-        )
+        with bars.stage("publish"):
+            summary = publish(
+                summary,
+                prepared,
+                results,
+                fetched,
+                source,
+                ids,
+                settings,
+                Path(export_dir) if export_dir else None,
+            )
     logger.info(
         "published run %s: flagged %s, quarantined %d",
         summary.run_id,
@@ -180,6 +183,19 @@ def screen_cohort(
         description="Counts only: fetched, quarantined, staged, flagged",
     )
     return result
+
+
+def _screen_shards(
+    jobs: list[ShardJob], parallel: bool, advance: Callable[[], None]
+) -> list[ShardResult]:
+    """Each shard (notes, NLP, rules), one tick each: submitted to the task runner together
+    when `parallel`, else one after another in this process."""
+    futures = [screen_shard.submit(job) for job in jobs] if parallel else None
+    results = []
+    for k, job in enumerate(jobs):
+        results.append(futures[k].result() if futures is not None else screen_shard(job))
+        advance()
+    return results
 
 
 def read_items(results: list[ShardResult]) -> tuple[pl.DataFrame, pl.DataFrame]:
