@@ -42,3 +42,7 @@ class Settings(BaseSettings):
     smart_key_id: str | None = None
     smart_algorithm: str = "RS384"
     smart_scope: str = "system/*.read"
+    # Night notifications (`pipelines.notify`): a webhook receiving counts-only JSON. Unset: off.
+    notify_webhook_url: SecretStr | None = None
+    # Notify when more than this share of notes could not be read (their findings are missing).
+    notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)

@@ -10,15 +10,18 @@ import logging
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 
 from pipelines import cohort_run, nightly
 from pipelines.checks import require_ready
+from pipelines.notify import notify_failed, notify_published
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.run_progress import RunProgress
 from pipelines.settings import Settings
@@ -103,7 +106,29 @@ def _scheduled_as_of() -> date:
     return scheduled.date() if scheduled is not None else date.today()
 
 
-@flow(name="screen-cohort", flow_run_name="screen {as_of}", log_prints=False, persist_result=False)
+def _notify_failed_night(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
+    """Tell the webhook (if set) that the night failed: its error class only (`notify`)."""
+    del flow  # the hook's signature; one flow uses it
+    run = flow_run
+    error = state.result(raise_on_failure=False)
+    store_url = run.parameters.get("store_url")
+    settings = Settings() if store_url is None else Settings(store_url=store_url)
+    as_of = run.parameters.get("as_of")
+    notify_failed(
+        settings,
+        error if isinstance(error, BaseException) else RuntimeError("flow run failed"),
+        date.fromisoformat(str(as_of)) if as_of else None,
+    )
+
+
+@flow(
+    name="screen-cohort",
+    flow_run_name="screen {as_of}",
+    log_prints=False,
+    persist_result=False,
+    on_failure=[_notify_failed_night],
+    on_crashed=[_notify_failed_night],
+)
 def screen_cohort(
     source: str,
     as_of: date | None = None,
@@ -177,6 +202,7 @@ def screen_cohort(
     if writeback_url:  # optional publish step: Task + DetectedIssue per new item
         result["writeback"] = write_back(settings.store_url, writeback_url, settings)
         logger.info("write-back: %s", result["writeback"])
+    notify_published(settings, result)  # the webhook, if set: new urgent and safety items
     create_markdown_artifact(
         key="screen-summary",
         markdown=markdown + rule_yield_markdown(yield_rows),
