@@ -1,7 +1,9 @@
 """Prefect pull steps for the deployments in prefect.yaml (run by the worker before a flow run).
 
-A run starts in the vascreen home: relative paths (the default store `var/vascreen.db`, the
-work directory `var/work`, exports) resolve there.
+A run starts in the vascreen home, the checkout holding prefect.yaml: Prefect loads the flow
+from the entrypoint's path relative to it, and relative paths (the default store
+`var/vascreen.db`, the work directory `var/work`, exports) resolve there. Production sets
+VASCREEN_STORE_URL and VASCREEN_WORKDIR to absolute paths instead (docs/run-nightly.md).
 """
 
 from __future__ import annotations
@@ -29,5 +31,7 @@ def enter_vascreen_home() -> dict[str, str]:
     home = vascreen_home()
     if not home.is_dir():
         raise SourceError(f"VASCREEN_HOME {home} is not a directory")
+    if not (home / "prefect.yaml").is_file():
+        raise SourceError(f"VASCREEN_HOME {home} is not a vascreen checkout (no prefect.yaml)")
     os.chdir(home)
     return {"directory": str(home)}

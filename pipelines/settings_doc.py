@@ -22,9 +22,10 @@ OTHER_VARIABLES = (
         "VASCREEN_HOME",
         "",
         "(the checkout)",
-        "Directory a deployment's run starts in (prefect.yaml's pull step, "
-        "`pipelines/deploy_steps.py`); relative paths resolve there. Unset: the checkout "
-        "the worker runs vascreen from.",
+        "The vascreen checkout (where prefect.yaml is) a deployment's run starts in: Prefect "
+        "loads the flow from a path in it and relative paths resolve there (prefect.yaml's "
+        "pull step, `pipelines/deploy_steps.py`). Unset: the checkout the worker runs "
+        "vascreen from.",
     ),
 )
 

@@ -34,8 +34,20 @@ def test_pull_step_without_vascreen_home_starts_the_run_in_the_checkout(
 def test_pull_step_enters_vascreen_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
+    (home / "prefect.yaml").write_text("name: vascreen\n")
     monkeypatch.setenv("VASCREEN_HOME", str(home))
     assert _pull(monkeypatch, tmp_path) == home
+
+
+def test_pull_step_refuses_a_home_that_is_not_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VASCREEN_HOME", str(tmp_path))
+    with pytest.raises(Exception, match="enter_vascreen_home") as raised:
+        _pull(monkeypatch, tmp_path / "..")
+    assert str(raised.value.__cause__) == (
+        f"VASCREEN_HOME {tmp_path} is not a vascreen checkout (no prefect.yaml)"
+    )
 
 
 def test_pull_step_names_a_missing_vascreen_home(
