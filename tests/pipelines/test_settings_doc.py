@@ -36,3 +36,16 @@ def test_every_vascreen_variable_the_code_reads_is_documented() -> None:
     read -= {"VASCREEN_TEST_PG_URL", "VASCREEN_SEKMET_CMD"}
     documented = set(re.findall(r"`(VASCREEN_[A-Z_]+)`", render_settings_doc()))
     assert read <= documented, sorted(read - documented)
+
+
+def test_the_run_nightly_guide_lists_every_exit_code_and_links_the_settings() -> None:
+    from pipelines.errors import ExitCode
+
+    guide = (DOC.parent / "run-nightly.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        if code > ExitCode.ERROR:
+            assert f"\n| {int(code)} | " in guide, code
+    assert "(settings.md)" in guide and "(notifications.md)" in guide
+    for command in ("work-pool create vascreen-process --type process", "deploy --all"):
+        assert command in guide
+    assert "worker start --pool vascreen-process" in guide
