@@ -167,6 +167,7 @@ def check_fhir(base_url: str, settings: Settings) -> CheckResult:
         return fail(str(err))
     timeout = httpx.Timeout(CONNECT_TIMEOUT_S * 2, connect=CONNECT_TIMEOUT_S)
     headers = {"Accept": "application/fhir+json"}
+    step = "GET /metadata"
     try:
         with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as http:
             metadata = http.get(f"{base}/metadata")
@@ -174,9 +175,10 @@ def check_fhir(base_url: str, settings: Settings) -> CheckResult:
                 return fail(f"GET /metadata answered HTTP {metadata.status_code}")
             version = _fhir_version(metadata)
             # An authorised request that returns no patient data: a count.
+            step = "GET /Patient?_summary=count"
             searched = http.get(f"{base}/Patient", params={"_summary": "count"}, auth=auth)
     except httpx.HTTPError as exc:
-        return fail(_http_cause(exc))
+        return fail(f"{step}: {_http_cause(exc)}")
     except FhirServerError as err:  # the SMART token exchange failed
         return fail(str(err))
     if searched.status_code in (401, 403):
