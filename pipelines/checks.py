@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,12 @@ from pipelines.errors import (
     StoreError,
     WorkdirError,
 )
+from pipelines.fhir.client import RETRYABLE_STATUS
 from pipelines.settings import Settings
 
 # A check answers quickly or fails: an operator waits on it at a terminal.
 CONNECT_TIMEOUT_S = 5
+RETRY_DELAYS_S = (1.0, 2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,7 @@ def check_workdir(workdir: Path) -> CheckResult:
     return CheckResult("workdir", target)
 
 
-def check_source(source: str, settings: Settings) -> CheckResult:
+def check_source(source: str, settings: Settings, *, reach: bool = True) -> CheckResult:
     """A directory source exists; a FHIR URL answers /metadata, and with auth, a search.
 
     An empty source is refused, not read as the current directory: it is what a deployment
@@ -149,7 +152,21 @@ def check_source(source: str, settings: Settings) -> CheckResult:
             return CheckResult("source", f"directory {source}")
         cause = "not a directory or an http(s) FHIR base URL"
         return CheckResult("source", source or "(empty)", cause, ExitCode.SOURCE)
+    if not reach:  # the pull itself will reach the server, with its retries
+        return _check_auth_settings(source, settings)
     return check_fhir(source, settings)
+
+
+def _check_auth_settings(base_url: str, settings: Settings) -> CheckResult:
+    """The auth settings are complete (no network): a missing one is named, never a value."""
+    from pipelines.fhir.auth import auth_from_settings
+
+    target = f"FHIR {mask_url(base_url.rstrip('/'))}, auth {settings.fhir_auth}"
+    try:
+        auth_from_settings(settings)
+    except FhirServerError as err:
+        return CheckResult("fhir", target, str(err), ExitCode.FHIR_SERVER)
+    return CheckResult("fhir", target)
 
 
 def check_fhir(base_url: str, settings: Settings) -> CheckResult:
@@ -170,7 +187,7 @@ def check_fhir(base_url: str, settings: Settings) -> CheckResult:
     step = "GET /metadata"
     try:
         with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as http:
-            metadata = http.get(f"{base}/metadata")
+            metadata = _get_with_retries(http, f"{base}/metadata")
             if metadata.status_code != 200:
                 return fail(f"GET /metadata answered HTTP {metadata.status_code}")
             version = _fhir_version(metadata)
@@ -186,6 +203,22 @@ def check_fhir(base_url: str, settings: Settings) -> CheckResult:
     if searched.status_code >= 400:
         return fail(f"GET /Patient?_summary=count answered HTTP {searched.status_code}")
     return CheckResult("fhir", f"{target}, FHIR {version}")
+
+
+def _get_with_retries(http: httpx.Client, url: str) -> httpx.Response:
+    """GET with a few retries on what is transient (connection, timeout, 429, 5xx): a check
+    run by a scheduler must not fail on a blip the pull itself would ride out."""
+    for delay in (*RETRY_DELAYS_S, None):
+        try:
+            response = http.get(url)
+        except (httpx.TimeoutException, httpx.TransportError):
+            if delay is None:
+                raise
+        else:
+            if response.status_code not in RETRYABLE_STATUS or delay is None:
+                return response
+        time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _fhir_version(response: httpx.Response) -> str:
@@ -212,7 +245,7 @@ def run_checks(settings: Settings, source: str | None, *, create_store: bool) ->
 
 
 def first_failure(
-    settings: Settings, source: str | None, *, create_store: bool
+    settings: Settings, source: str | None, *, create_store: bool, reach_fhir: bool = True
 ) -> CheckResult | None:
     """The first failed check, in the order source, store, work directory (cheapest to fix
     first; nothing is created on disk before the source is known to be there)."""
@@ -221,7 +254,7 @@ def first_failure(
         lambda: check_workdir(settings.workdir),
     ]
     if source is not None:
-        checks.insert(0, lambda: check_source(source, settings))
+        checks.insert(0, lambda: check_source(source, settings, reach=reach_fhir))
     for check in checks:
         if not (result := check()).ok:
             return result
@@ -236,8 +269,14 @@ _ERRORS: dict[ExitCode, Callable[[str], ScreeningError]] = {
 }
 
 
-def require_ready(settings: Settings, source: str | None, *, create_store: bool) -> None:
-    """Raise the first failed check as its error (one line: what, where, why)."""
-    result = first_failure(settings, source, create_store=create_store)
+def require_ready(
+    settings: Settings, source: str | None, *, create_store: bool, reach_fhir: bool = True
+) -> None:
+    """Raise the first failed check as its error (one line: what, where, why).
+
+    `reach_fhir=False` (the flow) checks the FHIR auth settings without a request: the pull
+    reaches the server next, with its retries, so a blip at night does not fail the run.
+    """
+    result = first_failure(settings, source, create_store=create_store, reach_fhir=reach_fhir)
     if result is not None:
         raise _ERRORS[result.exit_code](f"{result.name} {result.target}: {result.cause}")

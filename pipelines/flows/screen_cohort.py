@@ -159,8 +159,9 @@ def screen_cohort(
         content_digest(),
         NLP_VERSION,
     )
-    # Store, work directory and source answer before anything is landed (one line if not).
-    require_ready(settings, source, create_store=True)
+    # Store, work directory and source settings hold before anything is landed (one line if
+    # not); `vascreen run` and `vascreen check` also reach the FHIR server first.
+    require_ready(settings, source, create_store=True, reach_fhir=False)
     # One run at a time per work directory (mirror, scratch, NLP cache): refused at once.
     with hold_workdir(settings.workdir), RunProgress(progress) as bars:
         with bars.stage("fetch"):

@@ -148,3 +148,44 @@ def test_passwords_in_urls_are_masked() -> None:
         == "postgresql://app:***@db.example:5432/v"
     )
     assert mask_url("https://ehr.example/fhir") == "https://ehr.example/fhir"
+
+
+def test_a_transient_503_at_metadata_is_retried_not_reported(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class FlakyFhir(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            if self.path.startswith("/fhir/metadata") and len(seen) == 1:
+                self.send_response(503)
+                self.end_headers()
+                return
+            body = json.dumps({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"})
+            if self.path.startswith("/fhir/Patient"):
+                body = json.dumps({"resourceType": "Bundle", "type": "searchset", "total": 3})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyFhir)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
+        store = f"sqlite:///{tmp_path / 'var' / 'vascreen.db'}"
+        result = runner.invoke(app, ["check", "--source", base, "--store", store], env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == ExitCode.OK, result.output
+    assert f"fhir: ok (FHIR {base}, auth none, FHIR 4.0.1)" in result.output
+    assert seen == ["/fhir/metadata", "/fhir/metadata", "/fhir/Patient?_summary=count"]
