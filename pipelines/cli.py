@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipelines.errors import ExitCode, ScreeningError
+from pipelines.operator_cli import check, require_ready_or_exit, runs
 from pipelines.run_summary import RunSummary
 from review.users_cli import users_app
 
@@ -50,6 +51,8 @@ def main_options(
 
 
 app.add_typer(users_app, name="users")
+app.command()(check)
+app.command()(runs)
 
 AsOf = Annotated[
     str,
@@ -220,20 +223,19 @@ def run(
 
     Exit codes: 0 ok, 2 usage, 3 source, 4 FHIR server, 5 invalid rule, 6 store,
     7 quarantine or unread-note threshold, 8 work directory busy (another run holds it),
-    10 worklist.csv not written (the worklist itself was published).
+    9 work directory not writable, 10 worklist.csv not written (the worklist itself was
+    published). The store, work directory and source are checked before anything is landed.
     """
     if mode not in (None, "bulk", "search"):
         raise _fail(f"--mode must be bulk or search, got {mode!r}", ExitCode.USAGE)
     if runner not in ("local", "dask"):
         raise _fail(f"--runner must be local or dask, got {runner!r}", ExitCode.USAGE)
-    if not source.startswith(("http://", "https://")) and not Path(source).is_dir():
-        raise _fail(
-            f"source {source} is not a directory or an http(s) FHIR base URL", ExitCode.SOURCE
-        )
+    as_of_date, screen_ids = _parse_date(as_of), _parse_screens(screens)
+    require_ready_or_exit(store, source, create_store=True)
     result = _run_flow(
         source=source,
-        as_of=_parse_date(as_of),
-        screens=_parse_screens(screens),
+        as_of=as_of_date,
+        screens=screen_ids,
         store_url=store,
         export_dir=str(export) if export else None,
         mode=mode,
@@ -250,20 +252,16 @@ def run(
 
 
 def _print_summary(summary: RunSummary) -> None:
-    typer.echo(
-        f"run {summary.run_id} as_of {summary.as_of.isoformat()}: "
-        f"quarantined {summary.quarantined}, notes {summary.notes}, mentions {summary.mentions}"
-    )
     from pipelines.note_unread import unread_lines
+    from pipelines.run_history import summary_lines
+    from pipelines.run_summary import summary_counts
 
+    lines = summary_lines(summary_counts(summary))
+    typer.echo(lines[0])
     for line in unread_lines(summary.notes_unread):  # notes that gave no text, by reason
         typer.echo(line)
-    flagged = summary.flagged
-    typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
-    if "open" in summary.items:  # the whole store after this run, not only what it evaluated
-        open_items = summary.items["open"]
-        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
-        typer.echo(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
+    for line in lines[1:]:
+        typer.echo(line)
     if summary.writeback:
         typer.echo(f"write-back: {dict(summary.writeback)}")
     typer.echo(
@@ -443,6 +441,7 @@ def serve(
     from pipelines.settings import Settings
     from review.app import serve as serve_app
 
+    require_ready_or_exit(store, None, create_store=False)
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C to stop)")
     serve_app(store or Settings().store_url, host, port)
 

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     STORE = 6
     QUARANTINE_THRESHOLD = 7
     WORKDIR_BUSY = 8
+    WORKDIR = 9
     EXPORT = 10
 
 
@@ -80,6 +81,12 @@ class WorkdirBusyError(ScreeningError):
     """Another run holds the work directory (`pipelines.workdir_lock`)."""
 
     exit_code = ExitCode.WORKDIR_BUSY
+
+
+class WorkdirError(ScreeningError):
+    """The work directory cannot be created or written (permissions, a full or read-only disk)."""
+
+    exit_code = ExitCode.WORKDIR
 
 
 class ExportError(ScreeningError):

@@ -20,6 +20,7 @@ from pathlib import Path
 from pipelines import cohort_run, night_publish
 from pipelines.cohort_run import Fetched, Prepared
 from pipelines.intake_guard import before_fetch
+from pipelines.run_progress import RunProgress
 from pipelines.run_summary import RunSummary, StageTimes
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, ShardResult, read_results, run_shard
@@ -27,7 +28,8 @@ from pipelines.workdir_lock import hold_workdir
 
 FetchStep = Callable[..., Fetched]
 PrepareStep = Callable[..., Prepared]
-ShardsStep = Callable[[list[ShardJob]], list[ShardResult]]
+# The shards, and a callable to tick once per shard done (the progress bar).
+ShardsStep = Callable[[list[ShardJob], Callable[[], None]], list[ShardResult]]
 PublishStep = Callable[..., RunSummary]
 
 
@@ -41,9 +43,13 @@ class NightSteps:
     publish: PublishStep
 
 
-def run_shards_in_turn(jobs: list[ShardJob]) -> list[ShardResult]:
+def run_shards_in_turn(jobs: list[ShardJob], advance: Callable[[], None]) -> list[ShardResult]:
     """Shards one after another in this process: memory is bounded by one shard."""
-    return [run_shard(job) for job in jobs]
+    results = []
+    for job in jobs:
+        results.append(run_shard(job))
+        advance()
+    return results
 
 
 def plain_steps() -> NightSteps:
@@ -94,34 +100,44 @@ def run_night(
     steps = steps or plain_steps()
     ids = sorted(s.id for s in select_screens(screens))
     start = time.perf_counter()
-    with private_files(settings.workdir), hold_workdir(settings.workdir):
+    with (
+        private_files(settings.workdir),
+        hold_workdir(settings.workdir),
+        RunProgress(progress) as bars,
+    ):
         before_fetch(settings, as_of)
-        fetched = steps.fetch(source, settings=settings, mode=mode, full=full, progress=progress)
-        prepared = steps.prepare(
-            fetched,
-            settings=settings,
-            as_of=as_of,
-            screens=ids,
-            full=full,
-            rule_versions=rule_versions(),
-        )
+        with bars.stage("fetch"):
+            fetched = steps.fetch(
+                source, settings=settings, mode=mode, full=full, progress=progress
+            )
+        with bars.stage("land and merge"):
+            prepared = steps.prepare(
+                fetched,
+                settings=settings,
+                as_of=as_of,
+                screens=ids,
+                full=full,
+                rule_versions=rule_versions(),
+            )
         prepared_s, rss_prepared = time.perf_counter() - start, peak_rss_mb()
         jobs = cohort_run.shard_jobs(prepared, settings=settings, as_of=as_of, screens=ids)
-        results = steps.run_shards(jobs)
+        with bars.stage("screen shards", total=len(jobs)) as advance:
+            results = steps.run_shards(jobs, advance)
         rss_shards = peak_rss_mb()
         clock = time.perf_counter()
         items, _ = read_results(results)
         summary = night_publish.summarize(source, as_of, prepared, results, items, fetched)
-        summary = steps.publish(
-            summary,
-            prepared,
-            results,
-            fetched,
-            source=source,
-            screens=ids,
-            settings=settings,
-            export_dir=export_dir,
-        )
+        with bars.stage("publish"):
+            summary = steps.publish(
+                summary,
+                prepared,
+                results,
+                fetched,
+                source=source,
+                screens=ids,
+                settings=settings,
+                export_dir=export_dir,
+            )
     now = time.perf_counter()
     seen, parsed = prepared.records
     times = StageTimes(

@@ -17,59 +17,87 @@ DEFAULT_STORE_URL = "sqlite:///var/vascreen.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VASCREEN_", extra="ignore")
+    """The pipeline's settings; `python -m pipelines.settings_doc` lists them in docs/."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VASCREEN_", extra="ignore", use_attribute_docstrings=True
+    )
 
     store_url: str = DEFAULT_STORE_URL
-    # A file holding the store URL (a mounted secret): read when VASCREEN_STORE_URL is not set.
+    """Worklist store: `sqlite:///path.db` or `postgresql://user@host/db` (a secret when it
+    holds a password). `--store` overrides it."""
     store_url_file: Path | None = None
+    """A file holding the store URL (a mounted secret), read when VASCREEN_STORE_URL is unset."""
     workdir: Path = Path("var/work")
+    """Work directory: raw mirror, scratch, NLP cache (holds PHI: keep it on an encrypted,
+    backed-up volume). One run at a time holds it."""
     max_quarantine_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
-    # A type read in full with fewer records than this share below its last full read fails
-    # the night (`pipelines.intake_guard`), unless the shrink is accepted for one run.
+    """Fail the night (exit 7) when a larger share of any resource type is quarantined."""
     max_shrink: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Fail the night (exit 3) when a type read in full has lost more than this share of its
+    records since its last full read (`pipelines.intake_guard`)."""
     accept_shrink: bool = False
-    # `vascreen purge`: days a closed item's note sentences (and stale caches) are kept.
+    """Publish a night whose full read shrank (one run: `vascreen run --accept-shrink`)."""
     retention_days: int = Field(default=365, ge=1)
-    # Hand the store to this work directory when another one owns it (`pipelines.store_owner`).
+    """`vascreen purge`: days a closed item's note sentences and stale caches are kept."""
     claim_store: bool = False
-    # Past this share of a night's notes unread (no text: `pipelines.notes.UnreadReason`), the
-    # run fails before publishing, with the quarantine threshold's exit code.
+    """Make this work directory the store's writer when another one owns it (`--claim-store`)."""
     max_unread_note_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Fail the night (exit 7) when a larger share of its notes gave no text."""
     nlp_cache: bool = True
-    # Keep each export file's line keys for the next run (`pipelines.line_memo`).
+    """Reuse NLP results for note text already read (`pipelines.nlp_cache`)."""
     line_memo: bool = True
-    # Scale: patients per shard (peak memory follows it), DuckDB limits per process.
+    """Keep each export file's line keys for the next run (`pipelines.line_memo`)."""
     shard_size: int = Field(default=2500, ge=1)
+    """Patients per shard; peak memory follows it."""
     duckdb_memory_limit: str = "1GB"
+    """DuckDB memory limit per process."""
     duckdb_threads: int = Field(default=2, ge=1)
-    # NLP processes per shard run by the local runner (a Dask worker uses one: shards spread).
+    """DuckDB threads per process."""
     nlp_workers: int = Field(default=2, ge=1)
-    # FHIR server access (used when --source is an http(s) URL)
-    fhir_auth: str = "none"  # none | bearer | basic | smart
+    """NLP processes per shard with the local runner (a Dask worker uses one)."""
+    fhir_base_url: str | None = None
+    """The FHIR base URL the deployments read (prefect.yaml, at `prefect deploy`) and
+    `vascreen check` checks."""
+    fhir_auth: str = "none"
+    """FHIR server auth: none, bearer, basic or smart (SMART Backend Services)."""
     fhir_token: SecretStr | None = None
+    """Bearer token for `fhir_auth=bearer` (development only)."""
     fhir_username: str | None = None
+    """User for `fhir_auth=basic` (development only)."""
     fhir_password: SecretStr | None = None
+    """Password for `fhir_auth=basic` (development only)."""
     smart_client_id: str | None = None
+    """SMART Backend Services client id registered at the EHR."""
     smart_key_file: Path | None = None
-    # The JWT `kid` of the registered public key: required for fhir_auth=smart (the spec's).
+    """PEM file with the SMART client's private key (unencrypted PKCS#8 or traditional)."""
     smart_key_id: str | None = None
+    """Key id (`kid`) of the registered public key; required for `fhir_auth=smart`."""
     smart_algorithm: str = "RS384"
-    # Scopes: empty means per-type system read scopes for fhir_types in smart_scope_version
-    # syntax (v1 `system/Patient.read`, v2 `system/Patient.rs`); a site may spell its own.
+    """JWT signing algorithm: RS384 (RSA key) or ES384 (P-384 key)."""
     smart_scope: str = ""
+    """Scopes requested with the SMART token; empty: per-type system read scopes for the
+    pulled types in `smart_scope_version` syntax (v1 `system/Patient.read`, v2
+    `system/Patient.rs`)."""
     smart_scope_version: str = "v1"
-    # Token endpoint (else from .well-known/smart-configuration) and the JWKS URL for `jku`.
+    """SMART scope syntax: v1 or v2."""
     smart_token_url: str | None = None
+    """Token endpoint (else from .well-known/smart-configuration)."""
     smart_jku: str | None = None
-    # Resource types to pull, comma-separated (empty: the eight the screens read).
+    """JWKS URL sent as the assertion's `jku` header."""
     fhir_types: str = ""
-    # The population as a Group (Epic, Oracle Health, athenahealth: `a-1.c-<practiceId>`):
-    # Group/[id]/$export in bulk mode, a crawl of its members in search mode.
+    """Resource types to pull, comma-separated (empty: the eight the screens read)."""
     fhir_group_id: str | None = None
-    # Patience: a server's Retry-After is honoured up to this many seconds per wait; a busy
-    # server (another export running) and a running export are each waited for this long.
+    """The population as a Group (Epic, Oracle Health, athenahealth `a-1.c-<practiceId>`):
+    Group/[id]/$export in bulk mode, a crawl of its members in search mode."""
     fhir_max_retry_after_s: float = Field(default=900.0, gt=0)
+    """A server's Retry-After is honoured up to this many seconds per wait."""
     fhir_export_timeout_s: float = Field(default=6 * 3600.0, gt=0)
+    """How long a busy server (another export running) and a running export are waited for."""
+    notify_webhook_url: SecretStr | None = None
+    """Webhook receiving counts-only JSON each night (`docs/notifications.md`). Unset: off."""
+    notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Notify when a larger share of notes could not be read (their findings are missing)."""
 
     @model_validator(mode="after")
     def _store_url_from_file(self) -> Self:

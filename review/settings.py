@@ -11,20 +11,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ReviewSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VASCREEN_", extra="ignore")
+    """The review app's site settings; `python -m pipelines.settings_doc` lists them."""
 
-    # Secure cookies and HSTS: set behind the hospital's TLS proxy.
+    model_config = SettingsConfigDict(
+        env_prefix="VASCREEN_", extra="ignore", use_attribute_docstrings=True
+    )
+
     cookie_secure: bool = False
-    # Signs the login form's CSRF token; random per process when unset.
+    """Secure cookies and HSTS: set behind the hospital's TLS proxy."""
     secret_key: SecretStr | None = None
-    # The Patient.identifier system that holds the MRN at this site; unset: the identifier
-    # of type MR (HL7 v2 table 0203). No other identifier is ever shown as the MRN.
+    """Signs the login form's CSRF token; random per process when unset (open login forms
+    then need a reload after a restart)."""
     mrn_system: str | None = None
-    # "Open in EHR" link, e.g. https://ehr.example.org/chart?mrn={mrn}; `{patient_id}` (the
-    # FHIR logical id) and `{mrn}` are URL-encoded into it. Unset: no link.
+    """The Patient.identifier system that holds the MRN at this site; unset: the identifier
+    of type MR (HL7 v2 table 0203). No other identifier is ever shown as the MRN."""
     ehr_url_template: str | None = None
-    # Hide patient names on every page and export (search by name is then off too).
+    """The "Open in EHR" link, e.g. https://ehr.example.org/chart?mrn={mrn}; `{patient_id}` (the
+    FHIR logical id) and `{mrn}` are URL-encoded into it. Unset: no link."""
     hide_names: bool = False
+    """Hide patient names on every page and export (search by name is then off too)."""
 
     @field_validator("ehr_url_template")
     @classmethod

@@ -7,21 +7,26 @@ carries counts only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.runtime import flow_run
 
 from pipelines import cohort_run, night_publish
+from pipelines.checks import require_ready
 from pipelines.cohort_run import Fetched, Prepared
 from pipelines.errors import UsageError
 from pipelines.night import NightSteps, run_night
+from pipelines.notify import notify_failed, notify_published
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
-from pipelines.run_summary import RunSummary, summary_markdown
+from pipelines.run_summary import RunSummary, summary_counts, summary_markdown
 from pipelines.settings import Settings, has_password
 from pipelines.shards import ShardJob, ShardResult, run_shard
 from screens.notes import NLP_VERSION
@@ -73,13 +78,23 @@ def screen_shard(job: ShardJob) -> ShardResult:
     return run_shard(job)
 
 
-def screen_shards_in_turn(jobs: list[ShardJob]) -> list[ShardResult]:
-    return [screen_shard(job) for job in jobs]
+def screen_shards_in_turn(jobs: list[ShardJob], advance: Callable[[], None]) -> list[ShardResult]:
+    results = []
+    for job in jobs:
+        results.append(screen_shard(job))
+        advance()
+    return results
 
 
-def screen_shards_in_parallel(jobs: list[ShardJob]) -> list[ShardResult]:
+def screen_shards_in_parallel(
+    jobs: list[ShardJob], advance: Callable[[], None]
+) -> list[ShardResult]:
     """Every shard submitted to the flow's task runner (Dask: one per worker)."""
-    return [f.result() for f in [screen_shard.submit(job) for job in jobs]]
+    results = []
+    for future in [screen_shard.submit(job) for job in jobs]:
+        results.append(future.result())
+        advance()
+    return results
 
 
 @task(name="publish-worklist", persist_result=False, cache_policy=NO_CACHE)
@@ -119,7 +134,29 @@ def _scheduled_as_of() -> date:
     return scheduled.date() if scheduled is not None else date.today()
 
 
-@flow(name="screen-cohort", flow_run_name="screen {as_of}", log_prints=False, persist_result=False)
+def _notify_failed_night(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
+    """Tell the webhook (if set) that the night failed: its error class only (`notify`)."""
+    del flow  # the hook's signature; one flow uses it
+    run = flow_run
+    error = state.result(raise_on_failure=False)
+    store_url = run.parameters.get("store_url")
+    settings = Settings() if store_url is None else Settings(store_url=store_url)
+    as_of = run.parameters.get("as_of")
+    notify_failed(
+        settings,
+        error if isinstance(error, BaseException) else RuntimeError("flow run failed"),
+        date.fromisoformat(str(as_of)) if as_of else None,
+    )
+
+
+@flow(
+    name="screen-cohort",
+    flow_run_name="screen {as_of}",
+    log_prints=False,
+    persist_result=False,
+    on_failure=[_notify_failed_night],
+    on_crashed=[_notify_failed_night],
+)
 def screen_cohort(
     source: str,
     as_of: date | None = None,
@@ -134,6 +171,7 @@ def screen_cohort(
     accept_shrink: bool = False,
     claim_store: bool = False,
     group_id: str | None = None,
+    backfill: bool = False,
 ) -> RunSummary:
     """Fetch, land and merge, screen each patient-hash shard, and publish one nightly worklist.
 
@@ -142,6 +180,8 @@ def screen_cohort(
     `parallel_shards` submits the shards to the flow's task runner (Dask: one per worker);
     otherwise they run one after another in this process, which bounds memory to one shard.
     `group_id` (else VASCREEN_FHIR_GROUP_ID) is the population of a FHIR source as a Group.
+    `backfill` screens a past `as_of` into a store of its own, next to the work directory
+    (`backfill/vascreen-<as_of>.db`), never into the live worklist.
     """
     if store_url is not None and has_password(store_url):
         raise UsageError(
@@ -160,6 +200,11 @@ def screen_cohort(
     if group_id:  # a deployment may template an unset variable as ""
         settings = settings.model_copy(update={"fhir_group_id": group_id})
     as_of = as_of or _scheduled_as_of()
+    if backfill:
+        own = settings.workdir.parent / "backfill" / f"vascreen-{as_of.isoformat()}.db"
+        own.parent.mkdir(parents=True, exist_ok=True)
+        settings = settings.model_copy(update={"store_url": f"sqlite:///{own}"})
+        logger.info("backfill of %s into a store of its own: %s", as_of, own)
     selected = select_screens(screens)
     ids = sorted(s.id for s in selected)
     logger.info(
@@ -170,6 +215,9 @@ def screen_cohort(
         content_digest(),
         NLP_VERSION,
     )
+    # Store, work directory and source settings hold before anything is landed (one line if
+    # not); `vascreen run` and `vascreen check` also reach the FHIR server first.
+    require_ready(settings, source, create_store=True, reach_fhir=False)
     steps = NightSteps(
         fetch_source,
         land_and_merge,
@@ -211,4 +259,5 @@ def screen_cohort(
         markdown=markdown + rule_yield_markdown(yield_rows),
         description="Counts only: fetched, quarantined, staged, flagged",
     )
+    notify_published(settings, summary_counts(summary))  # the webhook, if set
     return summary

@@ -1,0 +1,133 @@
+"""What the runs did, in counts: the run summary a command prints and `vascreen runs`.
+
+Both read the counts a run records (`pipelines.run_summary.summary_counts`): ids and numbers only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pipelines.errors import StoreError
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run of the run table, as `vascreen runs` lists it."""
+
+    run_id: str
+    as_of: date
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, Any]
+
+    @property
+    def minutes(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds() / 60
+
+
+def _total(value: object) -> int:
+    return sum(int(v) for v in value.values()) if isinstance(value, Mapping) else 0
+
+
+def open_total(result: Mapping[str, Any]) -> int | None:
+    """Items open (to do) in the whole store after the run; None when not recorded."""
+    items = result.get("items") or {}
+    return _total(items["open"]) if "open" in items else None
+
+
+def summary_lines(result: Mapping[str, Any]) -> list[str]:
+    """The first lines of a run's summary: what it read, what it flagged, what is open now.
+
+    "flagged" is this run's items; a rerun that changes nothing flags none of its own, so the
+    open items of the whole worklist always follow (the work that is waiting).
+    """
+    flagged = result.get("flagged") or {}
+    publish = result.get("publish") or {}
+    lines = [
+        f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
+        f"notes {result['notes']}, mentions {result['mentions']}"
+    ]
+    changes = (
+        f" (new {publish.get('created', 0)}, resolved {publish.get('resolved', 0)})"
+        if publish
+        else ""
+    )
+    listed = ", ".join(f"{k} {v}" for k, v in sorted(flagged.items()))
+    lines.append(f"flagged: {listed or 'none'}{changes}")
+    items = result.get("items") or {}
+    if "open" in items:  # the whole store after this run, not only what it evaluated
+        open_items = items["open"]
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
+        lines.append(f"open items: {_total(open_items)}" + (f" ({listed})" if listed else ""))
+    return lines
+
+
+def recent_runs(store_url: str, limit: int) -> list[RunRow]:
+    """The newest `limit` runs of the store, newest first (the store must exist)."""
+    from pipelines.store import Store
+
+    with Store.connect(store_url) as store:
+        rows = store.runs()[:limit]
+    return [
+        RunRow(
+            run_id=str(r["run_id"]),
+            as_of=r["as_of"],
+            status=str(r["status"]),
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            counts=_counts(r["counts"]),
+        )
+        for r in rows
+    ]
+
+
+def _counts(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise StoreError("a run's counts are not JSON") from exc
+    return value if isinstance(value, dict) else {}
+
+
+RUNS_HEADER = (
+    "run_id", "as_of", "status", "started_at", "min", "flagged", "new", "resolved", "open",
+    "quarantined", "note",
+)  # fmt: skip
+
+
+def format_runs(rows: list[RunRow]) -> str:
+    """A fixed-width table, newest first; a failed run shows its error class in `note`."""
+    table = [RUNS_HEADER]
+    for row in rows:
+        c = row.counts
+        publish = c.get("publish") or {}
+        opened = open_total(c)
+        minutes = row.minutes
+        table.append(
+            (
+                row.run_id[:8],
+                row.as_of.isoformat(),
+                row.status,
+                row.started_at.strftime("%Y-%m-%d %H:%M"),
+                "" if minutes is None else f"{minutes:.1f}",
+                str(_total(c.get("flagged"))) if "flagged" in c else "",
+                str(publish.get("created", "")),
+                str(publish.get("resolved", "")),
+                "" if opened is None else str(opened),
+                str(c.get("quarantined", "")),
+                str(c.get("error", "")),
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(RUNS_HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table
+    )
