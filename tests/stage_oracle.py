@@ -10,7 +10,7 @@ production code calls it.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -36,6 +36,7 @@ class StagedData:
     quarantine: pl.DataFrame  # QUARANTINE
     counts: dict[str, dict[str, int]]  # type -> read/quarantined/staged/duplicates/entered_in_error
     notes_unavailable: int
+    notes_unread: dict[str, int] = field(default_factory=dict)  # by `UnreadReason`
 
 
 def stage_source(
@@ -80,7 +81,7 @@ def stage_source(
         _persist(con, db_path)
         bar.update()
     _check_threshold(counts, max_quarantine_ratio)
-    return StagedData(tables, quarantine, counts, sum(unread.values()))
+    return StagedData(tables, quarantine, counts, sum(unread.values()), unread)
 
 
 def _persist(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:

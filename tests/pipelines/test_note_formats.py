@@ -20,11 +20,11 @@ from pipelines.notes import (
     decode_notes,
     read_attachment,
 )
-from pipelines.stage import stage_source
 from tests.builders import note
 from tests.pipelines.note_documents import b64, pdf_document, rtf_document
 from tests.pipelines.stage_inputs import write_ndjson
 from tests.pipelines.test_notes_decoding import _frame
+from tests.stage_oracle import stage_source
 
 NOTE = (
     "Assessment: claudication of the left calf after two blocks, relieved by rest.\n"

@@ -10,11 +10,11 @@ import pytest
 
 from pipelines.fhir.auth import BearerTokenAuth
 from pipelines.fhir.pull import pull_to_directory
-from pipelines.stage import stage_source
 from tests.builders import note
 from tests.pipelines.fhir.server import DEV_TOKEN, SekmetServer
 from tests.pipelines.fhir.worklist_runs import load_resources
 from tests.pipelines.note_documents import b64, pdf_document, rtf_document
+from tests.stage_oracle import stage_source
 
 PDF_NOTE = "Assessment: rest pain, left foot, worse lying flat.\n\nPlan: arterial duplex."
 RTF_REPORT = "Left common iliac vein compressed by the right common iliac artery."
