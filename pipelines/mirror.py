@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.content_hash import combine_sql, content_keys, content_text_sql
 from pipelines.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
 from pipelines.stage import SQL_DIR, TABLE_SQL
 
@@ -70,11 +71,11 @@ LOOKUP_TABLES: dict[str, str] = {"stg_medication_code": "source_ref, system, cod
 # and 319 MB, and read as fast (docs/performance.md). Other columns keep DuckDB's own choice.
 ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 
-_HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
 # 3: line keys and meta per resource, ignored_line. 4: line keys are MD5, not DuckDB's hash.
 # 5: line keys are XXH3-128 (`pipelines.line_keys.line_keys`), not MD5.
-MIRROR_VERSION = 5
+# 6: content_hash is XXH3-128 (`pipelines.content_hash`), not DuckDB's hash().
+MIRROR_VERSION = 6
 
 
 def fingerprint() -> str:
@@ -109,10 +110,6 @@ class ChangeSet:
     patients: int  # patients in the mirror after the merge
 
 
-def _hash_expr(alias: str) -> str:
-    return "hash(" + ", ".join(f'{alias}."{c}"' for c in _HASHED) + ")"
-
-
 def merge_staged(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -136,7 +133,7 @@ def merge_staged(
     try:
         con.execute(
             "CREATE TABLE IF NOT EXISTS mirror.resource (resourcetype VARCHAR, id VARCHAR, "
-            "patient_id VARCHAR, content_hash UBIGINT, line_hash UHUGEINT, line_len BIGINT, "
+            "patient_id VARCHAR, content_hash UHUGEINT, line_hash UHUGEINT, line_len BIGINT, "
             "version_id VARCHAR, last_updated VARCHAR)"
         )
         con.execute(
@@ -181,12 +178,19 @@ def _stage_keys(
     # statements, one hash join each: with both joins in one, DuckDB held a hash table of every
     # outcome and one of every line key at once, and a full run of 40,000 patients ran out of
     # the 1 GB memory_limit.
+    keys = content_keys(
+        con.sql(
+            f"SELECT s.src, s.src_pos, {content_text_sql('s')} AS content FROM stg_resource AS s"  # noqa: S608
+        )
+    )
+    con.register("content_key_frame", keys)
     con.execute(
         "CREATE OR REPLACE TABLE staged_key AS SELECT s.src, s.src_pos, s.resourcetype, s.id, "  # noqa: S608
-        f"s.patient_id, {_hash_expr('s')} AS content_hash, "
+        f"s.patient_id, {combine_sql('k')} AS content_hash, "
         's.meta."versionId" AS version_id, s.meta."lastUpdated" AS last_updated '
-        "FROM stg_resource AS s"
+        "FROM stg_resource AS s JOIN content_key_frame AS k USING (src, src_pos)"
     )
+    con.unregister("content_key_frame")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE incoming_key AS SELECT s.resourcetype, s.id, s.patient_id, "
         "s.content_hash, l.line_hash, l.line_len, s.version_id, s.last_updated "
