@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     workdir: Path = Path("var/work")
     max_quarantine_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     nlp_cache: bool = True
-    # Keep each export file's line keys for the next run (`pipelines.line_memo`).
+    # Keep each export file's line keys for the next run (`pipelines.ingest.line_memo`).
     line_memo: bool = True
     # Scale: patients per shard (peak memory follows it), DuckDB limits per process.
     shard_size: int = Field(default=2500, ge=1)

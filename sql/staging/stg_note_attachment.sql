@@ -1,7 +1,7 @@
 -- stg_note_attachment: one row per DocumentReference.content[].attachment and per
 -- DiagnosticReport.presentedForm[] (attachment_pos 1..n), plus one row per DiagnosticReport
 -- conclusion (attachment_pos 0, content_type 'text/plain', text in conclusion).
--- pipelines/notes.py decodes these into stg_note (one row per resource with text).
+-- pipelines/ingest/notes.py decodes these into stg_note (one row per resource with text).
 CREATE OR REPLACE TABLE stg_note_attachment AS
 WITH notes AS (
     SELECT

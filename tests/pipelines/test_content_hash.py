@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import xxhash
 
-from pipelines.content_hash import combine_sql, content_keys
-from pipelines.mirror import mirror_path
+from pipelines.mirror.content_hash import combine_sql, content_keys
+from pipelines.mirror.merge import mirror_path
 from pipelines.night import run_night
 from tests.pipelines.engine_spy import mirror_settings
 from tests.pipelines.stage_inputs import observation, patient, write_ndjson
