@@ -64,7 +64,7 @@ def mask_url(url: str) -> str:
 def check_store(url: str, *, create: bool) -> CheckResult:
     """The store answers. SQLite: a missing file is created only when `create` (a run), and
     then only in an existing directory or one new directory below an existing one (`var/`)."""
-    from pipelines.store_engine import normalize_url
+    from pipelines.store.engine import normalize_url
 
     try:
         parsed = normalize_url(url)

@@ -292,7 +292,7 @@ def synth(
     ],
 ) -> None:
     """Generate a synthetic cohort: Bulk NDJSON plus labels.csv with each patient's true screens."""
-    from pipelines.synth import write_cohort
+    from devtools.synth import write_cohort
 
     summary = write_cohort(patients, seed, out, progress=_progress())
     total = sum(summary.resources.values())
@@ -369,8 +369,8 @@ def demo(
     ] = Path("var/demo"),
 ) -> None:
     """Generate a synthetic cohort, run the nightly flow on it, and show where the results are."""
-    from pipelines.synth import write_cohort
-    from pipelines.synth.cohort import AS_OF_DEFAULT as DEFAULT_AS_OF
+    from devtools.synth import write_cohort
+    from devtools.synth.cohort import AS_OF_DEFAULT as DEFAULT_AS_OF
 
     source = out / "source"
     write_cohort(patients, 7, source, progress=_progress())
@@ -422,7 +422,7 @@ def bench(
 
     And a floor: the scan written once to memory, which no run keeping its parse can beat here.
     """
-    from pipelines.bench import format_bench, run_bench
+    from devtools.bench import format_bench, run_bench
 
     try:
         report = run_bench(patients, seed, out, progress=_progress(), repeat=repeat)
@@ -465,7 +465,7 @@ def purge(
 
     Exit codes: 0 ok, 6 store.
     """
-    from pipelines.mirror import mirror_path
+    from pipelines.mirror.merge import mirror_path
     from pipelines.purge import purge as purge_store
     from pipelines.settings import Settings
     from pipelines.store import Store

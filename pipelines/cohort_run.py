@@ -1,6 +1,6 @@
 """The steps of a night before its shards: fetch the source, prepare (land, check, merge), shard.
 
-`prepare` lands the source, merges it into the raw mirror (`pipelines.mirror`) and decides the
+`prepare` lands the source, merges it into the raw mirror (`pipelines.mirror.merge`) and decides the
 scope: every patient (first run, ``--full``, a new as_of or new rule versions, since lookbacks
 move with as_of) or only the patients the merge touched. Shard jobs
 (`pipelines.shards.run_shard`) then read the scope's staged rows (its whole history) from the
@@ -23,11 +23,13 @@ import polars as pl
 
 from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source
+from pipelines.ingest.known_lines import landing_counts
+from pipelines.ingest.line_memo import MEMO_DIR
+from pipelines.ingest.quarantine import build_quarantine
+from pipelines.ingest.stage import _check_threshold, count_outcomes, land_and_classify
 from pipelines.intake_guard import after_landing
-from pipelines.known_lines import landing_counts
-from pipelines.line_memo import MEMO_DIR
-from pipelines.mirror import ChangeSet, merge_staged, mirror_path
-from pipelines.quarantine import build_quarantine
+from pipelines.mirror.merge import ChangeSet, merge_staged, mirror_path
+from pipelines.mirror.site_codes import unmatched_in_mirror
 from pipelines.run_summary import is_url
 from pipelines.settings import Settings
 from pipelines.shards import (
@@ -36,8 +38,6 @@ from pipelines.shards import (
     configure,
     shard_count,
 )
-from pipelines.site_codes import unmatched_in_mirror
-from pipelines.stage import _check_threshold, count_outcomes, land_and_classify
 from screens.model import QUARANTINE, assert_schema
 
 log = logging.getLogger("vascreen")
@@ -73,7 +73,7 @@ class Prepared:
     # An earlier run merged into the mirror and died before it published: its store row, if
     # it got that far, still says "running".
     interrupted: bool = False
-    # The mirror's unmatched ABI-like codes (`pipelines.site_codes`), for the run summary.
+    # The mirror's unmatched ABI-like codes (`pipelines.mirror.site_codes`), for the run summary.
     unmatched_codes: tuple[tuple[str, int], ...] = ()
 
 
@@ -164,7 +164,7 @@ def prepare(
             # Scratch tables live for one run: ZSTD writes their strings faster than DuckDB
             # 2.0's default (dict_fsst), whose analysis of long strings made landing
             # DocumentReference take 5.3 s instead of 1.4 s (docs/performance.md). The mirror
-            # keeps its own choice (`pipelines.mirror.merge_staged`).
+            # keeps its own choice (`pipelines.mirror.merge.merge_staged`).
             con.execute("SET force_compression = 'zstd'")
             seconds: dict[str, float] = {}
             # Records the mirror already holds are recognised by hash, not parsed.

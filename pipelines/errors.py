@@ -73,8 +73,8 @@ class QuarantineThresholdError(ScreeningError):
 
 
 class UnreadNotesThresholdError(QuarantineThresholdError):
-    """Too large a share of the night's notes gave no text (`pipelines.notes.check_unread_share`):
-    a systemic problem (Binary reads refused, a format we do not read), failed like quarantine."""
+    """Too large a share of the night's notes gave no text (`pipelines.note_unread`): a systemic
+    problem (Binary reads refused, a format we do not read), failed like quarantine."""
 
 
 class WorkdirBusyError(ScreeningError):

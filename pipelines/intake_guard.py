@@ -111,9 +111,9 @@ def refuse_backfill(as_of: date, latest_published: date | None) -> None:
 
 def before_fetch(settings: Settings, as_of: date) -> None:
     """The checks a night makes before it fetches anything: the store is this work directory's
-    (`pipelines.store_owner`) and the night is not older than the store's latest."""
+    (`pipelines.store.owner`) and the night is not older than the store's latest."""
     from pipelines.store import Store
-    from pipelines.store_owner import claim_store
+    from pipelines.store.owner import claim_store
 
     with Store.connect(settings.store_url) as store:
         claim_store(store, settings.workdir, claim=settings.claim_store)

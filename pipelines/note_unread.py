@@ -1,7 +1,7 @@
 """Notes that gave no text, counted by reason: the run summary's line and the night's threshold.
 
-`pipelines.notes` gives each shard's unread notes by `UnreadReason`; here they add up over the
-shards, read as one summary line, and fail the night when their share of the notes passes
+`pipelines.ingest.notes` gives each shard's unread notes by `UnreadReason`; here they add up
+over the shards, read as one summary line, and fail the night when their share of the notes passes
 ``VASCREEN_MAX_UNREAD_NOTE_SHARE`` (default 5%): a night that lost that many notes (Binary
 reads refused, a format we do not read) would quietly drop or resolve items, so it publishes
 nothing and exits like the quarantine threshold, with one line naming counts and reasons only.
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from pipelines.errors import UnreadNotesThresholdError
-from pipelines.notes import UnreadReason
+from pipelines.ingest.notes import UnreadReason
 
 # Below this many notes a night's share says little (one unread note of three is 33%).
 MIN_NOTES_FOR_THRESHOLD = 20

@@ -29,7 +29,7 @@ def new_item_counts(store_url: str, run_id: str, as_of: date) -> dict[str, int]:
     """Items this run flagged for the first time or again: urgent ones and ones with a
     safety alert (counts only)."""
     from pipelines.store import Store
-    from pipelines.store_schema import worklist_item as item
+    from pipelines.store.schema import worklist_item as item
 
     new = sa.and_(
         item.c.run_id == run_id,

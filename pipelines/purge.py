@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from pipelines.store_schema import evidence, worklist_item
+from pipelines.store.schema import evidence, worklist_item
 
 if TYPE_CHECKING:
     from pipelines.store import Store

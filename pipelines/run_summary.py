@@ -60,7 +60,7 @@ class RunSummary:
     shards: int = 0
     since_not_honoured: tuple[str, ...] = ()
     # Observation codings that read like a vascular measurement no value set reads:
-    # ("system|code", rows), most rows first (`pipelines.site_codes`).
+    # ("system|code", rows), most rows first (`pipelines.mirror.site_codes`).
     unmatched_codes: tuple[tuple[str, int], ...] = ()
     # The whole store after publish, per screen: items flagged and items open (to do).
     items: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     nlp_cache: bool = True
     """Reuse NLP results for note text already read (`pipelines.nlp_cache`)."""
     line_memo: bool = True
-    """Keep each export file's line keys for the next run (`pipelines.line_memo`)."""
+    """Keep each export file's line keys for the next run (`pipelines.ingest.line_memo`)."""
     shard_size: int = Field(default=2500, ge=1)
     """Patients per shard; peak memory follows it."""
     duckdb_memory_limit: str = "1GB"

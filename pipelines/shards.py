@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.mirror import BUCKETS, LOOKUP_TABLES, STAGED_TABLES
-from pipelines.stage import read_staged_tables
+from pipelines.ingest.stage import read_staged_tables
+from pipelines.mirror.merge import BUCKETS, LOOKUP_TABLES, STAGED_TABLES
 from screens.model import (
     EVIDENCE,
     EVIDENCE_ORDER,
@@ -131,7 +131,7 @@ def run_shard(job: ShardJob) -> ShardResult:
 
 
 def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
-    """The shard's staged rows from the mirror, as `pipelines.stage.read_staged_tables` gives
+    """The shard's staged rows from the mirror, as `pipelines.ingest.stage.read_staged_tables` gives
     them: each table in its staging SQL's order (`STAGED_TABLES`), ``note`` decoded; and the
     notes that could not be decoded, by reason."""
     with duckdb.connect() as con:

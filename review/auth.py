@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from pipelines.errors import StoreError
 from pipelines.store import Store
-from pipelines.store_schema import utcnow
+from pipelines.store.schema import utcnow
 
 ARGON2_PARAMS: dict[str, int] = {
     "time_cost": 3,

@@ -1,6 +1,6 @@
 """Run the review app in-process on a loopback port and drive it with headless Chromium.
 
-Used by the browser tests and by `review.screenshots`. Chromium is Debian's `chromium` package,
+Used by the browser tests and by `devtools.screenshots`. Chromium is Debian's `chromium` package,
 driven by the `playwright` package's bundled driver (never `playwright install`).
 """
 

@@ -1,6 +1,6 @@
 """How a patient is shown: name (unless the site hides names), MRN, age, sex, the EHR link.
 
-Identity comes from the store (`pipelines.store_patients`) and goes to pages and exports only;
+Identity comes from the store (`pipelines.store.patients`) and goes to pages and exports only;
 it is never logged or put in the audit detail.
 """
 

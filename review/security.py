@@ -32,7 +32,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.store import Store
-from pipelines.store_schema import utcnow
+from pipelines.store.schema import utcnow
 from review.auth import Role, User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -49,7 +49,7 @@ def _with_store(store: str | None, work: Callable[[Store], T]) -> T:
     """Run `work` on the opened store; errors become one line and an exit code."""
     from pipelines.settings import Settings
     from pipelines.store import Store
-    from pipelines.store_access import UserExistsError
+    from pipelines.store.access import UserExistsError
 
     try:
         with Store.connect(store or Settings().store_url) as opened:

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipelines.store_trends import TREND_NIGHTS, Trends
+from pipelines.store.trends import TREND_NIGHTS, Trends
 from review.charts import bar_chart, line_chart
 from review.pages import audit, render, store_of
 

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pipelines.errors import StoreError
-from pipelines.store_review import DecisionConflictError
-from pipelines.store_status import DecisionAction
+from pipelines.store.review import DecisionConflictError
+from pipelines.store.status import DecisionAction
 from review.highlight import split_snippet
 from review.identity import identity_of
 from review.labels import criterion_weight

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pipelines.errors import StoreError
-from pipelines.store_status import OPEN_STATUSES, DecisionAction
+from pipelines.store.status import OPEN_STATUSES, DecisionAction
 from review.identity import identity_of
 from review.labels import by_weight
 from review.pages import audit, current_view, render, settings_of, store_of, user_of

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import polars as pl
 from openpyxl import Workbook
 
-from pipelines.store_worklist import SORT_KEYS, WorklistQuery
+from pipelines.store.worklist import SORT_KEYS, WorklistQuery
 from review.identity import identity_of
 from review.labels import alert_sentence, by_weight, criterion_text, screen_title
 from review.settings import ReviewSettings

@@ -87,7 +87,8 @@ class NoteStatus(StrEnum):
     NOTE_UNAVAILABLE = "note_unavailable"
 
 
-# ---- staged tables (produced by pipelines/stage.py from sql/staging/*.sql) -------------------
+# ---- staged tables (produced by pipelines/ingest/stage.py from sql/staging/*.sql)
+# -------------------
 # Codes: `code` is as sent; `code_norm` is upper-case with dots and spaces removed, so that
 # ICD-10-CM "I70.213" and "I70213" (and ICD-9-CM "440.21" / "44021") compare equal.
 

@@ -1,6 +1,6 @@
 """Test oracle: stage a whole directory in memory, the way the retired second pipeline did.
 
-`stage_source` runs the production staging steps (`pipelines.stage`: landing, sampled
+`stage_source` runs the production staging steps (`pipelines.ingest.stage`: landing, sampled
 validation, staging SQL, note decoding) on one in-memory DuckDB, without the mirror or shards,
 and copies the staged tables to ``<workdir>/stage.duckdb`` so ``sql/checks`` can run on them.
 Tests compare the night (`pipelines.night.run_night`) and the staging SQL against it; no
@@ -18,8 +18,8 @@ import polars as pl
 from tqdm import tqdm
 
 from pipelines.fhir.files import discover_source
-from pipelines.quarantine import build_quarantine
-from pipelines.stage import (
+from pipelines.ingest.quarantine import build_quarantine
+from pipelines.ingest.stage import (
     MEDICATION_CODES,
     TABLES,
     _check_threshold,

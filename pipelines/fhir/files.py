@@ -3,7 +3,7 @@
 A source directory holds Bulk Data NDJSON files (``<Type>.ndjson``, ``<Type>.NNN.ndjson``,
 optionally ``.gz``) and/or ``.json`` files, each holding one FHIR Bundle or one resource.
 Everything else (``log.ndjson``, ``LICENSE``, subdirectories such as ``_quarantine/``) is
-ignored. The bulk of the reading is DuckDB's (see `pipelines.land`); this module only lists
+ignored. The bulk of the reading is DuckDB's (see `pipelines.ingest.land`); this module only lists
 files and re-reads the few lines DuckDB could not parse, to name them by file:line.
 """
 

@@ -3,7 +3,7 @@
 -- inside the request ('#id' in contained). Text only: one row with NULL code, display the text.
 -- A request that names a Medication resource (medicationReference 'Medication/<id>') gets one
 -- row with NULL code, display = the reference's display, and medication_ref = 'Medication/<id>';
--- pipelines/medication_refs.py replaces it with that Medication's codings (stg_medication_code)
+-- pipelines/ingest/medication_refs.py replaces it with that Medication's codings (stg_medication_code)
 -- when the source holds it.
 CREATE OR REPLACE TABLE stg_medication AS
 WITH requests AS (

@@ -1,7 +1,7 @@
 -- stg_medication_code: one row per Medication x code.coding (one row with NULL code when the
 -- Medication carries text only). A lookup without patients: MedicationRequests that name a
 -- Medication resource (stg_medication.medication_ref) take its codings from here
--- (pipelines/medication_refs.py). display = the coding's display, else code.text.
+-- (pipelines/ingest/medication_refs.py). display = the coding's display, else code.text.
 CREATE OR REPLACE TABLE stg_medication_code AS
 WITH exploded AS (
     SELECT

@@ -2,7 +2,7 @@
 -- DiagnosticReport.presentedForm[] (attachment_pos 1..n), plus one row per DiagnosticReport
 -- conclusion (attachment_pos 0, content_type 'text/plain', text in conclusion). size is the
 -- attachment's own (bytes before base64): a url-only attachment left unfetched for its size.
--- pipelines/notes.py decodes these into stg_note (one row per resource with text).
+-- pipelines/ingest/notes.py decodes these into stg_note (one row per resource with text).
 CREATE OR REPLACE TABLE stg_note_attachment AS
 WITH notes AS (
     SELECT

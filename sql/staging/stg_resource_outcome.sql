@@ -5,7 +5,7 @@
 -- allows that; a Medication has no patient and stages as a lookup), ignored (a type we do not stage) or staged.
 -- Narrow on purpose (keys and outcome only): the wide fields stay in raw_resource, and
 -- stg_resource (at the end) is the raw rows of staged types less those that did not stage.
--- Known lines (records the mirror already holds, not parsed; pipelines/known_lines.py) are
+-- Known lines (records the mirror already holds, not parsed; pipelines/ingest/known_lines.py) are
 -- not in raw_resource. Those whose id also landed another way are in known_resource, with the
 -- outcome they had (staged or ignored) and their meta: they take part in the dedupe and get a
 -- row here with known = true. The others keep their outcome and are counted apart.

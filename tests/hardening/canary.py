@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.synth import write_cohort
+from devtools.synth import write_cohort
 from tests import builders as b
 
 NAME = "CANARY-NAME-7f3a"

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from threading import Barrier
 
 from pipelines.store import Store
-from pipelines.store_testing import Hit, run_nightly
+from pipelines.store.testing import Hit, run_nightly
 
 ACTIONS = ("needs_info", "referred", "open", "under_care")
 AS_OF = date(2026, 6, 30)

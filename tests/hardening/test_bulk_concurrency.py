@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_review import DecisionConflictError
-from pipelines.store_testing import BACKENDS, Hit, run_nightly, temporary_store_url
+from pipelines.store.publish import item_id_for
+from pipelines.store.review import DecisionConflictError
+from pipelines.store.testing import BACKENDS, Hit, run_nightly, temporary_store_url
 from tests.hardening.conftest import tally
 
 AS_OF = date(2026, 6, 30)

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_testing import BACKENDS, run_nightly, temporary_store_url
+from pipelines.store.publish import item_id_for
+from pipelines.store.testing import BACKENDS, run_nightly, temporary_store_url
 from tests.hardening import concurrency_workers as workers
 from tests.hardening.conftest import tally
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
+from pipelines.store.publish import item_id_for
 from tests.hardening.conftest import CliResult, cli_env, tally, vascreen
 from tests.hardening.crash_driver import KILL_POINTS
 

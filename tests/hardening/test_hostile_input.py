@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.errors import QuarantineThresholdError
-from pipelines.quarantine import MIN_READ_FOR_THRESHOLD
+from pipelines.ingest.quarantine import MIN_READ_FOR_THRESHOLD
 from screens.model import QuarantineReason
 from tests.hardening.conftest import tally
 from tests.hardening.hostile import (

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from devtools.synth import write_cohort
 from pipelines.cli import app
 from pipelines.errors import ExitCode, WorkdirBusyError
 from pipelines.night import run_night
 from pipelines.settings import Settings
-from pipelines.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
 HOLD = """

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 import screens.engine
-from pipelines import line_keys
+from pipelines.ingest import line_keys
 from pipelines.store import PublishCounts, Store
-from pipelines.store_testing import BACKENDS, Hit, Nightly, run_nightly, temporary_store_url
+from pipelines.store.testing import BACKENDS, Hit, Nightly, run_nightly, temporary_store_url
 from tests.pipelines.engine_spy import EngineSpy
 from tests.pipelines.stage_inputs import patient, write_ndjson
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from fpdf import FPDF
 
-from pipelines.notes import decode_attachment
+from pipelines.ingest.notes import decode_attachment
 
 PDF_LINE_MM = 5.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.synth import write_cohort
+from devtools.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
 

@@ -11,11 +11,11 @@ import duckdb
 import orjson
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines import nlp_cache
-from pipelines.mirror import ZSTD_COLUMNS, mirror_path
+from pipelines.mirror.merge import ZSTD_COLUMNS, mirror_path
 from pipelines.night import run_night
 from pipelines.settings import Settings
-from pipelines.synth import write_cohort
 from screens.notes import NLP_VERSION
 
 AS_OF = date(2026, 6, 30)

@@ -17,13 +17,13 @@ import duckdb
 import orjson
 import pytest
 
-from pipelines import land
+from devtools.synth import write_cohort
 from pipelines.cohort_run import Fetched, Prepared, prepare
 from pipelines.errors import ScreeningError
-from pipelines.line_memo import MEMO_DIR
-from pipelines.mirror import LOOKUP_TABLES, STAGED_TABLES
+from pipelines.ingest import land
+from pipelines.ingest.line_memo import MEMO_DIR
+from pipelines.mirror.merge import LOOKUP_TABLES, STAGED_TABLES
 from pipelines.settings import Settings
-from pipelines.synth import write_cohort
 from screens.rules import rule_versions
 from tests.pipelines.test_incremental import change_one_percent
 
@@ -140,7 +140,7 @@ def test_one_percent_change_parses_only_changed_records_and_equals_a_fresh_mirro
 def test_the_next_run_keys_only_the_stretches_that_changed(
     cohort: Path, tmp_path: Path, keyed: list[int]
 ) -> None:
-    """Each export file's line keys are remembered beside the mirror (`pipelines.line_memo`);
+    """Each export file's line keys are remembered beside the mirror (`pipelines.ingest.line_memo`);
     the next night reads back those of its unchanged stretches and lands the same mirror."""
     work = tmp_path / "work"
     first = _prepare(cohort, work)
@@ -289,7 +289,7 @@ def test_gzipped_files_take_the_same_paths_and_leave_no_delta_file(
 def test_a_merge_that_fails_midway_leaves_the_mirror_as_it_was(
     cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines import mirror as mirror_module
+    from pipelines.mirror.merge import merge as mirror_module
 
     work = tmp_path / "work"
     first = _prepare(cohort, work)

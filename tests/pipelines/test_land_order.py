@@ -1,6 +1,6 @@
 """Record ordinals survive parallel reading: each record lands at its own file:line.
 
-`pipelines.land` reads a file on every thread with insertion order kept, and takes a row's
+`pipelines.ingest.land` reads a file on every thread with insertion order kept, and takes a row's
 rowid + 1 as its record ordinal (not ``WITH ORDINALITY``, which reads on one thread). The file
 here is big enough, with a 1 MiB object limit (DuckDB's read buffers follow that limit), that
 DuckDB reads it in several buffers on two threads: checked by hand, an unordered copy of it
@@ -10,7 +10,8 @@ bulk export writes it (no blank lines), so unknown texts are read at their byte 
 
 Line keys come from the same kind of scan, its texts streamed to polars in file order
 (`land._records`) in many small batches here, or, for a file laid out as an export, from its
-bytes in many small blocks (`pipelines.line_keys.export_keys`), and are checked against ``WITH
+bytes in many small blocks (`pipelines.ingest.line_keys.export_keys`), and are checked against
+``WITH
 ORDINALITY`` numbering and the ``xxhash`` package: with the stream's insertion order not kept,
 15 of these tests fail (checked by hand).
 """
@@ -26,11 +27,11 @@ import polars as pl
 import pytest
 import xxhash
 
-from pipelines import land
-from pipelines import line_keys as line_keys_module
 from pipelines.fhir.files import NdjsonFile, discover_source
-from pipelines.land import KNOWN_LINE_DDL, land_source
-from pipelines.line_keys import NotExport, line_keys
+from pipelines.ingest import land
+from pipelines.ingest import line_keys as line_keys_module
+from pipelines.ingest.land import KNOWN_LINE_DDL, land_source
+from pipelines.ingest.line_keys import NotExport, line_keys
 
 RECORDS = 150_000
 BLANK_AFTER = {10, 40_000, 77_777}  # a blank line follows these records

@@ -20,8 +20,8 @@ import polars as pl
 import pytest
 import xxhash
 
-from pipelines import line_keys as line_keys_module
-from pipelines.line_keys import KeysAhead, NotExport, export_keys
+from pipelines.ingest import line_keys as line_keys_module
+from pipelines.ingest.line_keys import KeysAhead, NotExport, export_keys
 
 
 def _reference(path: Path) -> list[tuple[int, int, int]]:

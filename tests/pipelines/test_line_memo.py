@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 import xxhash
 
-from pipelines import line_keys as line_keys_module
-from pipelines import line_memo
-from pipelines.line_keys import NotExport, export_keys
-from pipelines.line_memo import CHUNK_DTYPE, LINE_DTYPE, MemoReader, MemoWriter, memo_file
+from pipelines.ingest import line_keys as line_keys_module
+from pipelines.ingest import line_memo
+from pipelines.ingest.line_keys import NotExport, export_keys
+from pipelines.ingest.line_memo import CHUNK_DTYPE, LINE_DTYPE, MemoReader, MemoWriter, memo_file
 
 Lines = list[bytes]
 
@@ -204,7 +204,7 @@ def test_a_damaged_memo_is_ignored_and_replaced(
         raw = bytearray(memo_file(other, path.name).read_bytes())
     stored.write_bytes(bytes(raw))
     keyed[0] = 0
-    with caplog.at_level(logging.INFO, logger="pipelines.line_memo"):
+    with caplog.at_level(logging.INFO, logger="pipelines.ingest.line_memo"):
         assert _keys(path, memo) == _expected(path)
     if damage != "another file's memo":
         assert keyed[0] == len(lines)
@@ -235,7 +235,7 @@ def test_a_memo_that_cannot_be_written_does_not_stop_the_keying(
     blocked = tmp_path / "memo"
     blocked.write_text("a file where the memo directory should be")
     path = _write(tmp_path / "a", _records(1, 300))
-    with caplog.at_level(logging.WARNING, logger="pipelines.line_memo"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.ingest.line_memo"):
         assert _keys(path, blocked) == _expected(path)
     assert "line-key memo not written" in caplog.text
 

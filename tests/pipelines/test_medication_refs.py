@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.medication_refs import resolve_medication_refs
+from pipelines.ingest.medication_refs import resolve_medication_refs
 from pipelines.night import run_night
 from screens.model import STG_MEDICATION, STG_MEDICATION_CODE
 from tests.pipelines.engine_spy import EngineSpy, mirror_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.mirror import BUCKET_EXPR, BUCKETS
+from pipelines.mirror.merge import BUCKET_EXPR, BUCKETS
 
 
 def test_bucket_expression_is_the_md5_modulo() -> None:

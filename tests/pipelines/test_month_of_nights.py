@@ -18,10 +18,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.night import run_night
 from pipelines.settings import Settings
 from pipelines.store import Store
-from pipelines.synth import write_cohort
 
 START = date(2026, 6, 1)
 NIGHTS = 30

@@ -12,14 +12,14 @@ import pytest
 from pipelines.errors import ExitCode, UnreadNotesThresholdError
 from pipelines.fhir.attachments import AttachmentStats, inline_attachments
 from pipelines.fhir.client import FhirClient
-from pipelines.note_unread import check_unread_share, unread_by_reason, unread_lines
-from pipelines.notes import (
+from pipelines.ingest.notes import (
     MAX_PDF_BYTES,
     UnreadReason,
     decode_attachment,
     decode_notes,
     read_attachment,
 )
+from pipelines.note_unread import check_unread_share, unread_by_reason, unread_lines
 from tests.builders import note
 from tests.pipelines.note_documents import b64, pdf_document, rtf_document
 from tests.pipelines.stage_inputs import write_ndjson

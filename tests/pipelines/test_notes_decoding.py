@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines import notes as notes_module
-from pipelines.notes import MAX_NOTE_BYTES, decode_attachment, decode_notes, html_to_text
+from pipelines.ingest import notes as notes_module
+from pipelines.ingest.notes import MAX_NOTE_BYTES, decode_attachment, decode_notes, html_to_text
 from screens.model import STG_NOTE
 from tests.pipelines.note_documents import pdf_document
 from tests.pipelines.stage_inputs import write_ndjson

@@ -10,8 +10,8 @@ import pytest
 
 from pipelines.purge import purge
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_testing import Hit, run_nightly
+from pipelines.store.publish import item_id_for
+from pipelines.store.testing import Hit, run_nightly
 
 SENTENCE = "Rest pain in the left foot at night."
 OPEN = Hit(

@@ -6,8 +6,8 @@ from datetime import date
 
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_testing import Hit, run_nightly
+from pipelines.store.publish import item_id_for
+from pipelines.store.testing import Hit, run_nightly
 
 HITS = [
     Hit("p-a", "pad", "pad.low_abi", "Observation/a", date(2025, 2, 1)),

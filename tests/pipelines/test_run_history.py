@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from devtools.synth import write_cohort
 from pipelines.cli import app
 from pipelines.errors import ExitCode
 from pipelines.night import run_night
 from pipelines.run_history import summary_lines
 from pipelines.run_summary import summary_counts
 from pipelines.settings import Settings
-from pipelines.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
 runner = CliRunner()

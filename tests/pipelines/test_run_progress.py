@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.night import run_night
 from pipelines.run_progress import RunProgress
 from pipelines.settings import Settings
-from pipelines.synth import write_cohort
 
 
 def _stages(bars: RunProgress) -> None:

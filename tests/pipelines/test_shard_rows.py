@@ -1,9 +1,10 @@
 """A shard reads from the mirror exactly the staged rows a full staging pass gives its patients.
 
 `pipelines.shards.read_shard` never re-runs the staging SQL: it selects its patients' rows out
-of the mirror and sorts them as that SQL does. Compared here with `pipelines.stage.stage_source`
-(the staging SQL over the whole source) on a synthetic cohort: the same rows, in the same order
-of the staging SQL's sort keys, for one shard, for several, and for a nightly scope.
+of the mirror and sorts them as that SQL does. Compared here with the test oracle
+`tests.stage_oracle.stage_source` (the staging SQL over the whole source) on a synthetic
+cohort: the same rows, in the same order of the staging SQL's sort keys, for one shard, for
+several, and for a nightly scope.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.cohort_run import Fetched, prepare
-from pipelines.mirror import STAGED_TABLES
+from pipelines.ingest.stage import TABLES
+from pipelines.mirror.merge import STAGED_TABLES
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, read_shard
-from pipelines.stage import TABLES
-from pipelines.synth import write_cohort
 from screens.rules import rule_versions
 from tests.stage_oracle import stage_source
 

@@ -289,7 +289,7 @@ def test_unit_macro_maps_sent_units(
     # mapping for it is checked directly.
     import duckdb
 
-    from pipelines.stage import SQL_DIR
+    from pipelines.ingest.stage import SQL_DIR
 
     con = duckdb.connect()
     con.execute((SQL_DIR / "macros.sql").read_text())

@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import store_publish
 from pipelines.errors import StoreError
 from pipelines.store import Store
-from pipelines.store_testing import Hit, Nightly, frames
+from pipelines.store import publish as store_publish
+from pipelines.store.testing import Hit, Nightly, frames
 
 D1, D2, D3 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
 LOW_ABI = Hit("pad-low-abi", "pad", "pad.low_abi", "Observation/abi-1", date(2025, 2, 20))

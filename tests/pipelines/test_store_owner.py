@@ -1,4 +1,4 @@
-"""One store, one writer of record (`pipelines.store_owner`)."""
+"""One store, one writer of record (`pipelines.store.owner`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.errors import ExitCode
 from pipelines.store import Store
-from pipelines.store_owner import WORKDIR_ID_NAME, StoreOwnedError, claim_store, workdir_id
+from pipelines.store.owner import WORKDIR_ID_NAME, StoreOwnedError, claim_store, workdir_id
 
 
 def test_the_id_is_made_once_private_and_kept(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from pipelines.errors import StoreError
 from pipelines.store import Store
-from pipelines.store_engine import normalize_url
-from pipelines.store_review import DecisionConflictError
-from pipelines.store_schema import load_migrations, metadata, migrate, schema_migration
-from pipelines.store_testing import Hit, Nightly
+from pipelines.store.engine import normalize_url
+from pipelines.store.review import DecisionConflictError
+from pipelines.store.schema import load_migrations, metadata, migrate, schema_migration
+from pipelines.store.testing import Hit, Nightly
 
 
 def test_connect_migrates_once_even_when_processes_start_together(store_url: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.errors import StoreError
 from pipelines.store import Store
-from pipelines.store_testing import Hit, frames
+from pipelines.store.testing import Hit, frames
 from screens.rules import rule_versions
 
 D1 = date(2026, 3, 1)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.evaluation import evaluate_source, format_report
-from pipelines.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
 

@@ -3,7 +3,7 @@
 Staging and note reading happen once per source directory (they are the slow part and do not
 touch the store; the test oracle `tests.stage_oracle` does it); each nightly "run" then screens
 and publishes into a store as `pipelines.night_publish` does. All data is synthetic
-(`pipelines.synth`).
+(`devtools.synth`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from devtools.synth import write_cohort
+from devtools.synth.cohort import AS_OF_DEFAULT
 from pipelines.settings import Settings
 from pipelines.store import Store
-from pipelines.synth import write_cohort
-from pipelines.synth.cohort import AS_OF_DEFAULT
 from screens.engine import evaluate_screens
 from screens.notes import extract_mention_frame
 from screens.rules import rule_versions, select_screens

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from pipelines.store import Store
-from pipelines.store_testing import BACKENDS, Hit, run_nightly, temporary_store_url
+from pipelines.store.testing import BACKENDS, Hit, run_nightly, temporary_store_url
 from review import auth
 from review.app import create_app
 from review.auth import add_user

@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_testing import BACKENDS, temporary_store_url
-from pipelines.store_worklist import WorklistQuery
+from pipelines.store.publish import item_id_for
+from pipelines.store.testing import BACKENDS, temporary_store_url
+from pipelines.store.worklist import WorklistQuery
 from review.auth import add_user
 from review.browser import launch_chromium, serve_in_thread
 from tests.review.browser_cohort import (

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
 from pipelines.store import Store
-from pipelines.store_testing import Hit, frames, run_nightly
+from pipelines.store.testing import Hit, frames, run_nightly
 
 PAD_ITEM_PATIENT = "pad-low-abi"
 

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_testing import Hit, run_nightly
+from pipelines.store.publish import item_id_for
+from pipelines.store.testing import Hit, run_nightly
 from tests.review.conftest import AS_OF, HITS, PASSWORD, log_in
 
 N_PAD = 60

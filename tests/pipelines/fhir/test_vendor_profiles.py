@@ -18,10 +18,10 @@ from typing import Any
 import orjson
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.errors import FhirServerError
 from pipelines.fhir.auth import BearerTokenAuth, SmartBackendAuth
 from pipelines.fhir.pull import pull_to_directory
-from pipelines.synth import write_cohort
 from tests.pipelines.fhir.server import DEV_TOKEN
 from tests.pipelines.fhir.vendor_emulator import GROUP_IDS, Emulator, run_emulator
 from tests.pipelines.fhir.vendor_token import CLIENT_ID, KID, TokenEndpoint

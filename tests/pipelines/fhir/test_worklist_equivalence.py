@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.run_summary import RunSummary
 from pipelines.store import Store
-from pipelines.synth import write_cohort
 from screens.model import ItemStatus
 from tests.pipelines.fhir.server import SekmetServer, start_sekmet, stop_sekmet
 from tests.pipelines.fhir.worklist_runs import (

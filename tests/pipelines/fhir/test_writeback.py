@@ -19,8 +19,8 @@ from pipelines.fhir.writeback import (
     publish_writeback,
 )
 from pipelines.store import Store
-from pipelines.store_publish import item_id_for
-from pipelines.store_testing import Hit, run_nightly
+from pipelines.store.publish import item_id_for
+from pipelines.store.testing import Hit, run_nightly
 from tests.pipelines.fhir.server import DEV_TOKEN, SekmetServer
 
 AUTH = BearerTokenAuth(DEV_TOKEN)

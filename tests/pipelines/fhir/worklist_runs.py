@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from devtools.synth.cohort import AS_OF_DEFAULT
 from pipelines.run_summary import RunSummary
 from pipelines.settings import Settings
-from pipelines.synth.cohort import AS_OF_DEFAULT
 from tests.pipelines.fhir.server import DEV_TOKEN, SekmetServer
 
 REPO = Path(__file__).resolve().parents[3]

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.errors import QuarantineThresholdError
 from pipelines.flows.screen_cohort import screen_cohort
 from pipelines.notify import notify_failed, unread_notes_breach
 from pipelines.settings import Settings
 from pipelines.store import Store
-from pipelines.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
 

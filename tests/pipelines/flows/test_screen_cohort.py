@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.synth import write_cohort
 from pipelines.evaluation import read_labels
 from pipelines.flows.screen_cohort import screen_cohort
 from pipelines.run_summary import RunSummary
-from pipelines.synth import write_cohort
 
 AS_OF = date(2026, 6, 30)
 

@@ -1,0 +1,1 @@
+"""Development tools, not run at night: synthetic cohorts, the bench, README screenshots."""

@@ -1,0 +1,1 @@
+"""Ingest: FHIR files -> landed records -> checked, staged rows (one night's input)."""

@@ -1,0 +1,193 @@
+"""Known lines: NDJSON records the mirror already holds are recognised by hash, not parsed.
+
+A nightly file snapshot is mostly last night's snapshot again. The mirror (`pipelines.mirror.merge`)
+keeps, per staged resource, the hash and length of the record it came from, and per resource of
+an unstaged type (AllergyIntolerance, ...) the same in ``ignored_line``. Landing
+(`pipelines.ingest.land`)
+hashes every record into ``raw_line`` and parses only the records those keys do not match.
+
+A known record is the resource the mirror holds, byte for byte, so its outcome is the one it had:
+staged (with the mirror's patient id) or ignored. The exception is an id that lands more than
+once (a known record twice, or a known record and a parsed one): those known records go to
+``known_resource`` with their meta, and the outcome SQL ranks them with the others, as a full
+parse would. ``known_count`` counts the rest per type and outcome. The known records are
+counted per mirror key: a key matched twice is a repeated line (ranked), a key matched by none
+a resource this snapshot no longer holds (``unseen_known``; the merge removes it unless it was
+parsed and staged).
+
+The line key is the XXH3-128 (128 bits) of the record text plus its length
+(`pipelines.ingest.line_keys.line_keys`): a changed record is missed only if its 128-bit hash
+equals an
+unchanged one's. DuckDB's own 64-bit ``hash`` is no fingerprint (near-identical records
+collide: `pipelines.ingest.land`), which mirror version 4 replaced with MD5, and version 5 with
+XXH3-128 (MD5 in DuckDB took 2 to 3 times the scan of the same files).
+Sampled R4B validation (`pipelines.ingest.quarantine.sample_validation`) samples
+the parsed records: a known record passed the checks when it first landed, and content alone
+decides them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from pipelines.ingest.land import KNOWN_LINE_DDL
+
+PRIOR = "prior"  # the mirror, attached read-only while landing
+
+KNOWN_RESOURCE_DDL = (
+    "CREATE OR REPLACE TEMP TABLE known_resource (src VARCHAR, src_pos BIGINT, "
+    "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR, "
+    "known_outcome VARCHAR)"
+)
+# The mirror's resources that no known record of this landing matched, or that have no line key:
+# the merge removes those that did not land as parsed records either (`pipelines.mirror.merge`).
+UNSEEN_KNOWN_DDL = "CREATE OR REPLACE TEMP TABLE unseen_known (resourcetype VARCHAR, id VARCHAR)"
+KNOWN_COUNT_DDL = (
+    "CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, outcome VARCHAR, n BIGINT)"
+)
+
+
+def _has_line_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [PRIOR]
+        ).fetchall()
+    }
+    return {"resource", "ignored_line"} <= names
+
+
+def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
+    """Attach `mirror` read-only and create ``known_line`` empty; False if there is none (a
+    first run, a new fingerprint). `load_known_lines` fills it (the landing calls it while the
+    first file is keyed, `pipelines.ingest.land.land_source`)."""
+    con.execute("DROP TABLE IF EXISTS known_line")  # a new table: its rowids start at 0
+    con.execute(KNOWN_LINE_DDL)
+    if mirror is None or not mirror.exists():
+        return False
+    con.execute(f"ATTACH '{mirror}' AS {PRIOR} (READ_ONLY)")
+    if not _has_line_tables(con):
+        # A mirror whose first merge never finished: nothing in it can be trusted as known.
+        con.execute(f"DETACH {PRIOR}")
+        return False
+    return True
+
+
+def load_known_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``known_line`` with the line keys of the prior mirror `attach_prior` attached."""
+    con.execute(
+        f"INSERT INTO known_line SELECT line_hash, line_len, resourcetype "  # noqa: S608
+        f"FROM {PRIOR}.resource WHERE line_hash IS NOT NULL UNION ALL "
+        f"SELECT line_hash, line_len, resourcetype FROM {PRIOR}.ignored_line"
+    )
+
+
+def classify_known(
+    con: duckdb.DuckDBPyConnection, *, attached: bool, snapshot_types: Iterable[str] | None = None
+) -> None:
+    """Fill ``known_resource`` (known records to rank), ``known_count`` (the other known
+    records) and ``unseen_known`` (the mirror's resources no known record matched).
+
+    Needs ``raw_line`` (with the mirror key each known record matched, ``known_row``) and
+    ``raw_resource`` (landed) and, when `attached`, the prior mirror; detaches it afterwards.
+    Without a prior mirror (a first run, or one whose first merge never committed) the mirror
+    holds no resources, and ``unseen_known`` stays empty. Only resources of `snapshot_types`
+    (None: every type) can be unseen: the others were not asked for (a delta pull).
+    """
+    con.execute(KNOWN_RESOURCE_DDL)
+    con.execute(KNOWN_COUNT_DDL)
+    con.execute(UNSEEN_KNOWN_DDL)
+    if not attached:
+        return
+    try:
+        _count_known_rows(con)
+        # Known records to rank: the mirror's records whose id also landed as a parsed row (a
+        # newer or older version, or the same resource from a Bundle), and those whose line
+        # landed more than once. Resources to check for removal: those whose line did not land,
+        # and those without a line key (from a .json file or a Bundle). One scan of each mirror
+        # table finds them all, probing the keys seen other than once (`odd_key`: few).
+        again = "(m.resourcetype, m.id) IN (SELECT resourcetype, id FROM raw_resource)"
+        unseen = "(o.n = 0 OR m.line_hash IS NULL)"
+        if snapshot_types is not None:
+            con.execute("CREATE OR REPLACE TEMP TABLE snapshot_type (resourcetype VARCHAR)")
+            types = sorted(set(snapshot_types))
+            if types:
+                con.executemany("INSERT INTO snapshot_type VALUES (?)", [[t] for t in types])
+            unseen = f"({unseen} AND m.resourcetype IN (SELECT * FROM snapshot_type))"  # noqa: S608
+        odd = "LEFT JOIN odd_key AS o ON m.line_hash = o.line_hash AND m.line_len = o.line_len"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE odd_known AS "  # noqa: S608
+            "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, m.last_updated, "
+            f"'staged' AS known_outcome, coalesce(o.n, 1) AS n, {again} AS again, "
+            f"coalesce({unseen}, false) AS unseen "
+            f"FROM {PRIOR}.resource AS m {odd} "
+            f"WHERE o.n > 1 OR {unseen} OR {again} UNION ALL "
+            "SELECT m.line_hash, m.line_len, m.resourcetype, m.id, m.version_id, "
+            f"m.last_updated, 'ignored', coalesce(o.n, 1), {again}, false "
+            f"FROM {PRIOR}.ignored_line AS m {odd} WHERE o.n > 1 OR {again}"
+        )
+    finally:
+        con.execute(f"DETACH {PRIOR}")
+    con.execute("INSERT INTO unseen_known SELECT resourcetype, id FROM odd_known WHERE unseen")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rank_key AS SELECT * FROM odd_known "
+        "WHERE line_hash IS NOT NULL AND (again OR n > 1)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rank_line AS "
+        "SELECT DISTINCT line_hash, line_len FROM rank_key"
+    )
+    con.execute(
+        "INSERT INTO known_resource SELECT l.src, l.src_pos, k.resourcetype, k.id, k.version_id, "
+        "k.last_updated, k.known_outcome "
+        "FROM rank_key AS k JOIN raw_line AS l USING (line_hash, line_len)"
+    )
+    con.execute(
+        "INSERT INTO known_count SELECT known_type, "
+        "CASE WHEN known_staged THEN 'staged' ELSE 'ignored' END, count(*) "
+        "FROM raw_line ANTI JOIN rank_line USING (line_hash, line_len) "
+        "WHERE known_type IS NOT NULL GROUP BY ALL"
+    )
+    for table in ("odd_key", "odd_known", "rank_line", "rank_key", "snapshot_type"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _count_known_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """``odd_key`` (line_hash, line_len, n): the mirror's keys that this landing's records
+    matched other than once (n = 0 or n > 1).
+
+    Counted in numpy, one slot per key (``raw_line.known_row`` is the ``known_line`` rowid the
+    record matched). A nightly snapshot matches nearly every key once; this replaced a group-by
+    of the landed 128-bit keys and an anti-join of the mirror's keys with them (README,
+    Performance).
+    """
+    ((top,),) = con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM known_line").fetchall()
+    rows = con.execute("SELECT known_row FROM raw_line WHERE known_row IS NOT NULL").fetchnumpy()[
+        "known_row"
+    ]
+    counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=int(top))
+    del rows
+    odd = np.flatnonzero(counts != 1)
+    con.register("odd_row", pl.DataFrame({"known_row": odd, "n": counts[odd]}))
+    del counts
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, o.n "
+            "FROM known_line AS k JOIN odd_row AS o ON k.rowid = o.known_row"
+        )
+    finally:
+        con.unregister("odd_row")
+
+
+def landing_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(NDJSON records seen, records parsed) of this landing: what known lines saved."""
+    seen, known = con.execute("SELECT count(*), count(known_type) FROM raw_line").fetchone() or (
+        0,
+        0,
+    )
+    return int(seen), int(seen) - int(known)

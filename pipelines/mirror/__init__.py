@@ -1,0 +1,1 @@
+"""The raw mirror: staged rows kept across nights, merged by content hash."""

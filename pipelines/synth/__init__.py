@@ -1,8 +1,0 @@
-"""Deterministic synthetic FHIR R4 cohort with known screening truth (`vascreen synth`).
-
-See pipelines/synth/README.md for the story catalogue and why each label is right.
-"""
-
-from pipelines.synth.cohort import CohortSummary, write_cohort
-
-__all__ = ["CohortSummary", "write_cohort"]

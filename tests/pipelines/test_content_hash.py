@@ -1,0 +1,75 @@
+"""The mirror's content hash is a fingerprint: near-identical records get different hashes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import xxhash
+
+from pipelines.mirror.content_hash import combine_sql, content_keys
+from pipelines.mirror.merge import mirror_path
+from pipelines.night import run_night
+from tests.pipelines.engine_spy import mirror_settings
+from tests.pipelines.stage_inputs import observation, patient, write_ndjson
+
+RECORDS = 150_000
+_AS_OF = date(2026, 6, 30)
+
+
+def _near_identical(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """150,000 records alike but for one character of the id or one digit of the value."""
+    return con.sql(
+        "SELECT 'Observation.ndjson' AS src, i AS src_pos, "
+        "CAST(to_json(struct_pack(id := 'obs-' || lpad(CAST(i // 2 AS VARCHAR), 6, '0'), "
+        "subject := 'Patient/p1', value := 0.90 + (i % 2) / 100)) AS VARCHAR) AS content "
+        f"FROM range({RECORDS}) AS t(i)"
+    )
+
+
+def test_near_identical_records_get_different_content_hashes() -> None:
+    with duckdb.connect() as con:
+        keys = content_keys(_near_identical(con))
+        con.register("keys", keys)
+        ((distinct, rows),) = con.execute(
+            f"SELECT count(DISTINCT {combine_sql('k')}), count(*) FROM keys AS k"
+        ).fetchall()
+    assert rows == RECORDS
+    assert distinct == RECORDS
+
+
+def test_the_content_hash_is_xxh3_128_of_the_record_text() -> None:
+    with duckdb.connect() as con:
+        relation = _near_identical(con).limit(3)
+        texts = [row[2] for row in relation.fetchall()]
+        con.register("keys", content_keys(relation))
+        hashes = [
+            int(h)
+            for (h,) in con.execute(
+                f"SELECT CAST({combine_sql('k')} AS VARCHAR) FROM keys AS k ORDER BY src_pos"
+            ).fetchall()
+        ]
+    assert hashes == [xxhash.xxh3_128_intdigest(t.encode()) for t in texts]
+    assert len(set(hashes)) == 3
+
+
+def test_a_one_character_change_re_evaluates_the_patient(tmp_path: Path) -> None:
+    settings = mirror_settings(tmp_path / "work")
+    for night, value in (("n1", 0.71), ("n2", 0.17)):  # the same characters, two swapped
+        source = tmp_path / night
+        source.mkdir()
+        write_ndjson(source / "Patient.ndjson", [patient("p1"), patient("p2")])
+        write_ndjson(
+            source / "Observation.ndjson",
+            [observation("o1", patient_id="p1", value=value), observation("o2", patient_id="p2")],
+        )
+        summary = run_night(str(source), settings=settings, as_of=_AS_OF)
+    assert summary.evaluation == "incremental" and summary.touched_patients == 1
+    mirror = mirror_path(settings.workdir, store_url=settings.store_url)
+    with duckdb.connect(str(mirror), read_only=True) as con:
+        (kind,) = con.execute(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'resource' AND column_name = 'content_hash'"
+        ).fetchone() or ("",)
+    assert kind == "UHUGEINT"
