@@ -1,14 +1,18 @@
-"""`vascreen bench`: stage-by-stage throughput and peak memory over a synthetic cohort.
+"""`vascreen bench`: the nights a site runs, stage by stage, over a synthetic cohort.
 
-Runs in this process, without Prefect (its server start-up is not the pipeline's cost), the
-same plain steps the flow runs with the local runner: a full run on a cold NLP cache, a full
-rerun on a warm cache, and an incremental run after 1% of the patients changed. Before them, a
-bare DuckDB ``read_json`` scan of the same files with the landing's explicit column schema
-(every column materialised) gives the practical limit of reading them here; each incremental
-run is compared with a scan of its own files made just before it (this shared box speeds up
-and slows down within minutes). The same scans written once to in-memory tables, in any order,
-give the floor of a run that keeps what it parsed, before any check or staging
-(`write_floor`).
+Runs in this process, without Prefect (its server start-up is not the pipeline's cost), the one
+run path (`pipelines.night.run_night`):
+
+1. a full run on a cold NLP cache;
+2. a realistic night: the next day's as_of, with 1% of the patients changed in the snapshot
+   (a file export re-delivers everything; only changed or due patients are evaluated);
+3. a delta night: the same next day, only the changed resources delivered, as a `_since` pull
+   delivers them.
+
+Each night starts from the state the full run left. The two ratios it prints, for scripts to
+read, are ``realistic nightly / full run: X%`` and ``delta nightly / full run: X%``. A bare DuckDB
+``read_json`` scan of the same files (every column materialised) and the same scans written once
+to memory (`write_floor`) are printed as information: the practical limits of reading here.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -31,7 +35,7 @@ from devtools.synth.cohort import AS_OF_DEFAULT
 from pipelines import cohort_run
 from pipelines.fhir.files import discover_source
 from pipelines.ingest.land import typed_scan
-from pipelines.night import run_night
+from pipelines.night import NightSteps, plain_steps, run_night
 from pipelines.nlp_cache import nlp_worker_peak_mb, shutdown_nlp_pool
 from pipelines.settings import Settings
 from pipelines.shards import DuckDBLimits, configure
@@ -55,17 +59,10 @@ class BenchReport:
     rows: list[Row] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
     worker_rss_mb: float = 0.0  # peak RSS of the largest NLP worker process
-    nightly_scan_s: float = 0.0  # the bare scan made just before the nightly run shown
     write_floor_s: float = 0.0  # `write_floor` of the cohort's files
     write_floor_rows: int = 0  # the rows it wrote (the bare scan's `resources`)
-    # Each nightly (1%-changed) run from the same state, in run order: ingest+staging seconds,
-    # records parsed, and the bare scan of its files measured just before it (best of 3). The
-    # table shows the run of median ratio.
-    nightly: list[tuple[float, int, float]] = field(default_factory=list)
-
-    @property
-    def nightly_ratios(self) -> list[float]:
-        return [seconds / scan for seconds, _, scan in self.nightly]
+    # Each realistic and delta night's total seconds, in run order (each from the same state).
+    nights: dict[str, list[float]] = field(default_factory=dict)
 
 
 def cohort_dir(out: Path, patients: int, seed: int, progress: bool) -> Path:
@@ -161,8 +158,43 @@ def change_patients(source: Path, target: Path, every: int = 100) -> int:
     return len(picked)
 
 
+def delta_files(source: Path, changed: Path, target: Path) -> int:
+    """What a `_since` pull would deliver: the records of `changed` that differ from `source`
+    (line by line: `change_patients` keeps the order). Returns how many."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    delivered = 0
+    for new in sorted(changed.glob("*.ndjson")):
+        with (
+            (source / new.name).open("rb") as old_lines,
+            new.open("rb") as new_lines,
+            (target / new.name).open("wb") as out,
+        ):
+            for old, line in zip(old_lines, new_lines, strict=True):
+                if old != line:
+                    out.write(line)
+                    delivered += 1
+    return delivered
+
+
+def delta_steps() -> NightSteps:
+    """The plain steps, except that the files are a delta (no type a full snapshot)."""
+    plain = plain_steps()
+
+    def fetch_delta(source: str, **_: object) -> cohort_run.Fetched:
+        return cohort_run.Fetched(Path(source), snapshot_types=())
+
+    return replace(plain, fetch=fetch_delta)
+
+
 def _run(
-    label: str, source: Path, settings: Settings, as_of: date, full: bool, report: BenchReport
+    label: str,
+    source: Path,
+    settings: Settings,
+    as_of: date,
+    full: bool,
+    report: BenchReport,
+    steps: NightSteps | None = None,
 ) -> float:
     summary = run_night(
         str(source),
@@ -170,6 +202,7 @@ def _run(
         as_of=as_of,
         full=full,
         export_dir=settings.workdir / label,
+        steps=steps,
     )
     report.worker_rss_mb = max(report.worker_rss_mb, nlp_worker_peak_mb())
     shutdown_nlp_pool()  # each run starts its workers, as a nightly CLI run does
@@ -204,14 +237,15 @@ def _run(
     report.totals[f"{label}: NLP"] = t.nlp
     report.notes = max(report.notes, summary.notes)
     report.totals[f"{label}: total"] = t.total
+    report.totals[f"{label}: evaluated"] = summary.evaluated_patients
     return t.total
 
 
 def run_bench(
     patients: int, seed: int, out: Path, *, progress: bool = False, repeat: int = 1
 ) -> BenchReport:
-    """The bench (module docstring); the nightly run `repeat` times, each from the state the
-    rerun left (mirror, line-key memo, store, NLP cache restored), the median one reported."""
+    """The bench (module docstring); each night `repeat` times from the state the full run
+    left (mirror, store, NLP cache restored), the median reported."""
     source = cohort_dir(out, patients, seed, progress)
     scan_s, rows = best_scan(source)
     report = BenchReport(patients, rows, 0, scan_s)
@@ -222,39 +256,37 @@ def run_bench(
         source, cohort_run.limits(settings), work / "floor_tmp"
     )
     _run("full", source, settings, AS_OF_DEFAULT, True, report)
-    _run("rerun", source, settings, AS_OF_DEFAULT, True, report)
-    changed = change_patients(source, work / "changed-source")
-    # The copy was just written (2.6 GB at N=20,000): let the kernel write it back now, not while
-    # the incremental run is timed. A nightly export is on disk well before its run.
-    os.sync()
+    staging = out / f"n{patients}-s{seed}" / "nights"
+    changed = change_patients(source, staging / "changed-source")
     report.totals["changed patients"] = changed
-    kept = work / "before-nightly"
+    report.totals["delta records"] = delta_files(
+        source, staging / "changed-source", staging / "delta"
+    )
+    # The copies were just written: let the kernel write them back now, not while a night is
+    # timed. A nightly export is on disk well before its run.
+    os.sync()
+    kept = out / f"n{patients}-s{seed}" / "after-full"
     _copy_state(work, kept)
-    trials = []
-    for i in range(repeat):
-        if i:
+    next_day = AS_OF_DEFAULT + timedelta(days=1)
+    nights = (
+        ("realistic", staging / "changed-source", None),
+        ("delta", staging / "delta", delta_steps()),
+    )
+    for label, night_source, steps in nights:
+        trials = []
+        for _ in range(repeat):
             _copy_state(kept, work)
-        # This shared box slows and speeds up within minutes: each nightly run is compared with
-        # a scan of its own files made just before it, not with the first scan minutes earlier.
-        trial = BenchReport(patients, rows, 0, best_scan(work / "changed-source")[0])
-        _run("incremental", work / "changed-source", settings, AS_OF_DEFAULT, False, trial)
-        trials.append(trial)
-        totals = trial.totals
-        report.nightly.append(
-            (
-                totals["incremental: ingest+staging"],
-                int(totals["incremental: parsed"]),
-                trial.bare_scan_s,
-            )
-        )
+            trial = BenchReport(patients, rows, 0, scan_s)
+            _run(label, night_source, settings, next_day, False, trial, steps)
+            trials.append(trial)
+        totals = [t.totals[f"{label}: total"] for t in trials]
+        report.nights[label] = totals
+        median = trials[sorted(range(repeat), key=totals.__getitem__)[(repeat - 1) // 2]]
+        report.rows += median.rows
+        report.totals.update(median.totals)
+        report.notes = max(report.notes, median.notes)
+        report.worker_rss_mb = max(report.worker_rss_mb, *(t.worker_rss_mb for t in trials))
     shutil.rmtree(kept)
-    ratios = report.nightly_ratios
-    median = trials[sorted(range(repeat), key=ratios.__getitem__)[(repeat - 1) // 2]]
-    report.nightly_scan_s = median.bare_scan_s
-    report.rows += median.rows
-    report.totals.update(median.totals)
-    report.notes = max(report.notes, *(t.notes for t in trials))
-    report.worker_rss_mb = max(report.worker_rss_mb, *(t.worker_rss_mb for t in trials))
     return report
 
 
@@ -278,53 +310,34 @@ def _copy_state(source: Path, target: Path) -> None:
 
 
 def format_bench(report: BenchReport) -> str:
+    t = report.totals
     lines = [
         f"vascreen bench: {report.patients} patients, {report.resources} resources, "
-        f"{report.notes} notes; 2-core targets in the README",
+        f"{report.notes} notes; {t['changed patients']:.0f} patients changed for the nights "
+        f"({t['delta records']:.0f} records delivered to the delta night)",
         "",
         f"{'stage':<58} {'wall s':>8} {'per s':>12} {'peak RSS MB':>12}",
-    ]
-    lines.append(
         f"{'bare DuckDB read_json scan (explicit columns, best of 3)':<58} "
-        f"{report.bare_scan_s:>8.2f} "
-        f"{report.resources / report.bare_scan_s:>10.0f}/s {'':>12}"
-    )
-    lines.append(
+        f"{report.bare_scan_s:>8.2f} {report.resources / report.bare_scan_s:>10.0f}/s",
         f"{'the same scans written to memory (floor, best of 3)':<58} "
-        f"{report.write_floor_s:>8.2f} "
-        f"{report.resources / report.write_floor_s:>10.0f}/s {'':>12}"
-    )
-    nightly = next((i for i, r in enumerate(report.rows) if r.stage.startswith("incremental:")), -1)
-    for i, r in enumerate(report.rows):
-        if i == nightly:
-            lines.append(
-                f"{'bare scan of the nightly files, just before it (best of 3)':<58} "
-                f"{report.nightly_scan_s:>8.2f}"
-            )
+        f"{report.write_floor_s:>8.2f} {report.resources / report.write_floor_s:>10.0f}/s",
+    ]
+    for r in report.rows:
         rate = f"{r.units / r.seconds:>8.0f} {r.unit[:3]}" if r.seconds > 0 else ""
         lines.append(f"{r.stage:<58} {r.seconds:>8.2f} {rate:>12} {r.peak_rss_mb:>12.0f}")
-    t = report.totals
+    full = t["full: total"]
     lines += [
         "",
-        f"ingest+staging / bare scan: full {t['full: ingest+staging'] / report.bare_scan_s:.2f}x, "
-        f"nightly with 1% changed "
-        f"{t['incremental: ingest+staging'] / report.nightly_scan_s:.2f}x "
-        "(each against its own scan)",
-        f"a full run's floor (its parse written once, nothing after) / bare scan: "
-        f"{report.write_floor_s / report.bare_scan_s:.2f}x",
-        f"full run: {t['full: total']:.1f} s; NLP rerun / first: "
-        f"{t['rerun: NLP'] / max(t['full: NLP'], 1e-9):.1%}",
-        f"incremental ({t['changed patients']:.0f} patients changed) / full: "
-        f"{t['incremental: total'] / t['full: total']:.1%}",
+        f"full run: {full:.1f} s",
+        f"realistic nightly / full run: {t['realistic: total'] / full:.1%}",
+        f"delta nightly / full run: {t['delta: total'] / full:.1%}",
         f"peak RSS: {max(r.peak_rss_mb for r in report.rows):.0f} MB (flow process); "
         f"largest NLP worker {report.worker_rss_mb:.0f} MB",
+        f"bare scan: {report.bare_scan_s:.2f} s; full run's ingest+staging / bare scan: "
+        f"{t['full: ingest+staging'] / report.bare_scan_s:.2f}x (information)",
     ]
-    if len(report.nightly) > 1:
-        ratios = ", ".join(
-            f"{ratio:.2f}x ({seconds:.2f} / {scan:.2f} s)"
-            for ratio, (seconds, _, scan) in zip(report.nightly_ratios, report.nightly, strict=True)
-        )
-        lines.append(
-            f"nightly runs from the same state, in order: {ratios} (the table shows the median)"
-        )
+    for label, totals in report.nights.items():
+        if len(totals) > 1:
+            runs = ", ".join(f"{s:.2f} s" for s in totals)
+            lines.append(f"{label} nights from the same state, in order: {runs} (median shown)")
     return "\n".join(lines)

@@ -412,15 +412,15 @@ def bench(
         typer.Option(
             "--repeat",
             min=1,
-            help="Nightly (1%-changed) runs, each from the same state and each against a bare "
-            "scan of its own files made just before it; the table shows the run of median "
-            "ratio. Shared machines are noisy: one run alone moves by a third.",
+            help="Realistic and delta nights, each this many times from the state the full run "
+            "left; the table shows the median. Shared machines are noisy.",
         ),
     ] = 3,
 ) -> None:
-    """Stage-by-stage throughput and peak memory, with the ratio to a bare DuckDB scan.
-
-    And a floor: the scan written once to memory, which no run keeping its parse can beat here.
+    """A full run, then a realistic night (next day's as_of, 1% of patients changed in the
+    snapshot) and a delta night (only the changed resources, as a _since pull delivers them):
+    stage by stage, with peak memory. Prints `realistic nightly / full run: X%` and
+    `delta nightly / full run: X%`; the bare DuckDB scan and its floor as information.
     """
     from devtools.bench import format_bench, run_bench
 

@@ -1,4 +1,4 @@
-"""`vascreen bench` runs end to end on a tiny cohort and reports what known lines saved."""
+"""`vascreen bench` runs a full run, a realistic night and a delta night on a tiny cohort."""
 
 from __future__ import annotations
 
@@ -8,39 +8,35 @@ from pathlib import Path
 from devtools.bench import format_bench, run_bench
 
 
-def test_bench_on_a_tiny_cohort_prints_ratios_and_parses_only_changes(tmp_path: Path) -> None:
+def test_bench_on_a_tiny_cohort_prints_the_nights_against_the_full_run(tmp_path: Path) -> None:
     report = run_bench(250, 3, tmp_path, repeat=2)
     text = format_bench(report)
-    assert re.search(r"ingest\+staging / bare scan: full [\d.]+x, nightly with 1% changed", text)
-    assert report.write_floor_s > 0
+    realistic = re.search(r"^realistic nightly / full run: ([\d.]+)%$", text, re.M)
+    delta = re.search(r"^delta nightly / full run: ([\d.]+)%$", text, re.M)
+    assert realistic and delta, text
+    assert 0 < float(delta[1]) < 100 and 0 < float(realistic[1]) < 100
+    assert re.search(r"^peak RSS: \d+ MB", text, re.M)
+    assert re.search(r"^bare scan: [\d.]+ s", text, re.M)
     assert report.write_floor_rows == report.resources  # the floor wrote every scanned row
-    assert re.search(
-        r"^a full run's floor \(its parse written once, nothing after\) / bare scan: "
-        r"[\d.]+x$",
-        text,
-        re.M,
-    )
     assert not (tmp_path / "n250-s3" / "work" / "floor_tmp").exists()
     parsed = {
         m["run"]: (int(m["parsed"]), int(m["seen"]))
         for m in re.finditer(
-            r"^(?P<run>full|rerun|incremental): land \((?P<parsed>\d+) of (?P<seen>\d+)", text, re.M
+            r"^(?P<run>full|realistic|delta): land \((?P<parsed>\d+) of (?P<seen>\d+)", text, re.M
         )
     }
     assert parsed["full"][0] == parsed["full"][1] == report.resources
-    # A rerun parses only records that never stage (entered-in-error, duplicates): none known.
-    assert parsed["rerun"][0] < parsed["rerun"][1] / 100
-    assert report.totals["changed patients"] > 0
-    assert parsed["rerun"][0] < parsed["incremental"][0] < parsed["incremental"][1] / 10
-    assert (tmp_path / "n250-s3" / "work" / "incremental" / "worklist.csv").exists()
-    # Each nightly run starts from the rerun's state: it parses the same changed records.
-    assert len(report.nightly) == 2
-    assert report.nightly[0][1] == report.nightly[1][1] == parsed["incremental"][0]
-    assert 0 < report.nightly[0][2] and 0 < report.nightly[1][2]  # each run's own bare scan
-    assert report.nightly_scan_s in (report.nightly[0][2], report.nightly[1][2])
-    runs = r"[\d.]+x \([\d.]+ / [\d.]+ s\)"
-    assert re.search(rf"^nightly runs from the same state, in order: {runs}, {runs}", text, re.M)
-    assert re.search(
-        r"^bare scan of the nightly files, just before it \(best of 3\) +[\d.]+$", text, re.M
-    )
-    assert not (tmp_path / "n250-s3" / "work" / "before-nightly").exists()
+    changed = report.totals["changed patients"]
+    assert changed > 0 and report.totals["delta records"] > 0
+    # The realistic night reads the whole snapshot and parses only what changed; the delta
+    # night is handed only the changed records.
+    assert parsed["realistic"][1] == report.resources
+    assert 0 < parsed["realistic"][0] < parsed["realistic"][1] / 10
+    assert parsed["delta"][1] == report.totals["delta records"]
+    # Each night evaluates the changed and due patients, not everyone.
+    assert report.totals["full: evaluated"] == 250
+    for night in ("realistic", "delta"):
+        assert changed <= report.totals[f"{night}: evaluated"] < 250 / 2
+    assert len(report.nights["realistic"]) == len(report.nights["delta"]) == 2
+    assert (tmp_path / "n250-s3" / "work" / "delta" / "worklist.csv").exists()
+    assert not (tmp_path / "n250-s3" / "after-full").exists()
