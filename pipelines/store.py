@@ -24,6 +24,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from pipelines.errors import StoreError
+from pipelines.spreadsheet_cell import cell_text
 from pipelines.store_access import AccessStoreMixin
 from pipelines.store_engine import create_store_engine
 from pipelines.store_patients import PatientStoreMixin
@@ -338,7 +339,7 @@ class Store(
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             for row in frame.iter_rows():
-                writer.writerow(["" if v is None else _csv_value(v) for v in row])
+                writer.writerow([cell_text(v) for v in row])
             handle.flush()
             os.fsync(handle.fileno())
         Path(partial).replace(path)
@@ -348,9 +349,3 @@ class Store(
     def _require_run(conn: sa.Connection, run_id: str) -> None:
         if conn.execute(sa.select(run.c.run_id).where(run.c.run_id == run_id)).first() is None:
             raise StoreError(f"unknown run_id {run_id}")
-
-
-def _csv_value(value: object) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

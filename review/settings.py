@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from review.client_address import parse_trusted_proxies
+
 
 class ReviewSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VASCREEN_", extra="ignore")
@@ -25,6 +27,19 @@ class ReviewSettings(BaseSettings):
     ehr_url_template: str | None = None
     # Hide patient names on every page and export (search by name is then off too).
     hide_names: bool = False
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated), e.g.
+    # the hospital's TLS proxy "10.2.0.7". Default none: the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Password checks (argon2id, 64 MiB each) running at once, and queued beyond those; more
+    # sign-ins at once are answered 429 at once.
+    login_concurrency: int = 2
+    login_queue: int = 8
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_trusted_proxies(value)
+        return value
 
     @field_validator("ehr_url_template")
     @classmethod
