@@ -32,6 +32,7 @@ from pipelines.quarantine import (
     build_quarantine,
     sample_validation,
 )
+from pipelines.value_checks import find_implausible_values
 from screens.model import (
     QUARANTINE,
     STG_CONDITION,
@@ -177,6 +178,7 @@ def land_and_classify(
     _register_types(con)
     sample_validation(con, files)
     clear_line_text(con)
+    find_implausible_values(con)
     for name in OUTCOME_SQL:
         con.execute((SQL_DIR / name).read_text())
     if seconds is not None:
