@@ -305,40 +305,44 @@ def publish_results(
     from screens.rules import rule_versions
 
     items, evidence = read_results(results)
-    with (
-        Store.connect(settings.store_url) as store,
-        store.recorded_run(
-            as_of=summary.as_of,
-            source=summary.source_kind,
-            screens=screens,
-            rule_versions=rule_versions(),
-        ) as run_id,
-    ):
-        summary.run_id = run_id
-        if prepared.interrupted:
-            store.mark_interrupted(before=run_id)
-        store.save_quarantine(run_id, prepared.quarantine)
-        counts = store.publish(
-            run_id,
-            as_of=summary.as_of,
-            screens=screens,
-            items=items,
-            evidence=evidence,
-            patients=prepared.scope,
-        )
-        summary.publish = counts.as_dict()
-        store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
-        if is_url(source) and fetched.transaction_time is not None:
-            store.save_watermarks(
+    try:
+        with (
+            Store.connect(settings.store_url) as store,
+            store.recorded_run(
+                as_of=summary.as_of,
+                source=summary.source_kind,
+                screens=screens,
+                rule_versions=rule_versions(),
+            ) as run_id,
+        ):
+            summary.run_id = run_id
+            if prepared.interrupted:
+                store.mark_interrupted(before=run_id)
+            store.save_quarantine(run_id, prepared.quarantine)
+            counts = store.publish(
                 run_id,
-                source,
-                fetched.transaction_time,  # type: ignore[arg-type]
-                fetched.since_honoured,
+                as_of=summary.as_of,
+                screens=screens,
+                items=items,
+                evidence=evidence,
+                patients=prepared.scope,
             )
-        finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
-    unpublished_marker(prepared.mirror).unlink(missing_ok=True)
-    for result in results:
-        remove_shard_outputs(result.items.parent)
+            summary.publish = counts.as_dict()
+            store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
+            if is_url(source) and fetched.transaction_time is not None:
+                store.save_watermarks(
+                    run_id,
+                    source,
+                    fetched.transaction_time,  # type: ignore[arg-type]
+                    fetched.since_honoured,
+                )
+            finish(store, run_id, summary, store_url=settings.store_url, export_dir=export_dir)
+        unpublished_marker(prepared.mirror).unlink(missing_ok=True)
+    finally:
+        # Published or not, the shard files (note snippets, values) go: a failed publish
+        # is evaluated again from the mirror next run (its unpublished marker stays).
+        for result in results:
+            remove_shard_outputs(result.items.parent)
     cache = nlp_cache_dir(settings)
     if cache is not None:  # the shards are done: nobody reads the cache now
         from pipelines.nlp_cache import compact

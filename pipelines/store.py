@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from pipelines.errors import StoreError
 from pipelines.spreadsheet_cell import cell_text
 from pipelines.store_access import AccessStoreMixin
-from pipelines.store_engine import create_store_engine
+from pipelines.store_engine import create_store_engine, store_failure
 from pipelines.store_patients import PatientStoreMixin
 from pipelines.store_publish import PublishCounts, publish_run
 from pipelines.store_review import ReviewStoreMixin
@@ -127,15 +127,38 @@ class Store(
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE; committed on exit)."""
-        with self.engine.connect().execution_options(vascreen_write=True) as conn, conn.begin():
-            yield conn
+        """A write transaction (SQLite: BEGIN IMMEDIATE; committed on exit).
+
+        Raises:
+            StoreError: a statement or the commit failed (one line, no values).
+        """
+        failure: StoreError | None = None
+        try:
+            with (
+                self.engine.connect().execution_options(vascreen_write=True) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            failure = store_failure(exc, self.engine.dialect.name)
+        if failure is not None:
+            raise failure  # outside the except block: no chained driver message
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read transaction: one consistent snapshot on SQLite WAL and per statement on PG."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction: one consistent snapshot on SQLite WAL and per statement on PG.
+
+        Raises:
+            StoreError: a statement failed (one line, no values).
+        """
+        failure: StoreError | None = None
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            failure = store_failure(exc, self.engine.dialect.name)
+        if failure is not None:
+            raise failure
 
     def start_run(
         self, *, as_of: date, source: str, screens: list[str], rule_versions: dict[str, int]

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from pipelines.store import Store
 from review import views, views_account, views_admin, views_patient, views_worklist
 from review.client_address import parse_trusted_proxies
+from review.error_log import LoggedErrors
 from review.login_limits import HashGate, LoginLimits
 from review.security import Guard, GuardConfig, new_secret_key, server_error
 from review.settings import ReviewSettings
@@ -95,7 +96,7 @@ def serve(store_url: str, host: str = "127.0.0.1", port: int = 8000) -> None:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     app = create_app(store_url, secret_key=secret, settings=settings)
     uvicorn.run(
-        app,
+        LoggedErrors(app),
         host=host,
         port=port,
         proxy_headers=False,
