@@ -84,6 +84,38 @@ def publish_results(
             gave no text; nothing is published.
     """
     from pipelines.store import Store
+
+    try:
+        published = _publish(summary, prepared, results, fetched, source, screens, settings)
+    finally:
+        # Published or not, the shard files (note snippets, values) go: a failed publish is
+        # evaluated again from the mirror next run (its unpublished marker stays).
+        for result in results:
+            remove_shard_outputs(result.items.parent)
+    cache = nlp_cache_dir(settings)
+    if cache is not None:  # the shards are done: nobody reads the cache now
+        from pipelines.nlp_cache import compact
+
+        merged = compact(cache)
+        if merged:
+            log.info("NLP cache: %d parts merged into one", merged)
+    if export_dir is not None:  # after the run is recorded: its status is the publish's
+        with Store.connect(settings.store_url) as store:
+            published = replace(published, worklist_csv=export_worklist(store, export_dir))
+    return published
+
+
+def _publish(
+    summary: RunSummary,
+    prepared: Prepared,
+    results: list[ShardResult],
+    fetched: Fetched,
+    source: str,
+    screens: list[str],
+    settings: Settings,
+) -> RunSummary:
+    """The store's part of `publish_results`: one recorded run (failed if anything raises)."""
+    from pipelines.store import Store
     from screens.rules import rule_versions
 
     check_unread_share(summary.notes, summary.notes_unread, settings.max_unread_note_share)
@@ -121,18 +153,6 @@ def publish_results(
         published = replace(summary, run_id=run_id, publish=counts.as_dict())
         published = finish(store, published, store_url=settings.store_url)
     unpublished_marker(prepared.mirror).unlink(missing_ok=True)
-    for result in results:
-        remove_shard_outputs(result.items.parent)
-    cache = nlp_cache_dir(settings)
-    if cache is not None:  # the shards are done: nobody reads the cache now
-        from pipelines.nlp_cache import compact
-
-        merged = compact(cache)
-        if merged:
-            log.info("NLP cache: %d parts merged into one", merged)
-    if export_dir is not None:  # after the run is recorded: its status is the publish's
-        with Store.connect(settings.store_url) as store:
-            published = replace(published, worklist_csv=export_worklist(store, export_dir))
     return published
 
 

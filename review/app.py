@@ -17,7 +17,10 @@ from starlette.staticfiles import StaticFiles
 
 from pipelines.store import Store
 from review import views, views_account, views_admin, views_patient, views_worklist
-from review.security import Guard, GuardConfig, new_secret_key
+from review.client_address import parse_trusted_proxies
+from review.error_log import LoggedErrors
+from review.login_limits import HashGate, LoginLimits
+from review.security import Guard, GuardConfig, new_secret_key, server_error
 from review.settings import ReviewSettings
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -51,6 +54,7 @@ def create_app(
         secret_key=secret_key.encode() if secret_key else new_secret_key(),
         cookie_secure=cookie_secure,
         idle_timeout=idle_timeout,
+        trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
     )
     routes = [
         Route("/healthz", views.healthz),
@@ -69,26 +73,33 @@ def create_app(
         Route("/admin/audit", views_admin.audit_page),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(Guard, store=store, config=config)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, store=store, config=config)],
+        exception_handlers={Exception: server_error},
+    )
     app.state.store = store
     app.state.guard_config = config
     app.state.settings = settings
+    app.state.login_limits = LoginLimits(
+        key=config.secret_key, gate=HashGate(settings.login_concurrency, settings.login_queue)
+    )
     return app
 
 
 def serve(store_url: str, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app with uvicorn (trusting X-Forwarded-* only from a local proxy)."""
+    """Run the app with uvicorn; X-Forwarded-For is read by the app itself, and only from
+    `VASCREEN_TRUSTED_PROXIES` (`review.client_address`)."""
     import uvicorn
 
     settings = ReviewSettings()
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     app = create_app(store_url, secret_key=secret, settings=settings)
     uvicorn.run(
-        app,
+        LoggedErrors(app),
         host=host,
         port=port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=False,
         server_header=False,
         log_level="warning",
         access_log=False,

@@ -1,24 +1,41 @@
-"""Review-app accounts: roles, password hashing (argon2id), login with rate limiting.
+"""Review-app accounts: roles, password hashing (argon2id), password policy, login.
 
 Passwords are hashed with argon2id at the RFC 9106 "second recommended" profile (64 MiB,
-3 passes, 4 lanes). Failed logins are counted in the audit log, so the limit holds across
-app workers and restarts.
+3 passes, 4 lanes). A password needs 12 characters and a zxcvbn score of at least 3 (common
+passwords, repeats, sequences, keyboard walks and the user's own name score low). Login
+throttles and the cap on concurrent hashing are in `review.login_limits`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
-from pipelines.errors import StoreError
 from pipelines.store import Store
 from pipelines.store.schema import utcnow
+from review.login_limits import (
+    CLI_LIMITS,
+    LOGIN_WINDOW,
+    MAX_FAILURES_PER_CLIENT,
+    MAX_FAILURES_PER_USER,
+    NAME_TAG,
+    LoginBusyError,
+    LoginLimits,
+    LoginThrottledError,
+)
+
+__all__ = [
+    "MAX_FAILURES_PER_CLIENT",
+    "MAX_FAILURES_PER_USER",
+    "LoginBusyError",
+    "LoginThrottledError",
+]
 
 ARGON2_PARAMS: dict[str, int] = {
     "time_cost": 3,
@@ -37,18 +54,13 @@ HASHER = PasswordHasher(
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_CLIENT = 20
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 (guessed at once) to 4; 3 is "safely unguessable" online
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn's own bound; the first 72 characters must be strong
 
 
 class Role(StrEnum):
     COORDINATOR = "coordinator"
     ADMIN = "admin"
-
-
-class LoginThrottledError(StoreError):
-    """Too many failed logins for this username or client in the window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +73,19 @@ def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
 
-def check_password_policy(password: str) -> None:
+def check_password_policy(password: str, username: str = "") -> None:
+    """Length, then strength: common and repeated patterns and the username are refused.
+
+    Raises:
+        ValueError: one line saying why (never the password).
+    """
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValueError(f"password must be {MIN_PASSWORD_LENGTH} to 1024 characters")
+    inputs = [username, "vascreen", "vascular", "coordinator"] if username else ["vascreen"]
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        hint = result["feedback"].get("warning") or "it follows a common pattern"
+        raise ValueError(f"password is too easy to guess ({hint.rstrip('.')}): use a passphrase")
 
 
 def add_user(store: Store, username: str, role: str, password: str) -> None:
@@ -75,7 +97,7 @@ def add_user(store: Store, username: str, role: str, password: str) -> None:
     """
     if not USERNAME.match(username):
         raise ValueError("username: 2-63 of a-z 0-9 . _ -, starting with a letter or digit")
-    check_password_policy(password)
+    check_password_policy(password, username)
     store.add_user(username, str(Role(role)), hash_password(password))
 
 
@@ -86,7 +108,7 @@ def reset_password(store: Store, username: str, password: str) -> None:
         ValueError: a password outside the policy.
         StoreError: no such user.
     """
-    check_password_policy(password)
+    check_password_policy(password, username)
     store.reset_password(username, hash_password(password))
 
 
@@ -98,6 +120,7 @@ def change_password(
     *,
     keep_session: str | None = None,
     client: str = "cli",
+    limits: LoginLimits = CLI_LIMITS,
 ) -> bool:
     """A user changes their own password, proving the current one; False when it is wrong.
 
@@ -106,9 +129,13 @@ def change_password(
     Raises:
         ValueError: the new password is outside the policy.
         LoginThrottledError: too many recent failures.
+        LoginBusyError: too many password checks at once.
     """
-    check_password_policy(new)
-    if authenticate(store, username, current, client=client, action="password_check") is None:
+    check_password_policy(new, username)
+    checked = authenticate(
+        store, username, current, client=client, action="password_check", limits=limits
+    )
+    if checked is None:
         return False
     store.reset_password(
         username,
@@ -121,31 +148,45 @@ def change_password(
 
 
 def authenticate(
-    store: Store, username: str, password: str, *, client: str, action: str = "login"
+    store: Store,
+    username: str,
+    password: str,
+    *,
+    client: str,
+    action: str = "login",
+    limits: LoginLimits = CLI_LIMITS,
 ) -> User | None:
     """The user if the password matches; failures are audited and rate limited.
 
     `action` is what a success is audited as ("login", or "password_check" when a signed-in
-    user proves their password).
+    user proves their password). Known and unknown names take the same path: the same
+    queries, one hash, the same throttle, the same answer.
 
     Raises:
-        LoginThrottledError: too many recent failures for this username or client.
+        LoginThrottledError: too many recent failures for this name from this client, or
+            from this client.
+        LoginBusyError: too many password checks at once.
     """
     since = utcnow() - LOGIN_WINDOW
+    tag = limits.name_tag(username)
     if (
-        store.count_audit("login_failed", since=since, username=username) >= MAX_FAILURES_PER_USER
+        store.count_audit("login_failed", since=since, client=client, target_id=tag)
+        >= MAX_FAILURES_PER_USER
         or store.count_audit("login_failed", since=since, client=client) >= MAX_FAILURES_PER_CLIENT
     ):
-        store.audit(username, "login_throttled", client=client)
+        store.audit(None, "login_throttled", NAME_TAG, tag, client=client)
         raise LoginThrottledError("too many failed logins")
     row = store.get_user(username) if USERNAME.match(username) else None
-    ok = _verify(row["password_hash"] if row else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
+    with limits.gate.slot():
+        stored = row["password_hash"] if row else _dummy_hash()
+        ok = _verify(stored, password[:MAX_PASSWORD_LENGTH])
     if row is None or not ok or not row["is_active"]:
-        # An unknown name is not recorded: people type passwords into the username field.
-        store.audit(row["username"] if row else None, "login_failed", client=client)
+        # An unknown name is recorded by its tag only: people type passwords into it.
+        store.audit(row["username"] if row else None, "login_failed", NAME_TAG, tag, client=client)
         return None
     if HASHER.check_needs_rehash(row["password_hash"]):
-        store.set_password_hash(username, hash_password(password))
+        with limits.gate.slot():
+            store.set_password_hash(username, hash_password(password))
     store.audit(username, action, client=client)
     return User(username, Role(row["role"]))
 

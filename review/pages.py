@@ -11,7 +11,8 @@ from starlette.templating import Jinja2Templates
 
 from pipelines.store import Store
 from review.labels import register
-from review.security import GuardConfig, SessionUser
+from review.login_limits import LoginLimits
+from review.security import GuardConfig, SessionUser, client_id
 from review.settings import ReviewSettings
 from review.worklist_view import ViewFilter
 
@@ -28,6 +29,11 @@ def store_of(request: Request) -> Store:
 def config_of(request: Request) -> GuardConfig:
     config: GuardConfig = request.app.state.guard_config
     return config
+
+
+def limits_of(request: Request) -> LoginLimits:
+    limits: LoginLimits = request.app.state.login_limits
+    return limits
 
 
 def settings_of(request: Request) -> ReviewSettings:
@@ -61,7 +67,6 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     user = request.state.user
-    client = request.client.host if request.client else None
     store_of(request).audit(
-        user.username if user else None, action, target_type, target_id, detail, client
+        user.username if user else None, action, target_type, target_id, detail, client_id(request)
     )

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipelines.store import Store
 from pipelines.store.schema import utcnow
 from review.auth import Role, User
+from review.client_address import Network, client_address
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = ("/login", "/healthz")
@@ -66,6 +67,7 @@ class GuardConfig:
     cookie_secure: bool
     idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=12)
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def session_cookie(self) -> str:
@@ -105,8 +107,13 @@ class Guard:
         request = Request(scope)
         path: str = scope["path"]
         public = path in PUBLIC_PATHS or path.startswith("/static/")
-        user = await run_in_threadpool(self._session_user, request)
         scope.setdefault("state", {})
+        scope["state"]["client"] = client_address(
+            request.client.host if request.client else None,
+            request.headers.getlist("x-forwarded-for"),
+            self.config.trusted_proxies,
+        )
+        user = await run_in_threadpool(self._session_user, request)
         scope["state"]["user"] = user
         denial = self._deny(request, user, public)
         if denial is None and request.method not in SAFE_METHODS:
@@ -165,7 +172,7 @@ class Guard:
             or now - row["created_at"] > self.config.absolute_timeout
         ):
             self.store.delete_session(token)
-            self.store.audit(row["username"], "session_expired")
+            self.store.audit(row["username"], "session_expired", client=client_id(request))
             return None
         if now - row["last_seen_at"] > TOUCH_EVERY:
             self.store.touch_session(token)
@@ -219,7 +226,19 @@ def _with_security_headers(send: Send, hsts: bool) -> Send:
 
 
 def client_id(request: Request) -> str:
+    """The client address the guard worked out (`review.client_address`)."""
+    found = getattr(request.state, "client", None)
+    if found:
+        return str(found)
     return request.client.host if request.client else "unknown"
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 500 page is sent outside the guard: give it the security headers too."""
+    headers = dict(HEADERS)
+    if request.app.state.guard_config.cookie_secure:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    return PlainTextResponse("internal error", status_code=500, headers=headers)
 
 
 def state_form(request: Request) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from review.client_address import parse_trusted_proxies
+
 
 class ReviewSettings(BaseSettings):
     """The review app's site settings; `python -m pipelines.settings_doc` lists them."""
@@ -30,6 +32,19 @@ class ReviewSettings(BaseSettings):
     FHIR logical id) and `{mrn}` are URL-encoded into it. Unset: no link."""
     hide_names: bool = False
     """Hide patient names on every page and export (search by name is then off too)."""
+    trusted_proxies: str = ""
+    """Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated), e.g.
+    the hospital's TLS proxy `10.2.0.7`. Default none: the TCP peer is the client."""
+    login_concurrency: int = 2
+    """Password checks (argon2id, 64 MiB each) running at once."""
+    login_queue: int = 8
+    """Sign-ins queued beyond `login_concurrency`; more at once are answered 429."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_trusted_proxies(value)
+        return value
 
     @field_validator("ehr_url_template")
     @classmethod

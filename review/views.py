@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipelines.errors import StoreError
-from review.auth import LoginThrottledError, authenticate
-from review.pages import audit, config_of, render, store_of, user_of
+from review.auth import LoginBusyError, LoginThrottledError, authenticate
+from review.pages import audit, config_of, limits_of, render, store_of, user_of
 from review.security import client_id, state_form
 
 SESSION_MAX_AGE = 12 * 3600
@@ -33,8 +33,17 @@ def login_page(request: Request) -> Response:
     context = {"login_csrf": config.login_csrf(nonce), "next": _safe_next(form.get("next"))}
     try:
         user = authenticate(
-            store, form.get("username", ""), form.get("password", ""), client=client_id(request)
+            store,
+            form.get("username", ""),
+            form.get("password", ""),
+            client=client_id(request),
+            limits=limits_of(request),
         )
+    except LoginBusyError:
+        busy = {**context, "error": "Too many sign-ins at once. Try again in a moment."}
+        page = render(request, "login.html", busy, status=429)
+        page.headers["retry-after"] = "5"
+        return page
     except LoginThrottledError:
         return render(
             request,

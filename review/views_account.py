@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from review.auth import change_password
-from review.pages import render, store_of, user_of
+from review.auth import LoginBusyError, LoginThrottledError, change_password
+from review.pages import limits_of, render, store_of, user_of
 from review.security import client_id, state_form
 
 
@@ -25,9 +25,12 @@ def password_page(request: Request) -> Response:
             form.get("new_password", ""),
             keep_session=user.token,
             client=client_id(request),
+            limits=limits_of(request),
         )
     except ValueError as exc:
         return _again(request, str(exc))
+    except (LoginThrottledError, LoginBusyError):
+        return _again(request, "Too many attempts. Wait a few minutes and retry.", status=429)
     if not changed:
         return _again(request, "The current password is wrong.", status=403)
     return render(request, "password.html", {"error": "", "done": True})

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import polars as pl
 from openpyxl import Workbook
 
+from pipelines.spreadsheet_cell import cell_text
 from pipelines.store.worklist import SORT_KEYS, WorklistQuery
 from review.identity import identity_of
 from review.labels import alert_sentence, by_weight, criterion_text, screen_title
@@ -53,7 +54,6 @@ EXPORT_COLUMNS = [
     "snoozed_until",
     "last_action",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +178,7 @@ def _cell(value: object) -> str | int:
     """Text for a spreadsheet cell; a leading formula character is neutralised."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    text = (
-        "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
-    )
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return cell_text(value)
 
 
 def export_csv(rows: list[list[object]]) -> bytes:

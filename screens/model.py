@@ -80,6 +80,7 @@ class QuarantineReason(StrEnum):
     TOO_LARGE = "too_large"
     NESTED_BUNDLE = "nested_bundle"
     SERVER_ERROR = "server_error"
+    IMPLAUSIBLE_VALUE = "implausible_value"  # non-finite or physiologically impossible quantity
 
 
 class NoteStatus(StrEnum):

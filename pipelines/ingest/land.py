@@ -76,7 +76,9 @@ Shape = str | dict[str, "Shape"] | list["Shape"]
 _CODING: Shape = {"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}
 _CC: Shape = {"coding": [_CODING], "text": "VARCHAR"}
 _QTY: Shape = {
-    "value": "DOUBLE",
+    # Text, cast at staging: a string such as "1e-999" must not silently become 0
+    # (pipelines.value_checks quarantines what is not a finite, plausible decimal).
+    "value": "VARCHAR",
     "unit": "VARCHAR",
     "system": "VARCHAR",
     "code": "VARCHAR",

@@ -29,6 +29,7 @@ from pipelines.ingest.quarantine import (
     MIN_READ_FOR_THRESHOLD,
     sample_validation,
 )
+from pipelines.value_checks import find_implausible_values
 from screens.model import (
     STG_CONDITION,
     STG_ENCOUNTER,
@@ -120,6 +121,7 @@ def land_and_classify(
     _register_types(con)
     sample_validation(con, files)
     clear_line_text(con)
+    find_implausible_values(con)
     for name in OUTCOME_SQL:
         con.execute((SQL_DIR / name).read_text())
     if seconds is not None:

@@ -24,8 +24,9 @@ import polars as pl
 import sqlalchemy as sa
 
 from pipelines.errors import StoreError
+from pipelines.spreadsheet_cell import cell_text
 from pipelines.store.access import AccessStoreMixin
-from pipelines.store.engine import create_store_engine
+from pipelines.store.engine import create_store_engine, store_failure
 from pipelines.store.patients import PatientStoreMixin
 from pipelines.store.publish import PublishCounts, publish_run
 from pipelines.store.review import ReviewStoreMixin
@@ -128,15 +129,38 @@ class Store(
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE; committed on exit)."""
-        with self.engine.connect().execution_options(vascreen_write=True) as conn, conn.begin():
-            yield conn
+        """A write transaction (SQLite: BEGIN IMMEDIATE; committed on exit).
+
+        Raises:
+            StoreError: a statement or the commit failed (one line, no values).
+        """
+        failure: StoreError | None = None
+        try:
+            with (
+                self.engine.connect().execution_options(vascreen_write=True) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            failure = store_failure(exc, self.engine.dialect.name)
+        if failure is not None:
+            raise failure  # outside the except block: no chained driver message
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read transaction: one consistent snapshot on SQLite WAL and per statement on PG."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction: one consistent snapshot on SQLite WAL and per statement on PG.
+
+        Raises:
+            StoreError: a statement failed (one line, no values).
+        """
+        failure: StoreError | None = None
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            failure = store_failure(exc, self.engine.dialect.name)
+        if failure is not None:
+            raise failure
 
     def start_run(
         self, *, as_of: date, source: str, screens: list[str], rule_versions: dict[str, int]
@@ -365,7 +389,7 @@ class Store(
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow(CSV_COLUMNS)
                 for row in frame.iter_rows():
-                    writer.writerow(["" if v is None else _csv_value(v) for v in row])
+                    writer.writerow([cell_text(v) for v in row])
                 handle.flush()
                 os.fsync(handle.fileno())
             Path(partial).replace(path)
@@ -378,9 +402,3 @@ class Store(
     def _require_run(conn: sa.Connection, run_id: str) -> None:
         if conn.execute(sa.select(run.c.run_id).where(run.c.run_id == run_id)).first() is None:
             raise StoreError(f"unknown run_id {run_id}")
-
-
-def _csv_value(value: object) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

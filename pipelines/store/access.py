@@ -203,8 +203,10 @@ class AccessStoreMixin(StoreMixin):
         since: datetime,
         username: str | None = None,
         client: str | None = None,
+        target_id: str | None = None,
     ) -> int:
-        """How many `action` rows since `since` for a username or a client (rate limiting)."""
+        """How many `action` rows since `since` for a username, client and/or target id
+        (rate limiting)."""
         query = (
             sa.select(sa.func.count())
             .select_from(audit_log)
@@ -214,6 +216,8 @@ class AccessStoreMixin(StoreMixin):
             query = query.where(audit_log.c.username == username)
         if client is not None:
             query = query.where(audit_log.c.client == client)
+        if target_id is not None:
+            query = query.where(audit_log.c.target_id == target_id)
         with self.read() as conn:
             return int(conn.execute(query).scalar() or 0)
 

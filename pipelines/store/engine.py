@@ -1,5 +1,10 @@
 """Engines for the worklist store: URL normalisation and per-dialect connection setup.
 
+Engines never put bound parameters (patient data) in error text (`hide_parameters=True`), and
+a failing statement reaches callers as a one-line `StoreError` naming the operation and table
+(`store_failure`), never values: driver messages (a PostgreSQL DETAIL repeats key values) are
+dropped too.
+
 SQLite runs in WAL mode with a busy timeout so that the review app and the nightly flow can
 write the same file: readers never block, writers queue. Write transactions open with
 `BEGIN IMMEDIATE` (take the write lock up front, so two writers cannot deadlock on a lock
@@ -9,6 +14,7 @@ COMMITTED, and writers take row locks (see `pipelines.store.publish`).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from contextlib import AbstractContextManager
@@ -65,10 +71,40 @@ def create_store_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(
             parsed,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True, isolation_level="READ COMMITTED")
+    return sa.create_engine(
+        parsed, pool_pre_ping=True, isolation_level="READ COMMITTED", hide_parameters=True
+    )
+
+
+_STATEMENT = re.compile(
+    r"^\s*(?:(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM|(SELECT)\b.*?\bFROM"
+    r"|(CREATE|ALTER|DROP)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)(?:\s+IF\s+(?:NOT\s+)?EXISTS)?)"
+    r"\s+\"?(\w+)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def store_failure(exc: sa.exc.SQLAlchemyError, dialect: str) -> StoreError:
+    """A one-line, value-free `StoreError` for a failed statement or transaction.
+
+    Names the operation and table (from the statement's text, never its parameters), the
+    driver's error class and SQLSTATE; drops the driver's message, which can repeat values.
+    """
+    statement = str(getattr(exc, "statement", None) or "")
+    found = _STATEMENT.match(statement)
+    if found:
+        operation = next(g for g in found.groups()[:-1] if g).lower()
+        where = f"{operation} on {found.group(found.lastindex or 0)}"
+    else:
+        where = "transaction"
+    orig = getattr(exc, "orig", None)
+    kind = type(orig).__name__ if orig is not None else type(exc).__name__
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    return StoreError(f"store {where} failed ({dialect}: {kind}{f' {state}' if state else ''})")
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -36,7 +36,9 @@ def temporary_pg_schema_url() -> Iterator[str]:
     """Create a uniquely named schema; yield a store URL whose search_path is that schema."""
     base = pg_test_url()
     schema = f"vascreen_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(normalize_url(base), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        normalize_url(base), isolation_level="AUTOCOMMIT", hide_parameters=True
+    )
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')

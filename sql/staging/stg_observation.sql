@@ -114,7 +114,8 @@ SELECT
     all_rows.coding.code AS code,
     coalesce(all_rows.coding.display, all_rows.code_text) AS display,
     all_rows.effective_on AS effective_on,
-    all_rows.qty.value AS value_num,
+    -- Landed as text; stg_resource_outcome quarantined every value that is not a finite decimal.
+    try_cast(all_rows.qty.value AS DOUBLE) AS value_num,
     all_rows.value_str AS value_str,
     CASE
         WHEN all_rows.qty IS NULL OR all_rows.qty.value IS NULL THEN NULL

@@ -17,6 +17,7 @@
 -- (7.2 s against 3.7 s for the bench cohort, docs/performance.md).
 -- Inputs: raw_resource, unknown_resource_type(resource_type),
 --         validation_quarantine(src, src_pos, reason, detail),
+--         implausible_value(src, src_pos, detail),
 --         known_resource(src, src_pos, resourcetype, id, version_id, last_updated,
 --                        known_outcome).
 CREATE OR REPLACE TABLE stg_resource_outcome AS
@@ -63,17 +64,25 @@ WITH checked AS (
 with_validation AS (
     SELECT
         checked.*,
-        coalesce(checked.structural_reason, vq.reason) AS quarantine_reason,
+        coalesce(
+            checked.structural_reason,
+            CASE WHEN iv.detail IS NOT NULL THEN 'implausible_value' END,
+            vq.reason
+        ) AS quarantine_reason,
         CASE
             WHEN checked.structural_reason = 'unsupported_type' THEN 'resourceType not in FHIR R4'
             WHEN checked.structural_reason = 'missing_id' THEN 'id: missing'
             WHEN checked.structural_reason = 'missing_subject' THEN 'subject: missing'
             WHEN checked.structural_reason = 'invalid_date' THEN 'a date field is not a FHIR date'
+            WHEN iv.detail IS NOT NULL THEN iv.detail
             ELSE vq.detail
         END AS quarantine_detail
     FROM checked
     LEFT JOIN validation_quarantine AS vq
         ON checked.src = vq.src AND checked.src_pos = vq.src_pos
+    -- Non-finite or physiologically impossible quantities (pipelines/value_checks.py).
+    LEFT JOIN implausible_value AS iv
+        ON checked.src = iv.src AND checked.src_pos = iv.src_pos
 )
 
 SELECT

@@ -19,8 +19,11 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from pipelines.store import Store
+from review import auth
 from review.app import create_app
-from review.auth import MAX_FAILURES_PER_CLIENT
+from review.auth import MAX_FAILURES_PER_CLIENT, MAX_FAILURES_PER_USER
+from review.login_limits import HashGate, LoginLimits
+from review.settings import ReviewSettings
 from tests.hardening.conftest import tally
 from tests.review.conftest import (  # noqa: F401 - fixtures reused from the review suite
     HITS,
@@ -39,6 +42,7 @@ PUBLIC = {"/login", "/healthz"}
 HTML = {"accept": "text/html"}
 PARAMS = {"patient_id": HITS[0].patient, "item_id": "ITEM"}  # ITEM: a real item id, filled in
 SCRIPT = "<script>alert('x')</script>"
+CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]+"')
 
 
 def _routes(url: str) -> list[tuple[str, str]]:
@@ -279,3 +283,115 @@ def test_sessions_survive_nothing_they_should_not(
         stranger.cookies.set("vascreen_session", token, domain="testserver.local")
         assert stranger.get("/").status_code == 401
     other.state.store.close()
+
+
+def _proxied_client(store_url: str, proxy: str = "10.0.0.5") -> TestClient:  # noqa: F811
+    settings = ReviewSettings(trusted_proxies=proxy)
+    app = create_app(store_url, secret_key="k", cookie_secure=False, settings=settings)
+    return TestClient(app, follow_redirects=False, client=(proxy, 5000))
+
+
+def _try_login(client: TestClient, username: str, password: str, via: str | None = None) -> object:
+    headers = {"x-forwarded-for": via} if via else {}
+    token = csrf_of(client.get("/login", headers=headers).text)
+    form = {"username": username, "password": password, "csrf_token": token}
+    return client.post("/login", data=form, headers=headers)
+
+
+def test_forged_forwarded_for_neither_dodges_the_throttle_nor_enters_the_audit(
+    make_client,  # noqa: F811
+    store: Store,  # noqa: F811
+) -> None:
+    client = make_client()  # no trusted proxy: the peer is the client
+    statuses = [
+        _try_login(client, f"guess{n}", "not the password", via=f"203.0.113.{n}").status_code  # type: ignore[attr-defined]
+        for n in range(MAX_FAILURES_PER_CLIENT + 1)
+    ]
+    assert statuses == [401] * MAX_FAILURES_PER_CLIENT + [429]
+    clients = {e["client"] for e in store.audit_entries() if e["action"].startswith("login")}
+    assert clients == {"testclient"}
+    tally("faults injected", MAX_FAILURES_PER_CLIENT + 1)
+
+
+def test_strangers_cannot_lock_the_admin_out_from_elsewhere(store_url: str, store: Store) -> None:  # noqa: F811
+    with _proxied_client(store_url) as client:
+        stranger = "203.0.113.66"
+        statuses = [
+            _try_login(client, "boss", f"guess number {n}", via=stranger).status_code  # type: ignore[attr-defined]
+            for n in range(MAX_FAILURES_PER_USER + 1)
+        ]
+        assert statuses == [401] * MAX_FAILURES_PER_USER + [429]
+        # A forged left-hand address from the stranger is ignored: still the stranger.
+        forged = _try_login(client, "boss", PASSWORD, via=f"198.51.100.7, {stranger}")
+        assert forged.status_code == 429  # type: ignore[attr-defined]
+        admin = _try_login(client, "boss", PASSWORD, via="198.51.100.7")
+        assert admin.status_code == 303  # type: ignore[attr-defined]
+        client.app.state.store.close()  # type: ignore[attr-defined]
+    entries = store.audit_entries()
+    assert {"boss"} == {e["username"] for e in entries if e["action"] == "login"}
+    assert {e["client"] for e in entries if e["action"] == "login"} == {"198.51.100.7"}
+    assert {e["client"] for e in entries if e["action"] == "login_failed"} == {stranger}
+    tally("faults injected", MAX_FAILURES_PER_USER + 2)
+
+
+def test_unknown_names_are_answered_like_known_ones(
+    make_client,  # noqa: F811
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashes: list[str] = []
+    verify = auth._verify
+    monkeypatch.setattr(auth, "_verify", lambda h, p: hashes.append(h) or verify(h, p))
+    seen: dict[str, list[tuple[int, str, int]]] = {}
+    for name in ("boss", "nobody-here"):
+        client = make_client()
+        seen[name] = []
+        for n in range(MAX_FAILURES_PER_USER + 2):
+            before = len(hashes)
+            response = _try_login(client, name, f"wrong guess {n}")
+            body = CSRF_VALUE.sub("", response.text)  # type: ignore[attr-defined]
+            seen[name].append((response.status_code, body, len(hashes) - before))  # type: ignore[attr-defined]
+        client.close()
+    assert seen["boss"] == seen["nobody-here"]
+    assert [s for s, _, _ in seen["boss"]] == [401] * MAX_FAILURES_PER_USER + [429, 429]
+    assert [h for _, _, h in seen["boss"]] == [1] * MAX_FAILURES_PER_USER + [0, 0]
+    assert "nobody-here" not in str(store.audit_entries())
+    tally("bad inputs tried", 2 * (MAX_FAILURES_PER_USER + 2))
+
+
+def test_a_login_flood_is_refused_with_429_while_hashing_is_full(make_client) -> None:  # noqa: F811
+    client = make_client()
+    gate = HashGate(concurrent=1, waiting=0)
+    client.app.state.login_limits = LoginLimits(key=b"k", gate=gate)
+    with gate.slot():  # another sign-in is hashing
+        response = _try_login(client, "coord", PASSWORD)
+    assert response.status_code == 429  # type: ignore[attr-defined]
+    assert response.headers["retry-after"] == "5"  # type: ignore[attr-defined]
+    _check_headers(response)
+    assert "vascreen_session" not in client.cookies
+    assert _try_login(client, "coord", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    tally("faults injected")
+
+
+@pytest.mark.parametrize("where", ["page", "guard"])
+def test_500_pages_carry_the_security_headers(
+    store_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    app = create_app(store_url, secret_key="k", cookie_secure=False)
+    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
+        log_in(client, "coord")
+
+        def boom(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("canary Jane Roe 1950-01-01")
+
+        # A failing page, or a failure inside the guard itself (before any page runs).
+        method = "worklist_page" if where == "page" else "get_session"
+        monkeypatch.setattr(app.state.store, method, boom)
+        response = client.get("/", headers=HTML)
+        assert response.status_code == 500
+        _check_headers(response)
+        assert "Jane Roe" not in response.text and "Traceback" not in response.text
+    app.state.store.close()
+    tally("faults injected")

@@ -9,6 +9,7 @@ decisions must still be there (with the expected re-flag). An admin sees the tre
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,12 +46,20 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> BrowserCohort:
     return build_cohort(tmp_path_factory.mktemp("browser-cohort"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for this module only, closed before the next module runs.
+
+    Playwright's sync API marks its asyncio loop as the thread's running loop between calls
+    for as long as it is open; a session-wide browser left it marked for every later module,
+    and there `asyncio.run` (Prefect flows, anyio) refused to start. Closing it here ends the
+    loop, and the check below keeps it that way whatever order the tests run in.
+    """
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
+    assert asyncio._get_running_loop() is None, "Playwright left an event loop running"
 
 
 @pytest.fixture(scope="module", params=BACKENDS, ids=list(BACKENDS))

@@ -78,3 +78,13 @@ def test_users_change_their_own_password_with_the_current_one(store_url: str) ->
     with Store.connect(store_url) as store:
         actions = [e["action"] for e in store.audit_entries()]
     assert "password_change" in actions and PASSWORD not in str(store_url)
+
+
+@pytest.mark.parametrize("weak", ["aaaaaaaaaaaa", "password1234", "annannannann"])
+def test_weak_passwords_are_one_line_and_exit_2(store_url: str, weak: str) -> None:
+    code, out, err = users(store_url, "add", "ann", "--role", "coordinator", stdin=weak + "\n")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "too easy to guess" in err and weak not in err
+    assert (
+        users(store_url, "list")[1].strip() == "username\trole\tactive\tcreated\tpassword_changed"
+    )
