@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines.errors import SourceError
-from pipelines.fhir.files import discover_source
+from pipelines.fhir.files import discover_source, without_bom
 from pipelines.ingest.known_lines import landing_counts
 from pipelines.ingest.line_memo import MEMO_DIR
 from pipelines.ingest.quarantine import build_quarantine
@@ -143,9 +143,9 @@ def prepare(
     rule_versions: dict[str, int],
 ) -> Prepared:
     """Land and check the source, merge it into the mirror and choose the patients to evaluate."""
-    files = discover_source(fetched.source_dir)
     work = settings.workdir / "run"
     work.mkdir(parents=True, exist_ok=True)
+    files = without_bom(discover_source(fetched.source_dir), work / "bom-free")
     path = mirror_path(settings.workdir, store_url=settings.store_url)
     first = not path.exists()
     unpublished = unpublished_marker(path)
@@ -203,6 +203,7 @@ def prepare(
             shutil.rmtree(fetched.source_dir, ignore_errors=True)
     finally:
         _remove_db(scratch)  # raw resources (PHI) do not outlive the run
+        shutil.rmtree(work / "bom-free", ignore_errors=True)
     scope = (
         None
         if first or full or interrupted

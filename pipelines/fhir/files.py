@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,30 @@ def discover_source(source: Path) -> SourceFiles:
     if not ndjson and not json_files:
         raise SourceError(f"no FHIR NDJSON or JSON files in {source}")
     return SourceFiles(tuple(ndjson), tuple(json_files))
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(files: SourceFiles, scratch: Path) -> SourceFiles:
+    """The same files, those that begin with a UTF-8 byte-order mark copied into `scratch`
+    without it (decompressed if gzipped): DuckDB reads the mark as part of the first record,
+    which would then be quarantined. The copies hold PHI: the caller removes `scratch`."""
+
+    def clean(path: Path) -> Path:
+        with _open_bytes(path) as fh:
+            if fh.read(len(UTF8_BOM)) != UTF8_BOM:
+                return path
+            scratch.mkdir(parents=True, exist_ok=True)
+            target = scratch / path.name.removesuffix(".gz")
+            with target.open("wb") as out:
+                shutil.copyfileobj(fh, out, 1 << 20)
+        return target
+
+    return SourceFiles(
+        tuple(NdjsonFile(clean(f.path), f.resource_type) for f in files.ndjson),
+        tuple(clean(p) for p in files.json),
+    )
 
 
 def _open_bytes(path: Path) -> IO[bytes]:

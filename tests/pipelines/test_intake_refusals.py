@@ -7,6 +7,7 @@ type read in full, a backfill into the live store, and a second work directory o
 from __future__ import annotations
 
 import errno
+import gzip
 import os
 import stat
 from datetime import date
@@ -134,3 +135,21 @@ def test_a_failed_export_leaves_the_published_run_succeeded_and_no_partial_file(
     assert _open_items(first_night) == 4  # the worklist itself was published
     with Store.connect(first_night.store_url) as store:
         assert len(store.recent_run_summaries()) == 2  # the night is recorded as succeeded
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_a_byte_order_mark_loses_no_record(tmp_path: Path, gzipped: bool) -> None:
+    source = _source(tmp_path / "src", PATIENTS, low_abi=PATIENTS[:2])
+    for path in list(source.glob("*.ndjson")):
+        body = b"\xef\xbb\xbf" + path.read_bytes()
+        if gzipped:
+            (path.parent / (path.name + ".gz")).write_bytes(gzip.compress(body))
+            path.unlink()
+        else:
+            path.write_bytes(body)
+    settings = mirror_settings(tmp_path / "work")
+    summary = run_night(str(source), settings=settings, as_of=AS_OF)
+    assert summary.quarantined == 0
+    assert summary.counts["Patient"]["staged"] == len(PATIENTS)
+    assert _open_items(settings) == 2
+    assert not (settings.workdir / "run" / "bom-free").exists()  # the copies (PHI) are gone
