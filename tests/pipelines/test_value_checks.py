@@ -15,13 +15,13 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.ingest.stage import stage_source
 from screens.engine import evaluate_screens
 from screens.model import STG_NOTE_MENTION, assert_schema
 from screens.notes import extract_mention_frame
 from screens.rules import select_screens
 from tests.builders import observation, patient
 from tests.pipelines.stage_inputs import write_ndjson
+from tests.stage_oracle import stage_source
 
 AS_OF = date(2026, 6, 30)
 LOCAL = "http://vascreen.example.org/fhir/CodeSystem/vascular-lab"
