@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from pipelines.errors import ExitCode, ScreeningError
-from pipelines.run_summary import RunSummary
+from pipelines.run_summary import RunSummary, summary_lines
 from review.users_cli import users_app
 
 # Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
@@ -217,35 +217,7 @@ def run(
 
 
 def _print_summary(summary: RunSummary) -> None:
-    typer.echo(
-        f"run {summary.run_id} as_of {summary.as_of.isoformat()}: "
-        f"quarantined {summary.quarantined}, notes {summary.notes}, mentions {summary.mentions}"
-    )
-    flagged = summary.flagged
-    typer.echo("flagged: " + (", ".join(f"{k} {v}" for k, v in sorted(flagged.items())) or "none"))
-    if "open" in summary.items:  # the whole store after this run, not only what it evaluated
-        open_items = summary.items["open"]
-        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
-        typer.echo(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
-    if summary.writeback:
-        typer.echo(f"write-back: {dict(summary.writeback)}")
-    typer.echo(
-        f"evaluation: {summary.evaluation}, "
-        f"patients evaluated {summary.evaluated_patients}, "
-        f"touched {summary.touched_patients}, shards {summary.shards}"
-    )
-    if summary.since_not_honoured:
-        typer.echo(
-            "re-pulled in full (server could not filter by date): "
-            + ", ".join(summary.since_not_honoured)
-        )
-    if summary.unmatched_codes:
-        typer.echo(
-            "unmatched ABI-like codes (map in screens/valuesets/local/): "
-            + ", ".join(f"{key} ({rows})" for key, rows in summary.unmatched_codes)
-        )
-    if summary.worklist_csv:
-        typer.echo(f"worklist: {summary.worklist_csv}")
+    typer.echo("\n".join(summary_lines(summary)))
 
 
 @app.command()
