@@ -17,7 +17,7 @@ import typer
 
 from pipelines.errors import ExitCode, ScreeningError
 from pipelines.operator_cli import check, require_ready_or_exit, runs
-from pipelines.run_summary import RunSummary
+from pipelines.run_summary import RunSummary, summary_lines
 from review.users_cli import users_app
 
 # Prefect's ephemeral server takes ~20 s to start on these machines; the default is too tight.
@@ -252,35 +252,7 @@ def run(
 
 
 def _print_summary(summary: RunSummary) -> None:
-    from pipelines.note_unread import unread_lines
-    from pipelines.run_history import summary_lines
-    from pipelines.run_summary import summary_counts
-
-    lines = summary_lines(summary_counts(summary))
-    typer.echo(lines[0])
-    for line in unread_lines(summary.notes_unread):  # notes that gave no text, by reason
-        typer.echo(line)
-    for line in lines[1:]:
-        typer.echo(line)
-    if summary.writeback:
-        typer.echo(f"write-back: {dict(summary.writeback)}")
-    typer.echo(
-        f"evaluation: {summary.evaluation}, "
-        f"patients evaluated {summary.evaluated_patients}, "
-        f"touched {summary.touched_patients}, shards {summary.shards}"
-    )
-    if summary.since_not_honoured:
-        typer.echo(
-            "re-pulled in full (server could not filter by date): "
-            + ", ".join(summary.since_not_honoured)
-        )
-    if summary.unmatched_codes:
-        typer.echo(
-            "unmatched ABI-like codes (map in screens/valuesets/local/): "
-            + ", ".join(f"{key} ({rows})" for key, rows in summary.unmatched_codes)
-        )
-    if summary.worklist_csv:
-        typer.echo(f"worklist: {summary.worklist_csv}")
+    typer.echo("\n".join(summary_lines(summary)))
 
 
 @app.command()

@@ -42,33 +42,6 @@ def open_total(result: Mapping[str, Any]) -> int | None:
     return _total(items["open"]) if "open" in items else None
 
 
-def summary_lines(result: Mapping[str, Any]) -> list[str]:
-    """The first lines of a run's summary: what it read, what it flagged, what is open now.
-
-    "flagged" is this run's items; a rerun that changes nothing flags none of its own, so the
-    open items of the whole worklist always follow (the work that is waiting).
-    """
-    flagged = result.get("flagged") or {}
-    publish = result.get("publish") or {}
-    lines = [
-        f"run {result['run_id']} as_of {result['as_of']}: quarantined {result['quarantined']}, "
-        f"notes {result['notes']}, mentions {result['mentions']}"
-    ]
-    changes = (
-        f" (new {publish.get('created', 0)}, resolved {publish.get('resolved', 0)})"
-        if publish
-        else ""
-    )
-    listed = ", ".join(f"{k} {v}" for k, v in sorted(flagged.items()))
-    lines.append(f"flagged: {listed or 'none'}{changes}")
-    items = result.get("items") or {}
-    if "open" in items:  # the whole store after this run, not only what it evaluated
-        open_items = items["open"]
-        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
-        lines.append(f"open items: {_total(open_items)}" + (f" ({listed})" if listed else ""))
-    return lines
-
-
 def recent_runs(store_url: str, limit: int) -> list[RunRow]:
     """The newest `limit` runs of the store, newest first (the store must exist)."""
     from pipelines.store import Store

@@ -161,3 +161,47 @@ def summary_markdown(summary: RunSummary) -> str:
             system, _, code = key.rpartition("|")
             lines.append(f"| {system} | {code} | {rows} |")
     return "\n".join(lines)
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """The CLI's few lines about a night: counts, scope and where the worklist went (no PHI).
+
+    "flagged" is this run's items; a rerun that changes nothing flags none of its own, so the
+    open items of the whole worklist always follow (the work that is waiting).
+    """
+    flagged = ", ".join(f"{k} {v}" for k, v in sorted(summary.flagged.items()))
+    changes = (
+        f" (new {summary.publish.get('created', 0)}, resolved {summary.publish.get('resolved', 0)})"
+        if summary.publish
+        else ""
+    )
+    lines = [
+        f"run {summary.run_id} as_of {summary.as_of.isoformat()}: "
+        f"quarantined {summary.quarantined}, notes {summary.notes}, mentions {summary.mentions}",
+        *unread_lines(summary.notes_unread),
+        f"flagged: {flagged or 'none'}{changes}",
+    ]
+    if "open" in summary.items:  # the whole store after this run, not only what it evaluated
+        open_items = summary.items["open"]
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(open_items.items()) if v)
+        lines.append(f"open items: {sum(open_items.values())}" + (f" ({listed})" if listed else ""))
+    if summary.writeback:
+        lines.append(f"write-back: {dict(summary.writeback)}")
+    lines.append(
+        f"evaluation: {summary.evaluation}, "
+        f"patients evaluated {summary.evaluated_patients}, "
+        f"touched {summary.touched_patients}, shards {summary.shards}"
+    )
+    if summary.since_not_honoured:
+        lines.append(
+            "re-pulled in full (server could not filter by date): "
+            + ", ".join(summary.since_not_honoured)
+        )
+    if summary.unmatched_codes:
+        lines.append(
+            "unmatched ABI-like codes (map in screens/valuesets/local/): "
+            + ", ".join(f"{key} ({rows})" for key, rows in summary.unmatched_codes)
+        )
+    if summary.worklist_csv:
+        lines.append(f"worklist: {summary.worklist_csv}")
+    return lines

@@ -5,8 +5,9 @@ changes, so the hash must be a fingerprint, not a hash-table hash: DuckDB's ``ha
 on near-identical records (1,202 pairs among 150,000 synthetic records differing in their ids,
 `pipelines.ingest.line_keys.line_keys`), and a changed resource colliding with its old self would
 never reach the worklist. Each row's fields (all of `pipelines.ingest.land.RESOURCE_FIELDS` but
-``meta``, plus ``patient_id``) are written as one JSON text by DuckDB and hashed with
-polars-hash's XXH3-128, as the line keys are, batch by batch so only the keys leave DuckDB.
+``meta``, plus ``patient_id``) are written as one text by DuckDB (`content_text_sql`) and
+hashed with polars-hash's XXH3-128, as the line keys are, in Arrow batches, so that only one
+batch of texts is outside DuckDB at a time.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ KEY_SCHEMA = {"src": pl.String, "src_pos": pl.Int64, "hash_hi": pl.UInt64, "hash
 
 
 def content_text_sql(alias: str) -> str:
-    """SQL for one row's hashed fields as a JSON text (field names included: no ambiguity)."""
-    fields = ", ".join(f'"{c}" := {alias}."{c}"' for c in HASHED)
-    return f"CAST(to_json(struct_pack({fields})) AS VARCHAR)"
+    """SQL for one row's hashed fields as one text: each field's JSON in `HASHED` order, ''
+    for NULL (a JSON text is never empty), joined by U+001F (escaped inside any JSON string).
+
+    Not one ``to_json(struct_pack(...))``: that writes ``"field":null`` for the 40-odd fields a
+    resource type lacks, more than half its bytes, and took 2.5 times as long (8.9 s against
+    2.9 s over the 349,158 resources of a 2,000-patient cohort).
+    """
+    fields = ", ".join(f"coalesce(CAST(to_json({alias}.\"{c}\") AS VARCHAR), '')" for c in HASHED)
+    return f"concat_ws(chr(31), {fields})"
 
 
 def hash_texts(texts: pl.DataFrame) -> pl.DataFrame:

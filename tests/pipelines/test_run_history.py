@@ -12,8 +12,7 @@ from devtools.synth import write_cohort
 from pipelines.cli import app
 from pipelines.errors import ExitCode
 from pipelines.night import run_night
-from pipelines.run_history import summary_lines
-from pipelines.run_summary import summary_counts
+from pipelines.run_summary import RunSummary, summary_counts, summary_lines
 from pipelines.settings import Settings
 
 AS_OF = date(2026, 6, 30)
@@ -21,33 +20,33 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[dict]]:
+def two_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Settings, list[dict], list[RunSummary]]:
     root = tmp_path_factory.mktemp("runs")
     write_cohort(120, 5, root / "source")
     settings = Settings(workdir=root / "work", store_url=f"sqlite:///{root / 'store.db'}")
-    results = [
-        summary_counts(run_night(str(root / "source"), as_of=AS_OF, settings=settings))
-        for _ in range(2)
-    ]
-    return settings, results
+    summaries = [run_night(str(root / "source"), as_of=AS_OF, settings=settings) for _ in range(2)]
+    return settings, [summary_counts(s) for s in summaries], summaries
 
 
 def test_a_no_change_rerun_flags_nothing_new_and_says_how_many_items_are_open(
-    two_runs: tuple[Settings, list[dict]],
+    two_runs: tuple[Settings, list[dict], list[RunSummary]],
 ) -> None:
-    _, (first, rerun) = two_runs
+    _, (first, _rerun), (first_summary, rerun_summary) = two_runs
     open_items = sum(first["items"]["open"].values())
     assert open_items > 0
-    lines = summary_lines(rerun)
+    lines = summary_lines(rerun_summary)
     assert lines[1] == "flagged: none (new 0, resolved 0)"
     assert lines[2].startswith(f"open items: {open_items} (")
-    assert summary_lines(first)[1].endswith(f"(new {first['publish']['created']}, resolved 0)")
+    created = first["publish"]["created"]
+    assert summary_lines(first_summary)[1].endswith(f"(new {created}, resolved 0)")
 
 
 def test_runs_lists_recent_runs_newest_first_with_counts(
-    two_runs: tuple[Settings, list[dict]],
+    two_runs: tuple[Settings, list[dict], list[RunSummary]],
 ) -> None:
-    settings, (first, rerun) = two_runs
+    settings, (first, rerun), _ = two_runs
     result = runner.invoke(app, ["runs", "--store", settings.store_url])
     assert result.exit_code == 0, result.output
     header, newest, older = result.output.splitlines()
