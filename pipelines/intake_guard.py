@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.errors import ExitCode, FhirServerError, ScreeningError, SourceError
+from pipelines.errors import ExitCode, FhirServerError, ScreeningError, SourceError, StoreError
 
 if TYPE_CHECKING:
     from pipelines.settings import Settings
@@ -109,15 +110,47 @@ def refuse_backfill(as_of: date, latest_published: date | None) -> None:
         )
 
 
-def before_fetch(settings: Settings, as_of: date) -> None:
+def before_fetch(settings: Settings, as_of: date) -> StoreFile | None:
     """The checks a night makes before it fetches anything: the store is this work directory's
-    (`pipelines.store.owner`) and the night is not older than the store's latest."""
+    (`pipelines.store.owner`) and the night is not older than the store's latest. Returns the
+    SQLite store's file identity, for `before_publish`."""
     from pipelines.store import Store
     from pipelines.store.owner import claim_store
 
     with Store.connect(settings.store_url) as store:
         claim_store(store, settings.workdir, claim=settings.claim_store)
         refuse_backfill(as_of, store.latest_published_as_of())
+    return store_file(settings.store_url)
+
+
+StoreFile = tuple[Path, int, int]  # a SQLite store: its path, device and inode
+
+
+def store_file(url: str) -> StoreFile | None:
+    """The identity of a SQLite store's file (None for a server database or in-memory)."""
+    from pipelines.store.engine import normalize_url
+
+    parsed = normalize_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database or "")
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return path, found.st_dev, found.st_ino
+
+
+def before_publish(settings: Settings, started_with: StoreFile | None) -> None:
+    """A SQLite store that was deleted or replaced during the run is not published into (a new
+    empty file would take the worklist and lose every decision): exit 6."""
+    if started_with is None:
+        return
+    if store_file(settings.store_url) != started_with:
+        raise StoreError(
+            f"the store file {started_with[0]} was deleted or replaced during the run: "
+            "nothing is published; restore it and run again"
+        )
 
 
 def after_landing(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipelines import cohort_run, night_publish
 from pipelines.cohort_run import Fetched, Prepared
-from pipelines.intake_guard import before_fetch
+from pipelines.intake_guard import before_fetch, before_publish
 from pipelines.run_progress import RunProgress
 from pipelines.run_summary import RunSummary, StageTimes
 from pipelines.settings import Settings
@@ -105,7 +105,7 @@ def run_night(
         hold_workdir(settings.workdir),
         RunProgress(progress) as bars,
     ):
-        before_fetch(settings, as_of)
+        store_at_start = before_fetch(settings, as_of)
         with bars.stage("fetch"):
             fetched = steps.fetch(
                 source, settings=settings, mode=mode, full=full, progress=progress
@@ -127,6 +127,7 @@ def run_night(
         clock = time.perf_counter()
         items, _ = read_results(results)
         summary = night_publish.summarize(source, as_of, prepared, results, items, fetched)
+        before_publish(settings, store_at_start)
         with bars.stage("publish"):
             summary = steps.publish(
                 summary,

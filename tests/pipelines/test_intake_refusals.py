@@ -10,14 +10,17 @@ import errno
 import gzip
 import os
 import stat
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from pipelines.errors import ExitCode, ScreeningError
-from pipelines.night import run_night
+from pipelines.night import plain_steps, run_night
 from pipelines.settings import Settings
+from pipelines.shards import ShardJob
 from pipelines.store import Store
 from tests.pipelines.engine_spy import mirror_settings
 from tests.pipelines.stage_inputs import observation, patient, write_ndjson
@@ -153,3 +156,21 @@ def test_a_byte_order_mark_loses_no_record(tmp_path: Path, gzipped: bool) -> Non
     assert summary.counts["Patient"]["staged"] == len(PATIENTS)
     assert _open_items(settings) == 2
     assert not (settings.workdir / "run" / "bom-free").exists()  # the copies (PHI) are gone
+
+
+def test_a_store_deleted_during_the_run_is_not_published_into(
+    first_night: Settings, tmp_path: Path
+) -> None:
+    source = _source(tmp_path / "n2", PATIENTS, low_abi=PATIENTS[:4])
+    store_path = Path(first_night.store_url.removeprefix("sqlite:///"))
+    plain = plain_steps()
+
+    def shards_then_lose_the_store(jobs: list[ShardJob], advance: Callable[[], None]) -> list:
+        results = plain.run_shards(jobs, advance)
+        store_path.unlink()  # an operator's mistake, a cleanup job, a failed volume
+        return results
+
+    steps = replace(plain, run_shards=shards_then_lose_the_store)
+    error = _refused(ExitCode.STORE, str(source), settings=first_night, as_of=AS_OF, steps=steps)
+    assert "deleted or replaced" in str(error)
+    assert not store_path.exists()  # not recreated empty
