@@ -44,7 +44,7 @@ import duckdb
 
 from pipelines.ingest.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
 from pipelines.ingest.stage import SQL_DIR, TABLE_SQL
-from pipelines.mirror.content_hash import combine_sql, content_keys, content_text_sql
+from pipelines.mirror.content_hash import content_hash_sql
 
 _TRAILING_ORDER = re.compile(r"\nORDER BY [^;]*;\s*$")
 BUCKETS = 65536  # patient hash buckets; a shard is a contiguous range of them
@@ -75,8 +75,9 @@ ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
 # 3: line keys and meta per resource, ignored_line. 4: line keys are MD5, not DuckDB's hash.
 # 5: line keys are XXH3-128 (`pipelines.ingest.line_keys.line_keys`), not MD5.
-# 6: content_hash is XXH3-128 (`pipelines.mirror.content_hash`), not DuckDB's hash().
-MIRROR_VERSION = 6
+# 6: content_hash is a 128-bit fingerprint (`pipelines.mirror.content_hash`), not hash().
+# 7: that fingerprint is MD5 in DuckDB (was XXH3-128 through polars: memory and time).
+MIRROR_VERSION = 7
 
 
 def fingerprint() -> str:
@@ -179,19 +180,12 @@ def _stage_keys(
     # statements, one hash join each: with both joins in one, DuckDB held a hash table of every
     # outcome and one of every line key at once, and a full run of 40,000 patients ran out of
     # the 1 GB memory_limit.
-    keys = content_keys(
-        con.sql(
-            f"SELECT s.src, s.src_pos, {content_text_sql('s')} AS content FROM stg_resource AS s"  # noqa: S608
-        )
-    )
-    con.register("content_key_frame", keys)
     con.execute(
         "CREATE OR REPLACE TABLE staged_key AS SELECT s.src, s.src_pos, s.resourcetype, s.id, "  # noqa: S608
-        f"s.patient_id, {combine_sql('k')} AS content_hash, "
+        f"s.patient_id, {content_hash_sql('s')} AS content_hash, "
         's.meta."versionId" AS version_id, s.meta."lastUpdated" AS last_updated '
-        "FROM stg_resource AS s JOIN content_key_frame AS k USING (src, src_pos)"
+        "FROM stg_resource AS s"
     )
-    con.unregister("content_key_frame")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE incoming_key AS SELECT s.resourcetype, s.id, s.patient_id, "
         "s.content_hash, l.line_hash, l.line_len, s.version_id, s.last_updated "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import xxhash
 
-from pipelines.mirror.content_hash import combine_sql, content_keys
+from pipelines.mirror.content_hash import text_hash_sql
 from pipelines.mirror.merge import mirror_path
 from pipelines.night import run_night
 from tests.pipelines.engine_spy import mirror_settings
@@ -30,27 +30,25 @@ def _near_identical(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
 
 def test_near_identical_records_get_different_content_hashes() -> None:
     with duckdb.connect() as con:
-        keys = content_keys(_near_identical(con))
-        con.register("keys", keys)
-        ((distinct, rows),) = con.execute(
-            f"SELECT count(DISTINCT {combine_sql('k')}), count(*) FROM keys AS k"
-        ).fetchall()
+        ((distinct, rows),) = (
+            _near_identical(con)
+            .aggregate(f"count(DISTINCT {text_hash_sql('content')}), count(*)")
+            .fetchall()
+        )
     assert rows == RECORDS
     assert distinct == RECORDS
 
 
-def test_the_content_hash_is_xxh3_128_of_the_record_text() -> None:
+def test_the_content_hash_is_the_md5_of_the_record_text() -> None:
     with duckdb.connect() as con:
-        relation = _near_identical(con).limit(3)
-        texts = [row[2] for row in relation.fetchall()]
-        con.register("keys", content_keys(relation))
-        hashes = [
-            int(h)
-            for (h,) in con.execute(
-                f"SELECT CAST({combine_sql('k')} AS VARCHAR) FROM keys AS k ORDER BY src_pos"
-            ).fetchall()
-        ]
-    assert hashes == [xxhash.xxh3_128_intdigest(t.encode()) for t in texts]
+        rows = (
+            _near_identical(con)
+            .limit(3)
+            .select(f"content, CAST({text_hash_sql('content')} AS VARCHAR)")
+            .fetchall()
+        )
+    hashes = [int(h) for _, h in rows]
+    assert hashes == [int.from_bytes(hashlib.md5(t.encode()).digest(), "little") for t, _ in rows]
     assert len(set(hashes)) == 3
 
 
