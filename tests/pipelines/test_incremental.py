@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from devtools.synth import write_cohort
-from pipelines import nlp_cache
+from pipelines import nlp_cache, run_summary
 from pipelines.mirror.merge import ZSTD_COLUMNS, mirror_path
 from pipelines.night import run_night
 from pipelines.settings import Settings
@@ -144,11 +144,19 @@ def test_rerun_without_changes_evaluates_nobody_and_keeps_the_worklist(
     assert again.flagged == {} and sum(again.items["open"].values()) == open_rows > 0
 
 
-def test_a_new_as_of_re_evaluates_everyone(cohort: Path, tmp_path: Path) -> None:
+def test_a_new_as_of_evaluates_the_due_patients_and_new_value_sets_everyone(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = _settings(tmp_path)
-    run_night(str(cohort), settings=settings, as_of=AS_OF)
+    first = run_night(str(cohort), settings=settings, as_of=AS_OF)
+    # Lookbacks move with as_of, but only patients whose next-change date came are due
+    # (`screens.schedule`; tests/pipelines/test_month_of_nights.py checks the worklist).
     later = run_night(str(cohort), settings=settings, as_of=date(2026, 7, 1))
-    assert later.evaluation == "full"  # lookbacks move with as_of
+    assert later.evaluation == "incremental"
+    assert later.evaluated_patients < first.evaluated_patients
+    monkeypatch.setattr(run_summary, "evaluation_key", lambda: "valuesets=changed nlp=same")
+    changed = run_night(str(cohort), settings=settings, as_of=date(2026, 7, 2))
+    assert changed.evaluation == "full"
 
 
 def test_the_run_merges_the_nlp_cache_parts_of_its_shards(
@@ -159,7 +167,7 @@ def test_the_run_merges_the_nlp_cache_parts_of_its_shards(
     first = run_night(str(cohort), settings=settings, as_of=AS_OF, export_dir=tmp_path / "1")
     seen = sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet"))
     assert first.shards == 5 and len(seen) == 1  # five shards' parts, merged once they finished
-    later = run_night(str(cohort), settings=settings, as_of=date(2026, 7, 1))
+    later = run_night(str(cohort), settings=settings, as_of=date(2026, 7, 1), full=True)
     assert later.evaluation == "full" and later.notes == first.notes > 0
     # Every note text was read from the merged part: the NLP wrote nothing new.
     assert sorted((tmp_path / "nlp-cache" / NLP_VERSION).glob("seen-*.parquet")) == seen

@@ -26,6 +26,8 @@ def test_check_passes_with_smart_backend_auth_and_shows_no_secret(
         VASCREEN_FHIR_AUTH="smart",
         VASCREEN_SMART_CLIENT_ID=sekmet.rs384.client_id,
         VASCREEN_SMART_KEY_FILE=str(sekmet.rs384.private_key),
+        VASCREEN_SMART_KEY_ID="vascreen-rs384",  # required (the spec's `kid`)
+        VASCREEN_SMART_SCOPE="system/*.read",  # what sekmet's test clients are registered with
     )
     store = f"sqlite:///{tmp_path / 'var' / 'vascreen.db'}"
     result = runner.invoke(app, ["check", "--store", store], env=env)

@@ -87,7 +87,7 @@ def test_a_published_night_sends_new_urgent_and_safety_counts_without_phi(
     assert post == {
         "source": "vascreen",
         "event": "night_published",
-        "run_id": result["run_id"],
+        "run_id": result.run_id,
         "as_of": "2026-06-30",
         "new": items.height,
         "new_urgent": urgent,
