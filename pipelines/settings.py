@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     """Reuse NLP results for note text already read (`pipelines.nlp_cache`)."""
     line_memo: bool = True
     """Keep each export file's line keys for the next run (`pipelines.ingest.line_memo`)."""
+    max_file_bytes: int = Field(default=64 << 30, ge=1)
+    """Fail the night (exit 3) on a source file that holds (or decompresses to) more bytes:
+    a gzip bomb stops before it fills memory or disk (`pipelines.ingest.intake_limits`)."""
+    max_line_bytes: int = Field(default=64 << 20, ge=1)
+    """Fail the night (exit 3) on a source line (one NDJSON record, or one `.json` file's
+    content) longer than this."""
     shard_size: int = Field(default=2500, ge=1)
     """Patients per shard; peak memory follows it."""
     duckdb_memory_limit: str = "1GB"
