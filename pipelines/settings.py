@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     """A server's Retry-After is honoured up to this many seconds per wait."""
     fhir_export_timeout_s: float = Field(default=6 * 3600.0, gt=0)
     """How long a busy server (another export running) and a running export are waited for."""
+    fhir_max_download_bytes: int = Field(default=256 << 30, ge=1)
+    """Fail the night (exit 4) once the FHIR pull has read more bytes off the wire."""
+    fhir_connect_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds to wait for a connection to the FHIR server (or its file storage)."""
+    fhir_read_timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the next bytes of a FHIR response before retrying it."""
+    fhir_stall_window_s: float = Field(default=300.0, gt=0)
+    """Fail the night (exit 4) when a FHIR response body delivers fewer than
+    `fhir_min_bytes_per_s` over this many seconds: a server trickling bytes never times out."""
+    fhir_min_bytes_per_s: float = Field(default=1024.0, ge=0)
+    """The slowest rate a FHIR response body may keep up over `fhir_stall_window_s`."""
     notify_webhook_url: SecretStr | None = None
     """Webhook receiving counts-only JSON each night (`docs/notifications.md`). Unset: off."""
     notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)

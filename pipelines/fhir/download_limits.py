@@ -1,0 +1,84 @@
+"""Bound what the FHIR server can send: total bytes per night, and a minimum rate per body.
+
+httpx's timeouts bound each wait for a byte (connect, read), but not a body: a server sending
+one byte every few seconds never trips the read timeout and holds the night forever, and an
+endless stream fills the disk. Every response body the client reads (export files, search
+pages, Binary notes; streamed or not) passes through `BoundedBody`, installed by a response
+hook: it counts the bytes off the wire against the night's budget, and fails a body that
+delivers fewer than `min_bytes_per_s` over any `stall_window_s`. A breach is one line
+(`DownloadLimitError`, exit 4) and is not retried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from pipelines.errors import FhirServerError
+
+
+class DownloadLimitError(FhirServerError):
+    """The server sent more than the night's budget, or too slowly."""
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLimits:
+    max_total_bytes: int = 256 << 30
+    connect_timeout_s: float = 30.0
+    read_timeout_s: float = 60.0
+    stall_window_s: float = 300.0
+    min_bytes_per_s: float = 1024.0
+
+    def timeout(self, other_s: float) -> httpx.Timeout:
+        """httpx timeouts: connect and read from the limits, write and pool `other_s`."""
+        return httpx.Timeout(other_s, connect=self.connect_timeout_s, read=self.read_timeout_s)
+
+
+class ByteBudget:
+    """The bytes one client (one night's pull) has read; `hook` is its response event hook."""
+
+    def __init__(self, limits: DownloadLimits, clock: Callable[[], float] = time.monotonic):
+        self.limits = limits
+        self.used = 0
+        self.clock = clock
+
+    def hook(self, response: httpx.Response) -> None:
+        if isinstance(response.stream, httpx.SyncByteStream):
+            path = response.request.url.path or "/"
+            response.stream = BoundedBody(response.stream, self, path)
+
+
+class BoundedBody(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, budget: ByteBudget, path: str) -> None:
+        self.inner = inner
+        self.budget = budget
+        self.path = path
+
+    def __iter__(self) -> Iterator[bytes]:
+        limits = self.budget.limits
+        window_start = self.budget.clock()
+        window_bytes = 0
+        for chunk in self.inner:
+            self.budget.used += len(chunk)
+            if self.budget.used > limits.max_total_bytes:
+                raise DownloadLimitError(
+                    f"GET {self.path}: the night's downloads passed the limit of "
+                    f"{limits.max_total_bytes} bytes (VASCREEN_FHIR_MAX_DOWNLOAD_BYTES)"
+                )
+            window_bytes += len(chunk)
+            elapsed = self.budget.clock() - window_start
+            if elapsed >= limits.stall_window_s:
+                if window_bytes < limits.min_bytes_per_s * elapsed:
+                    raise DownloadLimitError(
+                        f"GET {self.path}: stalled, {window_bytes} bytes in {elapsed:.0f}s "
+                        f"(under VASCREEN_FHIR_MIN_BYTES_PER_S={limits.min_bytes_per_s:g} over "
+                        f"VASCREEN_FHIR_STALL_WINDOW_S={limits.stall_window_s:g})"
+                    )
+                window_start, window_bytes = self.budget.clock(), 0
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()

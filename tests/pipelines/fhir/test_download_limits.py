@@ -1,0 +1,170 @@
+"""A FHIR server cannot hold the night or fill the disk: each download limit ends it in one line
+with exit 4 (`pipelines.fhir.download_limits`).
+
+A loopback http.server in a thread plays the server: one that trickles a byte every 50 ms
+forever, one that streams without end, and one that sends files larger than the night's budget.
+Limits are set small in each test so the tests stay fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipelines.errors import ExitCode, ScreeningError
+from pipelines.fhir import bulk
+from pipelines.fhir.client import FhirClient, RetryPolicy
+from pipelines.fhir.download_limits import DownloadLimitError, DownloadLimits
+from pipelines.night import run_night
+from tests.pipelines.engine_spy import mirror_settings
+
+CAPABILITY = orjson.dumps(
+    {
+        "resourceType": "CapabilityStatement",
+        "fhirVersion": "4.0.1",
+        "rest": [{"mode": "server", "resource": [{"type": "Patient"}]}],
+    }
+)
+FILE_BYTES = 200_000
+
+
+class _Faulty(BaseHTTPRequestHandler):
+    """/metadata answers; /trickle sends a byte every 50 ms, /endless 64 KiB blocks without end,
+    /file a {FILE_BYTES}-byte NDJSON file, /silent nothing; any other path trickles."""
+
+    stop = threading.Event()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path.endswith("/silent"):
+            self.stop.wait(30)  # accepts, then says nothing: the read timeout's case
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        if path.endswith("/metadata"):
+            self.send_header("Content-Length", str(len(CAPABILITY)))
+            self.end_headers()
+            self.wfile.write(CAPABILITY)
+            return
+        if path.endswith("/file"):
+            line = b'{"resourceType":"Patient","id":"p"}\n'
+            data = line * (FILE_BYTES // len(line))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_header("Connection", "close")
+        self.end_headers()
+        block = b" " * (1 << 16) if path.endswith("/endless") else b" "
+        try:
+            while not self.stop.is_set():
+                self.wfile.write(block)
+                self.wfile.flush()
+                if len(block) == 1:
+                    self.stop.wait(0.05)
+        except OSError:
+            pass  # the client gave up: what the test wants
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Faulty)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/fhir"
+    finally:
+        _Faulty.stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def _client(base: str, limits: DownloadLimits) -> FhirClient:
+    return FhirClient(base, retry=RetryPolicy(attempts=2, base_delay_s=0.01), limits=limits)
+
+
+def _one_line(error: ScreeningError) -> str:
+    assert error.exit_code == ExitCode.FHIR_SERVER
+    message = str(error)
+    assert "\n" not in message
+    return message
+
+
+def test_a_trickling_body_fails_once_under_the_minimum_rate(faulty: str) -> None:
+    limits = DownloadLimits(stall_window_s=0.5, min_bytes_per_s=1000, read_timeout_s=5)
+    with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
+        client.get_json("trickle")
+    message = _one_line(caught.value)
+    assert message.startswith("GET /fhir/trickle: stalled, ")
+    assert "VASCREEN_FHIR_MIN_BYTES_PER_S=1000" in message
+
+
+def test_a_trickling_export_file_is_not_retried(faulty: str, tmp_path: Path) -> None:
+    limits = DownloadLimits(stall_window_s=0.5, min_bytes_per_s=1000, read_timeout_s=5)
+    file = bulk.ManifestFile("Patient", f"{faulty}/trickle")
+    with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
+        bulk.download_file(client, file, tmp_path / "Patient.ndjson", anonymous=False)
+    assert "stalled" in _one_line(caught.value)
+
+
+def test_an_endless_stream_stops_at_the_nights_budget(faulty: str, tmp_path: Path) -> None:
+    limits = DownloadLimits(max_total_bytes=4 << 20)
+    file = bulk.ManifestFile("Patient", f"{faulty}/endless")
+    dest = tmp_path / "Patient.ndjson"
+    with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
+        bulk.download_file(client, file, dest, anonymous=False)
+    assert _one_line(caught.value) == (
+        "GET /fhir/endless: the night's downloads passed the limit of 4194304 bytes "
+        "(VASCREEN_FHIR_MAX_DOWNLOAD_BYTES)"
+    )
+    assert client.budget.used <= (4 << 20) + (1 << 20)  # stopped within a chunk or so
+    assert dest.stat().st_size <= 4 << 20
+
+
+def test_files_over_the_total_fail_on_the_file_that_passes_it(faulty: str, tmp_path: Path) -> None:
+    limits = DownloadLimits(max_total_bytes=int(FILE_BYTES * 2.5))
+    file = bulk.ManifestFile("Patient", f"{faulty}/file")
+    with _client(faulty, limits) as client:
+        bulk.download_file(client, file, tmp_path / "1.ndjson", anonymous=False)
+        bulk.download_file(client, file, tmp_path / "2.ndjson", anonymous=False)
+        with pytest.raises(DownloadLimitError) as caught:
+            bulk.download_file(client, file, tmp_path / "3.ndjson", anonymous=False)
+    assert "VASCREEN_FHIR_MAX_DOWNLOAD_BYTES" in _one_line(caught.value)
+
+
+def test_a_slow_server_fails_the_night_with_exit_4(faulty: str, tmp_path: Path) -> None:
+    settings = mirror_settings(tmp_path / "work").model_copy(
+        update={"fhir_stall_window_s": 0.5, "fhir_min_bytes_per_s": 1000.0}
+    )
+    with pytest.raises(ScreeningError) as caught:
+        run_night(faulty, settings=settings, as_of=date(2026, 6, 30), mode="search")
+    assert "stalled" in _one_line(caught.value)
+
+
+def test_a_silent_server_times_out_and_fails_after_retries(faulty: str) -> None:
+    limits = DownloadLimits(read_timeout_s=0.3)
+    with _client(faulty, limits) as client, pytest.raises(ScreeningError) as caught:
+        client.get_json("silent")
+    assert "ReadTimeout" in _one_line(caught.value)
+
+
+def test_the_settings_reach_the_clients_timeouts() -> None:
+    from pipelines.fhir.pull import options_from_settings
+    from pipelines.settings import Settings
+
+    settings = Settings(fhir_connect_timeout_s=7.0, fhir_read_timeout_s=11.0)
+    limits = options_from_settings(settings)["limits"]
+    with FhirClient("http://127.0.0.1:9/fhir", limits=limits) as client:
+        timeout = client._http.timeout
+    assert (timeout.connect, timeout.read) == (7.0, 11.0)
