@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     `fhir_min_bytes_per_s` over this many seconds: a server trickling bytes never times out."""
     fhir_min_bytes_per_s: float = Field(default=1024.0, ge=0)
     """The slowest rate a FHIR response body may keep up over `fhir_stall_window_s`."""
+    fhir_max_body_bytes: int = Field(default=128 << 20, ge=1)
+    """Fail the night (exit 4) on a FHIR response read into memory (a search page, a status
+    answer) larger than this; a Binary note that large is counted too large instead. Export
+    files go to disk and are bounded by `fhir_max_download_bytes` and `max_file_bytes`."""
     notify_webhook_url: SecretStr | None = None
     """Webhook receiving counts-only JSON each night (`docs/notifications.md`). Unset: off."""
     notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)

@@ -19,6 +19,7 @@ import httpx
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir.client import FhirClient
+from pipelines.fhir.download_limits import BodyTooLargeError, DownloadLimitError
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 NOTE_TYPES = frozenset({"DocumentReference", "DiagnosticReport"})
@@ -109,6 +110,11 @@ def _fetch(
         response = client.request(
             "GET", absolute, headers={"Accept": binary_accept(content_type)}, what="GET attachment"
         )
+    except BodyTooLargeError as exc:
+        stats.too_large += 1
+        return exc.size_at_least
+    except DownloadLimitError:
+        raise  # the night's budget or a stall: not this note's fault alone
     except FhirServerError:
         stats.failed += 1
         return None

@@ -20,7 +20,7 @@ import httpx
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir.auth import AuthConfig, build_httpx_auth
-from pipelines.fhir.download_limits import ByteBudget, DownloadLimits
+from pipelines.fhir.download_limits import TO_DISK, ByteBudget, DownloadLimits
 
 FHIR_JSON = "application/fhir+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -277,7 +277,9 @@ class FhirClient:
         """
         url = self.url_for(path_or_url)
         for _ in range(MAX_REDIRECTS + 1):
-            request = self._http.build_request("GET", url, headers=headers)
+            request = self._http.build_request(
+                "GET", url, headers=headers, extensions={TO_DISK: True}
+            )
             auth = None if anonymous else self._auth_for(url)
             response = self._http.send(request, stream=True, auth=auth)
             location = response.headers.get("Location")

@@ -4,9 +4,11 @@ httpx's timeouts bound each wait for a byte (connect, read), but not a body: a s
 one byte every few seconds never trips the read timeout and holds the night forever, and an
 endless stream fills the disk. Every response body the client reads (export files, search
 pages, Binary notes; streamed or not) passes through `BoundedBody`, installed by a response
-hook: it counts the bytes off the wire against the night's budget, and fails a body that
-delivers fewer than `min_bytes_per_s` over any `stall_window_s`. A breach is one line
-(`DownloadLimitError`, exit 4) and is not retried.
+hook: it counts the bytes off the wire against the night's budget, fails a body that
+delivers fewer than `min_bytes_per_s` over any `stall_window_s`, and one read into memory
+(anything but `FhirClient.stream`'s export files, which go to disk) past `max_body_bytes`. A
+breach is one line (`DownloadLimitError`, exit 4) and is not retried; a Binary note over
+`max_body_bytes` is counted too large instead (`pipelines.fhir.attachments`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,20 @@ import httpx
 
 from pipelines.errors import FhirServerError
 
+# Request extension `FhirClient.stream` sets: the body goes to a file, not to memory.
+TO_DISK = "vascreen_to_disk"
+
 
 class DownloadLimitError(FhirServerError):
     """The server sent more than the night's budget, or too slowly."""
+
+
+class BodyTooLargeError(DownloadLimitError):
+    """A response read into memory passed `max_body_bytes`."""
+
+    def __init__(self, message: str, size_at_least: int) -> None:
+        super().__init__(message)
+        self.size_at_least = size_at_least
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +44,7 @@ class DownloadLimits:
     read_timeout_s: float = 60.0
     stall_window_s: float = 300.0
     min_bytes_per_s: float = 1024.0
+    max_body_bytes: int = 128 << 20
 
     def timeout(self, other_s: float) -> httpx.Timeout:
         """httpx timeouts: connect and read from the limits, write and pool `other_s`."""
@@ -48,20 +62,32 @@ class ByteBudget:
     def hook(self, response: httpx.Response) -> None:
         if isinstance(response.stream, httpx.SyncByteStream):
             path = response.request.url.path or "/"
-            response.stream = BoundedBody(response.stream, self, path)
+            to_disk = bool(response.request.extensions.get(TO_DISK))
+            response.stream = BoundedBody(response.stream, self, path, to_disk=to_disk)
 
 
 class BoundedBody(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, budget: ByteBudget, path: str) -> None:
+    def __init__(
+        self, inner: httpx.SyncByteStream, budget: ByteBudget, path: str, *, to_disk: bool
+    ) -> None:
         self.inner = inner
         self.budget = budget
         self.path = path
+        self.to_disk = to_disk
 
     def __iter__(self) -> Iterator[bytes]:
         limits = self.budget.limits
         window_start = self.budget.clock()
         window_bytes = 0
+        body = 0
         for chunk in self.inner:
+            body += len(chunk)
+            if not self.to_disk and body > limits.max_body_bytes:
+                raise BodyTooLargeError(
+                    f"GET {self.path}: a response over the limit of {limits.max_body_bytes} "
+                    "bytes (VASCREEN_FHIR_MAX_BODY_BYTES)",
+                    body,
+                )
             self.budget.used += len(chunk)
             if self.budget.used > limits.max_total_bytes:
                 raise DownloadLimitError(

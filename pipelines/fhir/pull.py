@@ -205,6 +205,7 @@ def options_from_settings(settings: Settings) -> dict[str, Any]:
             read_timeout_s=settings.fhir_read_timeout_s,
             stall_window_s=settings.fhir_stall_window_s,
             min_bytes_per_s=settings.fhir_min_bytes_per_s,
+            max_body_bytes=settings.fhir_max_body_bytes,
         ),
     }
 

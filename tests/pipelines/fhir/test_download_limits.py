@@ -19,6 +19,7 @@ import pytest
 
 from pipelines.errors import ExitCode, ScreeningError
 from pipelines.fhir import bulk
+from pipelines.fhir.attachments import AttachmentStats, inline_attachments
 from pipelines.fhir.client import FhirClient, RetryPolicy
 from pipelines.fhir.download_limits import DownloadLimitError, DownloadLimits
 from pipelines.night import run_night
@@ -168,3 +169,46 @@ def test_the_settings_reach_the_clients_timeouts() -> None:
     with FhirClient("http://127.0.0.1:9/fhir", limits=limits) as client:
         timeout = client._http.timeout
     assert (timeout.connect, timeout.read) == (7.0, 11.0)
+
+
+def test_a_body_read_into_memory_stops_at_its_limit(faulty: str) -> None:
+    limits = DownloadLimits(max_body_bytes=1 << 20)
+    with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
+        client.get_json("endless")
+    assert _one_line(caught.value) == (
+        "GET /fhir/endless: a response over the limit of 1048576 bytes "
+        "(VASCREEN_FHIR_MAX_BODY_BYTES)"
+    )
+
+
+def test_an_export_file_goes_to_disk_past_the_body_limit(faulty: str, tmp_path: Path) -> None:
+    limits = DownloadLimits(max_body_bytes=FILE_BYTES // 4)
+    dest = tmp_path / "Patient.ndjson"
+    with _client(faulty, limits) as client:
+        bulk.download_file(
+            client, bulk.ManifestFile("Patient", f"{faulty}/file"), dest, anonymous=False
+        )
+    assert dest.stat().st_size > FILE_BYTES // 4
+
+
+def _note(url: str) -> dict[str, object]:
+    return {
+        "resourceType": "DocumentReference",
+        "id": "note-1",
+        "content": [{"attachment": {"contentType": "text/plain", "url": url}}],
+    }
+
+
+def test_an_endless_binary_is_a_note_too_large_not_a_full_memory(faulty: str) -> None:
+    stats = AttachmentStats()
+    with _client(faulty, DownloadLimits(max_body_bytes=1 << 20)) as client:
+        inline_attachments(_note(f"{faulty}/endless"), client, stats)
+    assert (stats.too_large, stats.inlined, stats.failed) == (1, 0, 0)
+
+
+def test_a_binary_past_the_nights_budget_fails_the_night(faulty: str) -> None:
+    stats = AttachmentStats()
+    limits = DownloadLimits(max_total_bytes=1 << 20, max_body_bytes=8 << 20)
+    with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
+        inline_attachments(_note(f"{faulty}/endless"), client, stats)
+    assert "VASCREEN_FHIR_MAX_DOWNLOAD_BYTES" in _one_line(caught.value)
