@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     a gzip bomb stops before it fills memory or disk (`pipelines.ingest.intake_limits`)."""
     max_line_bytes: int = Field(default=64 << 20, ge=1)
     """Fail the night (exit 3) on a source line (one NDJSON record, or one `.json` file's
-    content) longer than this."""
+    content) longer than this. Landing reads records up to 64 MiB; were this set higher, a
+    longer record would be quarantined as too large."""
     shard_size: int = Field(default=2500, ge=1)
     """Patients per shard; peak memory follows it."""
     duckdb_memory_limit: str = "1GB"
