@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     """Keep each export file's line keys for the next run (`pipelines.ingest.line_memo`)."""
     max_file_bytes: int = Field(default=64 << 30, ge=1)
     """Fail the night (exit 3) on a source file that holds (or decompresses to) more bytes:
-    a gzip bomb stops before it fills memory or disk (`pipelines.ingest.intake_limits`)."""
+    a gzip bomb stops before it fills memory or disk (`pipelines.ingest.intake_limits`); a
+    FHIR export file stops downloading there (exit 4)."""
     max_line_bytes: int = Field(default=64 << 20, ge=1)
     """Fail the night (exit 3) on a source line (one NDJSON record, or one `.json` file's
     content) longer than this. Landing reads records up to 64 MiB; were this set higher, a

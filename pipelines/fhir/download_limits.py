@@ -16,10 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from pipelines.errors import FhirServerError
+
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
 # Request extension `FhirClient.stream` sets: the body goes to a file, not to memory.
 TO_DISK = "vascreen_to_disk"
@@ -45,10 +49,23 @@ class DownloadLimits:
     stall_window_s: float = 300.0
     min_bytes_per_s: float = 1024.0
     max_body_bytes: int = 128 << 20
+    max_file_bytes: int = 64 << 30  # an export file, decompressed (`bulk.download_file`)
 
     def timeout(self, other_s: float) -> httpx.Timeout:
         """httpx timeouts: connect and read from the limits, write and pool `other_s`."""
         return httpx.Timeout(other_s, connect=self.connect_timeout_s, read=self.read_timeout_s)
+
+
+def limits_from_settings(settings: Settings) -> DownloadLimits:
+    return DownloadLimits(
+        max_total_bytes=settings.fhir_max_download_bytes,
+        connect_timeout_s=settings.fhir_connect_timeout_s,
+        read_timeout_s=settings.fhir_read_timeout_s,
+        stall_window_s=settings.fhir_stall_window_s,
+        min_bytes_per_s=settings.fhir_min_bytes_per_s,
+        max_body_bytes=settings.fhir_max_body_bytes,
+        max_file_bytes=settings.max_file_bytes,
+    )
 
 
 class ByteBudget:

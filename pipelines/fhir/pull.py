@@ -24,7 +24,7 @@ from pipelines.fhir import bulk, search
 from pipelines.fhir.attachments import AttachmentStats
 from pipelines.fhir.auth import AuthConfig, auth_from_settings
 from pipelines.fhir.client import FhirClient, RetryPolicy
-from pipelines.fhir.download_limits import DownloadLimits
+from pipelines.fhir.download_limits import DownloadLimits, limits_from_settings
 from pipelines.fhir.export_pull import pull_bulk
 from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
@@ -199,14 +199,7 @@ def options_from_settings(settings: Settings) -> dict[str, Any]:
         "group_id": settings.fhir_group_id,
         "retry": RetryPolicy(retry_after_cap_s=settings.fhir_max_retry_after_s),
         "export_timeout_s": settings.fhir_export_timeout_s,
-        "limits": DownloadLimits(
-            max_total_bytes=settings.fhir_max_download_bytes,
-            connect_timeout_s=settings.fhir_connect_timeout_s,
-            read_timeout_s=settings.fhir_read_timeout_s,
-            stall_window_s=settings.fhir_stall_window_s,
-            min_bytes_per_s=settings.fhir_min_bytes_per_s,
-            max_body_bytes=settings.fhir_max_body_bytes,
-        ),
+        "limits": limits_from_settings(settings),
     }
 
 

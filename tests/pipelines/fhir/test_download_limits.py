@@ -8,6 +8,10 @@ Limits are set small in each test so the tests stay fast.
 
 from __future__ import annotations
 
+import gzip
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -24,6 +28,7 @@ from pipelines.fhir.client import FhirClient, RetryPolicy
 from pipelines.fhir.download_limits import DownloadLimitError, DownloadLimits
 from pipelines.night import run_night
 from tests.pipelines.engine_spy import mirror_settings
+from tests.pipelines.test_intake_memory import CHILD, PEAK_LIMIT_BYTES
 
 CAPABILITY = orjson.dumps(
     {
@@ -37,7 +42,8 @@ FILE_BYTES = 200_000
 
 class _Faulty(BaseHTTPRequestHandler):
     """/metadata answers; /trickle sends a byte every 50 ms, /endless 64 KiB blocks without end,
-    /file a {FILE_BYTES}-byte NDJSON file, /silent nothing; any other path trickles."""
+    /file a {FILE_BYTES}-byte NDJSON file, /bomb a gzip-encoded 64 MiB body, /silent nothing;
+    any other path trickles. Under /endless/ (a base of its own) every search is endless."""
 
     stop = threading.Event()
 
@@ -53,6 +59,13 @@ class _Faulty(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(CAPABILITY)
             return
+        if path.endswith("/bomb"):  # 64 MiB of newlines, gzip-encoded: 64 KiB on the wire
+            data = gzip.compress(b"\n" * (64 << 20), compresslevel=9)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if path.endswith("/file"):
             line = b'{"resourceType":"Patient","id":"p"}\n'
             data = line * (FILE_BYTES // len(line))
@@ -62,7 +75,7 @@ class _Faulty(BaseHTTPRequestHandler):
             return
         self.send_header("Connection", "close")
         self.end_headers()
-        block = b" " * (1 << 16) if path.endswith("/endless") else b" "
+        block = b" " * (1 << 16) if "/endless" in path else b" "
         try:
             while not self.stop.is_set():
                 self.wfile.write(block)
@@ -212,3 +225,39 @@ def test_a_binary_past_the_nights_budget_fails_the_night(faulty: str) -> None:
     with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
         inline_attachments(_note(f"{faulty}/endless"), client, stats)
     assert "VASCREEN_FHIR_MAX_DOWNLOAD_BYTES" in _one_line(caught.value)
+
+
+def test_a_gzip_encoded_export_file_stops_at_the_file_limit(faulty: str, tmp_path: Path) -> None:
+    limits = DownloadLimits(max_file_bytes=8 << 20)
+    dest = tmp_path / "Patient.ndjson"
+    with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
+        bulk.download_file(
+            client, bulk.ManifestFile("Patient", f"{faulty}/bomb"), dest, anonymous=False
+        )
+    assert _one_line(caught.value) == (
+        "GET /fhir/bomb: a file over the limit of 8388608 bytes decompressed "
+        "(VASCREEN_MAX_FILE_BYTES)"
+    )
+    assert client.budget.used < 1 << 20  # small on the wire
+    assert not dest.exists()
+
+
+def test_an_endless_search_page_ends_vascreen_run_under_1_5_gb(faulty: str, tmp_path: Path) -> None:
+    """Default limits: the page stops at 128 MiB read into memory; the child's peak RSS."""
+    work = tmp_path / "work"
+    args = ["run", "--source", faulty.replace("/fhir", "/endless"), "--mode", "search"]
+    args += ["--as-of", "2026-06-30", "--store", f"sqlite:///{work / 'store.db'}"]
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VASCREEN_WORKDIR": str(work), "VASCREEN_NLP_CACHE": "false"},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == ExitCode.FHIR_SERVER, result.stderr[-2000:]
+    lines = [x for x in result.stderr.splitlines() if x.strip() and "peak_rss" not in x]
+    assert len(lines) == 1 and "VASCREEN_FHIR_MAX_BODY_BYTES" in lines[0], result.stderr
+    peak = int(result.stderr.rsplit("peak_rss_bytes=", 1)[1].split()[0])
+    print(f"peak RSS {peak / 1e6:.0f} MB on an endless search page")
+    assert peak < PEAK_LIMIT_BYTES
