@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     """Fail the night (exit 4) on a FHIR response read into memory (a search page, a status
     answer) larger than this; a Binary note that large is counted too large instead. Export
     files go to disk and are bounded by `fhir_max_download_bytes` and `max_file_bytes`."""
+    fhir_max_attachment_bytes: int = Field(default=5 << 20, ge=1)
+    """A note's attachment (Binary) larger than this is not fetched or kept: the note counts
+    as unread, too large."""
     notify_webhook_url: SecretStr | None = None
     """Webhook receiving counts-only JSON each night (`docs/notifications.md`). Unset: off."""
     notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)

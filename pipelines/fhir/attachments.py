@@ -21,7 +21,6 @@ from pipelines.errors import FhirServerError
 from pipelines.fhir.client import FhirClient
 from pipelines.fhir.download_limits import BodyTooLargeError, DownloadLimitError
 
-DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 NOTE_TYPES = frozenset({"DocumentReference", "DiagnosticReport"})
 FHIR_MEDIA = frozenset({"application/fhir+json", "application/json"})
 
@@ -51,11 +50,17 @@ def inline_attachments(
     client: FhirClient,
     stats: AttachmentStats,
     *,
-    max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """Add ``data`` to url-only attachments of a note resource (mutates and returns it)."""
+    """Add ``data`` to url-only attachments of a note resource (mutates and returns it).
+
+    An attachment over `max_bytes` (default: the client's `max_attachment_bytes`,
+    VASCREEN_FHIR_MAX_ATTACHMENT_BYTES) is left out and counted too large.
+    """
     if resource.get("resourceType") not in NOTE_TYPES:
         return resource
+    if max_bytes is None:
+        max_bytes = client.budget.limits.max_attachment_bytes
     for attachment in iter_attachments(resource):
         url = attachment.get("url")
         if attachment.get("data") or not isinstance(url, str) or not url:

@@ -50,6 +50,7 @@ class DownloadLimits:
     min_bytes_per_s: float = 1024.0
     max_body_bytes: int = 128 << 20
     max_file_bytes: int = 64 << 30  # an export file, decompressed (`bulk.download_file`)
+    max_attachment_bytes: int = 5 << 20  # a note's Binary (`pipelines.fhir.attachments`)
 
     def timeout(self, other_s: float) -> httpx.Timeout:
         """httpx timeouts: connect and read from the limits, write and pool `other_s`."""
@@ -65,6 +66,7 @@ def limits_from_settings(settings: Settings) -> DownloadLimits:
         min_bytes_per_s=settings.fhir_min_bytes_per_s,
         max_body_bytes=settings.fhir_max_body_bytes,
         max_file_bytes=settings.max_file_bytes,
+        max_attachment_bytes=settings.fhir_max_attachment_bytes,
     )
 
 

@@ -53,7 +53,8 @@ class _Faulty(BaseHTTPRequestHandler):
             self.stop.wait(30)  # accepts, then says nothing: the read timeout's case
             return
         self.send_response(200)
-        self.send_header("Content-Type", "application/fhir+json")
+        ndjson = path.endswith("/file")
+        self.send_header("Content-Type", f"application/fhir+{'ndjson' if ndjson else 'json'}")
         if path.endswith("/metadata"):
             self.send_header("Content-Length", str(len(CAPABILITY)))
             self.end_headers()
@@ -261,3 +262,18 @@ def test_an_endless_search_page_ends_vascreen_run_under_1_5_gb(faulty: str, tmp_
     peak = int(result.stderr.rsplit("peak_rss_bytes=", 1)[1].split()[0])
     print(f"peak RSS {peak / 1e6:.0f} MB on an endless search page")
     assert peak < PEAK_LIMIT_BYTES
+
+
+def test_an_attachment_over_its_setting_is_too_large(faulty: str) -> None:
+    from pipelines.fhir.download_limits import limits_from_settings
+    from pipelines.settings import Settings
+
+    limits = limits_from_settings(Settings(fhir_max_attachment_bytes=FILE_BYTES // 2))
+    stats = AttachmentStats()
+    with _client(faulty, limits) as client:
+        note = inline_attachments(_note(f"{faulty}/file"), client, stats)
+    assert (stats.too_large, stats.inlined) == (1, 0)
+    assert "data" not in note["content"][0]["attachment"]  # type: ignore[index]
+    with _client(faulty, DownloadLimits(max_attachment_bytes=FILE_BYTES)) as client:
+        inline_attachments(_note(f"{faulty}/file"), client, stats)
+    assert stats.inlined == 1
