@@ -26,6 +26,7 @@ from pipelines.errors import (
     WorkdirError,
 )
 from pipelines.fhir.client import RETRYABLE_STATUS
+from pipelines.fhir.download_limits import ByteBudget, limits_from_settings
 from pipelines.settings import Settings
 
 # A check answers quickly or fails: an operator waits on it at a terminal.
@@ -186,7 +187,14 @@ def check_fhir(base_url: str, settings: Settings) -> CheckResult:
     headers = {"Accept": "application/fhir+json"}
     step = "GET /metadata"
     try:
-        with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as http:
+        # The same bounds as the pull: a server streaming without end fails the check.
+        budget = ByteBudget(limits_from_settings(settings))
+        with httpx.Client(
+            timeout=timeout,
+            headers=headers,
+            follow_redirects=False,
+            event_hooks={"response": [budget.hook]},
+        ) as http:
             metadata = _get_with_retries(http, f"{base}/metadata")
             if metadata.status_code != 200:
                 return fail(f"GET /metadata answered HTTP {metadata.status_code}")

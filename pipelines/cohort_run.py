@@ -23,6 +23,7 @@ import polars as pl
 
 from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source, without_bom
+from pipelines.ingest.intake_limits import check_files
 from pipelines.ingest.known_lines import landing_counts
 from pipelines.ingest.line_memo import MEMO_DIR
 from pipelines.ingest.quarantine import build_quarantine
@@ -145,7 +146,13 @@ def prepare(
     """Land and check the source, merge it into the mirror and choose the patients to evaluate."""
     work = settings.workdir / "run"
     work.mkdir(parents=True, exist_ok=True)
-    files = without_bom(discover_source(fetched.source_dir), work / "bom-free")
+    found = discover_source(fetched.source_dir)
+    check_files(
+        [*(f.path for f in found.ndjson), *found.json],
+        max_file_bytes=settings.max_file_bytes,
+        max_line_bytes=settings.max_line_bytes,
+    )
+    files = without_bom(found, work / "bom-free")
     path = mirror_path(settings.workdir, store_url=settings.store_url)
     first = not path.exists()
     unpublished = unpublished_marker(path)

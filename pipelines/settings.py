@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     """Reuse NLP results for note text already read (`pipelines.nlp_cache`)."""
     line_memo: bool = True
     """Keep each export file's line keys for the next run (`pipelines.ingest.line_memo`)."""
+    max_file_bytes: int = Field(default=64 << 30, ge=1)
+    """Fail the night (exit 3) on a source file that holds (or decompresses to) more bytes:
+    a gzip bomb stops before it fills memory or disk (`pipelines.ingest.intake_limits`); a
+    FHIR export file stops downloading there (exit 4)."""
+    max_line_bytes: int = Field(default=64 << 20, ge=1)
+    """Fail the night (exit 3) on a source line (one NDJSON record, or one `.json` file's
+    content) longer than this. Landing reads records up to 64 MiB; were this set higher, a
+    longer record would be quarantined as too large."""
     shard_size: int = Field(default=2500, ge=1)
     """Patients per shard; peak memory follows it."""
     duckdb_memory_limit: str = "1GB"
@@ -94,6 +102,24 @@ class Settings(BaseSettings):
     """A server's Retry-After is honoured up to this many seconds per wait."""
     fhir_export_timeout_s: float = Field(default=6 * 3600.0, gt=0)
     """How long a busy server (another export running) and a running export are waited for."""
+    fhir_max_download_bytes: int = Field(default=256 << 30, ge=1)
+    """Fail the night (exit 4) once the FHIR pull has read more bytes off the wire."""
+    fhir_connect_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds to wait for a connection to the FHIR server (or its file storage)."""
+    fhir_read_timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the next bytes of a FHIR response before retrying it."""
+    fhir_stall_window_s: float = Field(default=300.0, gt=0)
+    """Fail the night (exit 4) when a FHIR response body delivers fewer than
+    `fhir_min_bytes_per_s` over this many seconds: a server trickling bytes never times out."""
+    fhir_min_bytes_per_s: float = Field(default=1024.0, ge=0)
+    """The slowest rate a FHIR response body may keep up over `fhir_stall_window_s`."""
+    fhir_max_body_bytes: int = Field(default=128 << 20, ge=1)
+    """Fail the night (exit 4) on a FHIR response read into memory (a search page, a status
+    answer) larger than this; a Binary note that large is counted too large instead. Export
+    files go to disk and are bounded by `fhir_max_download_bytes` and `max_file_bytes`."""
+    fhir_max_attachment_bytes: int = Field(default=5 << 20, ge=1)
+    """A note's attachment (Binary) larger than this is not fetched or kept: the note counts
+    as unread, too large."""
     notify_webhook_url: SecretStr | None = None
     """Webhook receiving counts-only JSON each night (`docs/notifications.md`). Unset: off."""
     notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)

@@ -19,8 +19,8 @@ import httpx
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir.client import FhirClient
+from pipelines.fhir.download_limits import BodyTooLargeError, DownloadLimitError
 
-DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 NOTE_TYPES = frozenset({"DocumentReference", "DiagnosticReport"})
 FHIR_MEDIA = frozenset({"application/fhir+json", "application/json"})
 
@@ -50,11 +50,17 @@ def inline_attachments(
     client: FhirClient,
     stats: AttachmentStats,
     *,
-    max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """Add ``data`` to url-only attachments of a note resource (mutates and returns it)."""
+    """Add ``data`` to url-only attachments of a note resource (mutates and returns it).
+
+    An attachment over `max_bytes` (default: the client's `max_attachment_bytes`,
+    VASCREEN_FHIR_MAX_ATTACHMENT_BYTES) is left out and counted too large.
+    """
     if resource.get("resourceType") not in NOTE_TYPES:
         return resource
+    if max_bytes is None:
+        max_bytes = client.budget.limits.max_attachment_bytes
     for attachment in iter_attachments(resource):
         url = attachment.get("url")
         if attachment.get("data") or not isinstance(url, str) or not url:
@@ -109,6 +115,11 @@ def _fetch(
         response = client.request(
             "GET", absolute, headers={"Accept": binary_accept(content_type)}, what="GET attachment"
         )
+    except BodyTooLargeError as exc:
+        stats.too_large += 1
+        return exc.size_at_least
+    except DownloadLimitError:
+        raise  # the night's budget or a stall: not this note's fault alone
     except FhirServerError:
         stats.failed += 1
         return None

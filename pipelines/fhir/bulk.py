@@ -24,6 +24,7 @@ import orjson
 from pipelines.errors import FhirServerError
 from pipelines.fhir.client import RETRYABLE_ERRORS, RETRYABLE_STATUS, FhirClient, describe_url
 from pipelines.fhir.client import parse_retry_after as _retry_after
+from pipelines.fhir.download_limits import DownloadLimitError
 from pipelines.fhir.progress import Progress
 
 NDJSON = "application/fhir+ndjson"
@@ -261,9 +262,7 @@ def _download_once(
             retry_after = _retry_after(response.headers.get("Retry-After"))
             retryable = response.status_code in RETRYABLE_STATUS
             return f"HTTP {response.status_code}", retry_after, retryable
-        with dest.open("wb") as out:
-            for chunk in response.iter_bytes():
-                out.write(chunk)
+        _write_bounded(response, dest, client.budget.limits.max_file_bytes)
         expected = response.headers.get("Content-Length")
         if expected is not None and expected.isdigit():
             if response.num_bytes_downloaded != int(expected):
@@ -273,6 +272,24 @@ def _download_once(
     if not _last_line_complete(dest):
         return "truncated (incomplete last line)", None, True
     return None
+
+
+def _write_bounded(response: httpx.Response, dest: Path, max_bytes: int) -> None:
+    """Write the (decompressed) body to `dest`; past `max_bytes` remove it and fail the night:
+    a gzip-encoded bomb is small on the wire but not on disk."""
+    written = 0
+    with dest.open("wb") as out:
+        for chunk in response.iter_bytes():
+            written += len(chunk)
+            if written > max_bytes:
+                break
+            out.write(chunk)
+    if written > max_bytes:
+        dest.unlink()
+        raise DownloadLimitError(
+            f"GET {describe_url(response.request.url)}: a file over the limit of {max_bytes} "
+            "bytes decompressed (VASCREEN_MAX_FILE_BYTES)"
+        )
 
 
 def _open_lines(path: Path) -> Iterator[bytes]:

@@ -20,6 +20,7 @@ import httpx
 
 from pipelines.errors import FhirServerError
 from pipelines.fhir.auth import AuthConfig, build_httpx_auth
+from pipelines.fhir.download_limits import TO_DISK, ByteBudget, DownloadLimits
 
 FHIR_JSON = "application/fhir+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -121,6 +122,8 @@ class FhirClient:
         auth: credentials, or None for an open server.
         retry: retry policy for every request.
         timeout_s: connect/read/write/pool timeout per request.
+        limits: download budget, timeouts and minimum rate (`pipelines.fhir.download_limits`);
+            given, its connect and read timeouts replace `timeout_s` for those two waits.
         transport: custom httpx transport (tests inject ``httpx.MockTransport``).
         sleep: the sleep function used between retries and polls (tests pass a recorder).
     """
@@ -132,6 +135,7 @@ class FhirClient:
         auth: AuthConfig | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 60.0,
+        limits: DownloadLimits | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -139,9 +143,11 @@ class FhirClient:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.auth = build_httpx_auth(auth, self.base_url)
+        self.budget = ByteBudget(limits or DownloadLimits())
         self._http = httpx.Client(
             auth=self.auth,
-            timeout=httpx.Timeout(timeout_s),
+            timeout=limits.timeout(timeout_s) if limits else httpx.Timeout(timeout_s),
+            event_hooks={"response": [self.budget.hook]},
             transport=transport,
             headers={"User-Agent": USER_AGENT, "Accept": FHIR_JSON},
             follow_redirects=False,
@@ -271,7 +277,9 @@ class FhirClient:
         """
         url = self.url_for(path_or_url)
         for _ in range(MAX_REDIRECTS + 1):
-            request = self._http.build_request("GET", url, headers=headers)
+            request = self._http.build_request(
+                "GET", url, headers=headers, extensions={TO_DISK: True}
+            )
             auth = None if anonymous else self._auth_for(url)
             response = self._http.send(request, stream=True, auth=auth)
             location = response.headers.get("Location")

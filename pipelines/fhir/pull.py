@@ -24,6 +24,7 @@ from pipelines.fhir import bulk, search
 from pipelines.fhir.attachments import AttachmentStats
 from pipelines.fhir.auth import AuthConfig, auth_from_settings
 from pipelines.fhir.client import FhirClient, RetryPolicy
+from pipelines.fhir.download_limits import DownloadLimits, limits_from_settings
 from pipelines.fhir.export_pull import pull_bulk
 from pipelines.fhir.landing import LandingWriter
 from pipelines.fhir.progress import Progress
@@ -98,6 +99,7 @@ def pull_to_directory(
     retry: RetryPolicy | None = None,
     client: FhirClient | None = None,
     export_timeout_s: float = 6 * 3600.0,
+    limits: DownloadLimits | None = None,
 ) -> PullReport:
     """Pull ``types`` from the server at ``base_url`` into ``out_dir/<Type>.ndjson``.
 
@@ -121,13 +123,14 @@ def pull_to_directory(
         client: a ready client (tests inject one with a mock transport); ``auth`` is then unused.
         export_timeout_s: how long to wait for a busy server to take the export, and again for
             the export to finish (bulk mode).
+        limits: download budget, timeouts and minimum rate (default `DownloadLimits()`).
 
     Raises:
         FhirServerError: a type could not be pulled; nothing in ``out_dir`` was replaced.
     """
     reporter = Progress(progress)
     owned = client is None
-    fhir = client or FhirClient(base_url, auth=auth, retry=retry)
+    fhir = client or FhirClient(base_url, auth=auth, retry=retry, limits=limits or DownloadLimits())
     try:
         capability = fhir.capability_statement()
         chosen = PullMode(mode) if mode else choose_mode(capability)
@@ -196,6 +199,7 @@ def options_from_settings(settings: Settings) -> dict[str, Any]:
         "group_id": settings.fhir_group_id,
         "retry": RetryPolicy(retry_after_cap_s=settings.fhir_max_retry_after_s),
         "export_timeout_s": settings.fhir_export_timeout_s,
+        "limits": limits_from_settings(settings),
     }
 
 
