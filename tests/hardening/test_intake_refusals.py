@@ -22,6 +22,7 @@ from pipelines.night import plain_steps, run_night
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob
 from pipelines.store import Store
+from tests.hardening.conftest import tally
 from tests.pipelines.engine_spy import mirror_settings
 from tests.pipelines.stage_inputs import observation, patient, write_ndjson
 
@@ -48,6 +49,7 @@ def _open_items(settings: Settings) -> int:
 
 
 def _refused(code: ExitCode, *args: object, **kwargs: object) -> ScreeningError:
+    tally("faults injected")
     with pytest.raises(ScreeningError) as caught:
         run_night(*args, **kwargs)  # type: ignore[arg-type]
     assert caught.value.exit_code == code, str(caught.value)

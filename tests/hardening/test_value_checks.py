@@ -20,6 +20,7 @@ from screens.model import STG_NOTE_MENTION, assert_schema
 from screens.notes import extract_mention_frame
 from screens.rules import select_screens
 from tests.builders import observation, patient
+from tests.hardening.conftest import tally
 from tests.pipelines.stage_inputs import write_ndjson
 from tests.stage_oracle import stage_source
 
@@ -105,6 +106,7 @@ def test_each_impossible_value_is_one_quarantine_row_and_no_item(tmp_path: Path)
     write_ndjson(src / "Observation.ndjson", lines)
 
     staged = stage_source(src, workdir=tmp_path / "work", max_quarantine_ratio=1.0)
+    tally("bad inputs tried", len(HOSTILE) + 1)
 
     quarantine = staged.quarantine.filter(pl.col("resource_type") == "Observation")
     by_id = {row["resource_id"]: row for row in quarantine.iter_rows(named=True)}

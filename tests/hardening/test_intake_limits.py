@@ -18,6 +18,7 @@ from pipelines.errors import ExitCode, ScreeningError
 from pipelines.ingest.intake_limits import check_file
 from pipelines.night import run_night
 from pipelines.settings import Settings
+from tests.hardening.conftest import tally
 from tests.pipelines.engine_spy import mirror_settings
 from tests.pipelines.stage_inputs import observation, patient, write_ndjson
 
@@ -36,6 +37,7 @@ def _settings(tmp_path: Path, **limits: int) -> Settings:
 
 
 def _refused(source: Path, settings: Settings) -> str:
+    tally("bad inputs tried")
     with pytest.raises(ScreeningError) as caught:
         run_night(str(source), settings=settings, as_of=AS_OF)
     assert caught.value.exit_code == ExitCode.SOURCE, str(caught.value)
