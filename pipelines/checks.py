@@ -196,20 +196,34 @@ def check_fhir(base_url: str, settings: Settings) -> CheckResult:
             event_hooks={"response": [budget.hook]},
         ) as http:
             metadata = _get_with_retries(http, f"{base}/metadata")
+            if metadata.status_code in (401, 403):  # a server that guards its metadata too
+                metadata = http.get(f"{base}/metadata", auth=auth)
             if metadata.status_code != 200:
                 return fail(f"GET /metadata answered HTTP {metadata.status_code}")
             version = _fhir_version(metadata)
-            # An authorised request that returns no patient data: a count.
-            step = "GET /Patient?_summary=count"
-            searched = http.get(f"{base}/Patient", params={"_summary": "count"}, auth=auth)
+            # An authorised request that returns no patient data: a count, or where the
+            # population is a Group (Epic, Oracle Health refuse a Patient search without
+            # `patient=`), the Group's summary.
+            if settings.fhir_group_id:
+                step = "GET /Group/<group>?_summary=true"
+                searched = http.get(
+                    f"{base}/Group/{settings.fhir_group_id}", params={"_summary": "true"}, auth=auth
+                )
+            else:
+                step = "GET /Patient?_summary=count"
+                searched = http.get(f"{base}/Patient", params={"_summary": "count"}, auth=auth)
     except httpx.HTTPError as exc:
         return fail(f"{step}: {_http_cause(exc)}")
     except FhirServerError as err:  # the SMART token exchange failed
         return fail(str(err))
     if searched.status_code in (401, 403):
-        return fail(f"credentials refused: HTTP {searched.status_code} on GET /Patient")
-    if searched.status_code >= 400:
-        return fail(f"GET /Patient?_summary=count answered HTTP {searched.status_code}")
+        return fail(f"credentials refused: HTTP {searched.status_code} on {step}")
+    if searched.status_code == 404 and settings.fhir_group_id:
+        return fail(f"{step} answered HTTP 404: no such Group (VASCREEN_FHIR_GROUP_ID, --group)")
+    if searched.status_code >= 500:
+        return fail(f"{step} answered HTTP {searched.status_code}")
+    # Any other answer got past authentication: a server may refuse a search without
+    # `patient=` (HTTP 400) and still accept the credentials, which is what this step checks.
     return CheckResult("fhir", f"{target}, FHIR {version}")
 
 

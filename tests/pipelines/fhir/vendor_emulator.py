@@ -174,7 +174,8 @@ class Emulator:
         ]
 
     async def _require_token(self, request: Request, call_next: Any) -> Response:
-        open_paths = (DISCOVERY_PATH, TOKEN_PATH) if self.token else ()
+        # The CapabilityStatement is public on these servers, as FHIR and SMART expect.
+        open_paths = ("/fhir/metadata", *((DISCOVERY_PATH, TOKEN_PATH) if self.token else ()))
         authorised = request.headers.get("Authorization") == f"Bearer {DEV_TOKEN}"
         if request.url.path not in open_paths and not authorised:
             return outcome(401, "missing or wrong bearer token")
