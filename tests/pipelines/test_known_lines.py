@@ -289,7 +289,7 @@ def test_gzipped_files_take_the_same_paths_and_leave_no_delta_file(
 def test_a_merge_that_fails_midway_leaves_the_mirror_as_it_was(
     cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.mirror.merge import merge as mirror_module
+    from pipelines.mirror import merge as mirror_module
 
     work = tmp_path / "work"
     first = _prepare(cohort, work)
