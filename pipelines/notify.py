@@ -17,7 +17,12 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from pipelines.errors import ExitCode, QuarantineThresholdError, ScreeningError
+from pipelines.errors import (
+    ExitCode,
+    QuarantineThresholdError,
+    ScreeningError,
+    UnreadNotesThresholdError,
+)
 from pipelines.settings import Settings
 
 log = logging.getLogger("vascreen")
@@ -44,8 +49,9 @@ def new_item_counts(store_url: str, run_id: str, as_of: date) -> dict[str, int]:
 
 
 def unread_notes_breach(result: Mapping[str, Any], max_ratio: float) -> dict[str, Any] | None:
-    """The unread-notes breach of a night, or None: notes whose text could not be read, as a
-    share of all notes, above `max_ratio` (their findings are missing from the worklist)."""
+    """The unread-notes breach of a published night, or None: notes whose text could not be
+    read, as a share of all notes, above `max_ratio` (VASCREEN_MAX_UNREAD_NOTE_SHARE). A night
+    of 20 notes or more past it fails instead; a smaller one publishes and is reported here."""
     unread = int(result.get("notes_unavailable") or 0)
     total = unread + int(result.get("notes") or 0)
     if not total or unread / total <= max_ratio:
@@ -63,7 +69,7 @@ def published_payload(
     result: Mapping[str, Any], new_items: Mapping[str, int], settings: Settings
 ) -> dict[str, Any]:
     items = result.get("items") or {}
-    breach = unread_notes_breach(result, settings.notify_max_unread_notes_ratio)
+    breach = unread_notes_breach(result, settings.max_unread_note_share)
     return {
         "source": SOURCE,
         "event": "night_published",
@@ -78,7 +84,12 @@ def published_payload(
 
 def failed_payload(error: BaseException, as_of: date | None) -> dict[str, Any]:
     exit_code = error.exit_code if isinstance(error, ScreeningError) else ExitCode.ERROR
-    breaches = [{"kind": "quarantine"}] if isinstance(error, QuarantineThresholdError) else []
+    if isinstance(error, UnreadNotesThresholdError):
+        breaches = [{"kind": "unread_notes"}]
+    elif isinstance(error, QuarantineThresholdError):
+        breaches = [{"kind": "quarantine"}]
+    else:
+        breaches = []
     return {
         "source": SOURCE,
         "event": "night_failed",

@@ -122,8 +122,6 @@ class Settings(BaseSettings):
     as unread, too large."""
     notify_webhook_url: SecretStr | None = None
     """Webhook receiving counts-only JSON each night (`docs/notifications.md`). Unset: off."""
-    notify_max_unread_notes_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
-    """Notify when a larger share of notes could not be read (their findings are missing)."""
 
     @model_validator(mode="after")
     def _store_url_from_file(self) -> Self:

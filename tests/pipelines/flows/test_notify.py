@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from devtools.synth import write_cohort
-from pipelines.errors import QuarantineThresholdError
+from pipelines.errors import QuarantineThresholdError, UnreadNotesThresholdError
 from pipelines.flows.screen_cohort import screen_cohort
-from pipelines.notify import notify_failed, unread_notes_breach
+from pipelines.notify import failed_payload, notify_failed, unread_notes_breach
 from pipelines.settings import Settings
 from pipelines.store import Store
 
@@ -126,6 +126,16 @@ def test_a_quarantine_breach_fails_the_night_and_says_so(
             "breaches": [{"kind": "quarantine"}],
         }
     ]
+
+
+def test_a_failed_night_names_its_breach_kind() -> None:
+    """The unread-notes threshold error is a quarantine error by class, but says what it is."""
+    unread = failed_payload(UnreadNotesThresholdError("notes: 3 of 20 unread"), AS_OF)
+    quarantine = failed_payload(QuarantineThresholdError("quarantined 9 of 10"), AS_OF)
+    other = failed_payload(RuntimeError("boom"), None)
+    assert (unread["breaches"], unread["exit_code"]) == ([{"kind": "unread_notes"}], 7)
+    assert (quarantine["breaches"], quarantine["exit_code"]) == ([{"kind": "quarantine"}], 7)
+    assert (other["breaches"], other["as_of"]) == ([], None)
 
 
 def test_an_unread_notes_share_above_the_threshold_is_a_breach() -> None:
