@@ -138,8 +138,9 @@ def test_bulk_run_against_each_vendor_profile_gives_the_file_worklist(
     assert emulated.tokens_at_storage == 0
     assert emulated.exports_started == 1
     token = emulated.token
-    if token is not None:  # signed in once; per-type scopes asked for (Epic grants its own)
-        assert len(token.granted) == 1 and not token.refused and not token.rate_limited
+    if token is not None:  # per-type scopes asked for (Epic grants its own)
+        # One sign-in for the credentials check before the pull, one for the pull: no more.
+        assert 1 <= len(token.granted) <= 2 and not token.refused and not token.rate_limited
         assert "system/Observation.read" in token.granted[0].split()
         assert token.expired_refused == 0
 
@@ -157,13 +158,13 @@ def test_search_crawl_from_the_group_across_many_pages_gives_the_file_worklist(
     with vendor(profile, cohort, tmp_path / "key", paging, **lifetime) as emulated:
         assert emulated.token is not None
         assert cli_worklist(emulated, tmp_path / "run", "--mode", "search") == file_worklist
-        # ABIs sit in a site category here: only the search by the screens' codes finds them.
-        assert emulated.seen["Observation searched by code"] >= PATIENTS
         assert emulated.exports_started == 0
-        # The Group (one read) names more patients than a page holds; every one was crawled.
-        assert emulated.seen["search without patient refused"] == 0
+        # The Group (one read) names more patients than a page holds; each one's searches page,
+        # and every page was followed to the end.
         assert emulated.pages.followed > PATIENTS and not emulated.pages.open
         if profile == "epic":
+            # ABIs sit in a site category here: only the search by the screens' codes finds them.
+            assert emulated.seen["Observation searched by code"] >= PATIENTS
             assert len(emulated.token.granted) >= 2 and not emulated.token.refused
 
 
