@@ -24,6 +24,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
@@ -111,7 +112,7 @@ class TokenEndpoint:
         return cls(path, rules or TokenRules())
 
     @classmethod
-    def for_vendor(cls, profile: str, directory: Path, **changes: object) -> TokenEndpoint:
+    def for_vendor(cls, profile: str, directory: Path, **changes: Any) -> TokenEndpoint:
         """The endpoint ``profile`` documents; ``changes`` override rules (``lifetime_s=3``)."""
         return cls.with_new_key(directory, dataclasses.replace(VENDOR_RULES[profile], **changes))
 
