@@ -3,7 +3,8 @@
 SMART Backend Services (https://hl7.org/fhir/smart-app-launch/backend-services.html): the client
 signs a short-lived JWT with its private key (RS384 or ES384) and trades it for an access token
 at the token endpoint found in ``.well-known/smart-configuration``. Tokens are cached until shortly
-before they expire and refreshed once when the server answers 401.
+before they expire (``expires_in``), so a night outlives many short-lived tokens, and refreshed
+once when the server answers 401 (a token revoked or expired early).
 
 Secrets (tokens, passwords, key material) never appear in reprs, logs or exception messages.
 """
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # The spec caps the assertion lifetime at five minutes; stay under it to absorb clock skew.
 ASSERTION_LIFETIME_S = 240
-# Refresh this long before the advertised expiry so a token never dies mid-request.
+# Refresh this long before the advertised expiry so a token never dies mid-request; a tenth of a
+# short lifetime at most, so a server handing out 10-second tokens is not asked before every call.
 EXPIRY_MARGIN_S = 30
 
 
@@ -225,7 +227,8 @@ def _token_from(response: httpx.Response, now: float) -> _CachedToken:
         lifetime = float(body.get("expires_in", 300))
     except (ValueError, KeyError, TypeError):
         raise FhirServerError("SMART token response is malformed") from None
-    return _CachedToken(value=value, expires_at=now + max(0.0, lifetime - EXPIRY_MARGIN_S))
+    margin = min(EXPIRY_MARGIN_S, max(0.0, lifetime) / 10)
+    return _CachedToken(value=value, expires_at=now + max(0.0, lifetime - margin))
 
 
 def auth_from_settings(settings: Settings) -> AuthConfig | None:

@@ -53,6 +53,7 @@ class MockEhr:
         self.assertions: list[dict[str, object]] = []
         self.headers: list[dict[str, object]] = []
         self.revoke_first = revoke_first
+        self.expires_in = 300
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/fhir/.well-known/smart-configuration":
@@ -79,7 +80,8 @@ class MockEhr:
             token = f"access-{len(self.issued)}"
             self.issued.append(token)
             return httpx.Response(
-                200, json={"access_token": token, "token_type": "bearer", "expires_in": 300}
+                200,
+                json={"access_token": token, "token_type": "bearer", "expires_in": self.expires_in},
             )
         valid = self.issued[-1:] if not (self.revoke_first and len(self.issued) == 1) else []
         if request.headers.get("Authorization") not in [f"Bearer {t}" for t in valid]:
@@ -143,6 +145,27 @@ def test_expired_token_is_renewed_before_use(tmp_path: Path, rsa_key: rsa.RSAPri
         now[0] += 400  # past expires_in (300)
         assert http.get(f"{BASE}/Patient/p1").status_code == 200
     assert auth.token_requests == 2
+
+
+def test_a_short_lived_token_is_reused_until_just_before_it_expires(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    # A 10-second token: renewed a tenth of its life early, not before every request.
+    ehr = MockEhr(rsa_key.public_key(), "RS384")
+    ehr.expires_in = 10
+    now = [time.time()]
+    config = SmartBackendAuth(
+        "vascreen", write_key(tmp_path / "k.pem", rsa_key), token_url=TOKEN_URL
+    )
+    auth = SmartTokenAuth(config, BASE, clock=lambda: now[0])
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(ehr)) as http:
+        for step in (0, 4, 4):  # t = 0, 4, 8: the first token serves all three
+            now[0] += step
+            assert http.get(f"{BASE}/Patient/p1").status_code == 200
+        assert auth.token_requests == 1
+        now[0] += 1.5  # t = 9.5: inside the last tenth of its life
+        assert http.get(f"{BASE}/Patient/p1").status_code == 200
+    assert auth.token_requests == 2 and ehr.issued == ["access-0", "access-1"]
 
 
 def test_key_of_the_wrong_kind_is_rejected(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:

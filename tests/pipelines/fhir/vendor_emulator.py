@@ -13,7 +13,9 @@ Profiles (sources and assumptions: docs/vendors.md):
   the status URL and the files on another host, ``requiresAccessToken: false``, an ``error`` file.
 
 Two uvicorn servers run in threads on loopback: the FHIR host and the "storage" host. Every FHIR
-request must carry the static bearer token; the storage host refuses one.
+request must carry the static bearer token, or with a vendor token endpoint (``vendor_token.py``)
+one that endpoint issued and that has not expired; the storage host refuses one. Search answers
+come in pages (``vendor_paging.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from starlette.routing import Route
 
 from tests.pipelines.fhir.loopback import serve
 from tests.pipelines.fhir.server import DEV_TOKEN
-from tests.pipelines.fhir.vendor_token import DISCOVERY_PATH, TOKEN_PATH, TokenEndpoint
+from tests.pipelines.fhir.vendor_paging import PAGES_PATH, PAGING, Paging, SearchPages
+from tests.pipelines.fhir.vendor_token import TokenEndpoint
 
 PROFILES = ("epic", "oracle", "athena", "bulk-ig")
 GROUP_IDS = {
@@ -133,6 +136,7 @@ class Emulator:
         self.seen: Counter[str] = Counter()  # behaviour -> times exercised (for the tests)
         self.tokens_at_storage = 0
         self.fhir_url = self.storage_url = ""
+        self.pages = SearchPages(PAGING[profile])
 
     def _served(self, resource: dict[str, Any]) -> dict[str, Any]:
         """Epic keeps note text in Binary: url-only attachments, the bytes behind the url."""
@@ -159,6 +163,7 @@ class Emulator:
             Route("/fhir/files/{job}/{name}", self.fhir_file),
             Route("/fhir/Group/{gid}", self.group),
             Route("/fhir/Binary/{bid}", self.binary),
+            Route(PAGES_PATH, self.pages.next),
             Route("/fhir/{rtype}", self.search),
         ]
         return Starlette(
@@ -166,17 +171,14 @@ class Emulator:
         )
 
     def _token_routes(self) -> list[Route]:
-        if self.token is None:
-            return []
-        return [
-            Route(DISCOVERY_PATH, self.token.discovery),
-            Route(TOKEN_PATH, self.token.token, methods=["POST"]),
-        ]
+        return [] if self.token is None else self.token.routes()
 
     async def _require_token(self, request: Request, call_next: Any) -> Response:
         # The CapabilityStatement is public on these servers, as FHIR and SMART expect.
-        open_paths = ("/fhir/metadata", *((DISCOVERY_PATH, TOKEN_PATH) if self.token else ()))
-        authorised = request.headers.get("Authorization") == f"Bearer {DEV_TOKEN}"
+        open_paths = ("/fhir/metadata", *(self.token.open_paths() if self.token else ()))
+        header = request.headers.get("Authorization", "")
+        static = header == f"Bearer {DEV_TOKEN}"
+        authorised = self.token.authorises(header) if self.token else static
         if request.url.path not in open_paths and not authorised:
             return outcome(401, "missing or wrong bearer token")
         response: Response = await call_next(request)
@@ -326,14 +328,13 @@ class Emulator:
         hits = [r for r in self.resources[rtype] if _matches(r, patient, category, wanted_codes)]
         if wanted_codes:
             self.seen["Observation searched by code"] += 1
-        entries = [{"resource": r, "search": {"mode": "match"}} for r in hits]
-        body = {"resourceType": "Bundle", "type": "searchset", "total": len(hits)}
-        return JSONResponse(body | {"entry": entries}, media_type=FHIR_JSON)
+        return self.pages.first(rtype, hits, params.get("_count"))
 
     # Storage host ----------------------------------------------------------------------
     def storage_app(self) -> Starlette:
         routes = [
             Route("/s3/{job}/{name}", self.storage_file),
+            Route(PAGES_PATH, self.pages.at_storage),
             Route(self.behaviour.status_path + "/{job}", self.status, methods=["GET", "DELETE"]),
         ]
         return Starlette(
@@ -378,15 +379,19 @@ def _matches(
 
 @contextmanager
 def run_emulator(
-    profile: str, data_dir: Path, token: TokenEndpoint | None = None
+    profile: str, data_dir: Path, token: TokenEndpoint | None = None, paging: Paging | None = None
 ) -> Iterator[Emulator]:
     """Start both hosts of ``profile`` on loopback; ``emulator.fhir_url + "/fhir"`` is the base.
 
-    With ``token``, the FHIR host also runs a SMART token endpoint (static bearer still works).
+    With ``token``, the FHIR host also runs that SMART token endpoint (the static bearer token
+    still works unless the endpoint issues its own). ``paging`` replaces the profile's page sizes.
     """
     emulator = Emulator(profile, data_dir, token)
+    if paging is not None:
+        emulator.pages.paging = paging
     with serve(emulator.fhir_app()) as fhir, serve(emulator.storage_app()) as storage:
         emulator.fhir_url, emulator.storage_url = fhir, storage
+        emulator.pages.fhir_url, emulator.pages.storage_url = fhir, storage
         if token is not None:
             token.origin = fhir
         yield emulator
