@@ -39,6 +39,19 @@ ASSERTION_LIFETIME_S = 240
 EXPIRY_MARGIN_S = 30
 
 
+# A token endpoint that answers these is busy or restarting (athenahealth documents 429 for its
+# per-minute token limit): the request that needed the token is retried, after Retry-After.
+TOKEN_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class TokenEndpointBusy(FhirServerError):
+    """The token endpoint answered 429 or 5xx; `retry_after` is its raw Retry-After header."""
+
+    def __init__(self, message: str, retry_after: str | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SigningAlg(StrEnum):
     RS384 = "RS384"
     ES384 = "ES384"
@@ -220,7 +233,10 @@ def _token_from(response: httpx.Response, now: float) -> _CachedToken:
                 code = f" ({body['error']})"
         except ValueError:
             pass
-        raise FhirServerError(f"SMART token request failed: HTTP {response.status_code}{code}")
+        message = f"SMART token request failed: HTTP {response.status_code}{code}"
+        if response.status_code in TOKEN_RETRYABLE_STATUS:
+            raise TokenEndpointBusy(message, response.headers.get("Retry-After"))
+        raise FhirServerError(message)
     try:
         body = response.json()
         value = str(body["access_token"])

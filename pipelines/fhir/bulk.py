@@ -22,7 +22,13 @@ import httpx
 import orjson
 
 from pipelines.errors import FhirServerError
-from pipelines.fhir.client import RETRYABLE_ERRORS, RETRYABLE_STATUS, FhirClient, describe_url
+from pipelines.fhir.client import (
+    RETRYABLE_ERRORS,
+    RETRYABLE_STATUS,
+    FhirClient,
+    describe_url,
+    retry_reason,
+)
 from pipelines.fhir.client import parse_retry_after as _retry_after
 from pipelines.fhir.download_limits import DownloadLimitError
 from pipelines.fhir.progress import Progress
@@ -242,7 +248,7 @@ def download_file(client: FhirClient, file: ManifestFile, dest: Path, *, anonymo
         try:
             problem = _download_once(client, file.url, dest, anonymous=anonymous)
         except RETRYABLE_ERRORS as exc:
-            attempts.failed(type(exc).__name__, None)
+            attempts.failed(*retry_reason(exc))
             continue
         if problem is None:
             return

@@ -19,12 +19,16 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from pipelines.errors import FhirServerError
-from pipelines.fhir.auth import AuthConfig, build_httpx_auth
+from pipelines.fhir.auth import AuthConfig, TokenEndpointBusy, build_httpx_auth
 from pipelines.fhir.download_limits import TO_DISK, ByteBudget, DownloadLimits
 
 FHIR_JSON = "application/fhir+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-RETRYABLE_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.TransportError)
+RETRYABLE_ERRORS: tuple[type[Exception], ...] = (
+    httpx.TimeoutException,
+    httpx.TransportError,
+    TokenEndpointBusy,
+)
 USER_AGENT = "vascreen-fhir/0.1"
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -79,6 +83,14 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def retry_reason(exc: Exception) -> tuple[str, float | None]:
+    """Why a retryable error failed, and the wait its server asked for (a busy token endpoint's
+    Retry-After; none for a timeout or a dropped connection)."""
+    if isinstance(exc, TokenEndpointBusy):
+        return str(exc), parse_retry_after(exc.retry_after)
+    return type(exc).__name__, None
 
 
 def outcome_text(response: httpx.Response) -> str | None:
@@ -208,7 +220,7 @@ class FhirClient:
                     method, url, params=params, headers=headers, json=json, auth=self._auth_for(url)
                 )
             except RETRYABLE_ERRORS as exc:
-                attempts.failed(type(exc).__name__, None)
+                attempts.failed(*retry_reason(exc))
                 continue
             if ok(response.status_code):
                 return response

@@ -244,3 +244,57 @@ def test_auth_from_settings_builds_each_scheme(tmp_path: Path) -> None:
     )
     with pytest.raises(FhirServerError, match="VASCREEN_FHIR_TOKEN"):
         auth_from_settings(Settings(fhir_auth="bearer"))
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_busy_token_endpoint_is_retried_after_the_wait_it_asks_for(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey, status: int
+) -> None:
+    """athenahealth limits token requests per minute and answers 429: the night waits."""
+    ehr = MockEhr(rsa_key.public_key(), "RS384")
+    busy = [status]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URL and busy:
+            return httpx.Response(busy.pop(), headers={"Retry-After": "7"})
+        return ehr(request)
+
+    waits: list[float] = []
+    config = SmartBackendAuth(
+        "vascreen", write_key(tmp_path / "k.pem", rsa_key), token_url=TOKEN_URL
+    )
+    with FhirClient(
+        BASE,
+        auth=config,
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(attempts=3),
+        sleep=waits.append,
+    ) as client:
+        assert client.get_json("Patient/p1")["id"] == "p1"
+    assert waits == [7.0] and ehr.issued == ["access-0"]
+
+
+def test_a_token_endpoint_busy_every_time_fails_in_one_line(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, json={"error": "rate_limited", "error_description": "x"})
+
+    config = SmartBackendAuth(
+        "vascreen", write_key(tmp_path / "k.pem", rsa_key), token_url=TOKEN_URL
+    )
+    waits: list[float] = []
+    with FhirClient(
+        BASE,
+        auth=config,
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(attempts=2, base_delay_s=0.01),
+        sleep=waits.append,
+    ) as client:
+        with pytest.raises(FhirServerError) as caught:
+            client.get_json("Patient/p1")
+    assert str(caught.value) == (
+        "GET /fhir/Patient/p1 failed after 2 attempts: "
+        "SMART token request failed: HTTP 429 (rate_limited)"
+    )
+    assert len(waits) == 1
