@@ -1,0 +1,226 @@
+"""Merged patients: Patient.link kept in the mirror, resolved once, applied where shards read.
+
+The one place merges happen. After a night's merge (`pipelines.mirror.merge.merge_staged`),
+`update_merges` reads the links of the Patient records parsed that night from the landed files
+(``Patient.link`` is not a landed field: links are read here, by file position, for those
+records only), keeps them in ``mirror.patient_link`` (one row per Patient x link, for patients
+in ``mirror.stg_patient``), resolves them (`pipelines.mirror.patient_links.resolve_merges`) and
+writes ``mirror.patient_merge`` (one row per replaced patient: its final survivor and the
+survivor's hash bucket). A delta that brings one changed Patient updates that Patient's links
+only; the mirror remembers the rest.
+
+The mirror's staged rows keep the ids the source gave them. A shard reads a replaced patient's
+rows with the survivor's (`remapped_rows`): under the survivor's id, in the survivor's shard,
+and the replaced patient's own Patient row is not read, so it is never screened on its own.
+Its worklist items resolve as merged (`pipelines.store.publish`). Ids and counts only: no PHI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from pipelines.fhir.files import SourceFiles
+from pipelines.mirror.merge import BUCKET_EXPR
+from pipelines.mirror.patient_links import PatientLink, links_of, resolve_merges
+
+log = logging.getLogger("vascreen")
+
+LINKS = "patient_link"
+MERGES = "patient_merge"
+_SURVIVOR_BUCKET = BUCKET_EXPR.replace("patient_id", "survivor_id")
+
+
+@dataclass(frozen=True, slots=True)
+class MergeReport:
+    """What one night's merge resolution found. Ids and counts only."""
+
+    survivor: Mapping[str, str] = field(default_factory=dict)  # replaced id -> surviving id
+    problems: Mapping[str, int] = field(default_factory=dict)  # links left as is, by reason
+    changed: tuple[str, ...] = ()  # patients whose merge state changed tonight (both sides)
+
+    def widen(self, patients: Iterable[str]) -> tuple[str, ...]:
+        """`patients` plus the survivors of the replaced ones among them, sorted."""
+        ids = set(patients)
+        return tuple(sorted(ids | {self.survivor[p] for p in ids if p in self.survivor}))
+
+
+def update_merges(con: duckdb.DuckDBPyConnection, mirror: Path, files: SourceFiles) -> MergeReport:
+    """Keep tonight's Patient links in the mirror and resolve every merge it holds.
+
+    `con` is the landing connection (``stg_resource`` holds tonight's parsed, staged rows);
+    `files` the landed files those rows came from.
+    """
+    parsed, links = _read_links(con, files)
+    con.execute(f"ATTACH '{mirror}' AS mirror")
+    try:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS mirror.{LINKS} "
+            "(patient_id VARCHAR, other_id VARCHAR, link_type VARCHAR)"
+        )
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS mirror.{MERGES} "
+            "(patient_id VARCHAR, survivor_id VARCHAR, survivor_bucket UINTEGER)"
+        )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            report = _store_and_resolve(con, parsed, links)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.execute("DETACH mirror")
+    if report.survivor or report.problems:
+        log.info(
+            "merged patients: %d screened under their survivor; links left as is: %s",
+            len(report.survivor),
+            ", ".join(f"{k} {v}" for k, v in report.problems.items()) or "none",
+        )
+    return report
+
+
+def _store_and_resolve(
+    con: duckdb.DuckDBPyConnection, parsed: set[str], links: list[PatientLink]
+) -> MergeReport:
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed_patient (patient_id VARCHAR)")
+    if parsed:
+        con.executemany("INSERT INTO parsed_patient VALUES (?)", [[p] for p in sorted(parsed)])
+    con.execute(f"DELETE FROM mirror.{LINKS} WHERE patient_id IN (SELECT * FROM parsed_patient)")  # noqa: S608
+    if links:
+        con.executemany(
+            f"INSERT INTO mirror.{LINKS} VALUES (?, ?, ?)",  # noqa: S608
+            [[k.patient_id, k.other_id, k.link_type] for k in links],
+        )
+    # Links of patients that left the mirror (deleted, entered in error) go with them.
+    con.execute(
+        f"DELETE FROM mirror.{LINKS} WHERE patient_id NOT IN "  # noqa: S608
+        "(SELECT patient_id FROM mirror.stg_patient)"
+    )
+    con.execute("DROP TABLE parsed_patient")
+    kept = [
+        PatientLink(*row)
+        for row in con.execute(
+            f"SELECT patient_id, other_id, link_type FROM mirror.{LINKS} ORDER BY ALL"  # noqa: S608
+        ).fetchall()
+    ]
+    named = sorted({k.patient_id for k in kept} | {k.other_id for k in kept})
+    present: set[str] = set()
+    if named:
+        con.execute("CREATE OR REPLACE TEMP TABLE named_patient (patient_id VARCHAR)")
+        con.executemany("INSERT INTO named_patient VALUES (?)", [[p] for p in named])
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT patient_id FROM mirror.stg_patient "
+                "WHERE patient_id IN (SELECT * FROM named_patient)"
+            ).fetchall()
+        }
+        con.execute("DROP TABLE named_patient")
+    resolved = resolve_merges(kept, present)
+    before = dict(
+        con.execute(f"SELECT patient_id, survivor_id FROM mirror.{MERGES}").fetchall()  # noqa: S608
+    )
+    changed = {
+        p
+        for old in set(before) | set(resolved.survivor)
+        if before.get(old) != resolved.survivor.get(old)
+        for p in (old, before.get(old), resolved.survivor.get(old))
+        if p is not None
+    }
+    if changed:
+        con.execute(f"DELETE FROM mirror.{MERGES}")  # noqa: S608
+        if resolved.survivor:
+            con.executemany(
+                f"INSERT INTO mirror.{MERGES} VALUES (?, ?, NULL)",  # noqa: S608
+                [[old, new] for old, new in sorted(resolved.survivor.items())],
+            )
+            con.execute(f"UPDATE mirror.{MERGES} SET survivor_bucket = {_SURVIVOR_BUCKET}")  # noqa: S608
+    return MergeReport(dict(resolved.survivor), resolved.problem_counts(), tuple(sorted(changed)))
+
+
+def _read_links(
+    con: duckdb.DuckDBPyConnection, files: SourceFiles
+) -> tuple[set[str], list[PatientLink]]:
+    """Ids of the Patient records parsed and staged tonight, and their links.
+
+    Records are found by their landing position (``src``, ``src_pos``: the non-blank line
+    ordinal of an NDJSON file, the 1-based entry of a Bundle, 1 for a single resource).
+    """
+    wanted: dict[str, dict[int, str]] = {}
+    for src, pos, pid in con.execute(
+        "SELECT src, src_pos, id FROM stg_resource WHERE resourcetype = 'Patient'"
+    ).fetchall():
+        wanted.setdefault(src, {})[int(pos)] = pid
+    paths = {f.path.name: f.path for f in files.ndjson} | {p.name: p for p in files.json}
+    links: list[PatientLink] = []
+    for src, positions in sorted(wanted.items()):
+        path = paths.get(src)
+        if path is None:  # not a file of this landing (cannot happen for staged rows)
+            continue
+        found = _ndjson_records(path, positions) if src.endswith("ndjson") else _json_records(path)
+        for pos, pid in positions.items():
+            resource = found.get(pos)
+            if isinstance(resource, dict) and resource.get("id") == pid:
+                links.extend(links_of(resource))
+    return {pid for positions in wanted.values() for pid in positions.values()}, links
+
+
+def _ndjson_records(path: Path, positions: Mapping[int, str]) -> dict[int, object]:
+    out: dict[int, object] = {}
+    ordinal = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            ordinal += 1
+            if ordinal in positions and b'"link"' in line:  # only linked records need parsing
+                out[ordinal] = orjson.loads(line)
+    return out
+
+
+def _json_records(path: Path) -> dict[int, object]:
+    document = orjson.loads(path.read_bytes())
+    if not isinstance(document, dict):
+        return {}
+    if document.get("resourceType") != "Bundle":
+        return {1: document}
+    entries = document.get("entry") or []
+    return {
+        i: e.get("resource") for i, e in enumerate(entries, start=1) if isinstance(e, dict)
+    }
+
+
+def has_merges(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the attached ``mirror`` has any merged patient (else shards read as before)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        f"WHERE database_name = 'mirror' AND table_name = '{MERGES}'"
+    ).fetchone()
+    if not found or not found[0]:
+        return False
+    rows = con.execute(f"SELECT count(*) FROM mirror.{MERGES}").fetchone()  # noqa: S608
+    return bool(rows and rows[0])
+
+
+def remapped_rows(table: str, where: str, survivor_where: str) -> str:
+    """A shard's rows of ``mirror.<table>`` with merges applied, as a FROM item.
+
+    `where` selects the shard's own rows (bucket range, scope); `survivor_where` the replaced
+    patients whose survivor is in this shard (over ``m.survivor_bucket``, ``m.survivor_id``).
+    Replaced patients' rows are read under the survivor's id; their Patient rows not at all.
+    """
+    merged = f"SELECT patient_id FROM mirror.{MERGES}"
+    own = f"SELECT * FROM mirror.{table} WHERE {where} AND patient_id NOT IN ({merged})"  # noqa: S608
+    if table == "stg_patient":
+        return f"({own}) AS r"
+    theirs = (
+        f"SELECT t.* REPLACE (m.survivor_id AS patient_id) FROM mirror.{table} AS t "  # noqa: S608
+        f"JOIN mirror.{MERGES} AS m ON t.patient_id = m.patient_id WHERE {survivor_where}"
+    )
+    return f"({own} UNION ALL {theirs}) AS r"
