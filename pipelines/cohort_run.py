@@ -78,7 +78,7 @@ class Prepared:
     # The mirror's unmatched ABI-like codes (`pipelines.mirror.site_codes`), for the run summary.
     unmatched_codes: tuple[tuple[str, int], ...] = ()
     # Patients merged through Patient.link (`pipelines.mirror.patient_merges`).
-    merges: MergeReport = MergeReport()
+    merges: MergeReport = field(default_factory=MergeReport)
 
 
 def limits(settings: Settings) -> DuckDBLimits:

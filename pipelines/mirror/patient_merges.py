@@ -191,21 +191,19 @@ def _json_records(path: Path) -> dict[int, object]:
     if document.get("resourceType") != "Bundle":
         return {1: document}
     entries = document.get("entry") or []
-    return {
-        i: e.get("resource") for i, e in enumerate(entries, start=1) if isinstance(e, dict)
-    }
+    return {i: e.get("resource") for i, e in enumerate(entries, start=1) if isinstance(e, dict)}
 
 
 def has_merges(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the attached ``mirror`` has any merged patient (else shards read as before)."""
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() "
-        f"WHERE database_name = 'mirror' AND table_name = '{MERGES}'"
-    ).fetchone()
-    if not found or not found[0]:
+    ((found,),) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'mirror' AND table_name = ?",
+        [MERGES],
+    ).fetchall()
+    if not found:
         return False
-    rows = con.execute(f"SELECT count(*) FROM mirror.{MERGES}").fetchone()  # noqa: S608
-    return bool(rows and rows[0])
+    ((rows,),) = con.execute(f"SELECT count(*) FROM mirror.{MERGES}").fetchall()  # noqa: S608
+    return bool(rows)
 
 
 def remapped_rows(table: str, where: str, survivor_where: str) -> str:
@@ -215,7 +213,7 @@ def remapped_rows(table: str, where: str, survivor_where: str) -> str:
     patients whose survivor is in this shard (over ``m.survivor_bucket``, ``m.survivor_id``).
     Replaced patients' rows are read under the survivor's id; their Patient rows not at all.
     """
-    merged = f"SELECT patient_id FROM mirror.{MERGES}"
+    merged = f"SELECT patient_id FROM mirror.{MERGES}"  # noqa: S608
     own = f"SELECT * FROM mirror.{table} WHERE {where} AND patient_id NOT IN ({merged})"  # noqa: S608
     if table == "stg_patient":
         return f"({own}) AS r"

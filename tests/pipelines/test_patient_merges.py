@@ -1,0 +1,143 @@
+"""Patients merged through Patient.link are screened as one, under the surviving id (issue 24).
+
+Through the one run path (`run_night` on files): a replaced record's evidence is evaluated with
+its survivor's, the replaced record is not screened on its own, and its open item resolves as
+merged; a merge that arrives on a later night does the same; a `refer` link merges nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from pipelines.night import run_night
+from pipelines.run_summary import summary_lines
+from pipelines.settings import Settings
+from pipelines.store import Store
+from pipelines.store.schema import worklist_item
+from tests.builders import note, observation, patient, validated
+from tests.pipelines.note_documents import write_by_type
+
+AS_OF = date(2026, 6, 30)
+CLAUDICATION = (
+    "HPI: Reports aching in the left calf when walking the dog for about 15 minutes, "
+    "eases after he stands still for a couple of minutes. Denies rest pain."
+)
+
+
+def _linked(pid: str, other: str, link_type: str, *, active: bool = True) -> dict[str, Any]:
+    resource = patient(pid)
+    resource["active"] = active
+    resource["link"] = [{"other": {"reference": f"Patient/{other}"}, "type": link_type}]
+    return validated(resource)
+
+
+def _write(directory: Path, resources: list[dict[str, Any]]) -> Path:
+    write_by_type(directory, resources)
+    return directory
+
+
+def _cohort(old: dict[str, Any], survivor: dict[str, Any]) -> list[dict[str, Any]]:
+    """A low ABI on the old record, a claudication note on the survivor, and a bystander."""
+    return [
+        old,
+        survivor,
+        patient("bystander"),
+        observation("old", value=0.70, side="left", on="2026-02-10"),
+        note("new", CLAUDICATION, on="2026-03-01"),
+        observation("bystander", value=1.10, on="2026-02-10"),
+    ]
+
+
+def _settings(root: Path, shard_size: int = 1000) -> Settings:
+    return Settings(
+        workdir=root / "work", store_url=f"sqlite:///{root / 'store.db'}", shard_size=shard_size
+    )
+
+
+def _items(settings: Settings) -> dict[str, dict[str, Any]]:
+    """pad items by patient id: flagged, status, merged_into and evidence refs."""
+    with Store.connect(settings.store_url) as store, store.read() as conn:
+        rows = conn.execute(
+            sa.select(worklist_item).where(worklist_item.c.screen == "pad")
+        ).mappings()
+        return {r["patient_id"]: dict(r) for r in rows}
+
+
+@pytest.mark.parametrize("shard_size", [1000, 1], ids=["one-shard", "apart"])
+def test_a_merged_patient_is_screened_once_under_the_survivor_with_both_records(
+    tmp_path: Path, shard_size: int
+) -> None:
+    source = _write(
+        tmp_path / "src",
+        _cohort(
+            _linked("old", "new", "replaced-by", active=False), _linked("new", "old", "replaces")
+        ),
+    )
+    settings = _settings(tmp_path, shard_size)
+    summary = run_night(str(source), settings=settings, as_of=AS_OF, screens=["pad"])
+    # With one patient a shard, the old record's rows sit in another shard than the survivor's
+    # (hash buckets 38420 and 44834 of 65536): they are read in the survivor's.
+    assert summary.shards == (1 if shard_size == 1000 else 3)
+    items = _items(settings)
+    assert set(items) == {"new"}  # one item, under the survivor; none under the old id
+    evidence = items["new"]["evidence"].split()
+    # The union of both records: the old record's ABI and the survivor's note.
+    assert "Observation/old-obs-77194-9-2026-02-10" in evidence
+    assert "DocumentReference/new-note-2026-03-01" in evidence
+    assert summary.merged_patients == 1 and summary.merge_problems == {}
+    assert any("merged patients (Patient.link): 1" in line for line in summary_lines(summary))
+
+
+def test_a_merge_arriving_on_a_later_night_resolves_the_old_item_as_merged(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    first = _write(tmp_path / "night1", _cohort(patient("old"), patient("new")))
+    run_night(str(first), settings=settings, as_of=AS_OF, screens=["pad"])
+    before = _items(settings)
+    assert before["old"]["is_flagged"] and before["new"]["is_flagged"]  # screened twice
+
+    # Night two: the EHR merged the records; only the Patient resources changed.
+    second = _write(
+        tmp_path / "night2",
+        _cohort(_linked("old", "new", "replaced-by", active=False), patient("new")),
+    )
+    summary = run_night(str(second), settings=settings, as_of=AS_OF, screens=["pad"])
+    after = _items(settings)
+    assert summary.evaluation == "incremental" and summary.merged_patients == 1
+    assert not after["old"]["is_flagged"] and after["old"]["merged_into"] == "new"
+    assert after["old"]["resolved_on"] == AS_OF
+    assert after["new"]["is_flagged"] and after["new"]["merged_into"] is None
+    assert "Observation/old-obs-77194-9-2026-02-10" in after["new"]["evidence"].split()
+    assert summary.publish["resolved"] == 1
+
+
+def test_a_refer_link_does_not_merge_two_people(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "src",
+        _cohort(_linked("old", "new", "refer"), _linked("new", "old", "seealso")),
+    )
+    settings = _settings(tmp_path)
+    summary = run_night(str(source), settings=settings, as_of=AS_OF, screens=["pad"])
+    items = _items(settings)
+    assert set(items) == {"old", "new"}  # each screened on their own evidence
+    assert "DocumentReference/new-note-2026-03-01" not in items["old"]["evidence"]
+    assert "Observation/old-obs-77194-9-2026-02-10" not in items["new"]["evidence"]
+    assert summary.merged_patients == 0
+
+
+def test_a_link_to_a_missing_survivor_is_left_as_is_and_counted(tmp_path: Path) -> None:
+    resources = [
+        r for r in _cohort(_linked("old", "elsewhere", "replaced-by", active=False), patient("new"))
+    ]
+    source = _write(tmp_path / "src", resources)
+    settings = _settings(tmp_path)
+    summary = run_night(str(source), settings=settings, as_of=AS_OF, screens=["pad"])
+    assert set(_items(settings)) == {"old", "new"}
+    assert summary.merged_patients == 0
+    assert summary.merge_problems == {"survivor_missing": 1}
