@@ -20,6 +20,8 @@ from pipelines.settings import Settings
 from pipelines.store import Store
 from pipelines.store.schema import worklist_item
 from tests.builders import note, observation, patient, validated
+from tests.pipelines.fhir.vendor_emulator import run_emulator
+from tests.pipelines.fhir.worklist_runs import Run
 from tests.pipelines.note_documents import write_by_type
 
 AS_OF = date(2026, 6, 30)
@@ -141,3 +143,27 @@ def test_a_link_to_a_missing_survivor_is_left_as_is_and_counted(tmp_path: Path) 
     assert set(_items(settings)) == {"old", "new"}
     assert summary.merged_patients == 0
     assert summary.merge_problems == {"survivor_missing": 1}
+
+
+def test_a_merge_pulled_from_a_fhir_server_on_an_incremental_night(tmp_path: Path) -> None:
+    """Through a Bulk Data pull (the IG's own profile of the vendor emulator): night one pulls
+    both records apart, night two (a `_since` delta) brings the merged Patient records."""
+    data = _write(tmp_path / "server", _cohort(patient("old"), patient("new")))
+    run = Run(tmp_path / "run")
+    with run_emulator("bulk-ig", data) as emulator:
+        base = emulator.fhir_url + "/fhir"
+        first = run_night(base, settings=run.settings(), as_of=AS_OF, screens=["pad"])
+        assert first.merged_patients == 0
+        assert {p for p, r in _items(run.settings()).items() if r["is_flagged"]} == {"old", "new"}
+        emulator.resources["Patient"] = [
+            _linked("old", "new", "replaced-by", active=False),
+            _linked("new", "old", "replaces"),
+            patient("bystander"),
+        ]
+        second = run_night(base, settings=run.settings(), as_of=AS_OF, screens=["pad"])
+    after = _items(run.settings())
+    assert second.source_kind == "fhir" and second.evaluation == "incremental"
+    assert second.merged_patients == 1
+    assert after["old"]["merged_into"] == "new" and not after["old"]["is_flagged"]
+    assert after["new"]["is_flagged"]
+    assert "Observation/old-obs-77194-9-2026-02-10" in after["new"]["evidence"].split()
