@@ -1,9 +1,9 @@
 """Merged patients: Patient.link kept in the mirror, resolved once, applied where shards read.
 
 The one place merges happen. After a night's merge (`pipelines.mirror.merge.merge_staged`),
-`update_merges` reads the links of the Patient records parsed that night from the landed files
-(``Patient.link`` is not a landed field: links are read here, by file position, for those
-records only), keeps them in ``mirror.patient_link`` (one row per Patient x link, for patients
+`update_merges` reads the links of the Patient records in that night's files (``Patient.link``
+is not a landed field, `pipelines.ingest.land`: links are read here, from the Patient files),
+keeps them in ``mirror.patient_link`` (one row per Patient x link, for patients
 in ``mirror.stg_patient``), resolves them (`pipelines.mirror.patient_links.resolve_merges`) and
 writes ``mirror.patient_merge`` (one row per replaced patient: its final survivor and the
 survivor's hash bucket). A delta that brings one changed Patient updates that Patient's links
@@ -18,7 +18,7 @@ Its worklist items resolve as merged (`pipelines.store.publish`). Ids and counts
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,8 +53,9 @@ class MergeReport:
 def update_merges(con: duckdb.DuckDBPyConnection, mirror: Path, files: SourceFiles) -> MergeReport:
     """Keep tonight's Patient links in the mirror and resolve every merge it holds.
 
-    `con` is the landing connection (``stg_resource`` holds tonight's parsed, staged rows);
-    `files` the landed files those rows came from.
+    `con` is the landing connection (``stg_resource``: tonight's parsed, staged rows); `files`
+    the files it landed. A Patient record in them replaces that id's links; the links of other
+    patients (a delta night) stay as the mirror has them.
     """
     parsed, links = _read_links(con, files)
     con.execute(f"ATTACH '{mirror}' AS mirror")
@@ -147,51 +148,87 @@ def _store_and_resolve(
 def _read_links(
     con: duckdb.DuckDBPyConnection, files: SourceFiles
 ) -> tuple[set[str], list[PatientLink]]:
-    """Ids of the Patient records parsed and staged tonight, and their links.
+    """Ids of the Patient records in tonight's files, and the links of each id's latest record.
 
-    Records are found by their landing position (``src``, ``src_pos``: the non-blank line
-    ordinal of an NDJSON file, the 1-based entry of a Bundle, 1 for a single resource).
+    Every record of the Patient NDJSON files and of the ``.json`` files (single resources,
+    Bundles) is read, whether or not landing parsed it (a record the mirror already held is not
+    parsed: `pipelines.ingest.known_lines`), so a rerun after a crash, or a mirror older than
+    this module, still learns every link its source holds. A Patient line in a file named for
+    another type is found by its landing position (``stg_resource``). An id landed more than
+    once keeps its latest record (``meta.lastUpdated``, then file order), as staging does.
     """
-    wanted: dict[str, dict[int, str]] = {}
-    for src, pos, pid in con.execute(
-        "SELECT src, src_pos, id FROM stg_resource WHERE resourcetype = 'Patient'"
-    ).fetchall():
-        wanted.setdefault(src, {})[int(pos)] = pid
-    paths = {f.path.name: f.path for f in files.ndjson} | {p.name: p for p in files.json}
-    links: list[PatientLink] = []
-    for src, positions in sorted(wanted.items()):
-        path = paths.get(src)
-        if path is None:  # not a file of this landing (cannot happen for staged rows)
+    records: list[object] = []
+    for f in files.ndjson:
+        if f.resource_type == "Patient":
+            records += _ndjson_records(f.path)
+    for path in files.json:
+        records += _json_records(path)
+    records += _placed_patient_records(con, files)
+    latest: dict[str, dict[str, object]] = {}
+    for record in records:
+        if not isinstance(record, dict) or record.get("resourceType") != "Patient":
             continue
-        found = _ndjson_records(path, positions) if src.endswith("ndjson") else _json_records(path)
-        for pos, pid in positions.items():
-            resource = found.get(pos)
-            if isinstance(resource, dict) and resource.get("id") == pid:
-                links.extend(links_of(resource))
-    return {pid for positions in wanted.values() for pid in positions.values()}, links
+        pid = record.get("id")
+        if not isinstance(pid, str):
+            continue
+        if pid not in latest or _updated(record) >= _updated(latest[pid]):
+            latest[pid] = record
+    return set(latest), [link for record in latest.values() for link in links_of(record)]
 
 
-def _ndjson_records(path: Path, positions: Mapping[int, str]) -> dict[int, object]:
-    out: dict[int, object] = {}
+def _updated(record: Mapping[str, object]) -> str:
+    meta = record.get("meta")
+    value = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _placed_patient_records(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[object]:
+    """Patient records parsed tonight from NDJSON files named for another type."""
+    others = {f.path.name: f.path for f in files.ndjson if f.resource_type != "Patient"}
+    if not others:
+        return []
+    wanted: dict[str, set[int]] = {}
+    for src, pos in con.execute(
+        "SELECT src, src_pos FROM stg_resource WHERE resourcetype = 'Patient'"
+    ).fetchall():
+        if src in others:
+            wanted.setdefault(src, set()).add(int(pos))
+    return [r for src, ordinals in wanted.items() for r in _ndjson_records(others[src], ordinals)]
+
+
+def _ndjson_records(path: Path, ordinals: Set[int] | None = None) -> list[object]:
+    """The records of an NDJSON file (only those at `ordinals`, non-blank lines from 1)."""
+    out: list[object] = []
     ordinal = 0
     with path.open("rb") as handle:
         for line in handle:
             if not line.strip():
                 continue
             ordinal += 1
-            if ordinal in positions and b'"link"' in line:  # only linked records need parsing
-                out[ordinal] = orjson.loads(line)
+            if ordinals is None or ordinal in ordinals:
+                try:
+                    out.append(orjson.loads(line))
+                except orjson.JSONDecodeError:  # quarantined by landing; nothing to link
+                    continue
     return out
 
 
-def _json_records(path: Path) -> dict[int, object]:
-    document = orjson.loads(path.read_bytes())
+def _json_records(path: Path) -> list[object]:
+    data = path.read_bytes()
+    if b'"Patient"' not in data:
+        return []
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:  # quarantined by landing
+        return []
     if not isinstance(document, dict):
-        return {}
+        return []
     if document.get("resourceType") != "Bundle":
-        return {1: document}
-    entries = document.get("entry") or []
-    return {i: e.get("resource") for i, e in enumerate(entries, start=1) if isinstance(e, dict)}
+        return [document]
+    entries = document.get("entry")
+    if not isinstance(entries, list):
+        return []
+    return [e.get("resource") for e in entries if isinstance(e, dict)]
 
 
 def has_merges(con: duckdb.DuckDBPyConnection) -> bool:

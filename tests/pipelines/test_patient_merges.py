@@ -7,19 +7,22 @@ merged; a merge that arrives on a later night does the same; a `refer` link merg
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 
+from pipelines.mirror.merge import mirror_path
 from pipelines.night import run_night
 from pipelines.run_summary import summary_lines
 from pipelines.settings import Settings
 from pipelines.store import Store
 from pipelines.store.schema import worklist_item
-from tests.builders import note, observation, patient, validated
+from tests.builders import bundle, note, observation, patient, validated
 from tests.pipelines.fhir.vendor_emulator import run_emulator
 from tests.pipelines.fhir.worklist_runs import Run
 from tests.pipelines.note_documents import write_by_type
@@ -167,3 +170,30 @@ def test_a_merge_pulled_from_a_fhir_server_on_an_incremental_night(tmp_path: Pat
     assert after["old"]["merged_into"] == "new" and not after["old"]["is_flagged"]
     assert after["new"]["is_flagged"]
     assert "Observation/old-obs-77194-9-2026-02-10" in after["new"]["evidence"].split()
+
+
+def test_links_are_read_from_bundles_and_relearned_by_a_mirror_that_lost_them(
+    tmp_path: Path,
+) -> None:
+    """A collection Bundle source; then a mirror without its link tables (one from before
+    merges were kept, or a run killed between the merge and the links) whose Patient lines
+    are all known, so landing parses none of them: the links are still read from the files."""
+    source = tmp_path / "src"
+    source.mkdir()
+    resources = _cohort(
+        _linked("old", "new", "replaced-by", active=False), _linked("new", "old", "replaces")
+    )
+    (source / "cohort.json").write_text(json.dumps(bundle(resources)), encoding="utf-8")
+    settings = _settings(tmp_path)
+    first = run_night(str(source), settings=settings, as_of=AS_OF, screens=["pad"])
+    assert first.merged_patients == 1 and set(_items(settings)) == {"new"}
+
+    ndjson = _write(tmp_path / "ndjson", resources)
+    run_night(str(ndjson), settings=settings, as_of=AS_OF, screens=["pad"])
+    with duckdb.connect(str(mirror_path(settings.workdir, store_url=settings.store_url))) as con:
+        con.execute("DROP TABLE patient_link")
+        con.execute("DROP TABLE patient_merge")
+    again = run_night(str(ndjson), settings=settings, as_of=AS_OF, screens=["pad"])
+    assert again.times.records_parsed == 0  # every line known: landing parsed none
+    assert again.merged_patients == 1
+    assert {p for p, r in _items(settings).items() if r["is_flagged"]} == {"new"}
