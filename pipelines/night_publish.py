@@ -145,7 +145,7 @@ def _publish(
             merged=prepared.merges.survivor,
         )
         store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
-        store.save_schedule(read_schedule(results), summary.as_of)
+        store.save_schedule(prepared.merges.unscheduled(read_schedule(results)), summary.as_of)
         if is_url(source) and fetched.transaction_time is not None:
             store.save_watermarks(
                 run_id,

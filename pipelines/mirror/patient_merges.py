@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import orjson
+import polars as pl
 
 from pipelines.fhir.files import SourceFiles
 from pipelines.mirror.merge import BUCKET_EXPR
@@ -43,6 +44,16 @@ class MergeReport:
     survivor: Mapping[str, str] = field(default_factory=dict)  # replaced id -> surviving id
     problems: Mapping[str, int] = field(default_factory=dict)  # links left as is, by reason
     changed: tuple[str, ...] = ()  # patients whose merge state changed tonight (both sides)
+
+    def unscheduled(self, schedule: pl.DataFrame) -> pl.DataFrame:
+        """`schedule` (`screens.schedule.NEXT_CHANGE`) plus a never-due row per replaced
+        patient: it is not evaluated on its own, so no date of its own may bring it back."""
+        merged = pl.DataFrame(
+            {"patient_id": sorted(self.survivor), "next_change": None}, schema=schedule.schema
+        )
+        return pl.concat(
+            [schedule.filter(~pl.col("patient_id").is_in(merged["patient_id"])), merged]
+        )
 
     def widen(self, patients: Iterable[str]) -> tuple[str, ...]:
         """`patients` plus the survivors of the replaced ones among them, sorted."""

@@ -21,7 +21,7 @@ from pipelines.night import run_night
 from pipelines.run_summary import summary_lines
 from pipelines.settings import Settings
 from pipelines.store import Store
-from pipelines.store.schema import worklist_item
+from pipelines.store.schema import patient_schedule, worklist_item
 from tests.builders import bundle, note, observation, patient, validated
 from tests.pipelines.fhir.vendor_emulator import run_emulator
 from tests.pipelines.fhir.worklist_runs import Run
@@ -120,6 +120,13 @@ def test_a_merge_arriving_on_a_later_night_resolves_the_old_item_as_merged(
     assert after["new"]["is_flagged"] and after["new"]["merged_into"] is None
     assert "Observation/old-obs-77194-9-2026-02-10" in after["new"]["evidence"].split()
     assert summary.publish["resolved"] == 1
+    with Store.connect(settings.store_url) as store, store.read() as conn:
+        schedule = dict(
+            conn.execute(
+                sa.select(patient_schedule.c.patient_id, patient_schedule.c.next_change)
+            ).all()
+        )
+    assert schedule["old"] is None  # never due on its own again
 
 
 def test_a_refer_link_does_not_merge_two_people(tmp_path: Path) -> None:
