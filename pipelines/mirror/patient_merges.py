@@ -161,20 +161,27 @@ def _read_links(
 ) -> tuple[set[str], list[PatientLink]]:
     """Ids of the Patient records in tonight's files, and the links of each id's latest record.
 
-    Every record of the Patient NDJSON files and of the ``.json`` files (single resources,
-    Bundles) is read, whether or not landing parsed it (a record the mirror already held is not
-    parsed: `pipelines.ingest.known_lines`), so a rerun after a crash, or a mirror older than
-    this module, still learns every link its source holds. A Patient line in a file named for
-    another type is found by its landing position (``stg_resource``). An id landed more than
-    once keeps its latest record (``meta.lastUpdated``, then file order), as staging does.
+    Every record of the Patient NDJSON files is read, whether or not landing parsed it (a
+    record the mirror already held is not parsed: `pipelines.ingest.known_lines`), so a rerun
+    after a crash, or a mirror older than this module, still learns every link its source
+    holds. A ``.json`` file (single resources, Bundles) is always parsed by landing (no line
+    keys): its Patients are in ``stg_resource``, and it is read again only when it names a link
+    at all. A Patient line in an NDJSON file named for another type is found by its landing
+    position. An id landed more than once keeps its latest record (``meta.lastUpdated``, then
+    file order), as staging does.
     """
+    placed = con.execute(
+        "SELECT src, src_pos, id FROM stg_resource WHERE resourcetype = 'Patient'"
+    ).fetchall()
+    json_names = {p.name for p in files.json}
+    staged_json = {pid for src, _, pid in placed if src in json_names}
     records: list[object] = []
     for f in files.ndjson:
         if f.resource_type == "Patient":
             records += _ndjson_records(f.path)
     for path in files.json:
         records += _json_records(path)
-    records += _placed_patient_records(con, files)
+    records += _placed_patient_records(placed, files)
     latest: dict[str, dict[str, object]] = {}
     for record in records:
         if not isinstance(record, dict) or record.get("resourceType") != "Patient":
@@ -184,7 +191,8 @@ def _read_links(
             continue
         if pid not in latest or _updated(record) >= _updated(latest[pid]):
             latest[pid] = record
-    return set(latest), [link for record in latest.values() for link in links_of(record)]
+    links = [link for record in latest.values() for link in links_of(record)]
+    return set(latest) | staged_json, links
 
 
 def _updated(record: Mapping[str, object]) -> str:
@@ -193,15 +201,12 @@ def _updated(record: Mapping[str, object]) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _placed_patient_records(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[object]:
-    """Patient records parsed tonight from NDJSON files named for another type."""
+def _placed_patient_records(placed: list[tuple[str, int, str]], files: SourceFiles) -> list[object]:
+    """Patient records parsed tonight (`placed`: src, src_pos, id) from NDJSON files named for
+    another type."""
     others = {f.path.name: f.path for f in files.ndjson if f.resource_type != "Patient"}
-    if not others:
-        return []
     wanted: dict[str, set[int]] = {}
-    for src, pos in con.execute(
-        "SELECT src, src_pos FROM stg_resource WHERE resourcetype = 'Patient'"
-    ).fetchall():
+    for src, pos, _ in placed:
         if src in others:
             wanted.setdefault(src, set()).add(int(pos))
     return [r for src, ordinals in wanted.items() for r in _ndjson_records(others[src], ordinals)]
@@ -226,7 +231,7 @@ def _ndjson_records(path: Path, ordinals: Set[int] | None = None) -> list[object
 
 def _json_records(path: Path) -> list[object]:
     data = path.read_bytes()
-    if b'"Patient"' not in data:
+    if b'"link"' not in data:  # no Patient in it has a link (its Patients are in stg_resource)
         return []
     try:
         document = orjson.loads(data)

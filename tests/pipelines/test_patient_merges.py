@@ -204,3 +204,15 @@ def test_links_are_read_from_bundles_and_relearned_by_a_mirror_that_lost_them(
     assert again.times.records_parsed == 0  # every line known: landing parsed none
     assert again.merged_patients == 1
     assert {p for p, r in _items(settings).items() if r["is_flagged"]} == {"new"}
+
+
+def test_a_linked_patient_in_a_file_named_for_another_type_still_merges(tmp_path: Path) -> None:
+    """Landing stages a line by its own resourceType, whatever the file is called."""
+    old = _linked("old", "new", "replaced-by", active=False)
+    resources = _cohort(old, patient("new"))
+    source = _write(tmp_path / "src", [r for r in resources if r is not old])
+    with (source / "Observation.ndjson").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(old) + "\n")
+    settings = _settings(tmp_path)
+    summary = run_night(str(source), settings=settings, as_of=AS_OF, screens=["pad"])
+    assert summary.merged_patients == 1 and set(_items(settings)) == {"new"}
