@@ -30,6 +30,7 @@ from pipelines.ingest.quarantine import build_quarantine
 from pipelines.ingest.stage import _check_threshold, count_outcomes, land_and_classify
 from pipelines.intake_guard import after_landing
 from pipelines.mirror.merge import ChangeSet, merge_staged, mirror_path
+from pipelines.mirror.patient_merges import MergeReport, update_merges
 from pipelines.mirror.site_codes import unmatched_in_mirror
 from pipelines.run_summary import is_url
 from pipelines.settings import Settings
@@ -76,6 +77,8 @@ class Prepared:
     interrupted: bool = False
     # The mirror's unmatched ABI-like codes (`pipelines.mirror.site_codes`), for the run summary.
     unmatched_codes: tuple[tuple[str, int], ...] = ()
+    # Patients merged through Patient.link (`pipelines.mirror.patient_merges`).
+    merges: MergeReport = field(default_factory=MergeReport)
 
 
 def limits(settings: Settings) -> DuckDBLimits:
@@ -205,17 +208,23 @@ def prepare(
             changes = merge_staged(
                 con, path, snapshot_types=fetched.snapshot_types, deleted=fetched.deleted
             )
+            merges = update_merges(con, path, files)
             seconds["merge"] = time.perf_counter() - clock
         if fetched.from_server:  # the pulled files (PHI) are in the mirror now
             shutil.rmtree(fetched.source_dir, ignore_errors=True)
     finally:
         _remove_db(scratch)  # raw resources (PHI) do not outlive the run
         shutil.rmtree(work / "bom-free", ignore_errors=True)
+    # A replaced patient's rows are evaluated with its survivor's: a change to either, or to
+    # the merge itself, re-evaluates the survivor (and resolves the replaced patient's items).
+    touched = merges.widen((*changes.touched, *merges.changed))
     scope = (
         None
         if first or full or interrupted
-        else _scope(settings, as_of, screens, rule_versions, changes.touched)
+        else _scope(settings, as_of, screens, rule_versions, touched)
     )
+    if scope is not None:
+        scope = merges.widen(scope)
     patients_file = None
     if scope is not None:
         patients_file = work / "scope.parquet"
@@ -235,6 +244,7 @@ def prepare(
         records,
         interrupted,
         tuple(unmatched_in_mirror(path)),
+        merges,
     )
 
 

@@ -63,6 +63,8 @@ def summarize(
         since_not_honoured=tuple(fetched.since_not_honoured),
         unmatched_codes=tuple(prepared.unmatched_codes),
         snapshot_read=snapshot_reads(prepared.counts, fetched.snapshot_types),
+        merged_patients=len(prepared.merges.survivor),
+        merge_problems=dict(prepared.merges.problems),
     )
 
 
@@ -140,9 +142,10 @@ def _publish(
             items=items,
             evidence=evidence,
             patients=prepared.scope,
+            merged=prepared.merges.survivor,
         )
         store.save_patients(read_patients(prepared.mirror, prepared.patients_file))
-        store.save_schedule(read_schedule(results), summary.as_of)
+        store.save_schedule(prepared.merges.unscheduled(read_schedule(results)), summary.as_of)
         if is_url(source) and fetched.transaction_time is not None:
             store.save_watermarks(
                 run_id,

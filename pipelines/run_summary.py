@@ -69,6 +69,10 @@ class RunSummary:
     times: StageTimes = StageTimes()
     # Records read per type that arrived as a full snapshot (`pipelines.intake_guard`).
     snapshot_read: Mapping[str, int] = field(default_factory=dict)
+    # Patients merged through Patient.link, screened under their survivor's id, and the links
+    # left as is by reason (`pipelines.mirror.patient_merges`).
+    merged_patients: int = 0
+    merge_problems: Mapping[str, int] = field(default_factory=dict)
 
 
 def evaluation_key() -> str:
@@ -114,6 +118,8 @@ def summary_counts(summary: RunSummary) -> dict[str, object]:
         "items": {k: dict(v) for k, v in summary.items.items()},
         "worklist_csv": str(summary.worklist_csv) if summary.worklist_csv else None,
         "snapshot_read": dict(summary.snapshot_read),
+        "merged_patients": summary.merged_patients,
+        "merge_links_left_as_is": dict(summary.merge_problems),
         "evaluation_key": evaluation_key(),
     }
 
@@ -147,6 +153,7 @@ def summary_markdown(summary: RunSummary) -> str:
             "re-pulled in full (server could not filter by date): "
             + ", ".join(summary.since_not_honoured)
         )
+    lines += merge_lines(summary)
     if summary.unmatched_codes:
         lines += [
             "",
@@ -161,6 +168,17 @@ def summary_markdown(summary: RunSummary) -> str:
             system, _, code = key.rpartition("|")
             lines.append(f"| {system} | {code} | {rows} |")
     return "\n".join(lines)
+
+
+def merge_lines(summary: RunSummary) -> list[str]:
+    """One line on merged patients (counts only), or none when there are none."""
+    if not summary.merged_patients and not summary.merge_problems:
+        return []
+    left = ", ".join(f"{k} {v}" for k, v in sorted(summary.merge_problems.items()))
+    return [
+        f"merged patients (Patient.link): {summary.merged_patients} screened under the "
+        f"surviving id" + (f"; links left as is: {left}" if left else "")
+    ]
 
 
 def summary_lines(summary: RunSummary) -> list[str]:
@@ -197,6 +215,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
             "re-pulled in full (server could not filter by date): "
             + ", ".join(summary.since_not_honoured)
         )
+    lines += merge_lines(summary)
     if summary.unmatched_codes:
         lines.append(
             "unmatched ABI-like codes (map in screens/valuesets/local/): "

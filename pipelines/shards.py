@@ -23,6 +23,7 @@ import polars as pl
 
 from pipelines.ingest.stage import read_staged_tables
 from pipelines.mirror.merge import BUCKETS, LOOKUP_TABLES, STAGED_TABLES
+from pipelines.mirror.patient_merges import has_merges, remapped_rows
 from screens.model import (
     EVIDENCE,
     EVIDENCE_ORDER,
@@ -139,14 +140,19 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
         con.execute("LOAD json")
         con.execute(f"ATTACH '{job.mirror}' AS mirror (READ_ONLY)")
         where = shard_filter(job.n_shards, job.shard)
+        survivor_where = shard_filter(job.n_shards, job.shard, "m.survivor_bucket")
         if job.patients is not None:
             # A path the run wrote itself, not input data.
             scope = f"SELECT patient_id FROM read_parquet('{job.patients}')"  # noqa: S608
             where += f" AND patient_id IN ({scope})"
+            survivor_where += f" AND m.survivor_id IN ({scope})"
+        merges = has_merges(con)  # replaced patients are read with their survivor
         queries = {}
         for table, order in STAGED_TABLES.items():
             rows = f"mirror.{table} WHERE {where}"
-            if job.patients is not None:
+            if merges:
+                rows = remapped_rows(table, where, survivor_where)
+            elif job.patients is not None:
                 # A few patients' rows spread over the whole table (a nightly run's scope): find
                 # their rowids first, reading only the filter's columns, then fetch just those
                 # rows. Filtering in one pass read every column of every row: 0.27 s against

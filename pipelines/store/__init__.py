@@ -237,11 +237,13 @@ class Store(
         items: pl.DataFrame,
         evidence: pl.DataFrame,
         patients: Collection[str] | None = None,
+        merged: Mapping[str, str] | None = None,
     ) -> PublishCounts:
         """Publish a run's items and evidence in one transaction (see store_publish).
 
         With `patients`, the run evaluated only those patients (an incremental run): items of
-        other patients are neither resolved nor changed.
+        other patients are neither resolved nor changed. `merged`: replaced patient id ->
+        survivor id; their items resolve as merged.
         """
         with self.write() as conn:
             return publish_run(
@@ -252,6 +254,7 @@ class Store(
                 items=items,
                 evidence=evidence,
                 patients=None if patients is None else frozenset(patients),
+                merged=merged,
             )
 
     def last_published(self, screens: list[str]) -> tuple[date, str, str] | None:

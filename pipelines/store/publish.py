@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -82,12 +82,16 @@ def publish_run(
     items: pl.DataFrame,
     evidence: pl.DataFrame,
     patients: Set[str] | None = None,
+    merged: Mapping[str, str] | None = None,
 ) -> PublishCounts:
     """Apply one run's flags to the store inside the caller's write transaction.
 
     `patients` scopes the publish to the patients the run evaluated (an incremental run):
     items and evidence of other patients are left exactly as they are. None: every patient.
+    `merged` maps replaced patient ids to their survivors (`pipelines.mirror.patient_merges`):
+    such a patient is not evaluated, so its items resolve, and ``merged_into`` says why.
     """
+    merged = merged or {}
     flagged = _check_items(items, as_of, screens)
     ev_rows = _check_evidence(evidence, screens)
     if patients is not None and any(r["patient_id"] not in patients for r in flagged.values()):
@@ -132,6 +136,8 @@ def publish_run(
             reflagged += 1
         if prev is not None and prev.is_flagged and not row["is_flagged"]:
             resolved += 1
+        patient_id = prev.patient_id if prev is not None else flagged[iid]["patient_id"]
+        row["merged_into"] = None if row["is_flagged"] else merged.get(patient_id)
         updates.append({**row, "status": str(status), "b_item_id": iid})
     _update_items(conn, updates)
     if patients is not None:

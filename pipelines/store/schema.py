@@ -90,6 +90,7 @@ worklist_item = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("assigned_to", sa.Text),
     sa.Column("assigned_at", sa.DateTime),
+    sa.Column("merged_into", sa.Text),  # survivor's id once this patient was merged (0006)
 )
 
 evidence = sa.Table(

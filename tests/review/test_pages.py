@@ -164,6 +164,27 @@ def test_patient_page_shows_evidence_with_highlight_rule_and_mimics(
     assert "Rule: how this screen decides" in page
 
 
+def test_an_item_resolved_by_a_patient_merge_names_the_survivor(
+    app_client: TestClient, login, store: Store
+) -> None:
+    later = date(2025, 3, 2)
+    with store.recorded_run(
+        as_of=later, source="tests", screens=["pad"], rule_versions={"pad": 1}
+    ) as run_id:
+        items, evidence = frames([], later)
+        store.publish(
+            run_id,
+            as_of=later,
+            screens=["pad"],
+            items=items,
+            evidence=evidence,
+            merged={"pad-low-abi": "pad-survivor"},
+        )
+    login(app_client, "coord")
+    page = app_client.get("/patients/pad-low-abi").text
+    assert "merged into patient" in page and 'href="/patients/pad-survivor' in page
+
+
 def test_unknown_patient_is_not_found(app_client: TestClient, login) -> None:
     login(app_client, "coord")
     assert app_client.get("/patients/nobody").status_code == 404
