@@ -53,9 +53,7 @@ def text_note(text: str) -> dict[str, Any]:
 class Nights:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.settings = Settings(
-            workdir=root / "work", store_url=f"sqlite:///{root / 'store.db'}"
-        )  # type: ignore[call-arg]
+        self.settings = Settings(workdir=root / "work", store_url=f"sqlite:///{root / 'store.db'}")  # type: ignore[call-arg]
         self.number = 0
 
     def run(self, note: dict[str, Any]) -> RunSummary:

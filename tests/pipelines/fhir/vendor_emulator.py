@@ -116,6 +116,9 @@ class Job:
 class Emulator:
     """One vendor profile over one data directory of ``<Type>.ndjson`` files."""
 
+    # Notes served url-only, their text behind a Binary, whatever the profile (later nights).
+    binary_note_ids: frozenset[str] = frozenset()
+
     def __init__(self, profile: str, data_dir: Path, token: TokenEndpoint | None = None) -> None:
         self.profile = profile
         self.token = token
@@ -136,7 +139,8 @@ class Emulator:
 
     def _served(self, resource: dict[str, Any]) -> dict[str, Any]:
         """Epic keeps note text in Binary: url-only attachments, the bytes behind the url."""
-        if not self.behaviour.binary_notes or resource["resourceType"] != "DocumentReference":
+        in_binary = self.behaviour.binary_notes or resource.get("id") in self.binary_note_ids
+        if not in_binary or resource["resourceType"] != "DocumentReference":
             return resource
         for number, content in enumerate(resource.get("content") or []):
             attachment = content.get("attachment") or {}
@@ -378,13 +382,17 @@ def _matches(
 
 @contextmanager
 def run_emulator(
-    profile: str, data_dir: Path, token: TokenEndpoint | None = None
+    profile: str,
+    data_dir: Path,
+    token: TokenEndpoint | None = None,
+    kind: type[Emulator] = Emulator,
 ) -> Iterator[Emulator]:
     """Start both hosts of ``profile`` on loopback; ``emulator.fhir_url + "/fhir"`` is the base.
 
     With ``token``, the FHIR host also runs a SMART token endpoint (static bearer still works).
+    ``kind`` is the emulator class (`tests.pipelines.fhir.vendor_nights` adds later nights).
     """
-    emulator = Emulator(profile, data_dir, token)
+    emulator = kind(profile, data_dir, token)
     with serve(emulator.fhir_app()) as fhir, serve(emulator.storage_app()) as storage:
         emulator.fhir_url, emulator.storage_url = fhir, storage
         if token is not None:
