@@ -89,8 +89,10 @@ def changes(
     shutil.copytree(cohort, changed_dir)
 
     def normal(resource: dict[str, Any]) -> dict[str, Any]:
-        if resource["id"] == changed_obs:
-            resource["valueQuantity"]["value"] = NORMAL_ABI
+        if resource["id"] == changed_obs:  # an ABI: its value, or its sides' (components)
+            for part in [resource, *resource.get("component", [])]:
+                if "valueQuantity" in part:
+                    part["valueQuantity"]["value"] = NORMAL_ABI
         return resource
 
     _rewrite(changed_dir / "Observation.ndjson", normal)
