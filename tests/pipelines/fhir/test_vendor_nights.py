@@ -132,7 +132,8 @@ def test_second_incremental_night_gives_the_changed_worklist_and_resolves_nothin
     changes: Changes,
     tmp_path: Path,
 ) -> None:
-    token = TokenEndpoint.with_new_key(tmp_path / "key") if profile == "oracle" else None
+    # Oracle Health's documented scope rule needs real SMART: it gets a token endpoint.
+    token = TokenEndpoint.with_new_key(tmp_path) if profile == "oracle" else None
     with run_emulator(profile, cohort, token, kind=LaterNights) as served:
         assert isinstance(served, LaterNights)
         served.reload(cohort, binary_notes=frozenset({changes.note_id}))
