@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
+from pipelines.errors import ExitCode, UnreadNotesThresholdError
 from pipelines.night import run_night
 from pipelines.run_summary import RunSummary, summary_lines
 from pipelines.settings import Settings
@@ -31,11 +33,11 @@ def scenario() -> dict[str, dict[str, Any]]:
     return {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
 
 
-def write_source(directory: Path, note: dict[str, Any]) -> Path:
+def write_source(directory: Path, *notes: dict[str, Any]) -> Path:
     directory.mkdir(parents=True)
-    found = scenario()
-    for rtype, resource in (("Patient", found["Patient"]), ("DocumentReference", note)):
-        (directory / f"{rtype}.ndjson").write_bytes(orjson.dumps(resource) + b"\n")
+    (directory / "Patient.ndjson").write_bytes(orjson.dumps(scenario()["Patient"]) + b"\n")
+    lines = b"".join(orjson.dumps(note) + b"\n" for note in notes)
+    (directory / "DocumentReference.ndjson").write_bytes(lines)
     return directory
 
 
@@ -51,16 +53,24 @@ def text_note(text: str) -> dict[str, Any]:
 
 
 class Nights:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_unread_note_share: float = 0.05) -> None:
         self.root = root
-        self.settings = Settings(workdir=root / "work", store_url=f"sqlite:///{root / 'store.db'}")  # type: ignore[call-arg]
+        self.settings = Settings(
+            workdir=root / "work",
+            store_url=f"sqlite:///{root / 'store.db'}",
+            max_unread_note_share=max_unread_note_share,
+        )  # type: ignore[call-arg]
         self.number = 0
 
-    def run(self, note: dict[str, Any]) -> RunSummary:
+    def run(self, *notes: dict[str, Any], full: bool = False) -> RunSummary:
         self.number += 1
-        source = write_source(self.root / f"night-{self.number}", note)
+        source = write_source(self.root / f"night-{self.number}", *notes)
         return run_night(
-            str(source), settings=self.settings, as_of=AS_OF, export_dir=self.root / "export"
+            str(source),
+            settings=self.settings,
+            as_of=AS_OF,
+            export_dir=self.root / "export",
+            full=full,
         )
 
     @property
@@ -107,3 +117,29 @@ def test_a_note_never_read_before_is_not_kept(tmp_path: Path) -> None:
     assert first.notes_unread == {"binary_fetch_failed": 1} and ITEM not in nights.worklist
     second = nights.run(with_attachment(contentType="text/plain", url="Binary/wound-2"))
     assert not second.notes_kept and second.notes_unread == {"binary_fetch_failed": 1}
+
+
+def copies(n: int) -> list[dict[str, Any]]:
+    """`n` readable notes of the scenario's text, under their own ids."""
+    return [scenario()["DocumentReference"] | {"id": f"wound-copy-{k}"} for k in range(n)]
+
+
+@pytest.mark.parametrize(("max_share", "fails"), [(0.05, False), (0.04, True)])
+def test_kept_notes_count_as_unread_for_the_nights_threshold(
+    tmp_path: Path, max_share: float, fails: bool
+) -> None:
+    """20 notes read, then one of them unread and kept: 1 of 21 (4.8%) against the share.
+
+    The share is of the notes the night evaluated: night 2 re-evaluates everyone (``full``).
+    """
+    nights = Nights(tmp_path, max_unread_note_share=max_share)
+    nights.run(*copies(20))
+    unread = with_attachment(contentType="text/plain", url="Binary/b") | {"id": "wound-copy-0"}
+    later = [unread, *copies(20)[1:]]
+    if not fails:
+        assert nights.run(*later, full=True).notes_kept == {"binary_fetch_failed": 1}
+        return
+    with pytest.raises(UnreadNotesThresholdError) as caught:
+        nights.run(*later, full=True)
+    assert caught.value.exit_code == ExitCode.QUARANTINE_THRESHOLD
+    assert "1 of 21 unread" in str(caught.value)
