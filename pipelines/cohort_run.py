@@ -14,8 +14,8 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -23,6 +23,7 @@ import polars as pl
 
 from pipelines.errors import SourceError
 from pipelines.fhir.files import discover_source, without_bom
+from pipelines.full_reconcile import last_full_read, reconciliation_due
 from pipelines.ingest.intake_limits import check_files
 from pipelines.ingest.known_lines import landing_counts
 from pipelines.ingest.line_memo import MEMO_DIR
@@ -54,6 +55,12 @@ class Fetched:
     transaction_time: object = None  # datetime of the pull, for the watermarks
     since_honoured: dict[str, bool] = field(default_factory=dict)
     from_server: bool = False  # pulled from a FHIR server (else a directory of files)
+    # Types an export error file named: never a snapshot tonight (`pipelines.fhir.failed_types`).
+    failed_types: tuple[str, ...] = ()
+    # The last full read of a FHIR source (today when this night was one), and whether this night
+    # was one (`pipelines.full_reconcile`).
+    full_read_on: date | None = None
+    full_read: bool = False
 
     @property
     def source_kind(self) -> str:
@@ -105,6 +112,15 @@ def fetch(
     mirror = mirror_path(settings.workdir, store_url=settings.store_url)
     with Store.connect(settings.store_url) as store:
         marks = {} if full or not mirror.exists() else store.watermarks(source)
+        last_full = last_full_read(store.recent_run_summaries())
+    today = datetime.now(UTC).date()
+    if marks and reconciliation_due(last_full, today, settings.full_reconcile_days):
+        # The server may not report deletions: read it in full to find them.
+        log.warning(
+            "full reconciliation due (last full read %s): pulling everything",
+            last_full.isoformat() if last_full else "never",
+        )
+        marks = {}
     since = min(marks[t] for t in DEFAULT_TYPES) if all(t in marks for t in DEFAULT_TYPES) else None
     landing = settings.workdir / "landing"
     report = pull_to_directory(
@@ -117,23 +133,29 @@ def fetch(
         progress=progress,
         **options_from_settings(settings),
     )
-    if since is None:
-        return Fetched(
-            landing,
-            None,
-            transaction_time=report.transaction_time,
-            since_honoured=report.since_honoured,
-            from_server=True,
-        )
-    full_types = tuple(sorted(t for t, ok in report.since_honoured.items() if not ok))
-    return Fetched(
+    failed = tuple(sorted(report.failed_types))
+    full_read = since is None or not any(report.since_honoured.values())
+    pulled = Fetched(
         landing,
-        full_types,
-        dict(report.deleted),
-        full_types,
-        report.transaction_time,
-        report.since_honoured,
+        None,
+        transaction_time=report.transaction_time,
+        since_honoured=report.since_honoured,
         from_server=True,
+        failed_types=failed,
+        full_read_on=today if full_read else last_full,
+        full_read=full_read,
+    )
+    if since is None:
+        if not failed:
+            return pulled
+        # A type an error file named is not a snapshot: its absent records were not seen.
+        return replace(pulled, snapshot_types=tuple(sorted(set(report.counts) - set(failed))))
+    full_types = tuple(sorted(t for t, ok in report.since_honoured.items() if not ok))
+    return replace(
+        pulled,
+        snapshot_types=tuple(t for t in full_types if t not in failed),
+        deleted=dict(report.deleted),
+        since_not_honoured=full_types,
     )
 
 

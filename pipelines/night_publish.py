@@ -7,6 +7,7 @@ Publishing is scoped to the evaluated patients on an incremental night. Each ste
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -65,6 +66,10 @@ def summarize(
         snapshot_read=snapshot_reads(prepared.counts, fetched.snapshot_types),
         merged_patients=len(prepared.merges.survivor),
         merge_problems=dict(prepared.merges.problems),
+        notes_kept=dict(prepared.changes.notes_kept),
+        failed_types=fetched.failed_types,
+        full_read_on=fetched.full_read_on,
+        full_read=fetched.full_read,
     )
 
 
@@ -120,7 +125,9 @@ def _publish(
     from pipelines.store import Store
     from screens.rules import rule_versions
 
-    check_unread_share(summary.notes, summary.notes_unread, settings.max_unread_note_share)
+    # Notes kept from an earlier night were not read tonight: they count against the share.
+    unread = Counter(summary.notes_unread) + Counter(summary.notes_kept)
+    check_unread_share(summary.notes, unread, settings.max_unread_note_share)
 
     items, evidence = read_results(results)
     with (

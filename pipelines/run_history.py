@@ -73,12 +73,16 @@ def _counts(raw: str | None) -> dict[str, Any]:
 
 RUNS_HEADER = (
     "run_id", "as_of", "status", "started_at", "min", "flagged", "new", "resolved", "open",
-    "quarantined", "note",
+    "quarantined", "full_read", "note",
 )  # fmt: skip
 
 
 def format_runs(rows: list[RunRow]) -> str:
-    """A fixed-width table, newest first; a failed run shows its error class in `note`."""
+    """A fixed-width table, newest first; a failed run shows its error class in `note`.
+
+    ``full_read`` is a FHIR source's last full read (the reconciliation that finds deletions a
+    server does not report, `pipelines.full_reconcile`) as of that run.
+    """
     table = [RUNS_HEADER]
     for row in rows:
         c = row.counts
@@ -97,6 +101,7 @@ def format_runs(rows: list[RunRow]) -> str:
                 str(publish.get("resolved", "")),
                 "" if opened is None else str(opened),
                 str(c.get("quarantined", "")),
+                str(c.get("full_read_on") or ""),
                 str(c.get("error", "")),
             )
         )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.note_unread import unread_lines
+from pipelines.full_reconcile import reconcile_line
+from pipelines.note_unread import describe, unread_lines
 
 if TYPE_CHECKING:
     import polars as pl
@@ -73,6 +74,14 @@ class RunSummary:
     # left as is by reason (`pipelines.mirror.patient_merges`).
     merged_patients: int = 0
     merge_problems: Mapping[str, int] = field(default_factory=dict)
+    # Changed notes unread tonight that kept their earlier, read version, by `UnreadReason`
+    # value (`pipelines.mirror.kept_notes`).
+    notes_kept: Mapping[str, int] = field(default_factory=dict)
+    # Types an export error file named: their earlier records kept (`pipelines.fhir.failed_types`).
+    failed_types: tuple[str, ...] = ()
+    # A FHIR source's last full read (today on a full read) and whether tonight was one.
+    full_read_on: date | None = None
+    full_read: bool = False
 
 
 def evaluation_key() -> str:
@@ -120,8 +129,30 @@ def summary_counts(summary: RunSummary) -> dict[str, object]:
         "snapshot_read": dict(summary.snapshot_read),
         "merged_patients": summary.merged_patients,
         "merge_links_left_as_is": dict(summary.merge_problems),
+        "notes_kept_by_reason": dict(summary.notes_kept),
+        "failed_types": list(summary.failed_types),
+        "full_read_on": summary.full_read_on.isoformat() if summary.full_read_on else None,
+        "full_read": summary.full_read,
         "evaluation_key": evaluation_key(),
     }
+
+
+def not_seen_lines(summary: RunSummary) -> list[str]:
+    """What tonight did not see and kept from before, and the last full read of a FHIR source."""
+    lines = []
+    kept = sum(summary.notes_kept.values())
+    if kept:
+        lines.append(f"notes kept from an earlier night: {kept} ({describe(summary.notes_kept)})")
+    if summary.failed_types:
+        lines.append(
+            "types with export errors (earlier records kept): " + ", ".join(summary.failed_types)
+        )
+    if summary.source_kind == "fhir":
+        today = datetime.now(UTC).date()
+        line = reconcile_line(summary.full_read_on, today, tonight=summary.full_read)
+        if line:
+            lines.append(line)
+    return lines
 
 
 def summary_markdown(summary: RunSummary) -> str:
@@ -145,6 +176,7 @@ def summary_markdown(summary: RunSummary) -> str:
         f"notes unavailable: {summary.notes_unavailable}, "
         f"undated rows skipped: {summary.undated_skipped}",
         *unread_lines(summary.notes_unread),
+        *not_seen_lines(summary),
         f"evaluation: {summary.evaluation}, patients evaluated: {summary.evaluated_patients}, "
         f"touched: {summary.touched_patients}, shards: {summary.shards}",
     ]
@@ -197,6 +229,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"run {summary.run_id} as_of {summary.as_of.isoformat()}: "
         f"quarantined {summary.quarantined}, notes {summary.notes}, mentions {summary.mentions}",
         *unread_lines(summary.notes_unread),
+        *not_seen_lines(summary),
         f"flagged: {flagged or 'none'}{changes}",
     ]
     if "open" in summary.items:  # the whole store after this run, not only what it evaluated

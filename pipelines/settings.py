@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     """Fail the night (exit 4) on a FHIR response read into memory (a search page, a status
     answer) larger than this; a Binary note that large is counted too large instead. Export
     files go to disk and are bounded by `fhir_max_download_bytes` and `max_file_bytes`."""
+    full_reconcile_days: int = Field(default=7, ge=0)
+    """An incremental FHIR night pulls everything when the source's last full read is this
+    many days old or older: deletions a server neither lists nor keeps in `_history` then
+    leave the worklist (`pipelines.full_reconcile`). 0: every night is a full read."""
     fhir_max_attachment_bytes: int = Field(default=5 << 20, ge=1)
     """A note's attachment (Binary) larger than this is not fetched or kept: the note counts
     as unread, too large."""

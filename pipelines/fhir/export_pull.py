@@ -19,6 +19,7 @@ from pipelines.errors import FhirServerError
 from pipelines.fhir import bulk, search
 from pipelines.fhir.attachments import AttachmentStats, inline_attachments
 from pipelines.fhir.client import FhirClient, FhirHttpError
+from pipelines.fhir.failed_types import types_named
 from pipelines.fhir.landing import LandingWriter, ModeOutcome, check_since
 from pipelines.fhir.progress import Progress
 
@@ -145,10 +146,12 @@ def pull_bulk(
             reporter.downloaded(file.type, number, len(outputs), landed)
         if manifest.error:
             reporter.say(f"export listed {len(manifest.error)} error file(s)")
+        failed: set[str] = set()
         for file in manifest.error:
             bulk.download_file(client, file, scratch, anonymous=anonymous)
             for outcome in bulk.iter_ndjson(scratch, "export error file"):
                 writer.write_error(outcome)
+                failed |= types_named(outcome, request.types)
         deleted, checked = _bulk_deletions(client, manifest, request, scratch, anonymous)
     if bulk.delete_job(client, status_url):
         reporter.say("export job deleted on the server")
@@ -160,6 +163,7 @@ def pull_bulk(
         status_url=status_url,
         transaction_time=manifest.transaction_time,
         error_files=len(manifest.error),
+        failed_types=tuple(sorted(failed)),
     )
 
 

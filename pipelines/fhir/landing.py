@@ -121,6 +121,7 @@ class ModeOutcome:
     status_url: str | None = None
     transaction_time: datetime | None = None
     error_files: int = 0
+    failed_types: tuple[str, ...] = ()  # named by export error files (`fhir.failed_types`)
 
 
 def check_since(

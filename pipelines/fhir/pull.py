@@ -66,6 +66,8 @@ class PullReport:
         status_url: the Bulk export status URL (bulk mode only).
         transaction_time: server time the data is complete up to: the next run's ``since``.
         attachments_inlined / attachments_failed / attachments_too_large: note attachments.
+        failed_types: types the export's ``error`` files say could not be (fully) exported:
+            not seen in full tonight (`pipelines.fhir.failed_types`).
     """
 
     mode: PullMode
@@ -81,6 +83,7 @@ class PullReport:
     attachments_inlined: int = 0
     attachments_failed: int = 0
     attachments_too_large: int = 0
+    failed_types: tuple[str, ...] = ()
 
 
 def pull_to_directory(
@@ -182,6 +185,7 @@ def pull_to_directory(
             attachments_inlined=stats.inlined,
             attachments_failed=stats.failed,
             attachments_too_large=stats.too_large,
+            failed_types=outcome.failed_types,
         )
     finally:
         if owned:

@@ -8,6 +8,8 @@ NLP and the engine then run over those patients' whole history, read from the mi
 - A file source is a full snapshot: a resource absent from it is deleted.
 - A FHIR pull with ``since`` is a delta: ``PullReport.deleted`` lists deletions; types the
   server could not filter by date were pulled in full and merge as snapshots.
+- A changed note that gives no text tonight keeps its earlier, read version
+  (`pipelines.mirror.kept_notes`).
 - A landed resource that no longer stages (entered-in-error, quarantined, no patient) leaves
   the mirror like a deletion, so the mirror holds exactly what a full run would stage.
 
@@ -37,7 +39,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -45,6 +47,7 @@ import duckdb
 from pipelines.ingest.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
 from pipelines.ingest.stage import SQL_DIR, TABLE_SQL
 from pipelines.mirror.content_hash import content_hash_sql
+from pipelines.mirror.kept_notes import keep_earlier_notes
 
 _TRAILING_ORDER = re.compile(r"\nORDER BY [^;]*;\s*$")
 BUCKETS = 65536  # patient hash buckets; a shard is a contiguous range of them
@@ -110,6 +113,9 @@ class ChangeSet:
     removed: int
     unchanged: int
     patients: int  # patients in the mirror after the merge
+    # Changed notes unread tonight whose earlier, read version was kept, by `UnreadReason`
+    # value (`pipelines.mirror.kept_notes`).
+    notes_kept: Mapping[str, int] = field(default_factory=dict)
 
 
 def merge_staged(
@@ -143,11 +149,12 @@ def merge_staged(
             "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR)"
         )
         _stage_keys(con, deleted or {})
+        kept = keep_earlier_notes(con)
         touched, added, changed, removed = _plan(con)
         # Every staged resource new to the mirror (a first run): the changed set is all of
         # them, and the joins that pick it out can go.
         ((incoming,),) = con.execute("SELECT count(*) FROM incoming_key").fetchall()
-        all_new = changed == 0 and added == incoming
+        all_new = changed == 0 and added == incoming and not kept
         _flatten_changed(con, all_new=all_new)
         _find_ignored_lines(con)
         # Every write to the mirror in one transaction: a run killed mid-merge leaves the
@@ -169,7 +176,8 @@ def merge_staged(
         ).fetchone() or (0, 0)
     finally:
         con.execute("DETACH mirror")
-    return ChangeSet(touched, added, changed, removed, int(total) - added - changed, int(patients))
+    unchanged = int(total) - added - changed
+    return ChangeSet(touched, added, changed, removed, unchanged, int(patients), kept)
 
 
 def _stage_keys(

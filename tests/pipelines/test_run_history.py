@@ -52,7 +52,7 @@ def test_runs_lists_recent_runs_newest_first_with_counts(
     header, newest, older = result.output.splitlines()
     assert header.split() == [
         "run_id", "as_of", "status", "started_at", "min", "flagged", "new", "resolved", "open",
-        "quarantined", "note",
+        "quarantined", "full_read", "note",
     ]  # fmt: skip
     open_items = str(sum(first["items"]["open"].values()))
     assert newest.startswith(rerun["run_id"][:8]) and older.startswith(first["run_id"][:8])

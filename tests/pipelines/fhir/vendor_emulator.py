@@ -119,6 +119,9 @@ class Job:
 class Emulator:
     """One vendor profile over one data directory of ``<Type>.ndjson`` files."""
 
+    # Notes served url-only, their text behind a Binary, whatever the profile (later nights).
+    binary_note_ids: frozenset[str] = frozenset()
+
     def __init__(self, profile: str, data_dir: Path, token: TokenEndpoint | None = None) -> None:
         self.profile = profile
         self.token = token
@@ -140,7 +143,8 @@ class Emulator:
 
     def _served(self, resource: dict[str, Any]) -> dict[str, Any]:
         """Epic keeps note text in Binary: url-only attachments, the bytes behind the url."""
-        if not self.behaviour.binary_notes or resource["resourceType"] != "DocumentReference":
+        in_binary = self.behaviour.binary_notes or resource.get("id") in self.binary_note_ids
+        if not in_binary or resource["resourceType"] != "DocumentReference":
             return resource
         for number, content in enumerate(resource.get("content") or []):
             attachment = content.get("attachment") or {}
@@ -379,14 +383,19 @@ def _matches(
 
 @contextmanager
 def run_emulator(
-    profile: str, data_dir: Path, token: TokenEndpoint | None = None, paging: Paging | None = None
+    profile: str,
+    data_dir: Path,
+    token: TokenEndpoint | None = None,
+    paging: Paging | None = None,
+    kind: type[Emulator] = Emulator,
 ) -> Iterator[Emulator]:
     """Start both hosts of ``profile`` on loopback; ``emulator.fhir_url + "/fhir"`` is the base.
 
     With ``token``, the FHIR host also runs that SMART token endpoint (the static bearer token
     still works unless the endpoint issues its own). ``paging`` replaces the profile's page sizes.
+    ``kind`` is the emulator class (`tests.pipelines.fhir.vendor_nights` adds later nights).
     """
-    emulator = Emulator(profile, data_dir, token)
+    emulator = kind(profile, data_dir, token)
     if paging is not None:
         emulator.pages.paging = paging
     with serve(emulator.fhir_app()) as fhir, serve(emulator.storage_app()) as storage:

@@ -131,9 +131,14 @@ def run_in_process(
 
 
 def run_cli(
-    source: str, run: Run, *extra: str, timeout_s: float = CLI_TIMEOUT_S
+    source: str,
+    run: Run,
+    *extra: str,
+    timeout_s: float = CLI_TIMEOUT_S,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``vascreen run`` through the real entry point (python -m pipelines.cli) in a subprocess."""
+    """``vascreen run`` through the real entry point (python -m pipelines.cli) in a subprocess;
+    `env` adds variables to the run's own (`Run.env`)."""
     argv = [
         sys.executable,
         "-m",
@@ -152,7 +157,7 @@ def run_cli(
     return subprocess.run(
         argv,
         cwd=REPO,
-        env=run.env(),
+        env=run.env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=timeout_s,
