@@ -2,7 +2,8 @@
 with exit 4 (`pipelines.fhir.download_limits`).
 
 A loopback http.server in a thread plays the server: one that trickles a byte every 50 ms
-forever, one that streams without end, and one that sends files larger than the night's budget.
+forever, one that streams without end, and one that sends files larger than the night's budget;
+a listener whose backlog is full plays one that never accepts (the connect timeout).
 Limits are set small in each test so the tests stay fast. Each breach counts in the hardening
 tally (`tests.hardening.tally`): a stalled or silent server as a fault injected, an endless or
 oversized body as a bad input tried.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -181,6 +183,30 @@ def test_a_silent_server_times_out_and_fails_after_retries(faulty: str) -> None:
     with _client(faulty, limits) as client, pytest.raises(ScreeningError) as caught:
         client.get_json("silent")
     assert "ReadTimeout" in _one_line(caught.value)
+
+
+def test_a_server_that_never_accepts_times_out_on_connect() -> None:
+    """A listener whose backlog is full: the kernel drops further SYNs, so connect hangs."""
+    tally("faults injected")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    queued = [socket.socket() for _ in range(4)]
+    try:
+        for waiting in queued:
+            waiting.setblocking(False)
+            waiting.connect_ex(("127.0.0.1", port))
+        limits = DownloadLimits(connect_timeout_s=0.3)
+        with (
+            _client(f"http://127.0.0.1:{port}/fhir", limits) as client,
+            pytest.raises(ScreeningError) as caught,
+        ):
+            client.get_json("metadata")
+    finally:
+        for sock in (*queued, listener):
+            sock.close()
+    assert "ConnectTimeout" in _one_line(caught.value)
 
 
 def test_the_settings_reach_the_clients_timeouts() -> None:
