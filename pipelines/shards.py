@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -30,10 +31,15 @@ from screens.model import (
     STG_NOTE_MENTION,
     STG_PATIENT,
     WORKLIST_ITEM,
+    InvalidRuleError,
     assert_schema,
 )
 from screens.rules import select_screens
 from screens.schedule import NEXT_CHANGE, next_change_dates
+
+if TYPE_CHECKING:
+    from screens.dsl import Screen
+    from screens.engine import Evaluation
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +99,32 @@ def configure(con: duckdb.DuckDBPyConnection, limits: DuckDBLimits, temp_dir: Pa
     con.execute("SET enable_progress_bar = false")
 
 
+def evaluate_shard(
+    shard: int, screens: list[Screen], tables: dict[str, pl.DataFrame], as_of: date
+) -> tuple[Evaluation, pl.DataFrame]:
+    """The engine's evaluation and the next-change dates of one shard's tables.
+
+    Raises:
+        InvalidRuleError: a rule failed on the data; one line without the values (polars names
+            the values it could not compare or cast, and they are patient data).
+    """
+    from screens.engine import evaluate_screens
+
+    try:
+        return (
+            evaluate_screens(screens, tables, as_of),
+            next_change_dates(tables, screens, as_of),
+        )
+    except pl.exceptions.PolarsError as exc:
+        kind = type(exc).__name__
+    # Raised outside the except block: the polars message is not chained to it.
+    raise InvalidRuleError(
+        f"screen shard {shard}: a rule failed on the data ({kind}; values withheld)"
+    )
+
+
 def run_shard(job: ShardJob) -> ShardResult:
     """Stage, read notes and evaluate one shard; write its items and evidence as Parquet."""
-    from screens.engine import evaluate_screens
 
     job.out_dir.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
@@ -107,15 +136,14 @@ def run_shard(job: ShardJob) -> ShardResult:
     seconds["nlp"] = time.perf_counter() - clock
     clock = time.perf_counter()
     screens = select_screens(list(job.screens))
-    evaluation = evaluate_screens(screens, {**tables, "note_mention": mentions}, job.as_of)
+    tables = {**tables, "note_mention": mentions}
+    evaluation, schedule = evaluate_shard(job.shard, screens, tables, job.as_of)
     items_path = job.out_dir / f"items-{job.shard:04d}.parquet"
     evidence_path = job.out_dir / f"evidence-{job.shard:04d}.parquet"
     evaluation.items.write_parquet(items_path)
     evaluation.evidence.write_parquet(evidence_path)
     schedule_path = job.out_dir / f"schedule-{job.shard:04d}.parquet"
-    next_change_dates({**tables, "note_mention": mentions}, screens, job.as_of).write_parquet(
-        schedule_path
-    )
+    schedule.write_parquet(schedule_path)
     return ShardResult(
         job.shard,
         items_path,

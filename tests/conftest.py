@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The hardening tally and its summary line, for every test in the tree.
+pytest_plugins = ["tests.hardening.tally"]
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

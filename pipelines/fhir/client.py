@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,7 +33,26 @@ RETRYABLE_ERRORS: tuple[type[Exception], ...] = (
 USER_AGENT = "vascreen-fhir/0.1"
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-OUTCOME_TEXT_CHARS = 160
+# FHIR R4 IssueType codes: the words of an OperationOutcome a one-line error may repeat.
+ISSUE_TYPES = frozenset(
+    "invalid structure required value invariant security login unknown expired forbidden "
+    "suppressed processing not-supported duplicate multiple-matches not-found deleted too-long "
+    "code-invalid extension too-costly business-rule conflict transient lock-error no-store "
+    "exception timeout incomplete throttled informational".split()
+)
+# Reasons a server gives about the request, found in its (lower-cased) text and named in ours.
+KNOWN_REASONS = tuple(
+    (re.compile(pattern), reason)
+    for pattern, reason in (
+        (r"requested too recently", "requested too recently"),
+        (r"\b_since\b.*\bnot supported|\bnot supported\b.*\b_since\b", "_since not supported"),
+        (r"too many requests|rate limit", "too many requests"),
+        (r"try (again )?later", "try later"),
+        (r"already (running|in progress)", "an export already running"),
+        (r"\bexpired\b", "expired"),
+        (r"not authori[sz]ed|unauthori[sz]ed|forbidden|access denied", "not authorized"),
+    )
+)
 
 
 class FhirHttpError(FhirServerError):
@@ -94,10 +114,12 @@ def retry_reason(exc: Exception) -> tuple[str, float | None]:
 
 
 def outcome_text(response: httpx.Response) -> str | None:
-    """The issue texts of an OperationOutcome body, on one line, or None.
+    """What an OperationOutcome says, on one line, in words of ours only, or None.
 
-    Servers write these about the request ("requested too recently", "_since is not supported");
-    they are shortened to ``OUTCOME_TEXT_CHARS`` and never carry a resource body.
+    Servers write their reasons about the request ("requested too recently", "_since is not
+    supported"), but their free text may also repeat a patient's details, so it is never
+    shown: the issue codes are (FHIR's IssueType words), and each `KNOWN_REASONS` phrase the
+    text contains, e.g. ``processing: requested too recently, try later``.
     """
     try:
         body = response.json()
@@ -105,20 +127,26 @@ def outcome_text(response: httpx.Response) -> str | None:
         return None
     if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
         return None
+    codes: list[str] = []
     texts: list[str] = []
     for issue in body.get("issue") or []:
         if not isinstance(issue, dict):
             continue
+        code = issue.get("code")
+        if code in ISSUE_TYPES and code not in codes:
+            codes.append(code)
         details = issue.get("details")
-        text = (details.get("text") if isinstance(details, dict) else None) or issue.get(
-            "diagnostics"
-        )
-        if isinstance(text, str) and text.strip() and text.strip() not in texts:
-            texts.append(text.strip())
-    joined = " ".join("; ".join(texts).split())
-    if len(joined) > OUTCOME_TEXT_CHARS:
-        joined = joined[: OUTCOME_TEXT_CHARS - 1] + "…"
-    return joined or None
+        for text in (
+            details.get("text") if isinstance(details, dict) else None,
+            issue.get("diagnostics"),
+        ):
+            if isinstance(text, str):
+                texts.append(" ".join(text.lower().split()))
+    said = " ".join(texts)
+    reasons = [reason for pattern, reason in KNOWN_REASONS if pattern.search(said)]
+    if not codes and not reasons:
+        return None
+    return ", ".join(codes) + (": " if codes and reasons else "") + ", ".join(reasons)
 
 
 def describe_url(url: str | httpx.URL) -> str:

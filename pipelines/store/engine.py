@@ -80,6 +80,8 @@ def create_store_engine(url: str) -> sa.Engine:
     )
 
 
+# A read-only file or volume (SQLite), a read-only transaction or replica (PostgreSQL).
+READ_ONLY_STATES = frozenset({"SQLITE_READONLY", "25006"})
 _STATEMENT = re.compile(
     r"^\s*(?:(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM|(SELECT)\b.*?\bFROM"
     r"|(CREATE|ALTER|DROP)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)(?:\s+IF\s+(?:NOT\s+)?EXISTS)?)"
@@ -104,7 +106,10 @@ def store_failure(exc: sa.exc.SQLAlchemyError, dialect: str) -> StoreError:
     orig = getattr(exc, "orig", None)
     kind = type(orig).__name__ if orig is not None else type(exc).__name__
     state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
-    return StoreError(f"store {where} failed ({dialect}: {kind}{f' {state}' if state else ''})")
+    hint = "; the store is read-only" if state in READ_ONLY_STATES else ""
+    return StoreError(
+        f"store {where} failed ({dialect}: {kind}{f' {state}' if state else ''}){hint}"
+    )
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -49,6 +49,38 @@ REST_PAIN = (
 )
 
 
+# A FHIR server's answers for the canary's failing-server tests: what it can search, and an
+# OperationOutcome whose free text repeats a patient's details.
+SEARCH_CAPABILITY: dict[str, Any] = {
+    "resourceType": "CapabilityStatement",
+    "status": "active",
+    "kind": "instance",
+    "fhirVersion": "4.0.1",
+    "format": ["json"],
+    "rest": [
+        {
+            "mode": "server",
+            "resource": [
+                {"type": t, "interaction": [{"code": "search-type"}]}
+                for t in ("Patient", "Observation")
+            ],
+        }
+    ],
+}
+PHI_OUTCOME: dict[str, Any] = {
+    "resourceType": "OperationOutcome",
+    "issue": [
+        {
+            "severity": "error",
+            "code": "exception",
+            "diagnostics": f"patient {NAME} {GIVEN} born {BIRTH}: {NOTE}",
+        },
+        {"severity": "error", "code": "invalid", "details": {"text": VALUE}},
+    ],
+}
+PHI_OUTCOME_MARKERS = 5  # name, given, birth, note; value
+
+
 def canary_resources() -> dict[str, list[dict[str, Any]]]:
     pt = b.patient(PATIENT, birth_date=BIRTH, gender="female")
     pt["name"] = [{"family": NAME, "given": [GIVEN]}]

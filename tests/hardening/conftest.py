@@ -1,8 +1,10 @@
-"""Hardening suite fixtures: tallies for the closing note and a `vascreen` subprocess runner.
+"""Hardening suite fixtures: a `vascreen` subprocess runner, and the tally for the closing note.
 
 Every test here adds what it did to `TALLY` (faults injected, bad inputs tried, markers
-planted, and what went wrong: leaks found, items or decisions lost). The session prints one
-summary line at the end, so the issue's closing note can quote real figures.
+planted, and what went wrong: leaks found, items or decisions lost). The tally is the
+`tests.hardening.tally` plugin (registered by the root conftest, so tests elsewhere count too);
+the session prints its one summary line at the end, so the issue's closing note can quote real
+figures.
 """
 
 from __future__ import annotations
@@ -10,35 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.hardening.tally import tally
+
 REPO = Path(__file__).resolve().parents[2]
-TALLY: Counter[str] = Counter()
-TALLY_KEYS = (
-    "faults injected",
-    "bad inputs tried",
-    "markers planted",
-    "leaks found",
-    "items lost",
-    "decisions lost",
-)
-
-
-def tally(kind: str, n: int = 1) -> None:
-    """Count something the suite did (`kind` is one of TALLY_KEYS)."""
-    assert kind in TALLY_KEYS, kind
-    TALLY[kind] += n
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if sum(TALLY.values()) == 0:
-        return
-    terminalreporter.write_line("hardening: " + ", ".join(f"{k} {TALLY[k]}" for k in TALLY_KEYS))
+__all__ = ["CliResult", "cli_env", "tally", "vascreen"]
 
 
 @dataclass(frozen=True)

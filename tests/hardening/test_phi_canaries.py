@@ -181,41 +181,14 @@ def test_evaluate_output_has_no_marker(
 
 def _failing_fhir_transport(calls: list[str]) -> httpx.MockTransport:
     """A server that errors with PHI in its bodies: 503 twice on /metadata, then 500 on searches."""
-    outcome = {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "error",
-                "code": "exception",
-                "diagnostics": f"patient {canary.NAME} born {canary.BIRTH}: {canary.NOTE}",
-            }
-        ],
-    }
+    outcome = canary.PHI_OUTCOME
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
         if request.url.path.endswith("/metadata") and len(calls) <= 2:
             return httpx.Response(503, json=outcome, headers={"Retry-After": "0"})
         if request.url.path.endswith("/metadata"):
-            return httpx.Response(
-                200,
-                json={
-                    "resourceType": "CapabilityStatement",
-                    "status": "active",
-                    "kind": "instance",
-                    "fhirVersion": "4.0.1",
-                    "format": ["json"],
-                    "rest": [
-                        {
-                            "mode": "server",
-                            "resource": [
-                                {"type": t, "interaction": [{"code": "search-type"}]}
-                                for t in ("Patient", "Observation")
-                            ],
-                        }
-                    ],
-                },
-            )
+            return httpx.Response(200, json=canary.SEARCH_CAPABILITY)
         return httpx.Response(500, json=outcome)
 
     return httpx.MockTransport(handler)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.errors import ExitCode
+from tests.hardening.tally import tally
 from tests.pipelines.stage_inputs import patient, write_ndjson
 
 PEAK_LIMIT_BYTES = 1_500_000_000
@@ -53,6 +54,7 @@ def _bomb(path: Path, block: bytes) -> None:
 def test_a_2gib_gzip_bomb_stops_in_one_line_under_1_5_gb(
     tmp_path: Path, block: bytes, env: dict[str, str], says: str
 ) -> None:
+    tally("bad inputs tried")
     source = tmp_path / "src"
     source.mkdir()
     write_ndjson(source / "Patient.ndjson", [patient("pt-1")])

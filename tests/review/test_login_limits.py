@@ -14,6 +14,7 @@ from review import auth
 from review.client_address import client_address, parse_trusted_proxies
 from review.login_limits import HashGate, LoginBusyError, LoginLimits
 from review.worklist_view import _cell
+from tests.hardening.tally import tally
 
 PROXIES = parse_trusted_proxies("10.0.0.5, 10.9.0.0/16")
 
@@ -86,6 +87,7 @@ def test_forty_concurrent_failed_logins_hash_two_at_a_time(
     assert sorted(set(outcomes)) == ["busy", "failed"]
     assert outcomes.count("busy") == 30 and outcomes.count("failed") == 10
     assert limits.gate.peak_running == 2 and limits.gate.admitted == 0
+    tally("bad inputs tried", len(threads))  # the login-work limit, 40 failed logins
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,18 @@
 with exit 4 (`pipelines.fhir.download_limits`).
 
 A loopback http.server in a thread plays the server: one that trickles a byte every 50 ms
-forever, one that streams without end, and one that sends files larger than the night's budget.
-Limits are set small in each test so the tests stay fast.
+forever, one that streams without end, and one that sends files larger than the night's budget;
+a listener whose backlog is full plays one that never accepts (the connect timeout).
+Limits are set small in each test so the tests stay fast. Each breach counts in the hardening
+tally (`tests.hardening.tally`): a stalled or silent server as a fault injected, an endless or
+oversized body as a bad input tried.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +31,7 @@ from pipelines.fhir.attachments import AttachmentStats, inline_attachments
 from pipelines.fhir.client import FhirClient, RetryPolicy
 from pipelines.fhir.download_limits import DownloadLimitError, DownloadLimits
 from pipelines.night import run_night
+from tests.hardening.tally import tally
 from tests.pipelines.engine_spy import mirror_settings
 from tests.pipelines.test_intake_memory import CHILD, PEAK_LIMIT_BYTES
 
@@ -117,6 +122,7 @@ def _one_line(error: ScreeningError) -> str:
 
 
 def test_a_trickling_body_fails_once_under_the_minimum_rate(faulty: str) -> None:
+    tally("faults injected")
     limits = DownloadLimits(stall_window_s=0.5, min_bytes_per_s=1000, read_timeout_s=5)
     with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
         client.get_json("trickle")
@@ -126,6 +132,7 @@ def test_a_trickling_body_fails_once_under_the_minimum_rate(faulty: str) -> None
 
 
 def test_a_trickling_export_file_is_not_retried(faulty: str, tmp_path: Path) -> None:
+    tally("faults injected")
     limits = DownloadLimits(stall_window_s=0.5, min_bytes_per_s=1000, read_timeout_s=5)
     file = bulk.ManifestFile("Patient", f"{faulty}/trickle")
     with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
@@ -134,6 +141,7 @@ def test_a_trickling_export_file_is_not_retried(faulty: str, tmp_path: Path) -> 
 
 
 def test_an_endless_stream_stops_at_the_nights_budget(faulty: str, tmp_path: Path) -> None:
+    tally("bad inputs tried")
     limits = DownloadLimits(max_total_bytes=4 << 20)
     file = bulk.ManifestFile("Patient", f"{faulty}/endless")
     dest = tmp_path / "Patient.ndjson"
@@ -148,6 +156,7 @@ def test_an_endless_stream_stops_at_the_nights_budget(faulty: str, tmp_path: Pat
 
 
 def test_files_over_the_total_fail_on_the_file_that_passes_it(faulty: str, tmp_path: Path) -> None:
+    tally("bad inputs tried")
     limits = DownloadLimits(max_total_bytes=int(FILE_BYTES * 2.5))
     file = bulk.ManifestFile("Patient", f"{faulty}/file")
     with _client(faulty, limits) as client:
@@ -159,6 +168,7 @@ def test_files_over_the_total_fail_on_the_file_that_passes_it(faulty: str, tmp_p
 
 
 def test_a_slow_server_fails_the_night_with_exit_4(faulty: str, tmp_path: Path) -> None:
+    tally("faults injected")
     settings = mirror_settings(tmp_path / "work").model_copy(
         update={"fhir_stall_window_s": 0.5, "fhir_min_bytes_per_s": 1000.0}
     )
@@ -168,10 +178,35 @@ def test_a_slow_server_fails_the_night_with_exit_4(faulty: str, tmp_path: Path) 
 
 
 def test_a_silent_server_times_out_and_fails_after_retries(faulty: str) -> None:
+    tally("faults injected")
     limits = DownloadLimits(read_timeout_s=0.3)
     with _client(faulty, limits) as client, pytest.raises(ScreeningError) as caught:
         client.get_json("silent")
     assert "ReadTimeout" in _one_line(caught.value)
+
+
+def test_a_server_that_never_accepts_times_out_on_connect() -> None:
+    """A listener whose backlog is full: the kernel drops further SYNs, so connect hangs."""
+    tally("faults injected")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    queued = [socket.socket() for _ in range(4)]
+    try:
+        for waiting in queued:
+            waiting.setblocking(False)
+            waiting.connect_ex(("127.0.0.1", port))
+        limits = DownloadLimits(connect_timeout_s=0.3)
+        with (
+            _client(f"http://127.0.0.1:{port}/fhir", limits) as client,
+            pytest.raises(ScreeningError) as caught,
+        ):
+            client.get_json("metadata")
+    finally:
+        for sock in (*queued, listener):
+            sock.close()
+    assert "ConnectTimeout" in _one_line(caught.value)
 
 
 def test_the_settings_reach_the_clients_timeouts() -> None:
@@ -186,6 +221,7 @@ def test_the_settings_reach_the_clients_timeouts() -> None:
 
 
 def test_a_body_read_into_memory_stops_at_its_limit(faulty: str) -> None:
+    tally("bad inputs tried")
     limits = DownloadLimits(max_body_bytes=1 << 20)
     with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
         client.get_json("endless")
@@ -214,6 +250,7 @@ def _note(url: str) -> dict[str, object]:
 
 
 def test_an_endless_binary_is_a_note_too_large_not_a_full_memory(faulty: str) -> None:
+    tally("bad inputs tried")
     stats = AttachmentStats()
     with _client(faulty, DownloadLimits(max_body_bytes=1 << 20)) as client:
         inline_attachments(_note(f"{faulty}/endless"), client, stats)
@@ -221,6 +258,7 @@ def test_an_endless_binary_is_a_note_too_large_not_a_full_memory(faulty: str) ->
 
 
 def test_a_binary_past_the_nights_budget_fails_the_night(faulty: str) -> None:
+    tally("bad inputs tried")
     stats = AttachmentStats()
     limits = DownloadLimits(max_total_bytes=1 << 20, max_body_bytes=8 << 20)
     with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
@@ -229,6 +267,7 @@ def test_a_binary_past_the_nights_budget_fails_the_night(faulty: str) -> None:
 
 
 def test_a_gzip_encoded_export_file_stops_at_the_file_limit(faulty: str, tmp_path: Path) -> None:
+    tally("bad inputs tried")
     limits = DownloadLimits(max_file_bytes=8 << 20)
     dest = tmp_path / "Patient.ndjson"
     with _client(faulty, limits) as client, pytest.raises(DownloadLimitError) as caught:
@@ -245,6 +284,7 @@ def test_a_gzip_encoded_export_file_stops_at_the_file_limit(faulty: str, tmp_pat
 
 def test_an_endless_search_page_ends_vascreen_run_under_1_5_gb(faulty: str, tmp_path: Path) -> None:
     """Default limits: the page stops at 128 MiB read into memory; the child's peak RSS."""
+    tally("bad inputs tried")
     work = tmp_path / "work"
     args = ["run", "--source", faulty.replace("/fhir", "/endless"), "--mode", "search"]
     args += ["--as-of", "2026-06-30", "--store", f"sqlite:///{work / 'store.db'}"]
@@ -265,6 +305,7 @@ def test_an_endless_search_page_ends_vascreen_run_under_1_5_gb(faulty: str, tmp_
 
 
 def test_an_attachment_over_its_setting_is_too_large(faulty: str) -> None:
+    tally("bad inputs tried")
     from pipelines.fhir.download_limits import limits_from_settings
     from pipelines.settings import Settings
 

@@ -156,8 +156,12 @@ def test_an_error_file_that_mentions_since_does_not_make_a_delta_full(tmp_path: 
     assert report.error_count == 1
 
 
-def test_the_servers_outcome_text_is_in_the_one_line_error(tmp_path: Path) -> None:
-    too_soon = json_response(outcome("Bulk export requested too recently.\nTry later."), 400)
+def test_the_servers_reason_is_in_the_one_line_error_in_our_words(tmp_path: Path) -> None:
+    """The issue code and the reasons vascreen knows, never the server's text (it may name a
+    patient: `tests/hardening/test_prefect_failure_states.py`)."""
+    too_soon = json_response(
+        outcome("Bulk export requested too recently for Jane Roe.\nTry later."), 400
+    )
     server = ScriptedKickOff(too_soon)
     with (
         client_with(server, Sleeps()) as client,
@@ -166,6 +170,5 @@ def test_the_servers_outcome_text_is_in_the_one_line_error(tmp_path: Path) -> No
         pull_to_directory(BASE, tmp_path, types=["Patient"], client=client)
     message = str(caught.value)
     assert message == (
-        "$export kick-off (system) failed: HTTP 400 "
-        "(Bulk export requested too recently. Try later.)"
+        "$export kick-off (system) failed: HTTP 400 (processing: requested too recently, try later)"
     )

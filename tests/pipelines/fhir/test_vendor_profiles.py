@@ -221,7 +221,7 @@ def test_epic_second_export_within_a_day_shows_the_servers_reason(
     assert emulated.seen["_since refused"] == 1  # and the night became a full pull
     with pytest.raises(FhirServerError) as caught:
         pull(emulated, tmp_path / "b", types=["Patient"], group_id=GROUP_IDS["epic"])
-    assert "HTTP 400 (Bulk export for this group was requested too recently)" in str(caught.value)
+    assert "HTTP 400 (processing: requested too recently)" in str(caught.value)
 
 
 @pytest.mark.parametrize("emulated", ["oracle", "epic"], indirect=True)
