@@ -38,6 +38,7 @@ __all__ = [
     "ScreeningError",
     "SourceError",
     "StoreError",
+    "UnexpectedError",
     "WorkdirBusyError",
 ]
 
@@ -93,3 +94,11 @@ class ExportError(ScreeningError):
     """The worklist was published, but worklist.csv could not be written."""
 
     exit_code = ExitCode.EXPORT
+
+
+class UnexpectedError(ScreeningError):
+    """A fault vascreen did not foresee (a bug, a library's surprise). Its own message is
+    withheld, since it can quote the data it failed on; the class and the code location are
+    kept (`pipelines.flows.withheld`)."""
+
+    exit_code = ExitCode.ERROR

@@ -23,6 +23,7 @@ from pipelines import cohort_run, night_publish
 from pipelines.checks import require_ready
 from pipelines.cohort_run import Fetched, Prepared
 from pipelines.errors import UsageError
+from pipelines.flows.withheld import withheld
 from pipelines.night import NightSteps, run_night
 from pipelines.notify import notify_failed, notify_published
 from pipelines.rule_yield import rule_yield_markdown, rule_yield_rows
@@ -40,6 +41,7 @@ logging.getLogger("vascreen").setLevel(logging.INFO)
 
 
 @task(name="fetch-source", persist_result=False, cache_policy=NO_CACHE)
+@withheld("fetch-source")
 def fetch_source(
     source: str, *, settings: Settings, mode: str | None, full: bool, progress: bool
 ) -> Fetched:
@@ -47,6 +49,7 @@ def fetch_source(
 
 
 @task(name="land-and-merge", persist_result=False, cache_policy=NO_CACHE)
+@withheld("land-and-merge")
 def land_and_merge(
     fetched: Fetched,
     *,
@@ -73,6 +76,7 @@ def land_and_merge(
     persist_result=False,
     cache_policy=NO_CACHE,
 )
+@withheld("screen-shard")
 def screen_shard(job: ShardJob) -> ShardResult:
     """One patient-hash shard; takes and returns file paths, so it can run on a Dask worker."""
     return run_shard(job)
@@ -98,6 +102,7 @@ def screen_shards_in_parallel(
 
 
 @task(name="publish-worklist", persist_result=False, cache_policy=NO_CACHE)
+@withheld("publish-worklist")
 def publish(
     summary: RunSummary,
     prepared: Prepared,
@@ -122,6 +127,7 @@ def publish(
 
 
 @task(name="write-back", persist_result=False, cache_policy=NO_CACHE)
+@withheld("write-back")
 def write_back(store_url: str, base_url: str, settings: Settings) -> dict[str, int]:
     from pipelines.fhir.writeback import publish_writeback_for_run
 
@@ -157,6 +163,7 @@ def _notify_failed_night(flow: Flow[..., Any], flow_run: FlowRun, state: State) 
     on_failure=[_notify_failed_night],
     on_crashed=[_notify_failed_night],
 )
+@withheld("screen-cohort")
 def screen_cohort(
     source: str,
     as_of: date | None = None,

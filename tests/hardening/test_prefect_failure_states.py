@@ -158,6 +158,30 @@ def _export_error(cohort: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> 
         subprocess.run(["chattr", "-i", str(out)], check=True)
 
 
+def _unexpected_in_task(cohort: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> Night:
+    """A bug in a task whose exception quotes the data it failed on."""
+    import pipelines.cohort_run
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"could not merge {CANARY_TEXT}")
+
+    monkeypatch.setattr(pipelines.cohort_run, "prepare", failing)
+    tally("markers planted", 4)
+    return Night(root, str(_copy(cohort, root)), ExitCode.ERROR)
+
+
+def _unexpected_in_flow(cohort: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> Night:
+    """A bug in the flow's own body, between tasks (the check before publish)."""
+    import pipelines.night
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError(CANARY_TEXT)
+
+    monkeypatch.setattr(pipelines.night, "before_publish", failing)
+    tally("markers planted", 4)
+    return Night(root, str(_copy(cohort, root)), ExitCode.ERROR)
+
+
 FAILURES: dict[str, Callable[..., Any]] = {
     "source": _source_error,
     "fhir": _fhir_error,
@@ -166,6 +190,8 @@ FAILURES: dict[str, Callable[..., Any]] = {
     "quarantine": _quarantine,
     "unread-notes": _unread_notes,
     "export": _export_error,
+    "unexpected-in-task": _unexpected_in_task,
+    "unexpected-in-flow": _unexpected_in_flow,
 }
 
 
