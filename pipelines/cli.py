@@ -48,6 +48,9 @@ def main_options(
     # The pipeline's own log lines (logger "vascreen": ids and counts, e.g. a file keyed the
     # slow way) go where Prefect's go.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "vascreen")
+    # Outside a flow run (checks, a library call before the flow) those lines have no run to
+    # join: they stay on the console, without Prefect's warning about it.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
 app.add_typer(users_app, name="users")
