@@ -29,6 +29,7 @@ import polars as pl
 from pipelines.fhir.files import SourceFiles
 from pipelines.mirror.merge import BUCKET_EXPR
 from pipelines.mirror.patient_links import PatientLink, links_of, resolve_merges
+from screens.schedule import NEXT_CHANGE
 
 log = logging.getLogger("vascreen")
 
@@ -48,12 +49,13 @@ class MergeReport:
     def unscheduled(self, schedule: pl.DataFrame) -> pl.DataFrame:
         """`schedule` (`screens.schedule.NEXT_CHANGE`) plus a never-due row per replaced
         patient: it is not evaluated on its own, so no date of its own may bring it back."""
-        merged = pl.DataFrame(
-            {"patient_id": sorted(self.survivor), "next_change": None}, schema=schedule.schema
-        )
-        return pl.concat(
-            [schedule.filter(~pl.col("patient_id").is_in(merged["patient_id"])), merged]
-        )
+        if not self.survivor:
+            return schedule
+        replaced = sorted(self.survivor)
+        # An empty night's schedule can come back with untyped (Null) columns: typed first.
+        schedule = schedule.cast(NEXT_CHANGE)  # type: ignore[arg-type]
+        never_due = pl.DataFrame({"patient_id": replaced, "next_change": None}, schema=NEXT_CHANGE)
+        return pl.concat([schedule.filter(~pl.col("patient_id").is_in(replaced)), never_due])
 
     def widen(self, patients: Iterable[str]) -> tuple[str, ...]:
         """`patients` plus the survivors of the replaced ones among them, sorted."""
