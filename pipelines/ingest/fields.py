@@ -1,12 +1,8 @@
 """The landed fields, declared once: what ``raw_resource`` holds per resource type.
 
-Each NDJSON file is read by DuckDB's ``read_json`` with its type's narrow ``columns=`` schema
-(`TYPE_FIELDS`: the fields staging reads that the type has; `BASE_FIELDS` for types staging
-does not read), which extracts them while parsing (design.md, "Known traps": explicit narrow
-columns). ``raw_resource`` has the union (`RESOURCE_FIELDS`); a type's other columns are NULL.
-The mirror's fingerprint (`pipelines.mirror.merge.fingerprint`) and the content hash
-(`pipelines.mirror.content_hash`) are derived from these declarations, so a change here makes
-a fresh mirror.
+Each NDJSON file is read with its type's narrow ``columns=`` schema (`TYPE_FIELDS`: the fields
+staging reads that the type has; `BASE_FIELDS` for other types); ``raw_resource`` has the union
+(`RESOURCE_FIELDS`). The mirror's fingerprint and content hash derive from these declarations.
 """
 
 from __future__ import annotations

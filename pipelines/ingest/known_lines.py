@@ -28,27 +28,16 @@ from pipelines.ingest.land import KNOWN_LINE_DDL
 
 PRIOR = "prior"  # the mirror, attached read-only while landing
 
-KNOWN_RESOURCE_DDL = (
+# known_resource: known records to rank; known_count: the other known records, per outcome;
+# unseen_known: the mirror's resources no known record matched, or without a line key (the
+# merge removes those that did not land as parsed records either, `pipelines.mirror.merge`).
+_KNOWN_DDL = (
     "CREATE OR REPLACE TEMP TABLE known_resource (src VARCHAR, src_pos BIGINT, "
     "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR, "
-    "known_outcome VARCHAR)"
+    "known_outcome VARCHAR); CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, "
+    "outcome VARCHAR, n BIGINT); CREATE OR REPLACE TEMP TABLE unseen_known "
+    "(resourcetype VARCHAR, id VARCHAR)"
 )
-# The mirror's resources that no known record of this landing matched, or that have no line key:
-# the merge removes those that did not land as parsed records either (`pipelines.mirror.merge`).
-UNSEEN_KNOWN_DDL = "CREATE OR REPLACE TEMP TABLE unseen_known (resourcetype VARCHAR, id VARCHAR)"
-KNOWN_COUNT_DDL = (
-    "CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, outcome VARCHAR, n BIGINT)"
-)
-
-
-def _has_line_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    names = {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [PRIOR]
-        ).fetchall()
-    }
-    return {"resource", "ignored_line"} <= names
 
 
 def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
@@ -59,7 +48,12 @@ def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
     if mirror is None or not mirror.exists():
         return False
     con.execute(f"ATTACH '{mirror}' AS {PRIOR} (READ_ONLY)")
-    if not _has_line_tables(con):
+    ((tables,),) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+        "AND table_name IN ('resource', 'ignored_line')",
+        [PRIOR],
+    ).fetchall()
+    if tables != 2:
         # A mirror whose first merge never finished: nothing in it can be trusted as known.
         con.execute(f"DETACH {PRIOR}")
         return False
@@ -83,9 +77,7 @@ def classify_known(
     holds no resources, and ``unseen_known`` stays empty. Only resources of `snapshot_types`
     (None: every type) can be unseen: the others were not asked for (a delta pull).
     """
-    con.execute(KNOWN_RESOURCE_DDL)
-    con.execute(KNOWN_COUNT_DDL)
-    con.execute(UNSEEN_KNOWN_DDL)
+    con.execute(_KNOWN_DDL)
     if not attached:
         return
     try:

@@ -1,30 +1,24 @@
 """Land FHIR files into DuckDB's ``raw_resource`` view: one row per line or Bundle entry.
 
-Each NDJSON file is read by DuckDB's ``read_json`` with its type's narrow column schema
-(`pipelines.ingest.fields`). Fields absent from a resource, or of an unexpected JSON shape, read
-as NULL; the structural checks in ``sql/staging`` and the sampled R4B validation catch what
-matters. ``src`` (file name) and ``src_pos`` (record ordinal, or 1-based Bundle entry index)
-locate a row. Lines DuckDB cannot read become NULL rows, re-read in Python (only in the files
-that have them) to quarantine them by file:line.
-
-A file parsed whole goes to its own table (``raw_file_<n>``), read on every thread with
-insertion order kept, so a row's rowid + 1 is its record ordinal (`_ordered`; ``WITH
-ORDINALITY`` reads on one thread). ``raw_resource`` is a view over those tables and
-``raw_parsed``, which holds what lands any other way.
+Each NDJSON file is read by ``read_json`` with its type's narrow column schema
+(`pipelines.ingest.fields`); a field absent or of an unexpected shape reads as NULL, and the
+checks in ``sql/staging`` and the sampled R4B validation catch what matters. ``src`` (file
+name) and ``src_pos`` (record ordinal, or Bundle entry index) locate a row. Lines DuckDB cannot
+read become NULL rows, re-read in Python to quarantine them by file:line. A file parsed whole
+goes to its own table, read on every thread in file order (`_ordered`).
 
 Known lines (a run with a mirror, `pipelines.ingest.known_lines`): every NDJSON record is first
-keyed in SQL, ``md5_number`` and byte length of the text ``read_json_objects`` returns (which
-numbers records as ``read_json`` does), into ``raw_line``, and looked up among the mirror's keys
-(``known_line``). A known record is the resource the mirror holds, byte for byte: it is not
-parsed. The unknown records' texts are taken by ordinal from a second ``read_json_objects``
-scan, each checked against its key, copied to a small delta file and read with the same
-``read_json`` options, so a record lands or is rejected exactly as in a full parse, at its own
-ordinal. A file with no known record is parsed whole; one with more than `DELTA_MAX_SHARE`
-unknown, or with unreadable records, is parsed whole and filtered.
+keyed in SQL (``md5_number`` and byte length of the text ``read_json_objects`` returns, which
+numbers records as ``read_json`` does) into ``raw_line`` and looked up among the mirror's keys
+(``known_line``): a known record is the resource the mirror holds, byte for byte, and is not
+parsed. The unknown records' texts are taken by ordinal from a second scan, checked against
+their keys, copied to a delta file and read with the same ``read_json`` options, so a record
+lands or is rejected exactly as in a full parse. Above `DELTA_MAX_SHARE` unknown, or with
+unreadable records, the file is parsed whole and filtered.
 
 ``.json`` files (single resources, Bundles of any type) are read as JSON values, unpacked and
 transformed per type with ``json_transform``. A Bundle nested in a Bundle's entry is quarantined
-as ``nested_bundle``: nested Bundles only occur in responses and messages, not data sources.
+as ``nested_bundle`` (nested Bundles occur in responses and messages, not data sources).
 """
 
 from __future__ import annotations
@@ -371,25 +365,14 @@ def _land_json(con: duckdb.DuckDBPyConnection, files: SourceFiles) -> list[Landi
     for src, kind, rtype, rid, pos in rows:
         where = f"{src}#entry={pos}" if kind == "bundle" else f"{src}:1"
         if rtype is None:
-            problems.append(
-                LandingProblem(
-                    "Bundle",
-                    None,
-                    where,
-                    QuarantineReason.NOT_A_RESOURCE,
-                    "resourceType missing or not a string",
-                )
-            )
+            reason, detail = QuarantineReason.NOT_A_RESOURCE, "resourceType missing or not a string"
+            rid = None
         else:
-            problems.append(
-                LandingProblem(
-                    "Bundle",
-                    rid,
-                    where,
-                    QuarantineReason.NESTED_BUNDLE,
-                    "Bundle inside a Bundle entry is not unpacked",
-                )
+            reason, detail = (
+                QuarantineReason.NESTED_BUNDLE,
+                "Bundle inside a Bundle entry is not unpacked",
             )
+        problems.append(LandingProblem("Bundle", rid, where, reason, detail))
     return problems
 
 

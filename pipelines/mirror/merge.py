@@ -1,33 +1,21 @@
-"""The raw mirror: every staged resource seen so far, one row per resource type + id.
+"""The mirror: every staged resource seen so far, one row per resource type + id.
 
 A run lands its source (`pipelines.ingest.stage.land_and_classify`) and merges the staged rows
-(``stg_resource``) into ``<workdir>/mirror/mirror-<store>-<fingerprint>.duckdb``. The merge yields
-the change set: which patients have a resource that was added, changed or removed. Staging,
-NLP and the engine then run over those patients' whole history, read from the mirror.
+(``stg_resource``) into ``<workdir>/mirror/mirror-<store>-<fingerprint>.duckdb``, yielding the
+change set: the patients with a resource added, changed or removed. A file source is a full
+snapshot (absent = deleted); a FHIR pull with ``since`` is a delta (``PullReport.deleted``
+lists deletions; types the server could not filter merge as snapshots). A resource that no
+longer stages (entered-in-error, quarantined, no patient) leaves like a deletion, so the
+mirror holds exactly what a full run would stage.
 
-- A file source is a full snapshot: a resource absent from it is deleted.
-- A FHIR pull with ``since`` is a delta: ``PullReport.deleted`` lists deletions; types the
-  server could not filter by date were pulled in full and merge as snapshots.
-- A landed resource that no longer stages (entered-in-error, quarantined, no patient) leaves
-  the mirror like a deletion, so the mirror holds exactly what a full run would stage.
-
-The mirror holds staged rows, not resources: ``resource`` keeps one key row per resource type +
-id (patient id and ``content_hash``), and one table per staged shape (``stg_patient``,
-``stg_condition``, ``stg_observation``, ``stg_procedure``, ``stg_medication``,
-``stg_note_attachment``, ``stg_encounter``) keeps that resource's flattened rows with
-``patient_bucket`` (``md5_number(patient_id) % BUCKETS``), written in bucket order. A shard (a
-contiguous bucket range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB
-zone maps) and never re-runs the staging SQL. Change detection is an anti-join of the incoming
-``content_hash`` against the mirror's; only changed resources are flattened on a merge.
-Each ``resource`` row also keeps the hash and length of the NDJSON record it came from and its
-meta (versionId, lastUpdated), and ``ignored_line`` does the same for resources of unstaged
-types: the next landing recognises those records without parsing them
-(`pipelines.ingest.known_lines`).
-Such a record is "seen" (not deleted) and unchanged; a record whose content is unchanged but
-whose bytes differ (a meta update) is parsed once and its new line key is kept.
-``content_hash`` covers the typed fields staging reads (`pipelines.ingest.fields.RESOURCE_FIELDS`)
-without ``meta`` or the file location: a change elsewhere (narrative, meta) must not re-evaluate
-a patient. A change of those fields, of the staging SQL or of the bucketing makes a new
+``resource`` keeps one row per resource (patient id, ``content_hash``, the key of the NDJSON
+record it came from, its meta); ``ignored_line`` the same for unstaged types, so the next
+landing recognises those records without parsing them (`pipelines.ingest.known_lines`). One
+table per staged shape keeps the flattened rows with ``patient_bucket``, written in bucket
+order: a shard (a bucket range, `pipelines.shards`) reads only its own row groups. Change
+detection is an anti-join on ``content_hash`` (the typed fields staging reads, without
+``meta``: a narrative or meta change re-evaluates nobody); only changed resources go through
+the staging SQL. A change of the landed fields, the staging SQL or the bucketing makes a new
 fingerprint, hence a fresh mirror (a full run).
 """
 
@@ -62,11 +50,8 @@ LOOKUP_TABLES = (MEDICATION_CODES,)
 ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
-# 3: line keys and meta per resource, ignored_line. 4: line keys are MD5, not DuckDB's hash.
-# 5: line keys are XXH3-128 (`pipelines.ingest.line_keys.line_keys`), not MD5.
-# 6: content_hash is a 128-bit fingerprint (`pipelines.mirror.content_hash`), not hash().
-# 7: that fingerprint is MD5 in DuckDB (was XXH3-128 through polars: memory and time).
-# 8: line keys are MD5 in DuckDB (`pipelines.ingest.land`), not XXH3-128 through polars.
+# 6: content_hash a 128-bit fingerprint; 7: MD5 in DuckDB (decision 003); 8: line keys MD5 in
+# DuckDB, not XXH3-128 through polars (decision 007).
 MIRROR_VERSION = 8
 
 
