@@ -23,6 +23,8 @@ as ``nested_bundle`` (nested Bundles occur in responses and messages, not data s
 
 from __future__ import annotations
 
+import hashlib
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,11 +165,14 @@ def _key_lines(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
 
 
 def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
-    """Keep in ``raw_line.line_text`` the text of `f`'s unknown records, by ordinal.
+    """Keep in ``raw_line.line_text`` the text of `f`'s unknown records.
 
-    A text is kept only if its key is its record's: one that is not (the file changed between
-    the passes) is left out, and the file is then parsed whole (`_land_delta`).
+    Read at their byte offsets when the file allows it (`_texts_at_offsets`), else taken by
+    ordinal from a second scan. A text is kept only if its key is its record's: one that is not
+    (the file changed between the passes) is left out, and the file is then parsed whole.
     """
+    if _texts_at_offsets(con, f):
+        return
     con.execute(
         "UPDATE raw_line SET line_text = t.text FROM (SELECT o.ordinality AS src_pos, "  # noqa: S608
         f"o.json::VARCHAR AS text FROM {_objects_scan(f.path)} WITH ORDINALITY AS o "
@@ -177,6 +182,39 @@ def _fetch_unknown_texts(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> None:
         "AND raw_line.line_len = strlen(t.text)",
         {"src": f.path.name},
     )
+
+
+def _texts_at_offsets(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
+    """The unknown records' texts of `f`, read where they start were every record one line
+    ended by one newline (what a bulk export writes); False, with nothing kept, if any text
+    read there is not its record's (another layout, a compressed file). Decision 008: the
+    second scan's text took 5 s of a realistic night at 20,000 patients."""
+    if f.path.suffix == ".gz":
+        return False
+    rows = con.execute(
+        "SELECT src_pos, line_hash, line_len, start FROM (SELECT *, sum(line_len + 1) OVER "
+        "(ORDER BY src_pos ROWS UNBOUNDED PRECEDING) - line_len - 1 AS start FROM raw_line "
+        "WHERE src = ?) WHERE known_type IS NULL ORDER BY src_pos",
+        [f.path.name],
+    ).fetchall()
+    texts: dict[int, str] = {}
+    try:
+        with f.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for pos, key, length, start in rows:
+                raw = mm[start : start + length]
+                if int.from_bytes(hashlib.md5(raw).digest(), "little") != key:  # noqa: S324
+                    return False
+                texts[pos] = raw.decode()
+    except (OSError, ValueError):  # unreadable, empty, not UTF-8
+        return False
+    if texts:
+        con.execute(
+            "UPDATE raw_line SET line_text = t.text FROM (SELECT unnest($pos) AS src_pos, "
+            "unnest($text) AS text) AS t WHERE raw_line.src = $src "
+            "AND raw_line.src_pos = t.src_pos",
+            {"pos": list(texts), "text": list(texts.values()), "src": f.path.name},
+        )
+    return True
 
 
 def _land_ndjson(

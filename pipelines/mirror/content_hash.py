@@ -7,7 +7,7 @@ ids), and a changed resource colliding with its old self would never reach the w
 row's fields (all of `pipelines.ingest.fields.RESOURCE_FIELDS` but
 ``meta``, plus ``patient_id``) are written as one text and hashed by DuckDB's ``md5_number``
 (128 bits), inside DuckDB: no accidental collision among records, and the work stays under the
-run's memory limit. XXH3-128 through polars (what the line keys use) cost 4.6 times the peak
+run's memory limit. XXH3-128 through polars (what the line keys once used) cost 4.6 times the peak
 memory and 4 times the merge time of a 20,000-patient full run, because every row's text left
 DuckDB (docs/decisions/003-content-hash.md).
 """

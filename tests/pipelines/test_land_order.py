@@ -183,10 +183,21 @@ def test_unknown_records_land_at_their_ordinals(
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", " \n"])
 def test_unknown_records_of_a_crlf_or_padded_file_land_as_in_a_plain_one(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path, newline: str
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    newline: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The unknown records' texts are taken by ordinal and checked against their keys, so the
-    line ends around them do not matter."""
+    """Texts are read at byte offsets from a file of one record per line; after a CR or a pad
+    the offsets are off, no text matches its key, and they are taken by ordinal instead."""
+    read_at_offsets = land._texts_at_offsets
+    returned: list[bool] = []
+
+    def spy(c: duckdb.DuckDBPyConnection, f: object) -> bool:
+        returned.append(read_at_offsets(c, f))  # type: ignore[arg-type]
+        return returned[-1]
+
+    monkeypatch.setattr(land, "_texts_at_offsets", spy)
     src = tmp_path / "source"
     src.mkdir()
     records = [
@@ -204,6 +215,7 @@ def test_unknown_records_of_a_crlf_or_padded_file_land_as_in_a_plain_one(
     land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
     assert _landed(con) == {"o3": 3, "o40": 40}
+    assert returned == [newline == "\n"]
     assert not list(tmp_path.glob("delta-*"))
 
 
