@@ -96,68 +96,30 @@ JSON_KEYS: dict[str, str] = {"bodySites": "bodySite"}
 # Per staged type, the fields of `RESOURCE_FIELDS` that type has in R4 and staging reads: each
 # file is read with this narrow schema (design.md, "Known traps": explicit narrow columns=), the
 # other columns of ``raw_resource`` stay NULL for its rows.
-_TYPE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
-    "Patient": ("birthDate", "gender", "name", "identifier"),
+_TYPE_FIELD_NAMES: dict[str, str] = {
+    "Patient": "birthDate gender name identifier",
     "Condition": (
-        "subject",
-        "code",
-        "clinicalStatus",
-        "verificationStatus",
-        "onsetDateTime",
-        "onsetPeriod",
-        "recordedDate",
-        "encounter",
-        "bodySites",
-        "abatementDateTime",
-        "abatementPeriod",
-        "abatementString",
+        "subject code clinicalStatus verificationStatus onsetDateTime onsetPeriod recordedDate "
+        "encounter bodySites abatementDateTime abatementPeriod abatementString"
     ),
     "Observation": (
-        "subject",
-        "code",
-        "effectiveDateTime",
-        "effectivePeriod",
-        "effectiveInstant",
-        "issued",
-        "valueQuantity",
-        "valueString",
-        "valueCodeableConcept",
-        "bodySite",
-        "component",
-        "encounter",
+        "subject code effectiveDateTime effectivePeriod effectiveInstant issued valueQuantity "
+        "valueString valueCodeableConcept bodySite component encounter"
     ),
-    "Procedure": (
-        "subject",
-        "code",
-        "performedDateTime",
-        "performedPeriod",
-        "encounter",
-        "bodySites",
-    ),
+    "Procedure": "subject code performedDateTime performedPeriod encounter bodySites",
     "MedicationRequest": (
-        "subject",
-        "medicationCodeableConcept",
-        "authoredOn",
-        "encounter",
-        "medicationReference",
-        "contained",
+        "subject medicationCodeableConcept authoredOn encounter medicationReference contained"
     ),
-    "DocumentReference": ("docStatus", "subject", "type", "date", "context", "content"),
+    "DocumentReference": "docStatus subject type date context content",
     "DiagnosticReport": (
-        "subject",
-        "code",
-        "effectiveDateTime",
-        "effectivePeriod",
-        "issued",
-        "presentedForm",
-        "conclusion",
+        "subject code effectiveDateTime effectivePeriod issued presentedForm conclusion"
     ),
-    "Encounter": ("subject", "period"),
+    "Encounter": "subject period",
     # No patient: a lookup that MedicationRequest.medicationReference resolves against.
-    "Medication": ("code",),
+    "Medication": "code",
 }
 TYPE_FIELDS: dict[str, dict[str, Shape]] = {
-    t: {**BASE_FIELDS, **{k: RESOURCE_FIELDS[k] for k in names}}
+    t: {**BASE_FIELDS, **{k: RESOURCE_FIELDS[k] for k in names.split()}}
     for t, names in _TYPE_FIELD_NAMES.items()
 }
 STAGED_TYPES = frozenset(TYPE_FIELDS)
