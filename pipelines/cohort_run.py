@@ -26,7 +26,6 @@ from pipelines.fhir.files import discover_source, without_bom
 from pipelines.full_reconcile import last_full_read, reconciliation_due
 from pipelines.ingest.intake_limits import check_files
 from pipelines.ingest.known_lines import landing_counts
-from pipelines.ingest.line_memo import MEMO_DIR
 from pipelines.ingest.quarantine import build_quarantine
 from pipelines.ingest.stage import _check_threshold, count_outcomes, land_and_classify
 from pipelines.intake_guard import after_landing
@@ -208,7 +207,6 @@ def prepare(
                 scratch=work,
                 seconds=seconds,
                 snapshot_types=fetched.snapshot_types,
-                line_memo=path.parent / MEMO_DIR if settings.line_memo else None,
             )
             records = landing_counts(con)
             clock = time.perf_counter()

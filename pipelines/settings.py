@@ -46,8 +46,6 @@ class Settings(BaseSettings):
     """Fail the night (exit 7) when a larger share of its notes gave no text."""
     nlp_cache: bool = True
     """Reuse NLP results for note text already read (`pipelines.nlp_cache`)."""
-    line_memo: bool = True
-    """Keep each export file's line keys for the next run (`pipelines.ingest.line_memo`)."""
     max_file_bytes: int = Field(default=64 << 30, ge=1)
     """Fail the night (exit 3) on a source file that holds (or decompresses to) more bytes:
     a gzip bomb stops before it fills memory or disk (`pipelines.ingest.intake_limits`); a

@@ -160,9 +160,8 @@ def run_shard(job: ShardJob) -> ShardResult:
 
 
 def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
-    """The shard's staged rows from the mirror, as `pipelines.ingest.stage.read_staged_tables` gives
-    them: each table in its staging SQL's order (`STAGED_TABLES`), ``note`` decoded; and the
-    notes that could not be decoded, by reason."""
+    """The shard's staged rows from the mirror, as `pipelines.ingest.stage.read_staged_tables`
+    gives them (in `ROW_ORDER`, ``note`` decoded), and the notes not decoded, by reason."""
     with duckdb.connect() as con:
         configure(con, job.limits, job.out_dir / "duckdb_tmp")
         con.execute("LOAD json")
@@ -175,8 +174,8 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
             where += f" AND patient_id IN ({scope})"
             survivor_where += f" AND m.survivor_id IN ({scope})"
         merges = has_merges(con)  # replaced patients are read with their survivor
-        queries = {}
-        for table, order in STAGED_TABLES.items():
+        sources = {}
+        for table in STAGED_TABLES:
             rows = f"mirror.{table} WHERE {where}"
             if merges:
                 rows = remapped_rows(table, where, survivor_where)
@@ -189,10 +188,10 @@ def read_shard(job: ShardJob) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
             # Straight into frames: copying the rows into a DuckDB table first and reading it
             # back took 0.82 to 0.99 s a shard of the bench cohort's full run, against 0.58 to
             # 0.61 s (docs/performance.md).
-            queries[table] = f"SELECT * EXCLUDE (patient_bucket) FROM {rows} ORDER BY {order}"  # noqa: S608
-        for table, order in LOOKUP_TABLES.items():  # no patients: every shard reads them whole
-            queries[table] = f"SELECT * FROM mirror.{table} ORDER BY {order}"  # noqa: S608
-        tables, unread = read_staged_tables(con, queries)
+            sources[table] = f"(SELECT * EXCLUDE (patient_bucket) FROM {rows})"  # noqa: S608
+        for table in LOOKUP_TABLES:  # no patients: every shard reads them whole
+            sources[table] = f"mirror.{table}"
+        tables, unread = read_staged_tables(con, sources)
         con.execute("DETACH mirror")
     return tables, unread
 

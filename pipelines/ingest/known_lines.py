@@ -1,10 +1,10 @@
-"""Known lines: NDJSON records the mirror already holds are recognised by hash, not parsed.
+"""Known lines: NDJSON records the mirror already holds are recognised by key, not parsed.
 
 A nightly file snapshot is mostly last night's snapshot again. The mirror (`pipelines.mirror.merge`)
-keeps, per staged resource, the hash and length of the record it came from, and per resource of
-an unstaged type (AllergyIntolerance, ...) the same in ``ignored_line``. Landing
-(`pipelines.ingest.land`)
-hashes every record into ``raw_line`` and parses only the records those keys do not match.
+keeps, per staged resource, the key (MD5 and byte length) of the record it came from, and per
+resource of an unstaged type (AllergyIntolerance, ...) the same in ``ignored_line``. Landing
+(`pipelines.ingest.land`) keys every record into ``raw_line`` and parses only the records those
+keys do not match.
 
 A known record is the resource the mirror holds, byte for byte, so its outcome is the one it had:
 staged (with the mirror's patient id) or ignored. The exception is an id that lands more than
@@ -13,17 +13,8 @@ once (a known record twice, or a known record and a parsed one): those known rec
 parse would. ``known_count`` counts the rest per type and outcome. The known records are
 counted per mirror key: a key matched twice is a repeated line (ranked), a key matched by none
 a resource this snapshot no longer holds (``unseen_known``; the merge removes it unless it was
-parsed and staged).
-
-The line key is the XXH3-128 (128 bits) of the record text plus its length
-(`pipelines.ingest.line_keys.line_keys`): a changed record is missed only if its 128-bit hash
-equals an
-unchanged one's. DuckDB's own 64-bit ``hash`` is no fingerprint (near-identical records
-collide: `pipelines.ingest.land`), which mirror version 4 replaced with MD5, and version 5 with
-XXH3-128 (MD5 in DuckDB took 2 to 3 times the scan of the same files).
-Sampled R4B validation (`pipelines.ingest.quarantine.sample_validation`) samples
-the parsed records: a known record passed the checks when it first landed, and content alone
-decides them.
+parsed and staged). Sampled R4B validation samples the parsed records: a known record passed
+the checks when it first landed, and content alone decides them.
 """
 
 from __future__ import annotations
@@ -32,59 +23,46 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import polars as pl
 
 from pipelines.ingest.land import KNOWN_LINE_DDL
 
 PRIOR = "prior"  # the mirror, attached read-only while landing
 
-KNOWN_RESOURCE_DDL = (
+# known_resource: known records to rank; known_count: the other known records, per outcome;
+# unseen_known: the mirror's resources no known record matched, or without a line key (the
+# merge removes those that did not land as parsed records either, `pipelines.mirror.merge`).
+_KNOWN_DDL = (
     "CREATE OR REPLACE TEMP TABLE known_resource (src VARCHAR, src_pos BIGINT, "
     "resourcetype VARCHAR, id VARCHAR, version_id VARCHAR, last_updated VARCHAR, "
-    "known_outcome VARCHAR)"
+    "known_outcome VARCHAR); CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, "
+    "outcome VARCHAR, n BIGINT); CREATE OR REPLACE TEMP TABLE unseen_known "
+    "(resourcetype VARCHAR, id VARCHAR)"
 )
-# The mirror's resources that no known record of this landing matched, or that have no line key:
-# the merge removes those that did not land as parsed records either (`pipelines.mirror.merge`).
-UNSEEN_KNOWN_DDL = "CREATE OR REPLACE TEMP TABLE unseen_known (resourcetype VARCHAR, id VARCHAR)"
-KNOWN_COUNT_DDL = (
-    "CREATE OR REPLACE TEMP TABLE known_count (resourcetype VARCHAR, outcome VARCHAR, n BIGINT)"
-)
-
-
-def _has_line_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    names = {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [PRIOR]
-        ).fetchall()
-    }
-    return {"resource", "ignored_line"} <= names
 
 
 def attach_prior(con: duckdb.DuckDBPyConnection, mirror: Path | None) -> bool:
-    """Attach `mirror` read-only and create ``known_line`` empty; False if there is none (a
-    first run, a new fingerprint). `load_known_lines` fills it (the landing calls it while the
-    first file is keyed, `pipelines.ingest.land.land_source`)."""
+    """Attach `mirror` read-only and fill ``known_line`` with its line keys; False if there is
+    none (a first run, a new fingerprint): ``known_line`` is then empty."""
     con.execute("DROP TABLE IF EXISTS known_line")  # a new table: its rowids start at 0
     con.execute(KNOWN_LINE_DDL)
     if mirror is None or not mirror.exists():
         return False
     con.execute(f"ATTACH '{mirror}' AS {PRIOR} (READ_ONLY)")
-    if not _has_line_tables(con):
+    ((tables,),) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+        "AND table_name IN ('resource', 'ignored_line')",
+        [PRIOR],
+    ).fetchall()
+    if tables != 2:
         # A mirror whose first merge never finished: nothing in it can be trusted as known.
         con.execute(f"DETACH {PRIOR}")
         return False
-    return True
-
-
-def load_known_lines(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``known_line`` with the line keys of the prior mirror `attach_prior` attached."""
     con.execute(
         f"INSERT INTO known_line SELECT line_hash, line_len, resourcetype "  # noqa: S608
         f"FROM {PRIOR}.resource WHERE line_hash IS NOT NULL UNION ALL "
         f"SELECT line_hash, line_len, resourcetype FROM {PRIOR}.ignored_line"
     )
+    return True
 
 
 def classify_known(
@@ -99,9 +77,7 @@ def classify_known(
     holds no resources, and ``unseen_known`` stays empty. Only resources of `snapshot_types`
     (None: every type) can be unseen: the others were not asked for (a delta pull).
     """
-    con.execute(KNOWN_RESOURCE_DDL)
-    con.execute(KNOWN_COUNT_DDL)
-    con.execute(UNSEEN_KNOWN_DDL)
+    con.execute(_KNOWN_DDL)
     if not attached:
         return
     try:
@@ -159,29 +135,14 @@ def classify_known(
 
 def _count_known_rows(con: duckdb.DuckDBPyConnection) -> None:
     """``odd_key`` (line_hash, line_len, n): the mirror's keys that this landing's records
-    matched other than once (n = 0 or n > 1).
-
-    Counted in numpy, one slot per key (``raw_line.known_row`` is the ``known_line`` rowid the
-    record matched). A nightly snapshot matches nearly every key once; this replaced a group-by
-    of the landed 128-bit keys and an anti-join of the mirror's keys with them (README,
-    Performance).
-    """
-    ((top,),) = con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM known_line").fetchall()
-    rows = con.execute("SELECT known_row FROM raw_line WHERE known_row IS NOT NULL").fetchnumpy()[
-        "known_row"
-    ]
-    counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=int(top))
-    del rows
-    odd = np.flatnonzero(counts != 1)
-    con.register("odd_row", pl.DataFrame({"known_row": odd, "n": counts[odd]}))
-    del counts
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, o.n "
-            "FROM known_line AS k JOIN odd_row AS o ON k.rowid = o.known_row"
-        )
-    finally:
-        con.unregister("odd_row")
+    matched other than once (n = 0 or n > 1), counted by the ``known_line`` row each known
+    record matched (``raw_line.known_row``)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, "
+        "coalesce(c.n, 0) AS n FROM known_line AS k LEFT JOIN (SELECT known_row, count(*) AS n "
+        "FROM raw_line WHERE known_row IS NOT NULL GROUP BY known_row) AS c "
+        "ON k.rowid = c.known_row WHERE c.n IS DISTINCT FROM 1"
+    )
 
 
 def landing_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:

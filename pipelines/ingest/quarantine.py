@@ -19,7 +19,8 @@ import polars as pl
 
 from pipelines.fhir.files import SourceFiles, iter_nonblank_lines, read_lines_by_ordinal
 from pipelines.fhir.validate import SAMPLE_CAP, SAMPLE_HEAD, SAMPLE_STRIDE, validate_json
-from pipelines.ingest.land import STAGED_TYPES, LandingProblem
+from pipelines.ingest.fields import STAGED_TYPES
+from pipelines.ingest.land import LandingProblem
 from screens.model import QUARANTINE, QuarantineReason
 
 MIN_READ_FOR_THRESHOLD = 20

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -21,8 +20,9 @@ import polars as pl
 from pipelines.errors import QuarantineThresholdError
 from pipelines.fhir.files import SourceFiles
 from pipelines.fhir.validate import is_known_type
-from pipelines.ingest.known_lines import PRIOR, attach_prior, classify_known, load_known_lines
-from pipelines.ingest.land import STAGED_TYPES, LandingProblem, clear_line_text, land_source
+from pipelines.ingest.fields import STAGED_TYPES
+from pipelines.ingest.known_lines import PRIOR, attach_prior, classify_known
+from pipelines.ingest.land import LandingProblem, clear_line_text, land_source
 from pipelines.ingest.medication_refs import resolve_medication_refs
 from pipelines.ingest.notes import decode_notes
 from pipelines.ingest.quarantine import (
@@ -42,8 +42,9 @@ from screens.model import (
 )
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "staging"
-# Outcome SQL classifies every landed row and defines ``stg_resource``; table SQL flattens
-# ``stg_resource`` (a view over this run's rows, or a shard of the mirror) into STG_* tables.
+# Outcome SQL classifies every landed row and defines ``stg_resource``; table SQL flattens the
+# view ``stg_input``, which its caller defines (`staged_tables`: every staged row;
+# `pipelines.mirror.merge`: the changed ones), into STG_* tables.
 OUTCOME_SQL = ("macros.sql", "stg_resource_outcome.sql")
 TABLE_SQL = (
     "macros.sql",
@@ -57,6 +58,18 @@ TABLE_SQL = (
     "stg_medication_code.sql",
 )
 STAGING_SQL = OUTCOME_SQL + TABLE_SQL[1:]
+# The row order of each staged table, declared here only: the staging SQL writes its rows in no
+# order, and every reader (`read_staged_tables`, a shard reading the mirror) sorts by this.
+ROW_ORDER: dict[str, str] = {
+    "stg_patient": "patient_id",
+    "stg_condition": "source_ref, system, code",
+    "stg_observation": "source_ref, system, code, value_num",
+    "stg_procedure": "source_ref, system, code",
+    "stg_medication": "source_ref, system, code",
+    "stg_note_attachment": "source_ref, attachment_pos",
+    "stg_encounter": "source_ref",
+    "stg_medication_code": "source_ref, system, code",
+}
 TABLES: dict[str, tuple[str, Mapping[str, pl.DataType | type[pl.DataType]]]] = {
     "patient": ("stg_patient", STG_PATIENT),
     "condition": ("stg_condition", STG_CONDITION),
@@ -87,7 +100,6 @@ def land_and_classify(
     scratch: Path | None = None,
     seconds: dict[str, float] | None = None,
     snapshot_types: Iterable[str] | None = None,
-    line_memo: Path | None = None,
 ) -> list[LandingProblem]:
     """Land `files` into ``raw_resource``, validate a sample and build ``stg_resource_outcome``.
 
@@ -96,22 +108,14 @@ def land_and_classify(
     and those the `prior` mirror already holds are not parsed (`pipelines.ingest.known_lines`): they
     are counted in ``known_count``, or ranked in ``stg_resource_outcome`` (``known``) when their
     id landed more than once; ``unseen_known`` lists the prior mirror's resources of
-    `snapshot_types` (None: all) that no record matched. Delta files go to `scratch`; line
-    keys are remembered in `line_memo` (`pipelines.ingest.land.land_source`).
+    `snapshot_types` (None: all) that no record matched. Delta files go to `scratch`.
     `seconds` receives the wall time of landing ("land") and of validation and outcomes
     ("checks").
     """
     clock = time.perf_counter()
     attached = track_lines and attach_prior(con, prior)
     try:
-        problems = land_source(
-            con,
-            files,
-            track_lines=track_lines,
-            scratch=scratch,
-            line_memo=line_memo,
-            load_known=partial(load_known_lines, con) if attached else None,
-        )
+        problems = land_source(con, files, track_lines=track_lines, scratch=scratch)
     except BaseException:
         if attached:
             con.execute(f"DETACH {PRIOR}")
@@ -135,24 +139,28 @@ def staged_tables(
 ) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """Flatten ``stg_resource`` into the STG_* frames (``note`` decoded); also unread notes by
     reason."""
+    con.execute("CREATE OR REPLACE TEMP VIEW stg_input AS SELECT * FROM stg_resource")
     for name in TABLE_SQL:
         con.execute((SQL_DIR / name).read_text())
     return read_staged_tables(con)
 
 
 def read_staged_tables(
-    con: duckdb.DuckDBPyConnection, queries: Mapping[str, str] | None = None
+    con: duckdb.DuckDBPyConnection, sources: Mapping[str, str] | None = None
 ) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """The STG_* tables and ``stg_note_attachment`` of `con` as frames (``note`` decoded), and
     the notes that gave no text by `pipelines.ingest.notes.UnreadReason`.
 
-    `queries` gives, per table name, the query that yields its rows instead of the table itself
-    (`pipelines.shards.read_shard` reads a shard's rows straight out of the mirror).
+    `sources` gives, per table name, the relation to read its rows from instead of the table
+    itself (`pipelines.shards.read_shard` reads a shard's rows out of the mirror). Rows come in
+    `ROW_ORDER`.
     """
-    queries = queries or {}
+    sources = sources or {}
 
     def frame(table: str) -> pl.DataFrame:
-        rows: pl.DataFrame = con.sql(queries.get(table, f"SELECT * FROM {table}")).pl()  # noqa: S608
+        source = sources.get(table, table)
+        query = f"SELECT * FROM {source} ORDER BY {ROW_ORDER[table]}"  # noqa: S608
+        rows: pl.DataFrame = con.sql(query).pl()
         return rows
 
     tables = {

@@ -2,19 +2,19 @@
 
 The mirror (`pipelines.mirror.merge`) re-evaluates a patient when a resource's ``content_hash``
 changes, so the hash must be a fingerprint, not a hash-table hash: DuckDB's ``hash()`` collides
-on near-identical records (1,202 pairs among 150,000 synthetic records differing in their ids,
-`pipelines.ingest.line_keys`), and a changed resource colliding with its old self would never
-reach the worklist. Each row's fields (all of `pipelines.ingest.land.RESOURCE_FIELDS` but
+on near-identical records (1,202 pairs among 150,000 synthetic records differing in their
+ids), and a changed resource colliding with its old self would never reach the worklist. Each
+row's fields (all of `pipelines.ingest.fields.RESOURCE_FIELDS` but
 ``meta``, plus ``patient_id``) are written as one text and hashed by DuckDB's ``md5_number``
 (128 bits), inside DuckDB: no accidental collision among records, and the work stays under the
-run's memory limit. XXH3-128 through polars (what the line keys use) cost 4.6 times the peak
+run's memory limit. XXH3-128 through polars (what the line keys once used) cost 4.6 times the peak
 memory and 4 times the merge time of a 20,000-patient full run, because every row's text left
 DuckDB (docs/decisions/003-content-hash.md).
 """
 
 from __future__ import annotations
 
-from pipelines.ingest.land import RESOURCE_FIELDS
+from pipelines.ingest.fields import RESOURCE_FIELDS
 
 # A change elsewhere (narrative, meta, the file location) must not re-evaluate a patient.
 HASHED = [k for k in RESOURCE_FIELDS if k != "meta"] + ["patient_id"]

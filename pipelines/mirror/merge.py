@@ -1,42 +1,30 @@
-"""The raw mirror: every staged resource seen so far, one row per resource type + id.
+"""The mirror: every staged resource seen so far, one row per resource type + id.
 
 A run lands its source (`pipelines.ingest.stage.land_and_classify`) and merges the staged rows
-(``stg_resource``) into ``<workdir>/mirror/mirror-<store>-<fingerprint>.duckdb``. The merge yields
-the change set: which patients have a resource that was added, changed or removed. Staging,
-NLP and the engine then run over those patients' whole history, read from the mirror.
+(``stg_resource``) into ``<workdir>/mirror/mirror-<store>-<fingerprint>.duckdb``, yielding the
+change set: the patients with a resource added, changed or removed. A file source is a full
+snapshot (absent = deleted); a FHIR pull with ``since`` is a delta (``PullReport.deleted``
+lists deletions; types the server could not filter merge as snapshots). A resource that no
+longer stages (entered-in-error, quarantined, no patient) leaves like a deletion, so the
+mirror holds exactly what a full run would stage.
 
-- A file source is a full snapshot: a resource absent from it is deleted.
-- A FHIR pull with ``since`` is a delta: ``PullReport.deleted`` lists deletions; types the
-  server could not filter by date were pulled in full and merge as snapshots.
-- A changed note that gives no text tonight keeps its earlier, read version
-  (`pipelines.mirror.kept_notes`).
-- A landed resource that no longer stages (entered-in-error, quarantined, no patient) leaves
-  the mirror like a deletion, so the mirror holds exactly what a full run would stage.
+A changed note that gives no text tonight keeps its earlier, read version
+(`pipelines.mirror.kept_notes`).
 
-The mirror holds staged rows, not resources: ``resource`` keeps one key row per resource type +
-id (patient id and ``content_hash``), and one table per staged shape (``stg_patient``,
-``stg_condition``, ``stg_observation``, ``stg_procedure``, ``stg_medication``,
-``stg_note_attachment``, ``stg_encounter``) keeps that resource's flattened rows with
-``patient_bucket`` (``md5_number(patient_id) % BUCKETS``), written in bucket order. A shard (a
-contiguous bucket range, `pipelines.shards.shard_filter`) reads only its own row groups (DuckDB
-zone maps) and never re-runs the staging SQL. Change detection is an anti-join of the incoming
-``content_hash`` against the mirror's; only changed resources are flattened on a merge.
-Each ``resource`` row also keeps the hash and length of the NDJSON record it came from and its
-meta (versionId, lastUpdated), and ``ignored_line`` does the same for resources of unstaged
-types: the next landing recognises those records without parsing them
-(`pipelines.ingest.known_lines`).
-Such a record is "seen" (not deleted) and unchanged; a record whose content is unchanged but
-whose bytes differ (a meta update) is parsed once and its new line key is kept.
-``content_hash`` covers the typed fields staging reads (`pipelines.ingest.land.RESOURCE_FIELDS`)
-without ``meta`` or the file location: a change elsewhere (narrative, meta) must not re-evaluate
-a patient. A change of those fields, of the staging SQL or of the bucketing makes a new
+``resource`` keeps one row per resource (patient id, ``content_hash``, the key of the NDJSON
+record it came from, its meta); ``ignored_line`` the same for unstaged types, so the next
+landing recognises those records without parsing them (`pipelines.ingest.known_lines`). One
+table per staged shape keeps the flattened rows with ``patient_bucket``, written in bucket
+order: a shard (a bucket range, `pipelines.shards`) reads only its own row groups. Change
+detection is an anti-join on ``content_hash`` (the typed fields staging reads, without
+``meta``: a narrative or meta change re-evaluates nobody); only changed resources go through
+the staging SQL. A change of the landed fields, the staging SQL or the bucketing makes a new
 fingerprint, hence a fresh mirror (a full run).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,31 +32,21 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.land import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
-from pipelines.ingest.stage import SQL_DIR, TABLE_SQL
+from pipelines.ingest.fields import RESOURCE_FIELDS, TYPE_FIELDS, duckdb_type
+from pipelines.ingest.stage import MEDICATION_CODES, ROW_ORDER, SQL_DIR, TABLE_SQL
 from pipelines.mirror.content_hash import content_hash_sql
 from pipelines.mirror.kept_notes import keep_earlier_notes
 
-_TRAILING_ORDER = re.compile(r"\nORDER BY [^;]*;\s*$")
 BUCKETS = 65536  # patient hash buckets; a shard is a contiguous range of them
 # md5_number(patient_id) % BUCKETS, taken with a mask (BUCKETS is a power of two): DuckDB's
 # UHUGEINT modulo took 4.2 s over 3.2 million rows, the mask 0.2 s, for the same buckets.
 BUCKET_EXPR = f"(md5_number(patient_id) & {BUCKETS - 1}::UHUGEINT)::UINTEGER"
 
-# Staged shapes kept in the mirror: table -> ORDER BY of its staging SQL (a shard reads rows back
-# in the same order a full staging pass produces them).
-STAGED_TABLES: dict[str, str] = {
-    "stg_patient": "patient_id",
-    "stg_condition": "source_ref, system, code",
-    "stg_observation": "source_ref, system, code, value_num",
-    "stg_procedure": "source_ref, system, code",
-    "stg_medication": "source_ref, system, code",
-    "stg_note_attachment": "source_ref, attachment_pos",
-    "stg_encounter": "source_ref",
-}
+# Staged shapes kept in the mirror, with patient buckets (their row order: `ROW_ORDER`).
+STAGED_TABLES = tuple(t for t in ROW_ORDER if t != MEDICATION_CODES)
 # Staged shapes without patients (lookups other rows name), kept whole and without buckets:
 # every shard reads all of them (`pipelines.shards.read_shard`).
-LOOKUP_TABLES: dict[str, str] = {"stg_medication_code": "source_ref, system, code"}
+LOOKUP_TABLES = (MEDICATION_CODES,)
 
 # Long texts kept with ZSTD instead of DuckDB 2.0's default string compression (dict_fsst): on
 # the 246,734 notes of the 20,000-patient bench cohort, 1.1 s to write and 33 MB instead of 3.2 s
@@ -76,11 +54,9 @@ LOOKUP_TABLES: dict[str, str] = {"stg_medication_code": "source_ref, system, cod
 ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
-# 3: line keys and meta per resource, ignored_line. 4: line keys are MD5, not DuckDB's hash.
-# 5: line keys are XXH3-128 (`pipelines.ingest.line_keys.line_keys`), not MD5.
-# 6: content_hash is a 128-bit fingerprint (`pipelines.mirror.content_hash`), not hash().
-# 7: that fingerprint is MD5 in DuckDB (was XXH3-128 through polars: memory and time).
-MIRROR_VERSION = 7
+# 6: content_hash a 128-bit fingerprint; 7: MD5 in DuckDB (decision 003); 8: line keys MD5 in
+# DuckDB, not XXH3-128 through polars (decision 007).
+MIRROR_VERSION = 8
 
 
 def fingerprint() -> str:
@@ -383,32 +359,23 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> None:
     memory_limit in that insert, the staging joins and the sort holding memory at once
     (docs/performance.md).
     """
-    source = "stg_resource"
+    source = "SELECT * FROM stg_resource"
     if not all_new:
-        # The changed rows' locations first (narrow): each staging statement then probes this
-        # small table. Joined on the type too, so a statement's filter on its type reaches this
-        # side and its hash table holds that type's rows only.
+        # The changed rows' locations first (narrow): the view then probes this small table.
         con.execute(
             "CREATE OR REPLACE TABLE delta_pos AS SELECT o.src, o.src_pos, o.resourcetype "
             "FROM stg_resource_outcome AS o SEMI JOIN changed_key AS c USING (resourcetype, id) "
             "WHERE o.outcome = 'staged' AND NOT o.known"
         )
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW stg_delta AS SELECT res.* FROM stg_resource AS res "
-            "SEMI JOIN delta_pos AS d ON res.src = d.src AND res.src_pos = d.src_pos "
-            "AND res.resourceType = d.resourcetype"
+        source = (
+            "SELECT res.* FROM stg_resource AS res SEMI JOIN delta_pos AS d "
+            "ON res.src = d.src AND res.src_pos = d.src_pos AND res.resourceType = d.resourcetype"
         )
-        source = "stg_delta"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_input AS {source}")
     for name in TABLE_SQL:
-        sql = (
-            (SQL_DIR / name)
-            .read_text()
-            .replace("FROM stg_resource AS res", f"FROM {source} AS res")
-        )
-        con.execute(_TRAILING_ORDER.sub(";", sql))  # the mirror is written in bucket order
-    if not all_new:
-        con.execute("DROP VIEW stg_delta")
-        con.execute("DROP TABLE delta_pos")
+        con.execute((SQL_DIR / name).read_text())
+    con.execute("DROP VIEW stg_input")
+    con.execute("DROP TABLE IF EXISTS delta_pos")
 
 
 def _find_ignored_lines(con: duckdb.DuckDBPyConnection) -> None:

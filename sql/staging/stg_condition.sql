@@ -5,13 +5,15 @@
 -- expressions, then words), else from a qualifier postcoordinated in the code itself.
 -- abated_on = abatementDateTime, else abatementPeriod end, else its start, else
 -- abatementString when it is a date.
+-- Input: stg_input (the caller's view of staged resources). Row order: ROW_ORDER in
+-- pipelines/ingest/stage.py (applied on reading).
 CREATE OR REPLACE TABLE stg_condition AS
 WITH exploded AS (
     SELECT
         res.*,
         unnest(codings_or_null(res.code)) AS coding,
         sites_laterality(res.bodysites, res.code) AS laterality
-    FROM stg_resource AS res
+    FROM stg_input AS res
     WHERE res.resourcetype = 'Condition'
 )
 
@@ -37,5 +39,4 @@ SELECT
         fhir_date(exploded.abatementperiod.start),
         loose_date(exploded.abatementstring)
     ) AS abated_on
-FROM exploded
-ORDER BY source_ref, system, code;
+FROM exploded;

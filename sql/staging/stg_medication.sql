@@ -5,6 +5,8 @@
 -- row with NULL code, display = the reference's display, and medication_ref = 'Medication/<id>';
 -- pipelines/ingest/medication_refs.py replaces it with that Medication's codings (stg_medication_code)
 -- when the source holds it.
+-- Input: stg_input (the caller's view of staged resources). Row order: ROW_ORDER in
+-- pipelines/ingest/stage.py (applied on reading).
 CREATE OR REPLACE TABLE stg_medication AS
 WITH requests AS (
     SELECT
@@ -18,7 +20,7 @@ WITH requests AS (
             )[1].code END
         ) AS concept,
         ref_id(res.medicationreference.reference, 'Medication') AS medication_id
-    FROM stg_resource AS res
+    FROM stg_input AS res
     WHERE res.resourcetype = 'MedicationRequest'
 ),
 
@@ -44,5 +46,4 @@ SELECT
         WHEN exploded.concept IS NULL AND exploded.medication_id IS NOT NULL
             THEN 'Medication/' || exploded.medication_id
     END AS medication_ref
-FROM exploded
-ORDER BY source_ref, system, code;
+FROM exploded;

@@ -3,6 +3,8 @@
 -- conclusion (attachment_pos 0, content_type 'text/plain', text in conclusion). size is the
 -- attachment's own (bytes before base64): a url-only attachment left unfetched for its size.
 -- pipelines/ingest/notes.py decodes these into stg_note (one row per resource with text).
+-- Input: stg_input (the caller's view of staged resources). Row order: ROW_ORDER in
+-- pipelines/ingest/stage.py (applied on reading).
 CREATE OR REPLACE TABLE stg_note_attachment AS
 WITH notes AS (
     SELECT
@@ -25,7 +27,7 @@ WITH notes AS (
                 THEN list_transform(res.content, lambda c: c.attachment)
             ELSE res.presentedform
         END AS attachments
-    FROM stg_resource AS res
+    FROM stg_input AS res
     WHERE res.resourcetype IN ('DocumentReference', 'DiagnosticReport')
 ),
 
@@ -65,5 +67,4 @@ SELECT
     attached.att.url,
     attached.att.size,
     NULL::VARCHAR
-FROM attached
-ORDER BY source_ref, attachment_pos;
+FROM attached;

@@ -8,6 +8,8 @@
 -- "TBI (Toe/Brachial Index) L"). panel_system / panel_code / panel_display: on component rows,
 -- the parent Observation's first coding and its display (or code.text); NULL on top-level rows.
 -- A code (or component code) with text only gives one row with NULL system and code.
+-- Input: stg_input (the caller's view of staged resources). Row order: ROW_ORDER in
+-- pipelines/ingest/stage.py (applied on reading).
 CREATE OR REPLACE TABLE stg_observation AS
 -- NOT MATERIALIZED: both branches below read obs; DuckDB would otherwise write every
 -- Observation's fields to a temporary result first (a full run of 20,000 patients: 6.1 s
@@ -29,7 +31,7 @@ WITH obs AS NOT MATERIALIZED (
             ))
         ) END AS site_laterality,
         ref_id(res.encounter.reference, 'Encounter') AS encounter_id
-    FROM stg_resource AS res
+    FROM stg_input AS res
     WHERE res.resourcetype = 'Observation'
 ),
 
@@ -126,5 +128,4 @@ SELECT
     all_rows.panel_system AS panel_system,
     all_rows.panel_code AS panel_code,
     all_rows.panel_display AS panel_display
-FROM all_rows
-ORDER BY source_ref, system, code, value_num;
+FROM all_rows;

@@ -1,6 +1,8 @@
 -- stg_patient: one row per Patient id (latest version; entered-in-error dropped upstream).
 -- `name` and `identifiers` are for the review app (identity lives in the store only): the
 -- official name (else usual, else the first) as text, and every identifier with a value.
+-- Input: stg_input (the caller's view of staged resources). Row order: ROW_ORDER in
+-- pipelines/ingest/stage.py (applied on reading).
 CREATE OR REPLACE TABLE stg_patient AS
 SELECT
     res.id AS patient_id,
@@ -21,6 +23,5 @@ SELECT
             'type_code': i.type.coding[1].code
         }
     ) AS identifiers
-FROM stg_resource AS res
-WHERE res.resourcetype = 'Patient'
-ORDER BY patient_id;
+FROM stg_input AS res
+WHERE res.resourcetype = 'Patient';

@@ -2,13 +2,15 @@
 -- Procedure carries text only). performed_on = performedDateTime, else performedPeriod.start.
 -- laterality from bodySite (as stg_condition reads it), else from a qualifier postcoordinated
 -- in the code.
+-- Input: stg_input (the caller's view of staged resources). Row order: ROW_ORDER in
+-- pipelines/ingest/stage.py (applied on reading).
 CREATE OR REPLACE TABLE stg_procedure AS
 WITH exploded AS (
     SELECT
         res.*,
         unnest(codings_or_null(res.code)) AS coding,
         sites_laterality(res.bodysites, res.code) AS laterality
-    FROM stg_resource AS res
+    FROM stg_input AS res
     WHERE res.resourcetype = 'Procedure'
 )
 
@@ -25,5 +27,4 @@ SELECT
     ) AS performed_on,
     ref_id(exploded.encounter.reference, 'Encounter') AS encounter_id,
     exploded.laterality AS laterality
-FROM exploded
-ORDER BY source_ref, system, code;
+FROM exploded;

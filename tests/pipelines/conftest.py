@@ -1,5 +1,5 @@
 """Fixtures: a two-patient source, the engine spied on, one fresh worklist store per test (SQLite
-and PostgreSQL), a count of keyed lines."""
+and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-import polars as pl
 import pytest
 
 import screens.engine
-from pipelines.ingest import line_keys
 from pipelines.store import PublishCounts, Store
 from pipelines.store.testing import BACKENDS, Hit, Nightly, run_nightly, temporary_store_url
 from tests.pipelines.engine_spy import EngineSpy
@@ -57,24 +54,3 @@ def nightly(store: Store) -> Nightly:
         return run_nightly(store, as_of, hits, screens)
 
     return run
-
-
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Lines hashed afresh so far, in blocks or in a memo walk's windows (``keyed[0]``; what
-    the line-key memo saves)."""
-    count = [0]
-    real, real_window = line_keys.line_keys, line_keys._window_records
-
-    def spy(texts: pl.DataFrame) -> pl.DataFrame:
-        count[0] += texts.height
-        return real(texts)
-
-    def spy_window(lines: line_keys._Lines) -> np.ndarray:
-        records = real_window(lines)
-        count[0] += records.size
-        return records
-
-    monkeypatch.setattr(line_keys, "line_keys", spy)
-    monkeypatch.setattr(line_keys, "_window_records", spy_window)
-    return count

@@ -21,7 +21,6 @@ from devtools.synth import write_cohort
 from pipelines.cohort_run import Fetched, Prepared, prepare
 from pipelines.errors import ScreeningError
 from pipelines.ingest import land
-from pipelines.ingest.line_memo import MEMO_DIR
 from pipelines.mirror.merge import LOOKUP_TABLES, STAGED_TABLES
 from pipelines.settings import Settings
 from screens.rules import rule_versions
@@ -48,10 +47,8 @@ def _patients(source: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in _lines(source / "Patient.ndjson")][:10]
 
 
-def _prepare(source: Path, work: Path, *, line_memo: bool = True) -> Prepared:
-    settings = Settings(
-        workdir=work, store_url=f"sqlite:///{work / 'store.db'}", line_memo=line_memo
-    )
+def _prepare(source: Path, work: Path) -> Prepared:
+    settings = Settings(workdir=work, store_url=f"sqlite:///{work / 'store.db'}")
     return prepare(
         Fetched(source, None),
         settings=settings,
@@ -135,38 +132,6 @@ def test_one_percent_change_parses_only_changed_records_and_equals_a_fresh_mirro
     assert incremental.changes.removed > 0
     _same_as_fresh(second, tmp_path, incremental)
     assert not list(work.glob("run/delta-*"))
-
-
-def test_the_next_run_keys_only_the_stretches_that_changed(
-    cohort: Path, tmp_path: Path, keyed: list[int]
-) -> None:
-    """Each export file's line keys are remembered beside the mirror (`pipelines.ingest.line_memo`);
-    the next night reads back those of its unchanged stretches and lands the same mirror."""
-    work = tmp_path / "work"
-    first = _prepare(cohort, work)
-    assert keyed[0] == first.records[0]
-    memos = sorted(p.name for p in (first.mirror.parent / MEMO_DIR).iterdir())
-    assert memos == sorted(f"{p.name}.linekeys" for p in cohort.glob("*.ndjson"))
-    second = tmp_path / "second"
-    change_one_percent(cohort, second)
-    keyed[0] = 0
-    incremental = _prepare(second, work)
-    assert 0 < keyed[0] < incremental.records[0] // 2
-    _same_as_fresh(second, tmp_path, incremental)
-
-
-def test_without_the_memo_every_line_is_keyed_and_none_is_kept(
-    cohort: Path, tmp_path: Path, keyed: list[int]
-) -> None:
-    """``VASCREEN_LINE_MEMO=false``: the memo is neither read nor written."""
-    work = tmp_path / "work"
-    first = _prepare(cohort, work)
-    memo_dir = first.mirror.parent / MEMO_DIR
-    before = {p.name: p.read_bytes() for p in memo_dir.iterdir()}
-    keyed[0] = 0
-    again = _prepare(cohort, work, line_memo=False)
-    assert keyed[0] == again.records[0]
-    assert {p.name: p.read_bytes() for p in memo_dir.iterdir()} == before
 
 
 def test_unchanged_snapshot_parses_nothing(cohort: Path, tmp_path: Path) -> None:

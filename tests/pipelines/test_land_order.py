@@ -5,33 +5,24 @@ rowid + 1 as its record ordinal (not ``WITH ORDINALITY``, which reads on one thr
 here is big enough, with a 1 MiB object limit (DuckDB's read buffers follow that limit), that
 DuckDB reads it in several buffers on two threads: checked by hand, an unordered copy of it
 comes back out of order (119,381 of 150,000 rows moved). Blank lines (not records) and broken
-lines (records DuckDB cannot read) sit in different buffers. A third copy is laid out as a
-bulk export writes it (no blank lines), so unknown texts are read at their byte offsets.
+lines (records DuckDB cannot read) sit in different buffers.
 
-Line keys come from the same kind of scan, its texts streamed to polars in file order
-(`land._records`) in many small batches here, or, for a file laid out as an export, from its
-bytes in many small blocks (`pipelines.ingest.line_keys.export_keys`), and are checked against
-``WITH
-ORDINALITY`` numbering and the ``xxhash`` package: with the stream's insertion order not kept,
-15 of these tests fail (checked by hand).
+Line keys come from the same kind of scan (``read_json_objects``, MD5 in DuckDB) and are
+checked against ``WITH ORDINALITY`` numbering and Python's ``hashlib.md5``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
+import hashlib
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-import xxhash
 
-from pipelines.fhir.files import NdjsonFile, discover_source
+from pipelines.fhir.files import discover_source
 from pipelines.ingest import land
-from pipelines.ingest import line_keys as line_keys_module
 from pipelines.ingest.land import KNOWN_LINE_DDL, land_source
-from pipelines.ingest.line_keys import NotExport, line_keys
 
 RECORDS = 150_000
 BLANK_AFTER = {10, 40_000, 77_777}  # a blank line follows these records
@@ -60,8 +51,7 @@ def _write(path: Path, *, layout: str) -> tuple[dict[str, int], set[int]]:
                 line += 1
                 ordinal += 1
                 broken.add(line)
-                # Shaped as an object or not: DuckDB reads neither; the first leaves the file
-                # laid out as an export (keyed from its bytes).
+                # Shaped as an object or not: DuckDB reads neither.
                 f.write(
                     '{"resourceType":"Observation","id":}\n'
                     if layout == "export-broken"
@@ -74,7 +64,6 @@ Source = tuple[Path, dict[str, int], set[int]]
 # export: as a bulk export writes it; export-broken: the same with three lines that are shaped
 # as objects ({...}) but are not JSON.
 LAYOUTS = ["broken-lines", "blank-lines", "export", "export-broken"]
-PLAIN = {"export", "export-broken"}  # keyed from their bytes, without DuckDB's JSON reader
 
 
 @pytest.fixture(scope="module", params=LAYOUTS)
@@ -88,54 +77,15 @@ def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def con(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> duckdb.DuckDBPyConnection:
     monkeypatch.setattr(land, "MAX_LINE_BYTES", 1 << 20)
-    monkeypatch.setattr(land, "_OFFSET_BATCH", 5000)  # offsets summed over many batches
-    monkeypatch.setattr(land, "_KEY_BATCH", 4096)  # records streamed in many batches
-    monkeypatch.setattr(land, "_KEY_FLUSH_ROWS", 50_000)  # and written to DuckDB in several
-    # Files laid out as exports keyed in 1,100 blocks, each reading past its end in 64-byte
-    # steps to finish its last line.
-    monkeypatch.setattr(line_keys_module, "EXPORT_BLOCK", 1 << 15)
-    monkeypatch.setattr(line_keys_module, "_TAIL", 64)
     connection = duckdb.connect(str(tmp_path / "landing.duckdb"))
     connection.execute("SET threads = 2")
     connection.execute("SET preserve_insertion_order = false")  # as the pipeline sets it
     return connection
 
 
-@pytest.fixture
-def plain_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each file was keyed from its bytes (`export_keys` ran to the end) or not."""
-    export_keys = line_keys_module.export_keys
-    returned: list[bool] = []
-
-    def spy(path: Path, **kwargs: int) -> Iterator[pl.DataFrame]:
-        try:
-            yield from export_keys(path, **kwargs)
-        except NotExport:
-            returned.append(False)
-            raise
-        returned.append(True)
-
-    monkeypatch.setattr(line_keys_module, "export_keys", spy)
-    return returned
-
-
-@pytest.fixture
-def offset_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """What each `land._read_at_offsets` call returned (True: texts read at their offsets)."""
-    read_at_offsets = land._read_at_offsets
-    returned: list[bool] = []
-
-    def spy(con: duckdb.DuckDBPyConnection, f: NdjsonFile) -> bool:
-        returned.append(read_at_offsets(con, f))
-        return returned[-1]
-
-    monkeypatch.setattr(land, "_read_at_offsets", spy)
-    return returned
-
-
 def _truth(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Line keys numbered by ``WITH ORDINALITY`` (one thread, file order) and hashed by the
-    ``xxhash`` package, the reference XXH3-128: the landing's keys must equal these."""
+    """Line keys numbered by ``WITH ORDINALITY`` (one thread, file order) and hashed by
+    ``hashlib.md5``, the reference: the landing's keys must equal these."""
     rows = con.execute(
         "SELECT ordinality, json::VARCHAR FROM read_json_objects("
         f"'{path}', format = 'newline_delimited', ignore_errors = true) WITH ORDINALITY"
@@ -144,7 +94,9 @@ def _truth(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         {
             "src_pos": [pos for pos, _ in rows],
             "line_hash": [
-                None if text is None else str(xxhash.xxh3_128_intdigest(text.encode()))
+                None
+                if text is None
+                else str(int.from_bytes(hashlib.md5(text.encode()).digest(), "little"))
                 for _, text in rows
             ],
             "line_len": [None if text is None else len(text.encode()) for _, text in rows],
@@ -165,11 +117,9 @@ def _landed(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 @pytest.mark.parametrize("track_lines", [False, True])
 def test_whole_file_lands_every_record_at_its_ordinal(
-    request: pytest.FixtureRequest,
     source: Source,
     con: duckdb.DuckDBPyConnection,
     tmp_path: Path,
-    plain_reads: list[bool],
     track_lines: bool,
 ) -> None:
     src, ordinal_of, broken = source
@@ -178,11 +128,8 @@ def test_whole_file_lands_every_record_at_its_ordinal(
     assert _landed(con) == ordinal_of
     assert {p.source for p in problems} == {f"Observation.ndjson:{n}" for n in broken}
     if track_lines:
-        plain = request.node.callspec.params["source"] in PLAIN
-        assert plain_reads == [plain]
         _truth(con, src / "Observation.ndjson")
-        # Every record DuckDB reads has its key; one it cannot read has none, unless the file
-        # was keyed from its bytes, which keys every line.
+        # Every record DuckDB reads has its key; one it cannot read has none.
         differ = con.execute(
             "SELECT count(*) FILTER (WHERE t.line_hash IS NOT NULL AND ("
             "l.line_hash IS DISTINCT FROM t.line_hash OR l.line_len IS DISTINCT FROM t.line_len"
@@ -190,7 +137,7 @@ def test_whole_file_lands_every_record_at_its_ordinal(
             "count(*) FILTER (WHERE l.src_pos IS NULL OR t.src_pos IS NULL) "
             "FROM raw_line AS l FULL JOIN truth AS t USING (src_pos)"
         ).fetchone()
-        assert differ == (0, len(broken) if plain else 0, 0)
+        assert differ == (0, 0, 0)
         # Every record differs from the others, so must its key. DuckDB's own hash() gives
         # these records 148,798 distinct values (1,202 collisions): not a fingerprint.
         keys = con.execute(
@@ -203,12 +150,10 @@ def test_whole_file_lands_every_record_at_its_ordinal(
 @pytest.mark.parametrize("unknown_every", [7, 500])  # 14% and 0.2% of the records unknown
 @pytest.mark.parametrize("delta_max_share", [land.DELTA_MAX_SHARE, 0.0])  # 0.0: whole, filtered
 def test_unknown_records_land_at_their_ordinals(
-    request: pytest.FixtureRequest,
     source: Source,
     con: duckdb.DuckDBPyConnection,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    offset_reads: list[bool],
     unknown_every: int,
     delta_max_share: float,
 ) -> None:
@@ -221,10 +166,9 @@ def test_unknown_records_land_at_their_ordinals(
         "INSERT INTO known_line SELECT line_hash, line_len, 'Observation' FROM truth "
         f"WHERE line_hash IS NOT NULL AND src_pos % {unknown_every} <> 3"
     )
-    # A broken line is never known. One DuckDB cannot read has no key, and its file is parsed
-    # whole and filtered; a file keyed from its bytes has keys for its broken lines, which go
-    # to the delta file with the unknown records and are rejected there. A clean file's
-    # unknown records are read from a delta file unless more than DELTA_MAX_SHARE are unknown.
+    # A broken line is never known: DuckDB cannot read it, it has no key, and its file is
+    # parsed whole and filtered. A clean file's unknown records are read from a delta file
+    # unless more than DELTA_MAX_SHARE are unknown.
     problems = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
     expected = {i: n for i, n in ordinal_of.items() if n % unknown_every == 3}
@@ -235,21 +179,25 @@ def test_unknown_records_land_at_their_ordinals(
     assert not list(tmp_path.glob("delta-*"))
     # Broken lines are quarantined at their own line, whichever way they were keyed.
     assert {p.source for p in problems} == {f"Observation.ndjson:{n}" for n in broken}
-    # Texts are read at their offsets only from a file laid out one record per line; after a
-    # blank line the offsets are off, no text matches its key, and the file is scanned instead.
-    layout = request.node.callspec.params["source"]
-    if delta_max_share == 0.0 or layout == "broken-lines":
-        assert offset_reads == []  # parsed whole and filtered: no text fetched
-    else:
-        assert offset_reads == [layout in PLAIN]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", " \n"])
-def test_texts_read_at_offsets_or_scanned_by_layout(
-    con: duckdb.DuckDBPyConnection, offset_reads: list[bool], tmp_path: Path, newline: str
+def test_unknown_records_of_a_crlf_or_padded_file_land_as_in_a_plain_one(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    newline: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A CRLF or padded file lands its unknown records as a plain one does, whichever way
-    their texts are fetched (a misplaced offset never passes the key check)."""
+    """Texts are read at byte offsets from a file of one record per line; after a CR or a pad
+    the offsets are off, no text matches its key, and they are taken by ordinal instead."""
+    read_at_offsets = land._texts_at_offsets
+    returned: list[bool] = []
+
+    def spy(c: duckdb.DuckDBPyConnection, f: object) -> bool:
+        returned.append(read_at_offsets(c, f))  # type: ignore[arg-type]
+        return returned[-1]
+
+    monkeypatch.setattr(land, "_texts_at_offsets", spy)
     src = tmp_path / "source"
     src.mkdir()
     records = [
@@ -267,23 +215,36 @@ def test_texts_read_at_offsets_or_scanned_by_layout(
     land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
     assert _landed(con) == {"o3": 3, "o40": 40}
-    assert offset_reads == [newline == "\n"]
+    assert returned == [newline == "\n"]
+    assert not list(tmp_path.glob("delta-*"))
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 16, 17, 128, 129, 240, 241, 1000, 70_000])
-def test_line_keys_are_the_reference_xxh3_128_of_the_utf8_text(size: int) -> None:
-    """Keys are persisted in the mirror: they must be XXH3-128 as published, at every length
-    the algorithm treats apart (0, 1-3, 4-8, 9-16, 17-128, 129-240, longer), non-ASCII too."""
-    texts = [("é" * size)[:size], ("x" * size), None]
-    keys = line_keys(pl.DataFrame({"src_pos": [1, 2, 3], "line": texts}))
+def test_a_text_that_changed_since_it_was_keyed_lands_from_the_whole_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetched text whose key is not its record's (the file changed between the passes) is
+    not kept: the file is parsed whole and filtered instead of landing that text."""
+    src = tmp_path / "source"
+    src.mkdir()
+    path = src / "Observation.ndjson"
+    records = [_RECORD.format(i=i) for i in range(1, 41)]
+    path.write_text("\n".join(records) + "\n")
+    _truth(con, path)
+    con.execute(KNOWN_LINE_DDL)
+    con.execute(
+        "INSERT INTO known_line SELECT line_hash, line_len, 'Observation' FROM truth "
+        "WHERE src_pos <> 3"
+    )
+    fetch = land._fetch_unknown_texts
 
-    for row, text in zip(keys.iter_rows(named=True), texts, strict=True):
-        if text is None:
-            assert (row["key_hi"], row["key_lo"], row["line_len"]) == (None, None, None)
-            continue
-        expected = xxhash.xxh3_128_intdigest(text.encode())
-        assert (row["key_hi"] << 64) | row["key_lo"] == expected
-        assert row["line_len"] == len(text.encode())
+    def change_then_fetch(c: duckdb.DuckDBPyConnection, f: object) -> None:
+        path.write_text("\n".join(records).replace('"o3"', '"x3"') + "\n")
+        fetch(c, f)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(land, "_fetch_unknown_texts", change_then_fetch)
+    land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
+
+    assert _landed(con) == {"x3": 3}  # from the whole file as it now is, never a stale text
 
 
 _RECORD = (
@@ -298,23 +259,23 @@ _THREE = _RECORD.format(i=3)
 
 
 @pytest.mark.parametrize(
-    ("text", "plain"),
+    "text",
     [
-        (_EXPORT, True),
-        (_EXPORT.removesuffix("\n"), True),
-        (_EXPORT.replace("\n", "\r\n"), False),
-        ("\ufeff" + _EXPORT, False),
-        (_EXPORT + "\n", False),
-        (_ONE + '{"id":"o\x01"}\n' + _THREE + "\n", False),
-        (_ONE + '{"id":"o2"} {"id":"o3"}\n' + _RECORD.format(i=4), True),
-        (_ONE + '{"id":"o2"}{"id":"o3"}\n' + _RECORD.format(i=4), True),
-        (_ONE + '{"id":"o2",}\n' + _THREE + "\n", True),
-        (_ONE + '{"id":"o2","x":"\udce9"}\n' + _THREE, False),
-        (_ONE + '{"resourceType":"Observation",\r"id":"o2"}\n', False),
-        (_ONE + '{"resourceType":"Observation",\t"id":"o2"}\n' + _THREE, False),
-        (_ONE + ' {"resourceType":"Observation","id":"o2"}\n' + _THREE, False),
-        (_ONE + "{}\n" + '{"id":"o"}\n' + _THREE + "\n{}", True),
-        (_ONE + '{"resourceType":"Observation","id":"o2","note":"µ€😀"}\n' + _THREE, True),
+        _EXPORT,
+        _EXPORT.removesuffix("\n"),
+        _EXPORT.replace("\n", "\r\n"),
+        "\ufeff" + _EXPORT,
+        _EXPORT + "\n",
+        _ONE + '{"id":"o\x01"}\n' + _THREE + "\n",
+        _ONE + '{"id":"o2"} {"id":"o3"}\n' + _RECORD.format(i=4),
+        _ONE + '{"id":"o2"}{"id":"o3"}\n' + _RECORD.format(i=4),
+        _ONE + '{"id":"o2",}\n' + _THREE + "\n",
+        _ONE + '{"id":"o2","x":"\udce9"}\n' + _THREE,
+        _ONE + '{"resourceType":"Observation",\r"id":"o2"}\n',
+        _ONE + '{"resourceType":"Observation",\t"id":"o2"}\n' + _THREE,
+        _ONE + ' {"resourceType":"Observation","id":"o2"}\n' + _THREE,
+        _ONE + "{}\n" + '{"id":"o"}\n' + _THREE + "\n{}",
+        _ONE + '{"resourceType":"Observation","id":"o2","note":"µ€😀"}\n' + _THREE,
     ],
     ids=[
         "export",
@@ -335,16 +296,10 @@ _THREE = _RECORD.format(i=3)
     ],
 )
 def test_known_lines_land_and_quarantine_as_a_plain_parse(
-    con: duckdb.DuckDBPyConnection,
-    caplog: pytest.LogCaptureFixture,
-    plain_reads: list[bool],
-    tmp_path: Path,
-    text: str,
-    plain: bool,
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, text: str
 ) -> None:
     """Whatever the file's layout, with a mirror knowing every other record that lands, the
-    landing lands the rest and quarantines exactly what a plain parse lands and quarantines;
-    only a file laid out as an export is keyed from its bytes."""
+    landing lands the rest and quarantines exactly what a plain parse lands and quarantines."""
     src = tmp_path / "source"
     src.mkdir()
     # U+DCxx (a lone surrogate) stands for one byte that is not UTF-8 (\udce9: latin-1 'é').
@@ -361,13 +316,8 @@ def test_known_lines_land_and_quarantine_as_a_plain_parse(
         [known],
     )
 
-    with caplog.at_level(logging.INFO, logger="vascreen"):
-        tracked = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
+    tracked = land_source(con, discover_source(src), track_lines=True, scratch=tmp_path)
 
-    assert plain_reads == [plain]
-    # The slower path is named, with the file and why (no record text).
-    said = [r.getMessage() for r in caplog.records if "DuckDB's stream" in r.getMessage()]
-    assert [m.split(":")[0] for m in said] == ([] if plain else ["Observation.ndjson"])
     unknown = {i: n for i, n in expected[0].items() if n not in known}
     assert (_landed(con), sorted(p.source for p in tracked)) == (unknown, expected[1])
     assert known

@@ -17,8 +17,7 @@ import pytest
 
 from devtools.synth import write_cohort
 from pipelines.cohort_run import Fetched, prepare
-from pipelines.ingest.stage import TABLES
-from pipelines.mirror.merge import STAGED_TABLES
+from pipelines.ingest.stage import ROW_ORDER, TABLES
 from pipelines.settings import Settings
 from pipelines.shards import ShardJob, read_shard
 from screens.rules import rule_versions
@@ -27,7 +26,7 @@ from tests.stage_oracle import stage_source
 AS_OF = date(2026, 6, 30)
 SCREENS = ("cecs", "clti", "may_thurner", "pad")
 # Frame key -> (mirror table, its sort keys).
-SORTED = {key: (table, STAGED_TABLES[table].split(", ")) for key, (table, _) in TABLES.items()}
+SORTED = {key: (table, ROW_ORDER[table].split(", ")) for key, (table, _) in TABLES.items()}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.ingest.land import RESOURCE_FIELDS, duckdb_type
+from pipelines.ingest.fields import RESOURCE_FIELDS, duckdb_type
 from pipelines.ingest.stage import SQL_DIR
 from tests.pipelines.stage_inputs import condition, observation, write_bundle, write_ndjson
 from tests.stage_oracle import StagedData, stage_source
