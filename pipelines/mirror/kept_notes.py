@@ -25,7 +25,6 @@ from pipelines.ingest.notes import decode_notes
 from pipelines.ingest.stage import SQL_DIR
 
 NOTE_TYPES = ("DocumentReference", "DiagnosticReport")
-_SCRATCH = "kept_note_attachment"
 
 
 def keep_earlier_notes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -77,23 +76,18 @@ def _mirror_has_notes(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _tonight_attachments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The candidates' ``stg_note_attachment`` rows as tonight's copies stage them."""
-    sql = (
-        (SQL_DIR / "stg_note_attachment.sql")
-        .read_text()
-        .replace("FROM stg_resource AS res", "FROM note_candidate_resource AS res")
-        .replace("TABLE stg_note_attachment", f"TEMP TABLE {_SCRATCH}")
-    )
+    """The candidates' ``stg_note_attachment`` rows as tonight's copies stage them: the staging
+    SQL as it is, over a ``stg_input`` of the candidates (the merge redefines both after)."""
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW note_candidate_resource AS SELECT res.* "
+        "CREATE OR REPLACE TEMP VIEW stg_input AS SELECT res.* "
         "FROM stg_resource AS res SEMI JOIN note_candidate USING (resourcetype, id)"
     )
     try:
-        con.execute(sql)
-        return _attachments(con.sql(f"SELECT * FROM {_SCRATCH}").pl())  # noqa: S608
+        con.execute((SQL_DIR / "stg_note_attachment.sql").read_text())
+        return _attachments(con.sql("SELECT * FROM stg_note_attachment").pl())
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_SCRATCH}")
-        con.execute("DROP VIEW IF EXISTS note_candidate_resource")
+        con.execute("DROP TABLE IF EXISTS stg_note_attachment")
+        con.execute("DROP VIEW IF EXISTS stg_input")
 
 
 def _attachments(frame: pl.DataFrame) -> pl.DataFrame:
