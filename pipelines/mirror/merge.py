@@ -6,11 +6,8 @@ change set: the patients with a resource added, changed or removed. A file sourc
 snapshot (absent = deleted); a FHIR pull with ``since`` is a delta (``PullReport.deleted``
 lists deletions; types the server could not filter merge as snapshots). A resource that no
 longer stages (entered-in-error, quarantined, no patient) leaves like a deletion, so the
-mirror holds exactly what a full run would stage.
-
-A changed note that gives no text tonight keeps its earlier, read version
-(`pipelines.mirror.kept_notes`).
-
+mirror holds exactly what a full run would stage; a changed note that gives no text tonight
+keeps its earlier, read version (`pipelines.mirror.kept_notes`).
 ``resource`` keeps one row per resource (patient id, ``content_hash``, the key of the NDJSON
 record it came from, its meta); ``ignored_line`` the same for unstaged types, so the next
 landing recognises those records without parsing them (`pipelines.ingest.known_lines`). One
@@ -127,8 +124,7 @@ def merge_staged(
         _stage_keys(con, deleted or {})
         kept = keep_earlier_notes(con)
         touched, added, changed, removed = _plan(con)
-        # Every staged resource new to the mirror (a first run): the changed set is all of
-        # them, and the joins that pick it out can go.
+        # Every staged resource new to the mirror (a first run): the changed set is all, no joins.
         ((incoming,),) = con.execute("SELECT count(*) FROM incoming_key").fetchall()
         all_new = changed == 0 and added == incoming and not kept
         _flatten_changed(con, all_new=all_new)
