@@ -103,14 +103,15 @@ def _store_and_resolve(
     con: duckdb.DuckDBPyConnection, parsed: set[str], links: list[PatientLink]
 ) -> MergeReport:
     con.execute("CREATE OR REPLACE TEMP TABLE parsed_patient (patient_id VARCHAR)")
-    if parsed:
-        con.executemany("INSERT INTO parsed_patient VALUES (?)", [[p] for p in sorted(parsed)])
+    _insert_columns(con, "parsed_patient", sorted(parsed))
     con.execute(f"DELETE FROM mirror.{LINKS} WHERE patient_id IN (SELECT * FROM parsed_patient)")  # noqa: S608
-    if links:
-        con.executemany(
-            f"INSERT INTO mirror.{LINKS} VALUES (?, ?, ?)",  # noqa: S608
-            [[k.patient_id, k.other_id, k.link_type] for k in links],
-        )
+    _insert_columns(
+        con,
+        f"mirror.{LINKS}",
+        [k.patient_id for k in links],
+        [k.other_id for k in links],
+        [k.link_type for k in links],
+    )
     # Links of patients that left the mirror (deleted, entered in error) go with them.
     con.execute(
         f"DELETE FROM mirror.{LINKS} WHERE patient_id NOT IN "  # noqa: S608
@@ -127,7 +128,7 @@ def _store_and_resolve(
     present: set[str] = set()
     if named:
         con.execute("CREATE OR REPLACE TEMP TABLE named_patient (patient_id VARCHAR)")
-        con.executemany("INSERT INTO named_patient VALUES (?)", [[p] for p in named])
+        _insert_columns(con, "named_patient", named)
         present = {
             r[0]
             for r in con.execute(
@@ -150,12 +151,26 @@ def _store_and_resolve(
     if changed:
         con.execute(f"DELETE FROM mirror.{MERGES}")  # noqa: S608
         if resolved.survivor:
-            con.executemany(
-                f"INSERT INTO mirror.{MERGES} VALUES (?, ?, NULL)",  # noqa: S608
-                [[old, new] for old, new in sorted(resolved.survivor.items())],
+            pairs = sorted(resolved.survivor.items())
+            _insert_columns(
+                con, f"mirror.{MERGES}", [p[0] for p in pairs], [p[1] for p in pairs], None
             )
             con.execute(f"UPDATE mirror.{MERGES} SET survivor_bucket = {_SURVIVOR_BUCKET}")  # noqa: S608
     return MergeReport(dict(resolved.survivor), resolved.problem_counts(), tuple(sorted(changed)))
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, *columns: list[str] | None) -> None:
+    """Insert rows given column by column (None: a NULL column) in one statement: DuckDB's
+    ``executemany`` runs one statement per row (3.9 s for the 20,000 Patients of a bench night)."""
+    if not any(columns):
+        return
+    values: list[list[str]] = []
+    select = []
+    for column in columns:
+        if column is not None:
+            values.append(column)
+        select.append("NULL" if column is None else f"unnest(${len(values)}::VARCHAR[])")
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(select)}", values)
 
 
 def _read_links(
