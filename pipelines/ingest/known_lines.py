@@ -81,7 +81,6 @@ def classify_known(
     if not attached:
         return
     try:
-        _count_known_rows(con)
         # Known records to rank: the mirror's records whose id also landed as a parsed row (a
         # newer or older version, or the same resource from a Bundle), and those whose line
         # landed more than once. Resources to check for removal: those whose line did not land,
@@ -95,6 +94,7 @@ def classify_known(
             if types:
                 con.executemany("INSERT INTO snapshot_type VALUES (?)", [[t] for t in types])
             unseen = f"({unseen} AND m.resourcetype IN (SELECT * FROM snapshot_type))"  # noqa: S608
+        _count_known_rows(con, every_type=snapshot_types is None)
         odd = "LEFT JOIN odd_key AS o ON m.line_hash = o.line_hash AND m.line_len = o.line_len"
         con.execute(
             "CREATE OR REPLACE TEMP TABLE odd_known AS "  # noqa: S608
@@ -133,15 +133,18 @@ def classify_known(
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _count_known_rows(con: duckdb.DuckDBPyConnection) -> None:
+def _count_known_rows(con: duckdb.DuckDBPyConnection, *, every_type: bool) -> None:
     """``odd_key`` (line_hash, line_len, n): the mirror's keys that this landing's records
     matched other than once (n = 0 or n > 1), counted by the ``known_line`` row each known
-    record matched (``raw_line.known_row``)."""
+    record matched (``raw_line.known_row``). Keys matched by none (n = 0) matter only for
+    snapshot types (``snapshot_type``, or `every_type`): a delta night keeps just the few keys
+    matched more than once, not nearly every key of the mirror."""
+    unmatched = "true" if every_type else "k.resourcetype IN (SELECT * FROM snapshot_type)"
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, "
+        "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, "  # noqa: S608
         "coalesce(c.n, 0) AS n FROM known_line AS k LEFT JOIN (SELECT known_row, count(*) AS n "
         "FROM raw_line WHERE known_row IS NOT NULL GROUP BY known_row) AS c "
-        "ON k.rowid = c.known_row WHERE c.n IS DISTINCT FROM 1"
+        f"ON k.rowid = c.known_row WHERE c.n > 1 OR (c.n IS NULL AND {unmatched})"
     )
 
 
