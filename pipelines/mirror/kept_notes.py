@@ -59,8 +59,11 @@ def keep_earlier_notes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         kept = sorted(r for (r,) in refs if r in read_before and r not in read_tonight)
         if not kept:
             return {}
-        con.executemany(
-            "DELETE FROM incoming_key WHERE resourcetype || '/' || id = ?", [[r] for r in kept]
+        # One statement: ``executemany`` would scan incoming_key once per kept note.
+        con.execute(
+            "DELETE FROM incoming_key WHERE resourcetype || '/' || id IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [kept],
         )
         return decode_notes(tonight.filter(pl.col("source_ref").is_in(kept))).unread
     finally:

@@ -194,8 +194,11 @@ def _stage_keys(
         "USING (resourcetype, id)"
     )
     pairs = [(t, i) for t, ids in deleted.items() for i in ids]
-    if pairs:
-        con.executemany("INSERT INTO removed_key VALUES (?, ?)", pairs)
+    if pairs:  # one statement (``executemany`` runs one per row)
+        con.execute(
+            "INSERT INTO removed_key SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+            [[t for t, _ in pairs], [i for _, i in pairs]],
+        )
 
 
 def _plan(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int, int, int]:
