@@ -52,8 +52,8 @@ ZSTD_COLUMNS: dict[str, tuple[str, ...]] = {"stg_note_attachment": ("data",)}
 
 # The mirror's own layout; a new version makes a new fingerprint, hence a fresh mirror.
 # 6: content_hash a 128-bit fingerprint; 7: MD5 in DuckDB (decision 003); 8: line keys MD5 in
-# DuckDB, not XXH3-128 through polars (decision 007); 9: content hash of a type's own fields.
-MIRROR_VERSION = 9
+# DuckDB, not XXH3-128 through polars (decision 007).
+MIRROR_VERSION = 8
 
 
 def fingerprint() -> str:
