@@ -136,9 +136,8 @@ def classify_known(
 def _count_known_rows(con: duckdb.DuckDBPyConnection, *, every_type: bool) -> None:
     """``odd_key`` (line_hash, line_len, n): the mirror's keys that this landing's records
     matched other than once (n = 0 or n > 1), counted by the ``known_line`` row each known
-    record matched (``raw_line.known_row``). Keys matched by none (n = 0) matter only for
-    snapshot types (``snapshot_type``, or `every_type`): a delta night keeps just the few keys
-    matched more than once, not nearly every key of the mirror."""
+    record matched (``raw_line.known_row``). Keys matched by none (n = 0) only of snapshot
+    types (``snapshot_type``, or `every_type`): a delta night keeps few keys (decision 009)."""
     unmatched = "true" if every_type else "k.resourcetype IN (SELECT * FROM snapshot_type)"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE odd_key AS SELECT k.line_hash, k.line_len, "  # noqa: S608

@@ -176,8 +176,7 @@ def _stage_keys(
     # stage (entered-in-error, quarantined, no patient, or lost to such a version) and keys the
     # server reported deleted. The first are the mirror's resources of snapshot types that no
     # landed record matched (``unseen_known``, `pipelines.ingest.known_lines`) and that were not
-    # parsed
-    # and staged either; a known record that landed and lost its rank is among the second.
+    # parsed and staged either; a known record that landed and lost its rank is among the second.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE removed_key AS SELECT u.resourcetype, u.id "
         "FROM unseen_known AS u ANTI JOIN incoming_key AS i USING (resourcetype, id)"
@@ -193,12 +192,11 @@ def _stage_keys(
         "AND (resourcetype, id) IN (SELECT resourcetype, id FROM lost)) AS s "
         "USING (resourcetype, id)"
     )
-    pairs = [(t, i) for t, ids in deleted.items() for i in ids]
-    if pairs:  # one statement (``executemany`` runs one per row)
-        con.execute(
-            "INSERT INTO removed_key SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
-            [[t for t, _ in pairs], [i for _, i in pairs]],
-        )
+    pairs = [(t, i) for t, ids in deleted.items() for i in ids]  # one statement, not one a row:
+    con.execute(
+        "INSERT INTO removed_key SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+        [[t for t, _ in pairs], [i for _, i in pairs]],
+    )
 
 
 def _plan(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, ...], int, int, int]:
@@ -352,12 +350,8 @@ def _flatten_changed(con: duckdb.DuckDBPyConnection, *, all_new: bool) -> None:
     """Run the staging SQL over the changed resources only, into this run's ``stg_*`` tables.
 
     With `all_new` the changed resources are every parsed one that staged: the staging SQL reads
-    ``stg_resource`` itself. Tables in the scratch file, which `_write` then sorts into the
-    mirror: 37fef47 made them views read once by that sorted insert (1.4 s less for the bench
-    cohort's observations and notes), and a full run of 40,000 patients then failed on the 1 GB
-    memory_limit in that insert, the staging joins and the sort holding memory at once
-    (docs/performance.md).
-    """
+    ``stg_resource`` itself. Tables, not views read by `_write`'s sorted insert: as views, a full
+    run of 40,000 patients failed on the 1 GB memory_limit (docs/performance.md, 37fef47)."""
     source = "SELECT * FROM stg_resource"
     if not all_new:
         # The changed rows' locations first (narrow): the view then probes this small table.
