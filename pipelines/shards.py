@@ -111,10 +111,8 @@ def evaluate_shard(
     from screens.engine import evaluate_screens
 
     try:
-        return (
-            evaluate_screens(screens, tables, as_of),
-            next_change_dates(tables, screens, as_of),
-        )
+        evaluation = evaluate_screens(screens, tables, as_of)
+        return evaluation, next_change_dates(tables, as_of, evaluation.leaving)
     except pl.exceptions.PolarsError as exc:
         kind = type(exc).__name__
     # Raised outside the except block: the polars message is not chained to it.

@@ -27,11 +27,22 @@ from screens.model import (
 from screens.supersede import drop_superseded, sides_from_same_day
 
 
+LEAVING = {"patient_id": pl.String, "d": pl.Date}
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     evidence: pl.DataFrame  # EVIDENCE
     items: pl.DataFrame  # WORKLIST_ITEM
     undated_skipped: dict[str, int] = field(default_factory=dict)  # criterion id -> rows skipped
+    # (patient_id, d): the day each hit leaves a window it counts in (`screens.schedule`).
+    leaving: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEAVING))
+
+
+def _leaving(hits: pl.DataFrame, days: int) -> pl.DataFrame:
+    """The day each dated hit leaves a window of `days` (as_of - days is the first day in)."""
+    leaves = pl.col("observed_on") + timedelta(days=days + 1)
+    return hits.select(pl.col("patient_id"), leaves.alias("d")).drop_nulls().cast(LEAVING)  # type: ignore[arg-type]
 
 
 class _Context:
@@ -42,6 +53,7 @@ class _Context:
         self.hits: dict[str, pl.DataFrame] = {}
         self.patients: dict[str, set[str]] = {}
         self.undated: dict[str, int] = {}
+        self.leaving: list[pl.DataFrame] = []
 
     def criterion_hits(self, criterion: dsl.Criterion) -> pl.DataFrame:
         if criterion.id not in self.hits:
@@ -53,6 +65,8 @@ class _Context:
                 treated = pl.concat([self.criterion_hits(c) for c in criterion.except_sides])
                 hits = drop_superseded(hits, sides_from_same_day(treated), any_time=True)
             self.hits[criterion.id] = hits
+            if criterion.lookback.days is not None:
+                self.leaving.append(_leaving(hits, criterion.lookback.days))
             self.patients[criterion.id] = set(hits.get_column("patient_id").to_list())
             if undated:
                 self.undated[criterion.id] = undated
@@ -110,7 +124,9 @@ def _priorities(ctx: _Context, screen: dsl.Screen, flagged: set[str]) -> dict[st
     for escalation in screen.escalations:
         start = ctx.as_of - timedelta(days=escalation.within.days or 36500)
         for criterion in escalation.criteria:
-            recent = ctx.criterion_hits(criterion).filter(pl.col("observed_on") >= start)
+            hits = ctx.criterion_hits(criterion)
+            ctx.leaving.append(_leaving(hits, escalation.within.days or 36500))
+            recent = hits.filter(pl.col("observed_on") >= start)
             for patient in set(recent.get_column("patient_id").to_list()) & flagged:
                 if PRIORITY_RANK[escalation.priority] < PRIORITY_RANK[priority[patient]]:
                     priority[patient] = str(escalation.priority)
@@ -188,6 +204,7 @@ def evaluate_screen(
         assert_schema(evidence, EVIDENCE, "evidence"),
         assert_schema(items, WORKLIST_ITEM, "worklist_item"),
         dict(ctx.undated),
+        pl.concat(ctx.leaving).unique() if ctx.leaving else pl.DataFrame(schema=LEAVING),
     )
 
 
@@ -213,7 +230,10 @@ def _without_repeated_alerts(
         return result
     keep = ~pl.col("patient_id").is_in(repeated)
     return Evaluation(
-        result.evidence.filter(keep), result.items.filter(keep), result.undated_skipped
+        result.evidence.filter(keep),
+        result.items.filter(keep),
+        result.undated_skipped,
+        result.leaving,
     )
 
 
@@ -233,7 +253,8 @@ def evaluate_screens(
         undated.update(result.undated_skipped)
     evidence = pl.concat([r.evidence for r in results]) if results else empty_frame(EVIDENCE)
     items = pl.concat([r.items for r in results]) if results else empty_frame(WORKLIST_ITEM)
-    return Evaluation(evidence, items.sort(["patient_id", "screen"]), undated)
+    leaving = pl.concat([r.leaving for r in results]) if results else pl.DataFrame(schema=LEAVING)
+    return Evaluation(evidence, items.sort(["patient_id", "screen"]), undated, leaving)
 
 
 __all__ = ["HIT", "Evaluation", "evaluate_screen", "evaluate_screens"]

@@ -1,52 +1,39 @@
 """When a patient's result could next change with no new data: their next-change date.
 
 A screen's result depends on `as_of` in three ways only: rows dated after `as_of` are not yet
-seen, a lookback window (a criterion's, an escalation's) drops rows older than ``as_of - days``,
+seen, a lookback window (a criterion's, an escalation's) drops hits older than ``as_of - days``,
 and ages are whole years at `as_of`. So, with the data unchanged, the result at a later date
 can differ from today's only on or after the first of these days:
 
 - the date of any row dated after `as_of` (it comes into view);
-- ``date + days + 1`` for any dated row and any lookback in use (it leaves that window);
+- the day a hit leaves a window it counts in (``observed_on + days + 1``, from the engine:
+  `screens.engine.Evaluation.leaving`);
 - the patient's next birthday (an age bound may be crossed).
 
-Every date column of every table is taken, whichever criterion reads it: a superset of the
-days that matter, so a patient may be re-evaluated for nothing, never missed. A night with a
-new `as_of` re-evaluates only patients whose data changed or whose date has come
-(`pipelines.cohort_run.prepare`). Pure: staged frames, screens and `as_of` in, dates out.
+Every date column of every table is taken for the first, whichever criterion reads it. Only
+hits can leave a window (a row no criterion finds changes nothing when it ages): every dated hit
+the engine keeps for a windowed criterion or escalation is taken for the second (decision 006). A night
+with a new `as_of` re-evaluates only patients whose data changed or whose date has come
+(`pipelines.cohort_run.prepare`). Pure: staged frames, hits and `as_of` in, dates out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from collections.abc import Mapping
+from datetime import date
 
 import polars as pl
 
-from screens import dsl
-
 NEXT_CHANGE = {"patient_id": pl.String, "next_change": pl.Date}
-# An escalation with no `within` looks back this far (`screens.engine`).
-_ESCALATION_DEFAULT_DAYS = 36500
-
-
-def lookback_days(screens: Iterable[dsl.Screen]) -> list[int]:
-    """Every window length, in days, any criterion or escalation of `screens` uses."""
-    found: set[int] = set()
-    for screen in screens:
-        for criterion in screen.all_criteria():
-            if criterion.lookback.days is not None:
-                found.add(criterion.lookback.days)
-        for escalation in screen.escalations:
-            found.add(escalation.within.days or _ESCALATION_DEFAULT_DAYS)
-    return sorted(found)
 
 
 def next_change_dates(
-    tables: Mapping[str, pl.DataFrame], screens: Iterable[dsl.Screen], as_of: date
+    tables: Mapping[str, pl.DataFrame], as_of: date, leaving: pl.DataFrame
 ) -> pl.DataFrame:
-    """(patient_id, next_change) for every patient in ``tables["patient"]``; NULL: never."""
-    windows = lookback_days(screens)
-    candidates: list[pl.LazyFrame] = []
+    """(patient_id, next_change) for every patient in ``tables["patient"]``; NULL: never.
+
+    `leaving`: (patient_id, d), the day each hit leaves a window (`screens.engine`)."""
+    candidates: list[pl.LazyFrame] = [leaving.lazy().select("patient_id", "d")]
     for frame in tables.values():
         if "patient_id" not in frame.columns:
             continue
@@ -58,20 +45,11 @@ def next_change_dates(
             else:
                 continue
             dated = frame.lazy().select("patient_id", day.alias("d")).drop_nulls()
-            candidates.append(dated.filter(pl.col("d") > as_of).select("patient_id", "d"))
-            for days in windows:
-                leaves = (pl.col("d") + timedelta(days=days + 1)).alias("d")
-                candidates.append(
-                    dated.filter(pl.col("d") > as_of - timedelta(days=days + 1)).select(
-                        "patient_id", leaves
-                    )
-                )
+            candidates.append(dated.filter(pl.col("d") > as_of))
     patients = tables["patient"]
     if "birth_date" in patients.columns:
         candidates.append(_next_birthdays(patients, as_of))
     everyone = patients.lazy().select("patient_id").unique()
-    if not candidates:
-        return everyone.with_columns(next_change=pl.lit(None, pl.Date)).collect()
     soonest = (
         pl.concat(candidates)
         .filter(pl.col("d") > as_of)
