@@ -26,7 +26,6 @@ from screens.model import (
 )
 from screens.supersede import drop_superseded, sides_from_same_day
 
-
 LEAVING = {"patient_id": pl.String, "d": pl.Date}
 
 

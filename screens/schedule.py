@@ -11,10 +11,11 @@ can differ from today's only on or after the first of these days:
 - the patient's next birthday (an age bound may be crossed).
 
 Every date column of every table is taken for the first, whichever criterion reads it. Only
-hits can leave a window (a row no criterion finds changes nothing when it ages): every dated hit
-the engine keeps for a windowed criterion or escalation is taken for the second (decision 006). A night
-with a new `as_of` re-evaluates only patients whose data changed or whose date has come
-(`pipelines.cohort_run.prepare`). Pure: staged frames, hits and `as_of` in, dates out.
+hits can leave a window (a row no criterion finds changes nothing when it ages): every dated
+hit the engine keeps for a windowed criterion or escalation is taken for the second (decisions
+006, 009). A night with a new `as_of` re-evaluates only patients whose data changed or whose
+date has come (`pipelines.cohort_run.prepare`). Pure: staged frames, hits and `as_of` in, dates
+out.
 """
 
 from __future__ import annotations
