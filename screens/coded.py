@@ -147,8 +147,6 @@ def in_valueset(frame: pl.DataFrame, vs: ValueSet) -> pl.DataFrame:
     also panel components that name no measurement of their own but whose panel is in `vs`."""
     if "panel_display" not in frame.columns or vs.name not in MEASUREMENT_VALUESETS:
         return _matching(frame, vs)
-    if _TAKES_PANEL not in frame.columns:
-        frame = _with_panel_concepts(frame)
     found = _matching(frame, vs)
     unnamed = frame.filter(pl.col(_TAKES_PANEL)).with_row_index("_c")
     if unnamed.is_empty():

@@ -18,26 +18,15 @@ import pytest
 from devtools.synth import write_cohort
 from pipelines.night import run_night
 from pipelines.nlp_cache import extract_frame
-from pipelines.settings import Settings
-from pipelines.store import Store
 from screens.engine import LEAVING, evaluate_screens
 from screens.rules import select_screens
 from screens.schedule import next_change_dates
-from tests.pipelines.test_month_of_nights import COMPARED, _differences
+from tests.pipelines.test_month_of_nights import _differences, _settings, _worklist
 from tests.stage_oracle import stage_source
 
 START = date(2026, 6, 30)
 # Steps past the screens' windows (30, 90, 180, 365, 730 and 1825 days) and between them.
 NIGHTS = (0, 1, 31, 95, 200, 370, 740, 1830)
-
-
-def _settings(root: Path) -> Settings:
-    return Settings(workdir=root / "work", store_url=f"sqlite:///{root / 'store.db'}")
-
-
-def _worklist(settings: Settings) -> pl.DataFrame:
-    with Store.connect(settings.store_url) as store:
-        return store.worklist(include_closed=True).select(COMPARED).sort("item_id")
 
 
 @pytest.mark.slow
